@@ -1,0 +1,3 @@
+module github.com/hushphone/hushphone
+
+go 1.26.0
