@@ -1,0 +1,509 @@
+package dtmf
+
+import (
+	"math"
+	"time"
+)
+
+// SampleRate is the only rate the detector works at.
+const SampleRate = 8000
+
+// BlockSamples is the detector's unit of work: 5 ms at 8 kHz. Every decision
+// (is a tone present, is it a key press) is taken once per block.
+const BlockSamples = 40
+
+// windowBlocks is the analysis window, in blocks: 20 ms. It is the shortest
+// window that still separates the closest DTMF frequencies (697 and 770 Hz,
+// 73 Hz apart, against a 50 Hz main-lobe half-width), and it is what bounds the
+// Masker's look-ahead: a tone is seen whole in one window 20 ms after it
+// starts.
+const windowBlocks = 4
+
+// MaskBackBlocks is how far back (in blocks, before the newest block) a
+// detection can reach: the window plus one block of margin for a tone that
+// started just before it. A caller that delays audio by at least this many
+// blocks beyond the newest window can mask every sample of every tone.
+const MaskBackBlocks = windowBlocks
+
+// The eight DTMF frequencies: four in the low group, four in the high group.
+var (
+	lowHz  = [4]float64{697, 770, 852, 941}
+	highHz = [4]float64{1209, 1336, 1477, 1633}
+)
+
+// keypad maps (low index, high index) to the key.
+var keypad = [4][4]byte{
+	{'1', '2', '3', 'A'},
+	{'4', '5', '6', 'B'},
+	{'7', '8', '9', 'C'},
+	{'*', '0', '#', 'D'},
+}
+
+// Levels are mean-square values of int16 samples. 0 dBm0 is a sine with a
+// peak of 22860 (ITU-T G.711's digital milliwatt, scaled to 16 bits).
+const dBm0Power = 22860.0 * 22860.0 / 2
+
+func dbm0(db float64) float32 { return float32(dBm0Power * math.Pow(10, db/10)) }
+
+func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
+
+// Thresholds. Three tests grade the 20 ms window that ends at each block:
+//
+//   - strong: a key press by the specification: both tones at least
+//     -32 dBm0 (the specification's -26 dBm0, less the loss of a tone 1.5 %
+//     off nominal in a 20 ms window, less margin), twist inside +6/-12 dB,
+//     each tone at least 6 dB over the others of its group, and the pair
+//     holding 60 % of the window's energy. A key press is reported once
+//     strongCount windows in a row were strong with the same pair and the
+//     measured frequencies are within 2.5 % of nominal (the specification
+//     accepts 1.5 % and rejects 3.5 %).
+//   - mask: looser, to start masking: anything that sounds like a key to a
+//     listener or to another detector is masked, even if it is not a valid
+//     key press (too short, off frequency, at the edge of twist).
+//   - hold: looser still, on the pair already found, to carry masking
+//     through a tone whose window dips (speech over it, the tone's tail).
+var (
+	strongMin   = dbm0(-32)
+	strongTwLo  = ratioDB(-12)
+	strongTwHi  = ratioDB(6)
+	strongDom   = ratioDB(6)
+	strongShare = float32(0.75)
+
+	maskMin   = dbm0(-38)
+	maskTwLo  = ratioDB(-16)
+	maskTwHi  = ratioDB(10)
+	maskDom   = ratioDB(3)
+	maskShare = float32(0.70)
+
+	holdMin   = dbm0(-42)
+	holdShare = float32(0.25)
+
+	// Blocks whose energy is below this cannot hold any part of a tone the
+	// detector would act on (-50 dBm0, 12 dB under the weakest masked tone):
+	// their filters are skipped.
+	quietBlock = dbm0(-50) * BlockSamples
+)
+
+const (
+	// strongCount windows (5 ms apart) must be strong for a key press: a
+	// 40 ms tone gives 7 or more, a 23 ms tone at most 5.
+	strongCount = 5
+	// missLimit windows in a row that fail the hold test end a tone.
+	missLimit = 2
+	// tailBlocks are masked after a tone ends, for its decay and any echo.
+	tailBlocks = 2
+	// maxOffset is the largest frequency error of a reported key press.
+	maxOffset = 0.025
+)
+
+// BlockResult is what the detector decided at one block.
+type BlockResult struct {
+	// Mask is how many blocks, counting back from and including the block
+	// just given, hold a tone and must be masked: 0 for none, at most
+	// MaskBackBlocks+1.
+	Mask int
+	// Event is set when HasEvent: a key press became valid (KeyDown) or
+	// ended (KeyUp).
+	Event    Event
+	HasEvent bool
+}
+
+// Detector is a streaming in-band DTMF detector for 8 kHz audio, fed 5 ms
+// blocks. It reports each key press once (however long it is held) and tells
+// its caller which blocks hold tone energy so they can be masked. It keeps no
+// references and allocates nothing after New.
+type Detector struct {
+	// per-block analysis, ring of the last windowBlocks blocks
+	re, im  [windowBlocks][8]float32
+	energy  [windowBlocks]float32
+	newest  int // ring index of the newest block
+	blocks  int64
+	prevRe  [8]float32 // window sums of the previous window
+	prevIm  [8]float32
+	prevSet bool
+
+	// state of the tone being followed
+	active     bool
+	lo, hi     int // pair indexes
+	strong     int
+	misses     int
+	reported   bool
+	tail       int
+	startBlock int64   // block whose window first passed a test
+	lastBlock  int64   // last block whose window held the pair
+	accRe      [2]float64
+	accIm      [2]float64
+	accN       int
+	prevStrong bool
+
+	suppressUntil int64 // blocks: no report before this block
+}
+
+// NewDetector returns a detector at the start of a stream.
+func NewDetector() *Detector { return &Detector{} }
+
+// coefficients, computed once.
+var coef = func() (c struct {
+	k2     [8]float32 // 2cos(w)
+	aRe    [8]float32 // X = a*s1 + b*s2, referenced to the block start
+	aIm    [8]float32
+	bRe    [8]float32
+	bIm    [8]float32
+	rotRe  [windowBlocks][8]float32 // e^{-jw*40*i}: block i of a window, referenced to the window start
+	rotIm  [windowBlocks][8]float32
+	offRe  [8][len(refineOffsets)][windowBlocks]float32 // e^{-j*dw*40*i} for each refine offset
+	offIm  [8][len(refineOffsets)][windowBlocks]float32
+	hopRe  [8]float32 // e^{-jw*40}: removes the nominal phase advance between windows
+	hopIm  [8]float32
+	freqHz [8]float64
+}) {
+	for k := 0; k < 8; k++ {
+		f := lowHz[k%4]
+		if k >= 4 {
+			f = highHz[k-4]
+		}
+		c.freqHz[k] = f
+		w := 2 * math.Pi * f / SampleRate
+		c.k2[k] = float32(2 * math.Cos(w))
+		// y = s1 - e^{-jw} s2 = sum x[n] e^{jw(N-1-n)}; X = e^{-jw(N-1)} y.
+		ph := -w * (BlockSamples - 1)
+		cr, ci := math.Cos(ph), math.Sin(ph)
+		c.aRe[k], c.aIm[k] = float32(cr), float32(ci)
+		// b = -e^{-jw(N-1)} e^{-jw} = -e^{-jwN}
+		c.bRe[k], c.bIm[k] = float32(-math.Cos(w*BlockSamples)), float32(math.Sin(w*BlockSamples))
+		for i := 0; i < windowBlocks; i++ {
+			p := -w * BlockSamples * float64(i)
+			c.rotRe[i][k], c.rotIm[i][k] = float32(math.Cos(p)), float32(math.Sin(p))
+		}
+		for o, rel := range refineOffsets {
+			dw := w * rel
+			for i := 0; i < windowBlocks; i++ {
+				p := -dw * BlockSamples * float64(i)
+				c.offRe[k][o][i], c.offIm[k][o][i] = float32(math.Cos(p)), float32(math.Sin(p))
+			}
+		}
+		c.hopRe[k], c.hopIm[k] = float32(math.Cos(-w*BlockSamples)), float32(math.Sin(-w*BlockSamples))
+	}
+	return c
+}()
+
+// Reset returns the detector to the start of a stream.
+func (d *Detector) Reset() { *d = Detector{} }
+
+// SuppressFor stops reports (not masking) for the next n blocks: a caller
+// that learnt of a key press another way (RFC 4733) uses it so the in-band
+// copy of the same key is not reported twice.
+func (d *Detector) SuppressFor(n int) {
+	if until := d.blocks + int64(n); until > d.suppressUntil {
+		d.suppressUntil = until
+	}
+}
+
+// Block analyses the next BlockSamples samples. x must hold exactly
+// BlockSamples samples; other lengths are ignored and return an empty result.
+func (d *Detector) Block(x []int16) BlockResult {
+	if len(x) != BlockSamples {
+		return BlockResult{}
+	}
+	d.newest = (d.newest + 1) % windowBlocks
+	d.blocks++
+	d.analyse(x[:BlockSamples])
+	return d.decide()
+}
+
+// analyse runs the eight Goertzel filters over one block.
+func (d *Detector) analyse(x []int16) {
+	var e float32
+	for _, v := range x {
+		f := float32(v)
+		e += f * f
+	}
+	n := d.newest
+	d.energy[n] = e
+	if e < quietBlock {
+		d.re[n] = [8]float32{}
+		d.im[n] = [8]float32{}
+		return
+	}
+	c := &coef
+	var s1, s2 [8]float32
+	k0, k1, k2, k3, k4, k5, k6, k7 := c.k2[0], c.k2[1], c.k2[2], c.k2[3], c.k2[4], c.k2[5], c.k2[6], c.k2[7]
+	for _, v := range x {
+		f := float32(v)
+		s1[0], s2[0] = f+k0*s1[0]-s2[0], s1[0]
+		s1[1], s2[1] = f+k1*s1[1]-s2[1], s1[1]
+		s1[2], s2[2] = f+k2*s1[2]-s2[2], s1[2]
+		s1[3], s2[3] = f+k3*s1[3]-s2[3], s1[3]
+		s1[4], s2[4] = f+k4*s1[4]-s2[4], s1[4]
+		s1[5], s2[5] = f+k5*s1[5]-s2[5], s1[5]
+		s1[6], s2[6] = f+k6*s1[6]-s2[6], s1[6]
+		s1[7], s2[7] = f+k7*s1[7]-s2[7], s1[7]
+	}
+	for k := 0; k < 8; k++ {
+		d.re[n][k] = c.aRe[k]*s1[k] + c.bRe[k]*s2[k]
+		d.im[n][k] = c.aIm[k]*s1[k] + c.bIm[k]*s2[k]
+	}
+}
+
+// window sums the newest windowBlocks blocks coherently at each frequency
+// (referenced to the window's start) into wr, wi, keeps each block's rotated
+// value in v for refine, and returns the window's mean square.
+func (d *Detector) window(wr, wi *[8]float32, v *rotated, p *[8]float32) float32 {
+	c := &coef
+	var e float32
+	*wr, *wi = [8]float32{}, [8]float32{}
+	for i := 0; i < windowBlocks; i++ {
+		b := (d.newest + 1 + i) % windowBlocks // oldest first
+		e += d.energy[b]
+		for k := 0; k < 8; k++ {
+			xr, xi := d.re[b][k], d.im[b][k]
+			rr, ri := c.rotRe[i][k], c.rotIm[i][k]
+			vr, vi := xr*rr-xi*ri, xr*ri+xi*rr
+			v.re[k][i], v.im[k][i] = vr, vi
+			wr[k] += vr
+			wi[k] += vi
+		}
+	}
+	for k := 0; k < 8; k++ {
+		p[k] = (wr[k]*wr[k] + wi[k]*wi[k]) * powerScale
+	}
+	return e / windowSamples
+}
+
+const (
+	windowSamples = windowBlocks * BlockSamples
+	powerScale    = 2.0 / (windowSamples * windowSamples)
+)
+
+// rotated holds each block's value at each frequency, rotated onto the
+// window's time reference.
+type rotated struct{ re, im [8][windowBlocks]float32 }
+
+// refine returns the power of frequency k at the best of a few small offsets
+// from nominal (up to 2.5 %). A tone 1.5 % off nominal loses up to 3.8 dB in a
+// 20 ms window at its nominal frequency; re-tuning the sum of the window's
+// blocks recovers it, at the cost of a few multiplications instead of a
+// longer window.
+func refine(v *rotated, k int, nominal float32) float32 {
+	c := &coef
+	bestP := nominal
+	for o := 0; o < len(refineOffsets); o++ {
+		var sr, si float32
+		for i := 0; i < windowBlocks; i++ {
+			or, oi := c.offRe[k][o][i], c.offIm[k][o][i]
+			sr += v.re[k][i]*or - v.im[k][i]*oi
+			si += v.re[k][i]*oi + v.im[k][i]*or
+		}
+		if q := (sr*sr + si*si) * powerScale; q > bestP {
+			bestP = q
+		}
+	}
+	return bestP
+}
+
+// refineOffsets are the relative frequency offsets refine tries besides 0.
+var refineOffsets = [4]float64{-0.025, -0.0125, 0.0125, 0.025}
+
+type grade uint8
+
+const (
+	gradeNone grade = iota
+	gradeMask
+	gradeStrong
+)
+
+// best returns the strongest index of a group and the strongest of the others.
+func best(p []float32) (int, float32, float32) {
+	bi, bp, sp := 0, p[0], float32(0)
+	for i := 1; i < 4; i++ {
+		if p[i] > bp {
+			bi, sp, bp = i, bp, p[i]
+		} else if p[i] > sp {
+			sp = p[i]
+		}
+	}
+	return bi, bp, sp
+}
+
+// gradePair grades the window's best pair.
+func gradePair(pl, sl, ph, sh, e float32) grade {
+	share := pl + ph
+	switch {
+	case pl >= strongMin && ph >= strongMin &&
+		ph >= pl*strongTwLo && ph <= pl*strongTwHi &&
+		pl >= sl*strongDom && ph >= sh*strongDom &&
+		share >= e*strongShare:
+		return gradeStrong
+	case pl >= maskMin && ph >= maskMin &&
+		ph >= pl*maskTwLo && ph <= pl*maskTwHi &&
+		pl >= sl*maskDom && ph >= sh*maskDom &&
+		share >= e*maskShare:
+		return gradeMask
+	}
+	return gradeNone
+}
+
+func (d *Detector) decide() BlockResult {
+	var res BlockResult
+	var wr, wi, p [8]float32
+	var v rotated
+	var e float32
+	// A window with no energy at all holds no tone: skip the sums.
+	var raw float32
+	for _, x := range d.energy {
+		raw += x
+	}
+	if raw >= quietBlock {
+		e = d.window(&wr, &wi, &v, &p)
+		// Re-tune every frequency of the window if any tone could be there.
+		if p[0]+p[1]+p[2]+p[3] >= e*0.1 && p[4]+p[5]+p[6]+p[7] >= e*0.1 {
+			for k := 0; k < 8; k++ {
+				p[k] = refine(&v, k, p[k])
+			}
+		}
+	}
+	lo, pl, sl := best(p[0:4])
+	hi, ph, sh := best(p[4:8])
+	g := gradeNone
+	if e > 0 {
+		g = gradePair(pl, sl, ph, sh, e)
+	}
+
+	if d.active && g != gradeNone && (lo != d.lo || hi != d.hi) && g == gradeStrong {
+		// A different key with no gap the detector could see: end this one.
+		res = d.finish()
+	}
+	if !d.active {
+		if g != gradeNone {
+			d.begin(lo, hi)
+			res.Mask = MaskBackBlocks + 1
+		} else if d.tail > 0 {
+			d.tail--
+			res.Mask = 1
+		}
+		if g == gradeStrong {
+			d.strongWindow(&wr, &wi)
+		} else {
+			d.prevStrong = false
+		}
+		d.keepWindow(&wr, &wi)
+		return res
+	}
+
+	// Following a tone: does the window still hold its pair?
+	qlo, qhi := p[d.lo], p[4+d.hi]
+	holds := e > 0 && qlo >= holdMin && qhi >= holdMin && qlo+qhi >= e*holdShare
+	if holds {
+		d.misses = 0
+		d.lastBlock = d.blocks
+		if res.Mask < MaskBackBlocks+1 {
+			res.Mask = MaskBackBlocks + 1
+		}
+		if g == gradeStrong && lo == d.lo && hi == d.hi {
+			d.strongWindow(&wr, &wi)
+			if !d.reported && d.strong >= strongCount && d.blocks >= d.suppressUntil && d.onFrequency() {
+				d.reported = true
+				res.HasEvent = true
+				res.Event = Event{
+					Digit: keypad[d.lo][d.hi], Phase: KeyDown, Source: SourceInband,
+					Start: d.startTime(),
+				}
+			}
+		} else {
+			d.prevStrong = false
+		}
+	} else {
+		d.prevStrong = false
+		d.misses++
+		res.Mask = max(res.Mask, 1)
+		if d.misses >= missLimit {
+			end := d.finish()
+			if end.HasEvent {
+				res.HasEvent, res.Event = true, end.Event
+			}
+		}
+	}
+	d.keepWindow(&wr, &wi)
+	return res
+}
+
+func (d *Detector) begin(lo, hi int) {
+	d.active, d.lo, d.hi = true, lo, hi
+	d.strong, d.misses, d.reported = 0, 0, false
+	d.startBlock, d.lastBlock = d.blocks, d.blocks
+	d.accRe, d.accIm, d.accN = [2]float64{}, [2]float64{}, 0
+	d.prevStrong = false
+}
+
+// strongWindow counts a strong window of the followed pair and accumulates
+// the phase advance of each tone since the previous window, which measures
+// its frequency.
+func (d *Detector) strongWindow(wr, wi *[8]float32) {
+	if !d.active {
+		return
+	}
+	d.strong++
+	if d.prevStrong && d.prevSet {
+		for g, k := range [2]int{d.lo, 4 + d.hi} {
+			// z = Y(h) * conj(Y(h-1)) * e^{-jw*40}
+			ar := float64(wr[k])*float64(d.prevRe[k]) + float64(wi[k])*float64(d.prevIm[k])
+			ai := float64(wi[k])*float64(d.prevRe[k]) - float64(wr[k])*float64(d.prevIm[k])
+			hr, hi := float64(coef.hopRe[k]), float64(coef.hopIm[k])
+			d.accRe[g] += ar*hr - ai*hi
+			d.accIm[g] += ar*hi + ai*hr
+		}
+		d.accN++
+	}
+	d.prevStrong = true
+}
+
+func (d *Detector) keepWindow(wr, wi *[8]float32) {
+	d.prevRe, d.prevIm, d.prevSet = *wr, *wi, true
+}
+
+// onFrequency reports whether both tones measured within maxOffset of nominal.
+func (d *Detector) onFrequency() bool {
+	if d.accN == 0 {
+		return false
+	}
+	for g, k := range [2]int{d.lo, 4 + d.hi} {
+		// phase advance per block beyond nominal -> Hz
+		df := math.Atan2(d.accIm[g], d.accRe[g]) / (2 * math.Pi * BlockSamples) * SampleRate
+		if math.Abs(df) > maxOffset*coef.freqHz[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// finish ends the followed tone, reporting KeyUp if it was reported.
+func (d *Detector) finish() BlockResult {
+	var res BlockResult
+	if d.reported {
+		res.HasEvent = true
+		res.Event = Event{
+			Digit: keypad[d.lo][d.hi], Phase: KeyUp, Source: SourceInband,
+			Start: d.startTime(), End: d.endTime(),
+		}
+	}
+	d.active, d.reported = false, false
+	d.tail = tailBlocks
+	return res
+}
+
+func blocksToDuration(b int64) time.Duration {
+	return time.Duration(b) * BlockSamples * time.Second / SampleRate
+}
+
+// startTime estimates the tone's first sample: the first window that passed a
+// test holds about 12 ms of the tone at its end.
+func (d *Detector) startTime() time.Duration {
+	t := blocksToDuration(d.startBlock) - 12*time.Millisecond
+	return max(t, 0)
+}
+
+// endTime estimates the tone's end: the last window that held the pair holds
+// about 8 ms of its tail at its start.
+func (d *Detector) endTime() time.Duration {
+	return max(blocksToDuration(d.lastBlock)-12*time.Millisecond, d.startTime())
+}

@@ -1,0 +1,301 @@
+// Package mask is the Masker: the one streaming stage that every caller leg's
+// audio passes through before anyone hears it.
+//
+// The Masker delays the caller's audio by a fixed look-ahead (20 ms), and in
+// that time finds every DTMF tone and replaces every sample of it with one
+// flat tone that is the same for every key (or silence, or comfort noise), so
+// a listener hears that a key was pressed and nothing about which. Key presses
+// that arrive as RFC 4733 telephone-events or SIP INFO are never passed on;
+// the listener hears the same flat tone for them. The digits themselves go
+// out on a separate output, the key-event callback, that only the payment
+// side reads.
+//
+// Why 20 ms: the detector decides on 20 ms windows (the shortest that
+// separates 697 Hz from 770 Hz), one every 5 ms. Audio reaches the Masker in
+// 20 ms frames, and a frame is only released when the frame after it has
+// been analysed. A tone that starts on the last sample of a released frame
+// has then been seen for a full 20 ms window, which is enough to find it and
+// mask it back to its first sample. Any shorter look-ahead would release a
+// tone's first samples before a full window of it had been seen.
+package mask
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/hushphone/hushphone/media/dtmf"
+)
+
+// SampleRate and FrameSamples: the Masker works on 8 kHz audio in 20 ms frames.
+const (
+	SampleRate   = 8000
+	FrameSamples = 160
+)
+
+const (
+	blockSamples   = dtmf.BlockSamples
+	frameBlocks    = FrameSamples / blockSamples
+	lookaheadBlock = frameBlocks // the look-ahead, in blocks: one frame
+	ringBlocks     = frameBlocks + lookaheadBlock
+)
+
+// The look-ahead must let a detection reach back to the oldest block a frame
+// releases.
+var _ = [1]struct{}{}[lookaheadBlock-dtmf.MaskBackBlocks]
+
+// Mode is what a listener hears in place of a key press.
+type Mode uint8
+
+// The masking modes.
+const (
+	ModeTone    Mode = iota // one flat tone, identical for every key (default)
+	ModeSilence             // silence
+	ModeNoise               // comfort noise
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeTone:
+		return "tone"
+	case ModeSilence:
+		return "silence"
+	case ModeNoise:
+		return "noise"
+	}
+	return fmt.Sprintf("mode(%d)", uint8(m))
+}
+
+// Errors.
+var (
+	ErrFrameSize = errors.New("mask: a frame must be 160 samples (20 ms at 8 kHz)")
+	ErrMode      = errors.New("mask: unknown mode")
+	ErrDigit     = errors.New("mask: not a DTMF key")
+)
+
+// ParseMode parses "tone", "silence" or "noise".
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "tone":
+		return ModeTone, nil
+	case "silence":
+		return ModeSilence, nil
+	case "noise":
+		return ModeNoise, nil
+	}
+	return 0, fmt.Errorf("%w %q: use tone, silence or noise", ErrMode, s)
+}
+
+// The flat tone: 500 Hz (a whole period is 16 samples at 8 kHz), more than a
+// quarter below the lowest DTMF frequency (697 Hz) and with no harmonic on or
+// near any DTMF frequency, at -18 dBm0: clearly heard, never loud.
+const (
+	FlatToneHz   = 500
+	FlatToneDBm0 = -18
+	flatPeriod   = SampleRate / FlatToneHz
+	fadeSamples  = 16 // 2 ms raised-cosine fade in and out, against clicks
+	noiseAmp     = 88 // uniform noise of about -50 dBm0 rms
+)
+
+var (
+	flatTable [flatPeriod]int16
+	fadeTable [fadeSamples]float32 // 0 -> 1
+)
+
+func init() {
+	amp := 22860 * math.Pow(10, FlatToneDBm0/20.0)
+	for i := range flatTable {
+		flatTable[i] = int16(math.Round(amp * math.Sin(2*math.Pi*float64(i)/flatPeriod)))
+	}
+	for i := range fadeTable {
+		fadeTable[i] = float32(0.5 - 0.5*math.Cos(math.Pi*float64(i+1)/(fadeSamples+1)))
+	}
+}
+
+// Option configures a Masker.
+type Option func(*Masker)
+
+// WithMode sets what replaces a key press (default ModeTone).
+func WithMode(mode Mode) Option { return func(m *Masker) { m.mode = mode } }
+
+// WithKeyEvents sets the function that receives key events. It is called
+// synchronously from Process and KeyPress and must not block; it is the only
+// place digits leave the Masker.
+func WithKeyEvents(fn func(dtmf.Event)) Option { return func(m *Masker) { m.onKey = fn } }
+
+// Masker is one caller leg's masking stage. It is not safe for concurrent
+// use. It allocates nothing after New.
+type Masker struct {
+	mode  Mode
+	onKey func(dtmf.Event)
+	det   dtmf.Detector
+
+	ring  [ringBlocks][blockSamples]int16
+	flag  [ringBlocks]bool
+	block int64 // blocks received
+
+	// masking forced by out-of-band key presses, in blocks
+	forcedUntil int64
+	oob         oobKey
+
+	// replacement synthesis
+	masking bool // the last released block was masked
+	phase   int  // samples into the flat tone
+	fadeOut int  // samples of cross-fade left after a masked run
+	noise   uint32
+}
+
+// oobKey is a key press that arrived out of band (SIP INFO) and is still
+// sounding.
+type oobKey struct {
+	active   bool
+	digit    byte
+	start    time.Duration
+	endBlock int64
+}
+
+// New returns a Masker at the start of a call.
+func New(opts ...Option) *Masker {
+	m := &Masker{mode: ModeTone, noise: 0x12345678}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Lookahead is the fixed delay between input and output.
+func (m *Masker) Lookahead() time.Duration {
+	return time.Duration(lookaheadBlock*blockSamples) * time.Second / SampleRate
+}
+
+// LookaheadSamples is Lookahead in samples.
+func (m *Masker) LookaheadSamples() int { return lookaheadBlock * blockSamples }
+
+// Process masks one frame: in is the newest 160 samples of caller audio; out
+// (160 samples; it may be the same slice as in) receives what a listener
+// hears: the input delayed by Lookahead, with every key press replaced.
+func (m *Masker) Process(out, in []int16) error {
+	if len(in) != FrameSamples || len(out) != FrameSamples {
+		return fmt.Errorf("%w: got %d in, %d out", ErrFrameSize, len(in), len(out))
+	}
+	// Take the new frame in.
+	for b := 0; b < frameBlocks; b++ {
+		slot := int(m.block % ringBlocks)
+		copy(m.ring[slot][:], in[b*blockSamples:(b+1)*blockSamples])
+		m.flag[slot] = false
+		res := m.det.Block(m.ring[slot][:])
+		for i := int64(0); i < int64(res.Mask) && i <= m.block; i++ {
+			m.flag[(m.block-i)%ringBlocks] = true
+		}
+		if m.block < m.forcedUntil {
+			m.flag[slot] = true
+		}
+		m.block++
+		if res.HasEvent {
+			m.emit(res.Event)
+		}
+		m.endOOB()
+	}
+	// Release the oldest frame. The ring slots of the blocks to release are
+	// exactly the ones the new frame did not overwrite.
+	for b := 0; b < frameBlocks; b++ {
+		slot := int((m.block - ringBlocks + int64(b)) % ringBlocks)
+		if slot < 0 {
+			slot += ringBlocks
+		}
+		m.release(out[b*blockSamples:(b+1)*blockSamples], &m.ring[slot], m.flag[slot])
+	}
+	return nil
+}
+
+func (m *Masker) emit(ev dtmf.Event) {
+	if m.onKey != nil {
+		m.onKey(ev)
+	}
+}
+
+// release writes one block of output.
+func (m *Masker) release(out []int16, in *[blockSamples]int16, masked bool) {
+	if !masked {
+		if m.masking {
+			m.masking = false
+			m.fadeOut = fadeSamples
+		}
+		for i, v := range in {
+			if m.fadeOut > 0 {
+				g := fadeTable[fadeSamples-m.fadeOut] // 0 -> 1 for the caller's audio
+				r := m.replacement()
+				out[i] = int16(float32(v)*g + float32(r)*(1-g))
+				m.fadeOut--
+				continue
+			}
+			out[i] = v
+		}
+		return
+	}
+	if !m.masking {
+		m.masking = true
+		m.phase = 0
+		m.fadeOut = 0
+	}
+	for i := range out {
+		r := m.replacement()
+		if m.phase <= fadeSamples {
+			r = int16(float32(r) * fadeTable[m.phase-1])
+		}
+		out[i] = r
+	}
+}
+
+// replacement returns the next sample of what replaces a key press.
+func (m *Masker) replacement() int16 {
+	m.phase++
+	switch m.mode {
+	case ModeSilence:
+		return 0
+	case ModeNoise:
+		m.noise ^= m.noise << 13
+		m.noise ^= m.noise >> 17
+		m.noise ^= m.noise << 5
+		return int16(int32(m.noise%(2*noiseAmp+1)) - noiseAmp)
+	default:
+		return flatTable[(m.phase-1)%flatPeriod]
+	}
+}
+
+// now is the input time line's current position.
+func (m *Masker) now() time.Duration {
+	return time.Duration(m.block*blockSamples) * time.Second / SampleRate
+}
+
+// KeyPress reports a key press that arrived out of band (SIP INFO), lasting
+// d. The payment side gets it like any other; listeners hear the flat tone
+// for d (at least 40 ms).
+func (m *Masker) KeyPress(digit byte, d time.Duration) error {
+	if !dtmf.ValidDigit(digit) {
+		return fmt.Errorf("%w: %q", ErrDigit, digit)
+	}
+	if m.oob.active {
+		m.oob.endBlock = m.block
+		m.endOOB()
+	}
+	d = max(d, 40*time.Millisecond)
+	blocks := int64(d * SampleRate / time.Second / blockSamples)
+	start := m.now()
+	m.oob = oobKey{active: true, digit: digit, start: start, endBlock: m.block + blocks}
+	m.forcedUntil = max(m.forcedUntil, m.block+blocks+1)
+	m.det.SuppressFor(int(blocks) + 20)
+	m.emit(dtmf.Event{Digit: digit, Phase: dtmf.KeyDown, Source: dtmf.SourceSIPInfo, Start: start})
+	return nil
+}
+
+// endOOB reports the end of an out-of-band key press whose time is up.
+func (m *Masker) endOOB() {
+	if !m.oob.active || m.block < m.oob.endBlock {
+		return
+	}
+	m.oob.active = false
+	m.emit(dtmf.Event{Digit: m.oob.digit, Phase: dtmf.KeyUp, Source: dtmf.SourceSIPInfo,
+		Start: m.oob.start, End: m.now()})
+}
