@@ -118,8 +118,9 @@ type Detector struct {
 	energy  [windowBlocks]float32
 	newest  int // ring index of the newest block
 	blocks  int64
-	prevRe  [8]float32 // window sums of the previous window
-	prevIm  [8]float32
+	cur     tuned      // the newest window's sums
+	prev    tuned      // the previous window's
+	prevP   [8]float32 // and their (re-tuned) powers
 	prevSet bool
 
 	// state of the tone being followed
@@ -129,8 +130,8 @@ type Detector struct {
 	misses     int
 	reported   bool
 	tail       int
-	startBlock int64   // block whose window first passed a test
-	lastBlock  int64   // last block whose window held the pair
+	startBlock int64 // block whose window first passed a test
+	lastBlock  int64 // last block whose window held the pair
 	accRe      [2]float64
 	accIm      [2]float64
 	accN       int
@@ -151,8 +152,8 @@ var coef = func() (c struct {
 	bIm    [8]float32
 	rotRe  [windowBlocks][8]float32 // e^{-jw*40*i}: block i of a window, referenced to the window start
 	rotIm  [windowBlocks][8]float32
-	offRe  [8][len(refineOffsets)][windowBlocks]float32 // e^{-j*dw*40*i} for each refine offset
-	offIm  [8][len(refineOffsets)][windowBlocks]float32
+	offRe  [8][nOffsets][windowBlocks]float32 // e^{-j*dw*40*i} for each refine offset
+	offIm  [8][nOffsets][windowBlocks]float32
 	hopRe  [8]float32 // e^{-jw*40}: removes the nominal phase advance between windows
 	hopIm  [8]float32
 	freqHz [8]float64
@@ -245,13 +246,14 @@ func (d *Detector) analyse(x []int16) {
 	}
 }
 
-// window sums the newest windowBlocks blocks coherently at each frequency
-// (referenced to the window's start) into wr, wi, keeps each block's rotated
-// value in v for refine, and returns the window's mean square.
-func (d *Detector) window(wr, wi *[8]float32, v *rotated, p *[8]float32) float32 {
+// window rotates each block of the window at each frequency onto the
+// window's time reference (into v), sums them coherently at the nominal
+// frequencies (into d.cur), and returns the nominal powers (mean square of a
+// tone at each frequency) in p and the window's mean square.
+func (d *Detector) window(v *rotated, p *[8]float32) float32 {
 	c := &coef
 	var e float32
-	*wr, *wi = [8]float32{}, [8]float32{}
+	d.cur = tuned{}
 	for i := 0; i < windowBlocks; i++ {
 		b := (d.newest + 1 + i) % windowBlocks // oldest first
 		e += d.energy[b]
@@ -260,12 +262,13 @@ func (d *Detector) window(wr, wi *[8]float32, v *rotated, p *[8]float32) float32
 			rr, ri := c.rotRe[i][k], c.rotIm[i][k]
 			vr, vi := xr*rr-xi*ri, xr*ri+xi*rr
 			v.re[k][i], v.im[k][i] = vr, vi
-			wr[k] += vr
-			wi[k] += vi
+			d.cur.re[k][nominalOffset] += vr
+			d.cur.im[k][nominalOffset] += vi
 		}
 	}
 	for k := 0; k < 8; k++ {
-		p[k] = (wr[k]*wr[k] + wi[k]*wi[k]) * powerScale
+		r, i := d.cur.re[k][nominalOffset], d.cur.im[k][nominalOffset]
+		p[k] = (r*r + i*i) * powerScale
 	}
 	return e / windowSamples
 }
@@ -279,21 +282,29 @@ const (
 // window's time reference.
 type rotated struct{ re, im [8][windowBlocks]float32 }
 
-// refine returns the power of frequency k at the best of a few small offsets
-// from nominal (up to 2.5 %). A tone 1.5 % off nominal loses up to 3.8 dB in a
-// 20 ms window at its nominal frequency; re-tuning the sum of the window's
-// blocks recovers it, at the cost of a few multiplications instead of a
-// longer window.
-func refine(v *rotated, k int, nominal float32) float32 {
+// tuned holds a window's coherent sums at each frequency and each offset.
+type tuned struct{ re, im [8][nOffsets]float32 }
+
+// refine sums the window at frequency k re-tuned by each small offset from
+// nominal (into d.cur) and returns the greatest power. A tone 1.5 % off
+// nominal loses up to 3.8 dB in a 20 ms window at its nominal frequency, and
+// one 3.5 % off sits near the window's first null, where its phase says
+// nothing; re-tuning the sum of the window's blocks recovers both, at the
+// cost of a few multiplications instead of a longer window.
+func (d *Detector) refine(v *rotated, k int, nominal float32) float32 {
 	c := &coef
 	bestP := nominal
-	for o := 0; o < len(refineOffsets); o++ {
+	for o := 0; o < nOffsets; o++ {
+		if o == nominalOffset {
+			continue
+		}
 		var sr, si float32
 		for i := 0; i < windowBlocks; i++ {
 			or, oi := c.offRe[k][o][i], c.offIm[k][o][i]
 			sr += v.re[k][i]*or - v.im[k][i]*oi
 			si += v.re[k][i]*oi + v.im[k][i]*or
 		}
+		d.cur.re[k][o], d.cur.im[k][o] = sr, si
 		if q := (sr*sr + si*si) * powerScale; q > bestP {
 			bestP = q
 		}
@@ -301,8 +312,13 @@ func refine(v *rotated, k int, nominal float32) float32 {
 	return bestP
 }
 
-// refineOffsets are the relative frequency offsets refine tries besides 0.
-var refineOffsets = [4]float64{-0.025, -0.0125, 0.0125, 0.025}
+// refineOffsets are the relative frequency offsets refine tries.
+var refineOffsets = [nOffsets]float64{-0.025, -0.0125, 0, 0.0125, 0.025}
+
+const (
+	nOffsets      = 5
+	nominalOffset = 2
+)
 
 type grade uint8
 
@@ -345,7 +361,7 @@ func gradePair(pl, sl, ph, sh, e float32) grade {
 
 func (d *Detector) decide() BlockResult {
 	var res BlockResult
-	var wr, wi, p [8]float32
+	var p [8]float32
 	var v rotated
 	var e float32
 	// A window with no energy at all holds no tone: skip the sums.
@@ -354,11 +370,11 @@ func (d *Detector) decide() BlockResult {
 		raw += x
 	}
 	if raw >= quietBlock {
-		e = d.window(&wr, &wi, &v, &p)
+		e = d.window(&v, &p)
 		// Re-tune every frequency of the window if any tone could be there.
-		if p[0]+p[1]+p[2]+p[3] >= e*0.1 && p[4]+p[5]+p[6]+p[7] >= e*0.1 {
+		if p[0]+p[1]+p[2]+p[3]+p[4]+p[5]+p[6]+p[7] >= e*0.25 {
 			for k := 0; k < 8; k++ {
-				p[k] = refine(&v, k, p[k])
+				p[k] = d.refine(&v, k, p[k])
 			}
 		}
 	}
@@ -382,11 +398,11 @@ func (d *Detector) decide() BlockResult {
 			res.Mask = 1
 		}
 		if g == gradeStrong {
-			d.strongWindow(&wr, &wi)
+			d.strongWindow(&p)
 		} else {
 			d.prevStrong = false
 		}
-		d.keepWindow(&wr, &wi)
+		d.keepWindow(&p)
 		return res
 	}
 
@@ -400,7 +416,7 @@ func (d *Detector) decide() BlockResult {
 			res.Mask = MaskBackBlocks + 1
 		}
 		if g == gradeStrong && lo == d.lo && hi == d.hi {
-			d.strongWindow(&wr, &wi)
+			d.strongWindow(&p)
 			if !d.reported && d.strong >= strongCount && d.blocks >= d.suppressUntil && d.onFrequency() {
 				d.reported = true
 				res.HasEvent = true
@@ -423,7 +439,7 @@ func (d *Detector) decide() BlockResult {
 			}
 		}
 	}
-	d.keepWindow(&wr, &wi)
+	d.keepWindow(&p)
 	return res
 }
 
@@ -435,30 +451,52 @@ func (d *Detector) begin(lo, hi int) {
 	d.prevStrong = false
 }
 
-// strongWindow counts a strong window of the followed pair and accumulates
-// the phase advance of each tone since the previous window, which measures
-// its frequency.
-func (d *Detector) strongWindow(wr, wi *[8]float32) {
+// strongWindow counts a strong window of the followed pair and, when this
+// window and the previous one both hold the tone whole (same re-tuned power within 1 dB),
+// accumulates the phase advance of each tone between them, which
+// measures its frequency. Windows that hold only part of a tone (its first
+// and last few) are left out: their phase is pulled towards nominal.
+func (d *Detector) strongWindow(p *[8]float32) {
 	if !d.active {
 		return
 	}
 	d.strong++
-	if d.prevStrong && d.prevSet {
+	// The first two strong windows of a tone hold only part of it.
+	if d.strong > 2 && d.prevStrong && d.prevSet {
+		var z [2][2]float64
+		steady := true
 		for g, k := range [2]int{d.lo, 4 + d.hi} {
-			// z = Y(h) * conj(Y(h-1)) * e^{-jw*40}
-			ar := float64(wr[k])*float64(d.prevRe[k]) + float64(wi[k])*float64(d.prevIm[k])
-			ai := float64(wi[k])*float64(d.prevRe[k]) - float64(wr[k])*float64(d.prevIm[k])
+			// z = sum over offsets of Y(h) * conj(Y(h-1)), then * e^{-jw*40}
+			var ar, ai float64
+			for o := 0; o < nOffsets; o++ {
+				cr, ci := float64(d.cur.re[k][o]), float64(d.cur.im[k][o])
+				pr, pi := float64(d.prev.re[k][o]), float64(d.prev.im[k][o])
+				ar += cr*pr + ci*pi
+				ai += ci*pr - cr*pi
+			}
+			if a, b := p[k], d.prevP[k]; a > b*steadyRatio || b > a*steadyRatio {
+				steady = false
+			}
 			hr, hi := float64(coef.hopRe[k]), float64(coef.hopIm[k])
-			d.accRe[g] += ar*hr - ai*hi
-			d.accIm[g] += ar*hi + ai*hr
+			z[g] = [2]float64{ar*hr - ai*hi, ar*hi + ai*hr}
 		}
-		d.accN++
+		if steady {
+			for g := range z {
+				d.accRe[g] += z[g][0]
+				d.accIm[g] += z[g][1]
+			}
+			d.accN++
+		}
 	}
 	d.prevStrong = true
 }
 
-func (d *Detector) keepWindow(wr, wi *[8]float32) {
-	d.prevRe, d.prevIm, d.prevSet = *wr, *wi, true
+// steadyRatio: two windows whose power at a tone differs by less than 2 dB
+// both hold it whole (a window missing 2 ms of the tone is already 0.9 dB down).
+const steadyRatio = 1.585
+
+func (d *Detector) keepWindow(p *[8]float32) {
+	d.prev, d.prevP, d.prevSet = d.cur, *p, true
 }
 
 // onFrequency reports whether both tones measured within maxOffset of nominal.
@@ -469,12 +507,17 @@ func (d *Detector) onFrequency() bool {
 	for g, k := range [2]int{d.lo, 4 + d.hi} {
 		// phase advance per block beyond nominal -> Hz
 		df := math.Atan2(d.accIm[g], d.accRe[g]) / (2 * math.Pi * BlockSamples) * SampleRate
+		if debugOffset != nil {
+			debugOffset(k, df)
+		}
 		if math.Abs(df) > maxOffset*coef.freqHz[k] {
 			return false
 		}
 	}
 	return true
 }
+
+var debugOffset func(k int, df float64)
 
 // finish ends the followed tone, reporting KeyUp if it was reported.
 func (d *Detector) finish() BlockResult {
