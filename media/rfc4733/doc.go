@@ -39,12 +39,14 @@
 //     produces nothing. (Older by more than 2^18 units is not lateness but a
 //     restarted stream: it starts a new event.)
 //   - A new timestamp with the same event code, about 0xFFFF after the
-//     current segment (within 0x1000 units), while that segment has lasted
-//     at least 0x8000 units and the event has not ended with an E bit, is the
-//     next segment of a long event: no new key press; the End reports the
-//     duration summed over all segments. The same key pressed again (with a
-//     new timestamp) after an event that did not reach 0x8000 units is a
-//     second key press, even when the first one's end packets were lost.
+//     current segment (within 0x1000 units), while that segment has been
+//     seen to last at least 0xDFFF units and the event has not ended with an
+//     E bit, is the next segment of a long event: no new key press; the End
+//     reports the duration summed over all segments. This holds even if the
+//     event timed out across the boundary: the new segment is then absorbed
+//     silently. The same key pressed again (with a new timestamp) after a
+//     shorter event is a second key press, even when the first one's end
+//     packets were lost.
 //   - An event whose end packets are all lost is ended by the timeout
 //     (WithTimeout, DefaultTimeout after its last packet, measured on the
 //     caller's clock) in Tick or Packet, with TimedOut set; or, sooner, by

@@ -6,8 +6,8 @@ import "math"
 // last packet before the Receiver ends it: 4000 units, 500 ms at the
 // 8000 Hz clock of telephone-event/8000.
 //
-// Senders update a running event every 50 ms or so (RFC 4733 section
-// 2.5.1.2), usually every 20 ms, so 500 ms is ten or more missing updates:
+// Senders update a running event at about their audio packet interval,
+// 20 to 50 ms, so 500 ms is ten or more missing updates:
 // jitter and a short burst of loss do not cut a key press short, while a
 // press whose end packets were all lost stops being masked half a second
 // after its last packet. A timeout can never turn one press into two: later
@@ -28,8 +28,12 @@ const segmentSlack = 0x1000
 
 // minSegment is how long the old segment must have been seen to last for a
 // new timestamp with the same event code to be its continuation rather than
-// a new press of the same key.
-const minSegment = 0x8000
+// a new press of the same key: within 2*segmentSlack (1 s at 8000 Hz) of the
+// maximum, which tolerates the loss of its last second of packets. The same
+// key pressed again is only taken for a continuation if the earlier press
+// lasted over 7 s, lost all its end packets, and the new press began 7.7 to
+// 8.7 s after the earlier one.
+const minSegment = maxSegment - 2*segmentSlack
 
 // maxReorder is how much older than the newest event a packet may be and
 // still count as late (and be ignored). A packet older still is a timestamp

@@ -312,11 +312,34 @@ func TestReceiverLongEventEdges(t *testing.T) {
 		runSteps(t, NewReceiver(), steps)
 	})
 	t.Run("same key 0xFFFF after a long press that ended is a new press", func(t *testing.T) {
-		const total = 0x9000
+		const total = 0xF000
 		steps := press(12, 1000, total, 400, 0)
 		steps[0].want = []Edge{st('A', 1000, 400)}
 		steps[len(steps)-3].want = []Edge{en('A', 1000, total)}
 		steps = append(steps, pk(1000+maxSegment, 12, 400, false, maxSegment+400, st('A', 1000+maxSegment, 400)))
+		runSteps(t, NewReceiver(), steps)
+	})
+	t.Run("same key 0xFFFF after a 6 s press whose end packets were lost is a new press", func(t *testing.T) {
+		const total = 6 * 8000
+		steps := press(12, 1000, total, 400, 0)
+		steps = steps[:len(steps)-3] // lose the end packets
+		steps[0].want = []Edge{st('A', 1000, 400)}
+		last := steps[len(steps)-1]
+		steps = append(steps,
+			pk(1000+maxSegment, 12, 400, false, maxSegment+400,
+				to('A', 1000, uint32(last.p.Duration)), st('A', 1000+maxSegment, 400)))
+		runSteps(t, NewReceiver(), steps)
+	})
+	t.Run("known trade-off: same key 0xFFFF after a 7.5 s press whose end packets were lost is absorbed", func(t *testing.T) {
+		const total = 60000
+		steps := press(12, 1000, total, 400, 0)
+		steps = steps[:len(steps)-3] // lose the end packets
+		steps[0].want = []Edge{st('A', 1000, 400)}
+		last := steps[len(steps)-1]
+		steps = append(steps,
+			tk(last.now+DefaultTimeout, to('A', 1000, uint32(last.p.Duration))),
+			pk(1000+maxSegment, 12, 400, false, maxSegment+400),
+			pk(1000+maxSegment, 12, 800, true, maxSegment+800))
 		runSteps(t, NewReceiver(), steps)
 	})
 }
