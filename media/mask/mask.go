@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/media/g711"
 )
 
 // SampleRate and FrameSamples: the Masker works on 8 kHz audio in 20 ms frames.
@@ -72,6 +73,7 @@ var (
 	ErrFrameSize = errors.New("mask: a frame must be 160 samples (20 ms at 8 kHz)")
 	ErrMode      = errors.New("mask: unknown mode")
 	ErrDigit     = errors.New("mask: not a DTMF key")
+	ErrLaw       = errors.New("mask: unknown G.711 law")
 )
 
 // ParseMode parses "tone", "silence" or "noise".
@@ -138,6 +140,9 @@ type Masker struct {
 	// masking forced by out-of-band key presses, in blocks
 	forcedUntil int64
 	oob         oobKey
+
+	// G.711 path buffers
+	pcmIn, pcmOut [FrameSamples]int16
 
 	// replacement synthesis
 	masking bool // the last released block was masked
@@ -206,6 +211,24 @@ func (m *Masker) Process(out, in []int16) error {
 		}
 		m.release(out[b*blockSamples:(b+1)*blockSamples], &m.ring[slot], m.flag[slot])
 	}
+	return nil
+}
+
+// ProcessPayload is Process for one 20 ms G.711 RTP payload (160 bytes): it
+// decodes, masks and encodes into out (160 bytes; it may be the same slice as
+// in). Unmasked audio comes out bit-exact, delayed.
+func (m *Masker) ProcessPayload(out, in []byte, law g711.Law) error {
+	if len(in) != FrameSamples || len(out) != FrameSamples {
+		return fmt.Errorf("%w: got %d bytes in, %d out", ErrFrameSize, len(in), len(out))
+	}
+	if law != g711.ULaw && law != g711.ALaw {
+		return fmt.Errorf("%w: %d", ErrLaw, law)
+	}
+	law.Decode(m.pcmIn[:], in)
+	if err := m.Process(m.pcmOut[:], m.pcmIn[:]); err != nil {
+		return err
+	}
+	law.Encode(out, m.pcmOut[:])
 	return nil
 }
 
