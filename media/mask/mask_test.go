@@ -88,7 +88,7 @@ func downs(evs []dtmf.Event) string {
 // the audio around it comes through bit-exact.
 func TestNoSampleOfAToneGetsThrough(t *testing.T) {
 	type cond struct {
-		name                            string
+		name                             string
 		ms, lowDB, highDB, lowOff, hiOff float64
 	}
 	conds := []cond{
