@@ -191,13 +191,12 @@ var coef = func() (c struct {
 // Reset returns the detector to the start of a stream.
 func (d *Detector) Reset() { *d = Detector{} }
 
-// SuppressFor stops reports (not masking) for the next n blocks: a caller
-// that learnt of a key press another way (RFC 4733) uses it so the in-band
-// copy of the same key is not reported twice.
-func (d *Detector) SuppressFor(n int) {
-	if until := d.blocks + int64(n); until > d.suppressUntil {
-		d.suppressUntil = until
-	}
+// SuppressFor stops reports (not masking) for the next n blocks, replacing
+// any earlier suppression. A caller that learnt of a key press another way
+// (RFC 4733, SIP INFO) uses it so the in-band copy of the same key is not
+// reported twice.
+func (d *Detector) SuppressFor(n int64) {
+	d.suppressUntil = d.blocks + n
 }
 
 // Block analyses the next BlockSamples samples. x must hold exactly

@@ -27,6 +27,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/rfc4733"
 )
 
 // SampleRate and FrameSamples: the Masker works on 8 kHz audio in 20 ms frames.
@@ -140,6 +141,9 @@ type Masker struct {
 	// masking forced by out-of-band key presses, in blocks
 	forcedUntil int64
 	oob         oobKey
+	rx          *rfc4733.Receiver
+	rtpActive   bool
+	rtpStart    time.Duration
 
 	// G.711 path buffers
 	pcmIn, pcmOut [FrameSamples]int16
@@ -162,7 +166,7 @@ type oobKey struct {
 
 // New returns a Masker at the start of a call.
 func New(opts ...Option) *Masker {
-	m := &Masker{mode: ModeTone, noise: 0x12345678}
+	m := &Masker{mode: ModeTone, noise: 0x12345678, rx: rfc4733.NewReceiver()}
 	for _, o := range opts {
 		o(m)
 	}
@@ -193,7 +197,7 @@ func (m *Masker) Process(out, in []int16) error {
 		for i := int64(0); i < int64(res.Mask) && i <= m.block; i++ {
 			m.flag[(m.block-i)%ringBlocks] = true
 		}
-		if m.block < m.forcedUntil {
+		if m.rtpActive || m.block < m.forcedUntil {
 			m.flag[slot] = true
 		}
 		m.block++
@@ -202,6 +206,7 @@ func (m *Masker) Process(out, in []int16) error {
 		}
 		m.endOOB()
 	}
+	m.rtpChange(m.rx.Tick(m.block * blockSamples))
 	// Release the oldest frame. The ring slots of the blocks to release are
 	// exactly the ones the new frame did not overwrite.
 	for b := 0; b < frameBlocks; b++ {
@@ -287,9 +292,65 @@ func (m *Masker) replacement() int16 {
 	}
 }
 
+// TelephoneEvent feeds one RFC 4733 telephone-event payload with its RTP
+// timestamp (clock 8000 Hz). The packet is consumed: it is never passed on.
+// Each event is reported once as a key press, and listeners hear the flat
+// tone for its duration. A malformed payload is an error and changes nothing.
+func (m *Masker) TelephoneEvent(ts uint32, payload []byte) error {
+	var p rfc4733.Payload
+	if err := p.Unmarshal(payload); err != nil {
+		return fmt.Errorf("mask: telephone-event: %w", err)
+	}
+	m.rtpChange(m.rx.Packet(ts, p, m.block*blockSamples))
+	return nil
+}
+
+// rtpChange acts on what the RFC 4733 receiver reported.
+func (m *Masker) rtpChange(c rfc4733.Change) {
+	if c.Prev.Kind == rfc4733.End {
+		m.rtpEnd(c.Prev)
+	}
+	switch c.Kind {
+	case rfc4733.Start, rfc4733.StartEnd:
+		// Mask from now back over everything not yet released, and on
+		// until the event ends; the in-band copy, if the sender also
+		// plays one, is masked but not reported.
+		m.rtpActive = true
+		m.rtpStart = max(m.now()-samplesToDuration(int64(c.Duration)), 0)
+		for b := max(m.block-lookaheadBlock, 0); b < m.block; b++ {
+			m.flag[b%ringBlocks] = true
+		}
+		m.det.SuppressFor(1 << 40)
+		m.emit(dtmf.Event{Digit: c.Digit, Phase: dtmf.KeyDown, Source: dtmf.SourceRFC4733, Start: m.rtpStart})
+		if c.Kind == rfc4733.StartEnd {
+			m.rtpEnd(c.Edge)
+		}
+	case rfc4733.End:
+		m.rtpEnd(c.Edge)
+	}
+}
+
+// rtpEnd ends an RFC 4733 key press: the flat tone lasts at least the
+// event's duration, and in-band reports stay off a little longer for the
+// tail of any in-band copy.
+func (m *Masker) rtpEnd(e rfc4733.Edge) {
+	if !m.rtpActive {
+		return
+	}
+	m.rtpActive = false
+	end := m.rtpStart + samplesToDuration(int64(e.Duration))
+	m.forcedUntil = max(m.forcedUntil, int64(end*SampleRate/time.Second)/blockSamples+1, m.block+2)
+	m.det.SuppressFor(40)
+	m.emit(dtmf.Event{Digit: e.Digit, Phase: dtmf.KeyUp, Source: dtmf.SourceRFC4733, Start: m.rtpStart, End: max(end, m.rtpStart)})
+}
+
+func samplesToDuration(n int64) time.Duration {
+	return time.Duration(n) * time.Second / SampleRate
+}
+
 // now is the input time line's current position.
 func (m *Masker) now() time.Duration {
-	return time.Duration(m.block*blockSamples) * time.Second / SampleRate
+	return samplesToDuration(m.block * blockSamples)
 }
 
 // KeyPress reports a key press that arrived out of band (SIP INFO), lasting
@@ -308,7 +369,7 @@ func (m *Masker) KeyPress(digit byte, d time.Duration) error {
 	start := m.now()
 	m.oob = oobKey{active: true, digit: digit, start: start, endBlock: m.block + blocks}
 	m.forcedUntil = max(m.forcedUntil, m.block+blocks+1)
-	m.det.SuppressFor(int(blocks) + 20)
+	m.det.SuppressFor(blocks + 20)
 	m.emit(dtmf.Event{Digit: digit, Phase: dtmf.KeyDown, Source: dtmf.SourceSIPInfo, Start: start})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/rfc4733"
 )
 
 var keyHz = map[byte][2]float64{
@@ -308,5 +309,69 @@ func TestProcessAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per frame, want 0", allocs)
+	}
+}
+
+// TestRFC4733KeysSoundLikeInBandKeys: a key sent only as telephone-events
+// is reported once and heard as the flat tone for its duration; repeated end
+// packets, a lost marker bit and an in-band copy of the same key change
+// nothing.
+func TestRFC4733KeysSoundLikeInBandKeys(t *testing.T) {
+	const dur = 1600 // 200 ms at 8 kHz
+	for _, c := range []struct {
+		name     string
+		inband   bool // the sender also plays the tone in the audio
+		loseEnds bool // every end packet is lost: the event times out
+	}{{"events only", false, false}, {"events and in-band copy", true, false}, {"end packets lost", false, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(11, 12))
+			audio := speechLike(FrameSamples*60, r)
+			ts0 := uint32(123456)
+			startFrame := 20
+			if c.inband {
+				addTone(audio, startFrame*FrameSamples, dur, '7', -10, -10, 0, 0, r)
+			}
+			var evs []dtmf.Event
+			m := New(WithMode(ModeSilence), WithKeyEvents(func(e dtmf.Event) { evs = append(evs, e) }))
+			out := make([]int16, len(audio))
+			for f := 0; f < 60; f++ {
+				if err := m.Process(out[f*FrameSamples:(f+1)*FrameSamples], audio[f*FrameSamples:(f+1)*FrameSamples]); err != nil {
+					t.Fatal(err)
+				}
+				// One event packet per 20 ms of the key, sent when that
+				// 20 ms is over, then three end packets.
+				if f < startFrame || f > startFrame+dur/FrameSamples+1 {
+					continue
+				}
+				d := (f - startFrame + 1) * FrameSamples
+				end := d >= dur
+				if end && c.loseEnds {
+					continue
+				}
+				p := rfc4733.Payload{Event: 7, End: end, Volume: 10, Duration: uint16(min(d, dur))}
+				b, err := p.Marshal()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := m.TelephoneEvent(ts0, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(evs) != 2 || evs[0].Phase != dtmf.KeyDown || evs[0].Digit != '7' || evs[0].Source != dtmf.SourceRFC4733 || evs[1].Phase != dtmf.KeyUp {
+				t.Fatalf("events %+v, want one RFC 4733 key press", evs)
+			}
+			// The listener heard the replacement (silence here) for at
+			// least the event's 200 ms, where the key was.
+			d := m.LookaheadSamples()
+			for i := startFrame * FrameSamples; i < startFrame*FrameSamples+dur; i++ {
+				if out[i+d] != 0 {
+					t.Fatalf("sample %d of the key's 200 ms came through", i-startFrame*FrameSamples)
+				}
+			}
+		})
+	}
+	m := New()
+	if err := m.TelephoneEvent(1, []byte{1, 2}); !errors.Is(err, rfc4733.ErrShortPayload) {
+		t.Fatalf("short payload: %v", err)
 	}
 }
