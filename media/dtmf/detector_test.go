@@ -202,3 +202,58 @@ func TestDetectorShortTonesNeverReported(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDetector feeds arbitrary audio: the detector never panics, masks at
+// most MaskBackBlocks+1 blocks back, and pairs every KeyDown with one KeyUp
+// of the same digit.
+func FuzzDetector(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 1})
+	tone := synth(f, 1, 5, -40, press{digit: '5', ms: 60, gapMs: 10, lowDB: -10, highDB: -10})
+	b := make([]byte, 2*len(tone))
+	for i, v := range tone {
+		b[2*i], b[2*i+1] = byte(v), byte(v>>8)
+	}
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s := make([]int16, len(raw)/2)
+		for i := range s {
+			s[i] = int16(uint16(raw[2*i]) | uint16(raw[2*i+1])<<8)
+		}
+		d := NewDetector()
+		var down byte
+		for i := 0; i+BlockSamples <= len(s)+BlockSamples*8; i += BlockSamples {
+			var blk [BlockSamples]int16
+			if i < len(s) {
+				copy(blk[:], s[i:])
+			}
+			r := d.Block(blk[:])
+			if r.Mask < 0 || r.Mask > MaskBackBlocks+1 {
+				t.Fatalf("mask %d", r.Mask)
+			}
+			if !r.HasEvent {
+				continue
+			}
+			if !ValidDigit(r.Event.Digit) {
+				t.Fatalf("digit %q", r.Event.Digit)
+			}
+			switch r.Event.Phase {
+			case KeyDown:
+				if down != 0 {
+					t.Fatal("two KeyDowns")
+				}
+				down = r.Event.Digit
+			case KeyUp:
+				if down != r.Event.Digit {
+					t.Fatalf("KeyUp %q after KeyDown %q", r.Event.Digit, down)
+				}
+				down = 0
+			}
+		}
+		if down != 0 {
+			t.Fatal("key left down after silence")
+		}
+		if r := d.Block(s[:min(len(s), 3)]); r.Mask != 0 || r.HasEvent {
+			t.Fatal("a short block did something")
+		}
+	})
+}
