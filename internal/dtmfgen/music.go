@@ -5,14 +5,17 @@ import (
 	"math/rand/v2"
 )
 
-// Music for talk-off: a chord pad, a bass line, a melody (sometimes with a
-// harmony a third below) in harmonic timbres with vibrato, and sometimes
-// drums, on a grid of eighth notes.
+// Music for talk-off, in sections of 8-15 s, each in its own key, tempo
+// and tuning (up to 30 cents off A440), arranged either as a band (a chord
+// pad, a bass line, a melody, sometimes with a harmony a third below, in
+// harmonic timbres with vibrato, and sometimes drums) or as a duet of two
+// nearly pure voices high up, where the DTMF frequencies are: the hardest
+// music for a detector.
 //
 // Music can hold a real DTMF pair (two pure partials a row and a column
 // apart), which no detector may reject; talk-off material must not. So every
 // eighth is checked: no DTMF row and column pair of partials (within 4 % plus
-// the vibrato depth) may carry more than a fifth of the power sounding in it.
+// the vibrato depth) may carry more than 35 % of the power sounding in it.
 // A melody note that would is drawn again, and in the end replaced by a rest.
 
 type timbre []float64 // relative amplitude of harmonics 1, 2, ...
@@ -44,6 +47,21 @@ var (
 
 // music renders n samples of music at an arbitrary level.
 func music(r *rand.Rand, n int) []float64 {
+	x := make([]float64, 0, n)
+	for len(x) < n {
+		m := min(n-len(x), secs(r, 8, 15))
+		if n-len(x)-m < 4*SampleRate {
+			m = n - len(x) // no short last section
+		}
+		p := musicPiece(r, m, r.IntN(2) == 0)
+		fade(p, SampleRate/50)
+		x = append(x, p...)
+	}
+	return x
+}
+
+// musicPiece renders n samples of one piece, as a band or as a duet.
+func musicPiece(r *rand.Rand, n int, duet bool) []float64 {
 	bpm := 70 + r.Float64()*80
 	slot := int(SampleRate * 60 / bpm / 2) // samples per eighth
 	slots := n/slot + 2
@@ -61,8 +79,18 @@ func music(r *rand.Rand, n int) []float64 {
 		}
 		return 12*o + scale[d]
 	}
+	detune := (r.Float64()*60 - 30) / 100
 	melTimbre := pick(r, timbres)
 	harmony := r.IntN(2) == 0
+	melody, lowest, highest := root+12, 0, 12 // MIDI of degree 0, degree range
+	if duet {
+		melTimbre = pick(r, timbres[len(timbres)-1:]) // whistle
+		if r.IntN(2) == 0 {
+			melTimbre = timbres[0] // flute
+		}
+		harmony = true
+		melody, lowest, highest = root+24, 0, 9
+	}
 	vibHz, vib := 4.5+2*r.Float64(), 0.003+0.012*r.Float64()
 
 	var notes []note
@@ -70,12 +98,12 @@ func music(r *rand.Rand, n int) []float64 {
 	// chord would sound DTMF-like is tried with other chords and octaves,
 	// and in the end left to the bass alone.
 	progression := []int{0, 3, 4, 5, 1}
-	for bar := 0; bar*8 < slots; bar++ {
+	for bar := 0; bar*8 < slots && !duet; bar++ {
 		d := pick(r, progression)
 		var bass []note
 		step := pick(r, []int{2, 4, 8})
 		for s := 0; s < 8; s += step {
-			bass = append(bass, note{start: bar*8 + s, slots: step, midi: float64(root - 12 + degree(d)), gain: 0.5, timbre: timbre{1, 0.5, 0.3, 0.15, 0.1}})
+			bass = append(bass, note{start: bar*8 + s, slots: step, midi: detune + float64(root-12+degree(d)), gain: 0.5, timbre: timbre{1, 0.5, 0.3, 0.15, 0.1}})
 		}
 		if !musicSafe(notes, bass, bar*8, 8) {
 			continue
@@ -88,7 +116,7 @@ func music(r *rand.Rand, n int) []float64 {
 			octave := 12 * (1 - try%2)
 			var chord []note
 			for _, k := range []int{0, 2, 4} {
-				chord = append(chord, note{start: bar * 8, slots: 8, midi: float64(root + octave + degree(d+k)), gain: 0.25, timbre: timbre{1, 0.3, 0.1, 0.05, 0.03}})
+				chord = append(chord, note{start: bar * 8, slots: 8, midi: detune + float64(root+octave+degree(d+k)), gain: 0.25, timbre: timbre{1, 0.3, 0.1, 0.05, 0.03}})
 			}
 			if musicSafe(notes, chord, bar*8, 8) {
 				notes = append(notes, chord...)
@@ -98,7 +126,7 @@ func music(r *rand.Rand, n int) []float64 {
 	}
 
 	// Melody, checked slot by slot against what already sounds.
-	cur := 4 + r.IntN(5) // scale degree above root+12
+	cur := (lowest + highest) / 2 // scale degree above the melody's root
 	for s := 0; s < slots; {
 		length := pick(r, []int{1, 1, 2, 2, 2, 3, 4, 6})
 		length = min(length, slots-s)
@@ -109,12 +137,12 @@ func music(r *rand.Rand, n int) []float64 {
 		placed := false
 		for try := 0; try < 8 && !placed; try++ {
 			c := cur + r.IntN(7) - 3
-			c = max(0, min(c, 12))
-			m := note{start: s, slots: length, midi: float64(root + 12 + degree(c)), gain: 0.6 + 0.3*r.Float64(), timbre: melTimbre, vibHz: vibHz, vib: vib}
+			c = max(lowest, min(c, highest))
+			m := note{start: s, slots: length, midi: detune + float64(melody+degree(c)), gain: 0.6 + 0.3*r.Float64(), timbre: melTimbre, vibHz: vibHz, vib: vib}
 			add := []note{m}
 			if harmony {
 				h := m
-				h.midi = float64(root + 12 + degree(c-2))
+				h.midi = detune + float64(melody+degree(c-pick(r, []int{2, 2, 4})))
 				h.gain *= 0.6
 				add = append(add, h)
 			}
@@ -131,7 +159,7 @@ func music(r *rand.Rand, n int) []float64 {
 	for _, nt := range notes {
 		renderNote(r, x, nt, slot)
 	}
-	if r.IntN(2) == 0 {
+	if !duet && r.IntN(2) == 0 {
 		drums(r, x, slot)
 	}
 	return x
@@ -177,7 +205,7 @@ func musicSafe(notes, add []note, s, length int) bool {
 				continue
 			}
 			for _, hi := range dtmfHigh {
-				if ph := near(hi); ph > 0 && pl+ph > total/5 {
+				if ph := near(hi); ph > 0 && pl+ph > total*0.35 {
 					return false
 				}
 			}

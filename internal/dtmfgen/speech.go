@@ -102,8 +102,12 @@ func espeakVersion() (string, error) {
 	return espeak.version, espeak.err
 }
 
-// cacheDir holds espeak-ng output, one WAV per (voice, text).
+// cacheDir holds espeak-ng output, one WAV per (voice, text):
+// $HUSHPHONE_DTMFGEN_CACHE, or a directory in os.TempDir.
 func cacheDir() string {
+	if d := os.Getenv("HUSHPHONE_DTMFGEN_CACHE"); d != "" {
+		return d
+	}
 	return filepath.Join(os.TempDir(), "hushphone-dtmfgen-"+strconv.Itoa(os.Getuid()))
 }
 
