@@ -131,6 +131,30 @@ func DtmfRxHits(ctx context.Context, wavPath string) ([]Hit, error) {
 	return hits, nil
 }
 
+// DtmfRxBench times spandsp's dtmf_rx over the file (dtmfrx --bench) and
+// returns its nanoseconds per 20 ms frame: the baseline the Masker's
+// per-frame cost is compared against, measured in the same run.
+func DtmfRxBench(ctx context.Context, wavPath string, iterations int) (float64, error) {
+	bin, err := dtmfrxBinary(ctx)
+	if err != nil {
+		return 0, err
+	}
+	outb, err := run(ctx, nil, bin, "--bench", wavPath, "--iterations", strconv.Itoa(max(iterations, 1)))
+	if err != nil {
+		return 0, fmt.Errorf("dtmfrx --bench: %w", err)
+	}
+	for _, f := range strings.Fields(string(outb)) {
+		if v, ok := strings.CutPrefix(f, "ns_per_frame="); ok {
+			ns, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("dtmfrx --bench: %q: %w", outb, err)
+			}
+			return ns, nil
+		}
+	}
+	return 0, fmt.Errorf("dtmfrx --bench: no ns_per_frame in %q", outb)
+}
+
 var dtmfrxBuild struct {
 	once sync.Once
 	path string

@@ -110,6 +110,24 @@ func TestDtmfRxHits(t *testing.T) {
 	}
 }
 
+func TestDtmfRxBench(t *testing.T) {
+	dir, err := CorpusDir()
+	if errors.Is(err, ErrNoCorpus) {
+		t.Skip(err)
+	}
+	ns, err := DtmfRxBench(context.Background(), filepath.Join(dir, "nominal.wav"), 20)
+	if errors.Is(err, ErrToolMissing) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("spandsp dtmf_rx: %.0f ns per 20 ms frame", ns)
+	if ns <= 0 || ns > 1e6 {
+		t.Errorf("%.0f ns per frame is not plausible", ns)
+	}
+}
+
 func TestExtraDigits(t *testing.T) {
 	tests := []struct{ baseline, got, want string }{
 		{"", "", ""},

@@ -24,6 +24,9 @@
 //		if extra := maskscore.ExtraDigits(want, got); extra != "" { ... }
 //	}
 //
+// DtmfRxBench runs build/spandsp's benchmark, so a Go benchmark can report
+// the Masker's cost and spandsp's dtmf_rx cost measured in the same run.
+//
 // What the leak measure implies for a masker: inside the caller's tone the
 // output is modelled as the caller's tone plus one steady replacement tone
 // (and its 2nd and 3rd harmonics). Anything else there that correlates with
