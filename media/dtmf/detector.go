@@ -78,10 +78,17 @@ var (
 	holdMin   = dbm0(-42)
 	holdShare = float32(0.25)
 
-	// Blocks whose energy is below this cannot hold any part of a tone the
-	// detector would act on (-50 dBm0, 12 dB under the weakest masked tone):
+	// Blocks whose energy is below this (-45 dBm0, 7 dB under the weakest
+	// tone the detector follows) hold no part of a tone it would act on:
 	// their filters are skipped.
-	quietBlock = dbm0(-50) * BlockSamples
+	quietBlock = dbm0(-45) * BlockSamples
+
+	// Windows quieter than this (-41 dBm0) cannot pass any test.
+	quietWindow = dbm0(-41) * windowSamples
+
+	// Re-tuning lifts a tone up to 2 % off nominal by at most 4 dB: a pair
+	// below this share at nominal cannot reach maskShare.
+	prefilterShare = float32(0.25)
 )
 
 const (
@@ -146,16 +153,14 @@ func NewDetector() *Detector { return &Detector{} }
 // coefficients, computed once.
 var coef = func() (c struct {
 	k2     [8]float32 // 2cos(w)
-	aRe    [8]float32 // X = a*s1 + b*s2, referenced to the block start
-	aIm    [8]float32
-	bRe    [8]float32
-	bIm    [8]float32
-	rotRe  [windowBlocks][8]float32 // e^{-jw*40*i}: block i of a window, referenced to the window start
-	rotIm  [windowBlocks][8]float32
+	k2lo   [4]float32
+	k2hi   [4]float32
+	aRe    [phasePeriod][8]float32 // X = a*s1 + b*s2, referenced to the start of the stream
+	aIm    [phasePeriod][8]float32
+	bRe    [phasePeriod][8]float32
+	bIm    [phasePeriod][8]float32
 	offRe  [8][nOffsets][windowBlocks]float32 // e^{-j*dw*40*i} for each refine offset
 	offIm  [8][nOffsets][windowBlocks]float32
-	hopRe  [8]float32 // e^{-jw*40}: removes the nominal phase advance between windows
-	hopIm  [8]float32
 	freqHz [8]float64
 }) {
 	for k := 0; k < 8; k++ {
@@ -166,15 +171,23 @@ var coef = func() (c struct {
 		c.freqHz[k] = f
 		w := 2 * math.Pi * f / SampleRate
 		c.k2[k] = float32(2 * math.Cos(w))
-		// y = s1 - e^{-jw} s2 = sum x[n] e^{jw(N-1-n)}; X = e^{-jw(N-1)} y.
-		ph := -w * (BlockSamples - 1)
-		cr, ci := math.Cos(ph), math.Sin(ph)
-		c.aRe[k], c.aIm[k] = float32(cr), float32(ci)
-		// b = -e^{-jw(N-1)} e^{-jw} = -e^{-jwN}
-		c.bRe[k], c.bIm[k] = float32(-math.Cos(w*BlockSamples)), float32(math.Sin(w*BlockSamples))
-		for i := 0; i < windowBlocks; i++ {
-			p := -w * BlockSamples * float64(i)
-			c.rotRe[i][k], c.rotIm[i][k] = float32(math.Cos(p)), float32(math.Sin(p))
+		// y = s1 - e^{-jw} s2 = sum x[n] e^{jw(N-1-n)}, so the block's DFT
+		// referenced to its own start is X = e^{-jw(N-1)} y
+		// = e^{-jw(N-1)} s1 - e^{-jwN} s2, and referenced to the start of
+		// the stream, for block number b, it is X e^{-jw N b}. Every DTMF
+		// frequency is a whole number of Hz, so w N b repeats every
+		// phasePeriod blocks.
+		for b := 0; b < phasePeriod; b++ {
+			rot := -w * BlockSamples * float64(b)
+			pa := -w*(BlockSamples-1) + rot
+			pb := -w*BlockSamples + rot
+			c.aRe[b][k], c.aIm[b][k] = float32(math.Cos(pa)), float32(math.Sin(pa))
+			c.bRe[b][k], c.bIm[b][k] = float32(-math.Cos(pb)), float32(-math.Sin(pb))
+		}
+		if k < 4 {
+			c.k2lo[k] = c.k2[k]
+		} else {
+			c.k2hi[k-4] = c.k2[k]
 		}
 		for o, rel := range refineOffsets {
 			dw := w * rel
@@ -183,10 +196,13 @@ var coef = func() (c struct {
 				c.offRe[k][o][i], c.offIm[k][o][i] = float32(math.Cos(p)), float32(math.Sin(p))
 			}
 		}
-		c.hopRe[k], c.hopIm[k] = float32(math.Cos(-w*BlockSamples)), float32(math.Sin(-w*BlockSamples))
 	}
 	return c
 }()
+
+// phasePeriod: a whole number of Hz turns a whole number of times in
+// 200 blocks of 5 ms (one second).
+const phasePeriod = SampleRate / BlockSamples
 
 // Reset returns the detector to the start of a stream.
 func (d *Detector) Reset() { *d = Detector{} }
@@ -211,7 +227,9 @@ func (d *Detector) Block(x []int16) BlockResult {
 	return d.decide()
 }
 
-// analyse runs the eight Goertzel filters over one block.
+// analyse runs the eight Goertzel filters over one block and stores, per
+// frequency, the block's DFT value referenced to absolute time (the start of
+// the stream), so that a window's value is the plain sum of its blocks'.
 func (d *Detector) analyse(x []int16) {
 	var e float32
 	for _, v := range x {
@@ -226,43 +244,49 @@ func (d *Detector) analyse(x []int16) {
 		return
 	}
 	c := &coef
-	var s1, s2 [8]float32
-	k0, k1, k2, k3, k4, k5, k6, k7 := c.k2[0], c.k2[1], c.k2[2], c.k2[3], c.k2[4], c.k2[5], c.k2[6], c.k2[7]
-	for _, v := range x {
-		f := float32(v)
-		s1[0], s2[0] = f+k0*s1[0]-s2[0], s1[0]
-		s1[1], s2[1] = f+k1*s1[1]-s2[1], s1[1]
-		s1[2], s2[2] = f+k2*s1[2]-s2[2], s1[2]
-		s1[3], s2[3] = f+k3*s1[3]-s2[3], s1[3]
-		s1[4], s2[4] = f+k4*s1[4]-s2[4], s1[4]
-		s1[5], s2[5] = f+k5*s1[5]-s2[5], s1[5]
-		s1[6], s2[6] = f+k6*s1[6]-s2[6], s1[6]
-		s1[7], s2[7] = f+k7*s1[7]-s2[7], s1[7]
-	}
+	// Two passes of four filters keep every state in a register.
+	var s [16]float32
+	goertzel4(x, &c.k2lo, s[0:8])
+	goertzel4(x, &c.k2hi, s[8:16])
+	ph := int(d.blocks % phasePeriod)
 	for k := 0; k < 8; k++ {
-		d.re[n][k] = c.aRe[k]*s1[k] + c.bRe[k]*s2[k]
-		d.im[n][k] = c.aIm[k]*s1[k] + c.bIm[k]*s2[k]
+		g := k / 4 * 8
+		s1, s2 := s[g+k%4], s[g+4+k%4]
+		ar, ai := c.aRe[ph][k], c.aIm[ph][k]
+		br, bi := c.bRe[ph][k], c.bIm[ph][k]
+		d.re[n][k] = ar*s1 + br*s2
+		d.im[n][k] = ai*s1 + bi*s2
 	}
 }
 
-// window rotates each block of the window at each frequency onto the
-// window's time reference (into v), sums them coherently at the nominal
-// frequencies (into d.cur), and returns the nominal powers (mean square of a
-// tone at each frequency) in p and the window's mean square.
-func (d *Detector) window(v *rotated, p *[8]float32) float32 {
-	c := &coef
+// goertzel4 runs four Goertzel filters (coefficients 2cos(w)) over x and
+// writes their last two states: s1 of each, then s2 of each.
+func goertzel4(x []int16, k *[4]float32, out []float32) {
+	var a0, a1, a2, a3, b0, b1, b2, b3 float32
+	k0, k1, k2, k3 := k[0], k[1], k[2], k[3]
+	for _, v := range x {
+		f := float32(v)
+		a0, b0 = f+k0*a0-b0, a0
+		a1, b1 = f+k1*a1-b1, a1
+		a2, b2 = f+k2*a2-b2, a2
+		a3, b3 = f+k3*a3-b3, a3
+	}
+	out[0], out[1], out[2], out[3] = a0, a1, a2, a3
+	out[4], out[5], out[6], out[7] = b0, b1, b2, b3
+}
+
+// window sums the newest windowBlocks blocks coherently at each frequency
+// (into d.cur at the nominal offset), returns the nominal powers (mean square
+// of a tone at each frequency) in p and the window's mean square.
+func (d *Detector) window(p *[8]float32) float32 {
 	var e float32
 	d.cur = tuned{}
 	for i := 0; i < windowBlocks; i++ {
-		b := (d.newest + 1 + i) % windowBlocks // oldest first
+		b := (d.newest + 1 + i) % windowBlocks
 		e += d.energy[b]
 		for k := 0; k < 8; k++ {
-			xr, xi := d.re[b][k], d.im[b][k]
-			rr, ri := c.rotRe[i][k], c.rotIm[i][k]
-			vr, vi := xr*rr-xi*ri, xr*ri+xi*rr
-			v.re[k][i], v.im[k][i] = vr, vi
-			d.cur.re[k][nominalOffset] += vr
-			d.cur.im[k][nominalOffset] += vi
+			d.cur.re[k][nominalOffset] += d.re[b][k]
+			d.cur.im[k][nominalOffset] += d.im[b][k]
 		}
 	}
 	for k := 0; k < 8; k++ {
@@ -277,10 +301,6 @@ const (
 	powerScale    = 2.0 / (windowSamples * windowSamples)
 )
 
-// rotated holds each block's value at each frequency, rotated onto the
-// window's time reference.
-type rotated struct{ re, im [8][windowBlocks]float32 }
-
 // tuned holds a window's coherent sums at each frequency and each offset.
 type tuned struct{ re, im [8][nOffsets]float32 }
 
@@ -290,9 +310,14 @@ type tuned struct{ re, im [8][nOffsets]float32 }
 // one 3.5 % off sits near the window's first null, where its phase says
 // nothing; re-tuning the sum of the window's blocks recovers both, at the
 // cost of a few multiplications instead of a longer window.
-func (d *Detector) refine(v *rotated, k int, nominal float32) float32 {
+func (d *Detector) refine(k int, nominal float32) float32 {
 	c := &coef
 	bestP := nominal
+	var xr, xi [windowBlocks]float32
+	for i := 0; i < windowBlocks; i++ {
+		b := (d.newest + 1 + i) % windowBlocks // oldest first
+		xr[i], xi[i] = d.re[b][k], d.im[b][k]
+	}
 	for o := 0; o < nOffsets; o++ {
 		if o == nominalOffset {
 			continue
@@ -300,8 +325,8 @@ func (d *Detector) refine(v *rotated, k int, nominal float32) float32 {
 		var sr, si float32
 		for i := 0; i < windowBlocks; i++ {
 			or, oi := c.offRe[k][o][i], c.offIm[k][o][i]
-			sr += v.re[k][i]*or - v.im[k][i]*oi
-			si += v.re[k][i]*oi + v.im[k][i]*or
+			sr += xr[i]*or - xi[i]*oi
+			si += xr[i]*oi + xi[i]*or
 		}
 		d.cur.re[k][o], d.cur.im[k][o] = sr, si
 		if q := (sr*sr + si*si) * powerScale; q > bestP {
@@ -361,20 +386,25 @@ func gradePair(pl, sl, ph, sh, e float32) grade {
 func (d *Detector) decide() BlockResult {
 	var res BlockResult
 	var p [8]float32
-	var v rotated
 	var e float32
-	// A window with no energy at all holds no tone: skip the sums.
 	var raw float32
 	for _, x := range d.energy {
 		raw += x
 	}
-	if raw >= quietBlock {
-		e = d.window(&v, &p)
-		// Re-tune every frequency of the window if any tone could be there.
-		if p[0]+p[1]+p[2]+p[3]+p[4]+p[5]+p[6]+p[7] >= e*0.25 {
+	// A window too quiet to hold any tone the detector acts on is not
+	// analysed further.
+	if raw >= quietWindow {
+		e = d.window(&p)
+		switch {
+		case max(p[0], p[1], p[2], p[3])+max(p[4], p[5], p[6], p[7]) >= e*prefilterShare:
+			// A tone could be here: re-tune every frequency.
 			for k := 0; k < 8; k++ {
-				p[k] = d.refine(&v, k, p[k])
+				p[k] = d.refine(k, p[k])
 			}
+		case d.active:
+			// Only the pair being followed matters.
+			p[d.lo] = d.refine(d.lo, p[d.lo])
+			p[4+d.hi] = d.refine(4+d.hi, p[4+d.hi])
 		}
 	}
 	lo, pl, sl := best(p[0:4])
@@ -465,7 +495,9 @@ func (d *Detector) strongWindow(p *[8]float32) {
 		var z [2][2]float64
 		steady := true
 		for g, k := range [2]int{d.lo, 4 + d.hi} {
-			// z = sum over offsets of Y(h) * conj(Y(h-1)), then * e^{-jw*40}
+			// z = sum over offsets of Y(h) * conj(Y(h-1)): window sums are
+			// referenced to the start of the stream, so its angle is the
+			// tone's phase advance beyond nominal over one block.
 			var ar, ai float64
 			for o := 0; o < nOffsets; o++ {
 				cr, ci := float64(d.cur.re[k][o]), float64(d.cur.im[k][o])
@@ -476,8 +508,7 @@ func (d *Detector) strongWindow(p *[8]float32) {
 			if a, b := p[k], d.prevP[k]; a > b*steadyRatio || b > a*steadyRatio {
 				steady = false
 			}
-			hr, hi := float64(coef.hopRe[k]), float64(coef.hopIm[k])
-			z[g] = [2]float64{ar*hr - ai*hi, ar*hi + ai*hr}
+			z[g] = [2]float64{ar, ai}
 		}
 		if steady {
 			for g := range z {

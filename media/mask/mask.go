@@ -250,6 +250,10 @@ func (m *Masker) release(out []int16, in *[blockSamples]int16, masked bool) {
 			m.masking = false
 			m.fadeOut = fadeSamples
 		}
+		if m.fadeOut == 0 {
+			copy(out, in[:])
+			return
+		}
 		for i, v := range in {
 			if m.fadeOut > 0 {
 				g := fadeTable[fadeSamples-m.fadeOut] // 0 -> 1 for the caller's audio
