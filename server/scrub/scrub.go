@@ -41,6 +41,8 @@ var (
 	ErrExists     = errors.New("already exists")
 	ErrSampleRate = errors.New("sample rate not supported")
 	ErrSameFile   = errors.New("is the input file")
+	ErrIsDir      = errors.New("is a folder")
+	ErrNoFolder   = errors.New("folder does not exist")
 	ErrNotDir     = errors.New("not a directory")
 	ErrNoFiles    = errors.New("no .wav files found")
 )
@@ -85,17 +87,17 @@ func File(ctx context.Context, in, out, digits string, opts Options, progress fu
 	if err := checkOutputs(in, out, digits, opts.Force); err != nil {
 		return Result{}, err
 	}
-	src, err := os.Open(in) //nolint:gosec // reading the file the user named is the point
+	src, err := os.Open(in)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: cannot open it: %w", in, pathErr(err))
 	}
-	defer src.Close() //nolint:errcheck // read-only
+	defer src.Close()
 	info, err := src.Stat()
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", in, pathErr(err))
 	}
 	if info.IsDir() {
-		return Result{}, fmt.Errorf("%s: is a directory: to scrub every .wav below it, give --out a directory too", in)
+		return Result{}, fmt.Errorf("%s: %w: to scrub every .wav below it, give --out a folder too", in, ErrIsDir)
 	}
 
 	var rd io.Reader = bufio.NewReaderSize(src, 64<<10)
@@ -168,7 +170,7 @@ type writeError struct{ err error }
 
 func (e writeError) Error() string { return e.err.Error() }
 func (e writeError) Is(target error) bool {
-	return target == errWrite //nolint:errorlint // comparing with our own marker, not a wrapped error
+	return target == errWrite
 }
 func (e writeError) Unwrap() error { return e.err }
 
@@ -219,7 +221,7 @@ func stream(ctx context.Context, r *wav.Reader, w *wav.Writer, channels int, mod
 	for frame := 0; ; frame++ {
 		if frame%50 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, frames, lookahead, err
+				return nil, frames, lookahead, fmt.Errorf("stopped: %w", err)
 			}
 		}
 		got := 0
@@ -364,14 +366,14 @@ func checkOutputs(in, out, digits string, force bool) error {
 			return fmt.Errorf("%s: %w: scrub never replaces its input; choose another output", p, ErrSameFile)
 		}
 		if info.IsDir() {
-			return fmt.Errorf("%s: is a directory: name the output file", p)
+			return fmt.Errorf("%s: %w: name the output file", p, ErrIsDir)
 		}
 		if !force {
 			return fmt.Errorf("%s: %w: pass --force to overwrite it, or choose another output", p, ErrExists)
 		}
 	}
 	if out == digits {
-		return fmt.Errorf("%s: the audio and the digits cannot go to the same file", out)
+		return fmt.Errorf("%s: %w: the audio and the digits cannot go to the same file", out, ErrSameFile)
 	}
 	return nil
 }

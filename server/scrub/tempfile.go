@@ -1,13 +1,13 @@
 package scrub
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 )
 
 // tempFile is an output being written: a hidden temporary file in the final
@@ -29,15 +29,15 @@ func createTemp(final string, perm fs.FileMode) (*tempFile, error) {
 		err error
 	)
 	for range 100 {
-		name := filepath.Join(dir, "."+filepath.Base(final)+"."+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
-		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm) //nolint:gosec // a new file of ours, named from the output the user chose
+		name := filepath.Join(dir, "."+filepath.Base(final)+"."+strings.ToLower(rand.Text()[:10])+".tmp")
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 		if !errors.Is(err, fs.ErrExist) {
 			break
 		}
 	}
 	if err != nil {
 		if info, serr := os.Stat(dir); serr != nil || !info.IsDir() {
-			return nil, fmt.Errorf("%s: cannot write it: folder %s does not exist; create it first", final, dir)
+			return nil, fmt.Errorf("%s: cannot write it: %w: %s; create it first", final, ErrNoFolder, dir)
 		}
 		return nil, fmt.Errorf("%s: cannot write it: %w: check that %s is writable", final, pathErr(err), dir)
 	}

@@ -262,7 +262,7 @@ type progress struct {
 	doneBytes atomic.Int64
 	begin     time.Time
 
-	mu      sync.Mutex // serialises writes to w
+	mu      sync.Mutex // serializes writes to w
 	stopped chan struct{}
 	wg      sync.WaitGroup
 }

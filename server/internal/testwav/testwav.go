@@ -41,18 +41,18 @@ func Encode(h Header, samples []int16) []byte {
 	blockAlign := h.Channels * h.Bits / 8
 	b := make([]byte, 0, 44+len(data)+1)
 	b = append(b, "RIFF"...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(36+len(data)+len(data)%2)) //nolint:gosec // test sizes are small
+	b = binary.LittleEndian.AppendUint32(b, uint32(36+len(data)+len(data)%2))
 	b = append(b, "WAVE"...)
 	b = append(b, "fmt "...)
 	b = binary.LittleEndian.AppendUint32(b, 16)
 	b = binary.LittleEndian.AppendUint16(b, h.Tag)
-	b = binary.LittleEndian.AppendUint16(b, uint16(h.Channels))              //nolint:gosec // test values
-	b = binary.LittleEndian.AppendUint32(b, uint32(h.SampleRate))            //nolint:gosec // test values
-	b = binary.LittleEndian.AppendUint32(b, uint32(h.SampleRate*blockAlign)) //nolint:gosec // test values
-	b = binary.LittleEndian.AppendUint16(b, uint16(blockAlign))              //nolint:gosec // test values
-	b = binary.LittleEndian.AppendUint16(b, uint16(h.Bits))                  //nolint:gosec // test values
+	b = binary.LittleEndian.AppendUint16(b, uint16(h.Channels))
+	b = binary.LittleEndian.AppendUint32(b, uint32(h.SampleRate))
+	b = binary.LittleEndian.AppendUint32(b, uint32(h.SampleRate*blockAlign))
+	b = binary.LittleEndian.AppendUint16(b, uint16(blockAlign))
+	b = binary.LittleEndian.AppendUint16(b, uint16(h.Bits))
 	b = append(b, "data"...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(data))) //nolint:gosec // test sizes are small
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
 	b = append(b, data...)
 	if len(data)%2 == 1 {
 		b = append(b, 0)
@@ -77,12 +77,12 @@ func EncodeSamples(h Header, samples []int16) []byte {
 	case h.Bits == 8:
 		data = make([]byte, len(samples))
 		for i, s := range samples {
-			data[i] = byte((int(s) >> 8) + 128) //nolint:gosec // 0..255 by construction
+			data[i] = byte((int(s) >> 8) + 128)
 		}
 	default:
 		data = make([]byte, 0, 2*len(samples))
 		for _, s := range samples {
-			data = binary.LittleEndian.AppendUint16(data, uint16(s)) //nolint:gosec // bit pattern
+			data = binary.LittleEndian.AppendUint16(data, uint16(s))
 		}
 	}
 	return data
@@ -143,7 +143,7 @@ func DecodeSamples(h Header, data []byte) []int16 {
 	}
 	out := make([]int16, len(data)/2)
 	for i := range out {
-		out[i] = int16(binary.LittleEndian.Uint16(data[2*i:])) //nolint:gosec // bit pattern
+		out[i] = int16(binary.LittleEndian.Uint16(data[2*i:]))
 	}
 	return out
 }
@@ -170,7 +170,7 @@ func LinearToMuLaw(s int16) byte {
 		exp--
 	}
 	mant := (x >> (exp + 3)) & 0x0F
-	return ^byte(sign | exp<<4 | mant) //nolint:gosec // fits a byte by construction
+	return ^byte(sign | exp<<4 | mant)
 }
 
 // MuLawToLinear is G.711 mu-law decoding.
@@ -182,7 +182,7 @@ func MuLawToLinear(u byte) int16 {
 	if u&0x80 != 0 {
 		x = -x
 	}
-	return int16(x) //nolint:gosec // within int16 by construction
+	return int16(x)
 }
 
 var aSegEnd = [8]int{0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF}
@@ -202,11 +202,11 @@ func LinearToALaw(s int16) byte {
 	if seg >= 8 {
 		return 0x7F ^ mask
 	}
-	a := byte(seg << 4) //nolint:gosec // seg < 8
+	a := byte(seg << 4)
 	if seg < 2 {
-		a |= byte(x>>1) & 0x0F //nolint:gosec // masked
+		a |= byte(x>>1) & 0x0F
 	} else {
-		a |= byte(x>>seg) & 0x0F //nolint:gosec // masked
+		a |= byte(x>>seg) & 0x0F
 	}
 	return a ^ mask
 }
@@ -226,9 +226,9 @@ func ALawToLinear(a byte) int16 {
 		t <<= seg - 1
 	}
 	if a&0x80 != 0 {
-		return int16(t) //nolint:gosec // within int16 by construction
+		return int16(t)
 	}
-	return int16(-t) //nolint:gosec // within int16 by construction
+	return int16(-t)
 }
 
 // Tone is one generated key press: its digit and its first and last+1 sample.
@@ -279,7 +279,7 @@ func DTMF(digits string, lead, on, off time.Duration, level float64) ([]int16, [
 // Murmur returns n samples of quiet, speech-band noise (no tones), the same
 // for the same seed: audio that a masker must pass through untouched.
 func Murmur(n int, seed uint64) []int16 {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) //nolint:gosec // test signal, not crypto
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	out := make([]int16, n)
 	var a, b float64
 	for i := range out {
