@@ -72,7 +72,7 @@ func TestSummary(t *testing.T) {
 	}
 	want := "Scrubbed 2 of 3 files, 1 failed; 1 key press masked.\n" +
 		"Audio: 0:01:30.0 in 1s, 90x realtime (1.4 MB).\n" +
-		"Failed:\n  x/y.wav: x/y.wav: not a WAV file\n"
+		"Failed:\n  x/y.wav: not a WAV file\n"
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -94,7 +94,7 @@ func TestProgress(t *testing.T) {
 			p.start()
 			p.bytes(500)
 			p.file(500)
-			p.fail("b.wav", errors.New("broken"))
+			p.fail(errors.New("b.wav: broken"))
 			time.Sleep(250 * time.Millisecond)
 			p.stop()
 			got := b.String()

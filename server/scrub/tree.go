@@ -33,7 +33,7 @@ type TreeOptions struct {
 // Failure is a file that could not be scrubbed.
 type Failure struct {
 	Path string // relative to the input folder
-	Err  error  // says what was wrong and what to do
+	Err  error  // names the file, says what was wrong and what to do
 }
 
 // TreeResult sums up a folder's scrub. It never holds a digit.
@@ -103,7 +103,7 @@ func Tree(ctx context.Context, in, out, digits string, opts TreeOptions) (TreeRe
 				}
 				mu.Unlock()
 				if err != nil {
-					prog.fail(f.rel, err)
+					prog.fail(err)
 				}
 			}
 		})
@@ -218,7 +218,7 @@ func (r TreeResult) WriteSummary(w io.Writer) error {
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(&b, "Failed:\n")
 		for _, f := range r.Failed {
-			fmt.Fprintf(&b, "  %s: %v\n", f.Path, f.Err)
+			fmt.Fprintf(&b, "  %v\n", f.Err) // the error names the file
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -320,7 +320,7 @@ func (p *progress) file(rest int64) {
 	p.doneFiles.Add(1)
 }
 
-func (p *progress) fail(rel string, err error) {
+func (p *progress) fail(err error) {
 	if p.w == nil {
 		return
 	}
@@ -329,7 +329,7 @@ func (p *progress) fail(rel string, err error) {
 	if p.tty {
 		_, _ = io.WriteString(p.w, "\r\x1b[K")
 	}
-	_, _ = fmt.Fprintf(p.w, "scrub: failed: %s: %v\n", rel, err)
+	_, _ = fmt.Fprintf(p.w, "scrub: failed: %v\n", err) // the error names the file
 }
 
 func (p *progress) report() {

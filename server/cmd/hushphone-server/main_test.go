@@ -578,14 +578,17 @@ func TestScrubTree(t *testing.T) {
 		"Scrubbed 3 of 5 files, 2 failed; 4 key presses masked.",
 		"realtime",
 		"Failed:\n",
-		"bad/minutes.wav: ", "not a WAV file",
-		"bad/wideband.wav: ", "sample rate 16000 Hz is not supported",
+		"  " + filepath.Join(in, "bad", "minutes.wav") + ": not a WAV file",
+		"  " + filepath.Join(in, "bad", "wideband.wav") + ": sample rate 16000 Hz is not supported",
 	} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("summary: want %q in:\n%s", w, stdout)
 		}
 	}
-	for _, w := range []string{"scrub: failed: bad/minutes.wav", "scrub: failed: bad/wideband.wav"} {
+	for _, w := range []string{
+		"scrub: failed: " + filepath.Join(in, "bad", "minutes.wav") + ": not a WAV file",
+		"scrub: failed: " + filepath.Join(in, "bad", "wideband.wav") + ": sample rate 16000 Hz",
+	} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("stderr: want %q in:\n%s", w, stderr)
 		}
