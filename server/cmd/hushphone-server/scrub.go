@@ -24,7 +24,8 @@ func scrubHelp(w io.Writer) {
 
 Masks every key press (DTMF tone) in recorded calls, with the same streaming
 masker that masks live calls, and writes what a listener on the live call
-hears: every key press replaced by one flat tone, the same for every key.
+hears: every key press replaced by one flat tone, the same for every key
+(or by silence, or comfort noise: see --mode).
 
 The output has the input's sample rate, encoding and channels, and is
 delayed by the masker's look-ahead: it starts with %[2]v of silence and is
