@@ -147,9 +147,10 @@ type Spec struct {
 	// Overlap lays the presses over a continuous background instead of
 	// between sentences; non-speech backgrounds always overlap.
 	Overlap bool
-	// OverlapDB, when set, puts the background's active level this many dB
-	// under the mean power of the tones (both frequencies), instead of
-	// LevelDBm0.
+	// OverlapDB, when set, moves each press's level (both frequencies alike,
+	// staying within -26 to -1 dBm0) so that its power is this many dB above
+	// the power of the background under it: its SNR against the speech.
+	// A press that falls in a pause keeps its level.
 	OverlapDB Range
 	// NoiseSNR, when non-zero, adds white noise over the whole case, this
 	// many dB under the power (both frequencies) of its weakest tone. It
@@ -469,12 +470,19 @@ func (g *gen) overlay(ctx context.Context, presses []plannedPress) ([]float64, e
 	if err != nil {
 		return nil, err
 	}
-	if !g.spec.OverlapDB.zero() && len(presses) > 0 {
-		var sum float64
-		for _, p := range presses {
-			sum += tonePower(p.tone)
+	if !g.spec.OverlapDB.zero() {
+		for i := range presses {
+			t := &presses[i].tone
+			under := meanSquare(bed[t.Start:t.End])
+			if under < powerOf(-45) {
+				continue // a pause in the speech: leave the press as drawn
+			}
+			delta := g.spec.OverlapDB.draw(g.r) - 10*math.Log10(tonePower(*t)/under)
+			delta = max(delta, minLevel-min(t.LowDBm0, t.HighDBm0))
+			delta = min(delta, -1-max(t.LowDBm0, t.HighDBm0))
+			t.LowDBm0 += delta
+			t.HighDBm0 += delta
 		}
-		setActiveLevel(bed, dBm0Of(sum/float64(len(presses)))-g.spec.OverlapDB.draw(g.r))
 	}
 	return bed, nil
 }
