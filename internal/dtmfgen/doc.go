@@ -12,6 +12,19 @@
 // music, noise, resampling, G.711, WAV) is plain Go, so a Case depends only on
 // its Spec and the installed espeak-ng.
 //
+// Use Suite for the standard set (cases named gen-nominal, gen-fast, ...,
+// gen-talkoff-music), Generate for one Spec of your own, and WriteCase and
+// ReadCase for the corpus's file layout (ReadCase reads the shared corpus
+// too). To listen to a suite:
+//
+//	go test ./internal/dtmfgen -run TestDump -dump /tmp/gen -seed 2 -v
+//
+// and the package's tests check any seed with -seed N.
+//
+// The truth is written by the limits of issue 2 (see Classify): detect,
+// either or reject, with speech and noise under a tone counted in its
+// signal-to-noise ratio.
+//
 // The audio is 8 kHz mono linear PCM that has been through one G.711 mu-law
 // encode and decode, as a caller's leg would be. Levels are in dBm0: a 0 dBm0
 // sine has a peak of 22860 (the corpus README's scale).
