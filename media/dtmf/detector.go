@@ -47,33 +47,40 @@ func dbm0(db float64) float32 { return float32(dBm0Power * math.Pow(10, db/10)) 
 
 func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 
-// Thresholds. Three tests grade the 20 ms window that ends at each block:
+// Thresholds. Each 20 ms window (one every 5 ms) is graded on its
+// strongest tone in each group, after re-tuning (see refine):
 //
-//   - strong: a key press by the specification: both tones at least
-//     -32 dBm0 (the specification's -26 dBm0, less the loss of a tone 1.5 %
-//     off nominal in a 20 ms window, less margin), twist inside +6/-12 dB,
-//     each tone at least 6 dB over the others of its group, and the pair
-//     holding 60 % of the window's energy. A key press is reported once
-//     strongCount windows in a row were strong with the same pair and the
-//     measured frequencies are within 2.5 % of nominal (the specification
-//     accepts 1.5 % and rejects 3.5 %).
-//   - mask: looser, to start masking: anything that sounds like a key to a
-//     listener or to another detector is masked, even if it is not a valid
-//     key press (too short, off frequency, at the edge of twist).
-//   - hold: looser still, on the pair already found, to carry masking
-//     through a tone whose window dips (speech over it, the tone's tail).
+//   - shape: both tones at least -30 dBm0 (the specification's -26 dBm0 less
+//     margin), twist inside -11/+7 dB (the specification's -8/+4 and 3 dB
+//     of margin: tones at its limit must still be masked), each tone at
+//     least 6 dB over the others of its group.
+//   - on: shape, and the pair holding 80 % of the window's energy. This
+//     starts masking, at the first 20 ms window that holds a tone whole, so
+//     it must pass every valid tone with the 15 dB of noise or speech the
+//     specification allows (their first whole windows measure 0.9 and
+//     more), and fail the speech and music of everyday calls (the loudest
+//     talk-off windows seen measure 0.6 to 0.83).
+//   - strong: shape and 85 %: counts towards reporting the tone being
+//     followed. A valid tone's noise or speech is at least 15 dB under it,
+//     so its whole windows measure 0.9 and more; the 85 % marks a window
+//     that holds at least 17 ms of the tone, and leaves out speech whose
+//     harmonics happen to sit on a DTMF pair (seen at 0.72 to 0.85 with
+//     espeak-ng's voices). A key press is reported once strongCount windows
+//     were strong with the same pair and the measured frequencies are
+//     within 2.5 % of nominal (the specification accepts 1.5 % and rejects
+//     3.5 %).
+//   - hold: on the pair already followed, looser still, to carry masking
+//     through a tone whose window dips (speech over it, its tail).
 var (
-	strongMin   = dbm0(-32)
-	strongTwLo  = ratioDB(-12)
-	strongTwHi  = ratioDB(6)
-	strongDom   = ratioDB(6)
-	strongShare = float32(0.75)
-
-	maskMin   = dbm0(-38)
-	maskTwLo  = ratioDB(-16)
-	maskTwHi  = ratioDB(10)
-	maskDom   = ratioDB(3)
-	maskShare = float32(0.70)
+	toneMin     = dbm0(-30)
+	twistLo     = ratioDB(-11)
+	twistHi     = ratioDB(7)
+	dominance   = ratioDB(6)
+	onShare     = float32(0.80)
+	onShareAny  = float32(0.90) // the same, for tones that measure further off (1.9 % and more)
+	offShare    = float32(0.80) // a pair off nominal (see offNominal): its share of the window,
+	offPurity   = float32(0.90) // and how much of each tone is one steady sinusoid
+	strongShare = float32(0.85)
 
 	holdMin   = dbm0(-42)
 	holdShare = float32(0.25)
@@ -87,14 +94,16 @@ var (
 	quietWindow = dbm0(-41) * windowSamples
 
 	// Re-tuning lifts a tone up to 2 % off nominal by at most 4 dB: a pair
-	// below this share at nominal cannot reach maskShare.
-	prefilterShare = float32(0.25)
+	// below this share at nominal cannot reach strongShare.
+	prefilterShare = float32(0.12)
 )
 
 const (
 	// strongCount windows (5 ms apart) must be strong for a key press: a
-	// 40 ms tone gives 7 or more, a 23 ms tone at most 5.
-	strongCount = 5
+	// 40 ms tone gives 4 or more, a 23 ms tone at most 2.
+	strongCount = 4
+	// offRunMin windows in a row must hold a pair off nominal to mask it.
+	offRunMin = 5
 	// missLimit windows in a row that fail the hold test end a tone.
 	missLimit = 2
 	// tailBlocks are masked after a tone ends, for its decay and any echo.
@@ -126,6 +135,7 @@ type Detector struct {
 	newest  int // ring index of the newest block
 	blocks  int64
 	cur     tuned      // the newest window's sums
+	bestOff [8]int8    // the offset refine found best, per frequency
 	prev    tuned      // the previous window's
 	prevP   [8]float32 // and their (re-tuned) powers
 	prevSet bool
@@ -145,6 +155,7 @@ type Detector struct {
 	prevStrong bool
 
 	suppressUntil int64 // blocks: no report before this block
+	offRun        int   // windows in a row holding a pair off nominal
 }
 
 // NewDetector returns a detector at the start of a stream.
@@ -152,16 +163,19 @@ func NewDetector() *Detector { return &Detector{} }
 
 // coefficients, computed once.
 var coef = func() (c struct {
-	k2     [8]float32 // 2cos(w)
-	k2lo   [4]float32
-	k2hi   [4]float32
-	aRe    [phasePeriod][8]float32 // X = a*s1 + b*s2, referenced to the start of the stream
-	aIm    [phasePeriod][8]float32
-	bRe    [phasePeriod][8]float32
-	bIm    [phasePeriod][8]float32
-	offRe  [8][nOffsets][windowBlocks]float32 // e^{-j*dw*40*i} for each refine offset
-	offIm  [8][nOffsets][windowBlocks]float32
-	freqHz [8]float64
+	k2      [8]float32 // 2cos(w)
+	k2lo    [4]float32
+	k2hi    [4]float32
+	aRe     [phasePeriod][8]float32 // X = a*s1 + b*s2, referenced to the start of the stream
+	aIm     [phasePeriod][8]float32
+	bRe     [phasePeriod][8]float32
+	bIm     [phasePeriod][8]float32
+	offLoss [8][nOffsets]float32               // blockGain^2 of each refine offset
+	offRe   [8][nOffsets][windowBlocks]float32 // e^{-j*dw*40*i} for each refine offset
+	offIm   [8][nOffsets][windowBlocks]float32
+	wideRe  [8][len(wideOffsets)][windowBlocks]float32
+	wideIm  [8][len(wideOffsets)][windowBlocks]float32
+	freqHz  [8]float64
 }) {
 	for k := 0; k < 8; k++ {
 		f := lowHz[k%4]
@@ -189,16 +203,37 @@ var coef = func() (c struct {
 		} else {
 			c.k2hi[k-4] = c.k2[k]
 		}
-		for o, rel := range refineOffsets {
+		// Re-tuning rotates each block by the offset's phase advance, and
+		// (in refine) makes up for what a block itself loses of a tone
+		// that far off the frequency its filter is tuned to.
+		for o, rel := range wideOffsets {
 			dw := w * rel
 			for i := 0; i < windowBlocks; i++ {
 				p := -dw * BlockSamples * float64(i)
-				c.offRe[k][o][i], c.offIm[k][o][i] = float32(math.Cos(p)), float32(math.Sin(p))
+				c.wideRe[k][o][i], c.wideIm[k][o][i] = float32(math.Cos(p)), float32(math.Sin(p))
+			}
+		}
+		for o, rel := range refineOffsets {
+			dw := w * rel
+			g := 1 / blockGain(dw)
+			c.offLoss[k][o] = float32(1 / (g * g))
+			for i := 0; i < windowBlocks; i++ {
+				p := -dw * BlockSamples * float64(i)
+				c.offRe[k][o][i], c.offIm[k][o][i] = float32(g*math.Cos(p)), float32(g*math.Sin(p))
 			}
 		}
 	}
 	return c
 }()
+
+// blockGain is the amplitude a block's filter gives a tone dw (radians per
+// sample) off its frequency, relative to one on it.
+func blockGain(dw float64) float64 {
+	if dw == 0 {
+		return 1
+	}
+	return math.Abs(math.Sin(dw*BlockSamples/2)/math.Sin(dw/2)) / BlockSamples
+}
 
 // phasePeriod: a whole number of Hz turns a whole number of times in
 // 200 blocks of 5 ms (one second).
@@ -313,6 +348,7 @@ type tuned struct{ re, im [8][nOffsets]float32 }
 func (d *Detector) refine(k int, nominal float32) float32 {
 	c := &coef
 	bestP := nominal
+	d.bestOff[k] = nominalOffset
 	var xr, xi [windowBlocks]float32
 	for i := 0; i < windowBlocks; i++ {
 		b := (d.newest + 1 + i) % windowBlocks // oldest first
@@ -331,9 +367,69 @@ func (d *Detector) refine(k int, nominal float32) float32 {
 		d.cur.re[k][o], d.cur.im[k][o] = sr, si
 		if q := (sr*sr + si*si) * powerScale; q > bestP {
 			bestP = q
+			d.bestOff[k] = int8(o)
 		}
 	}
 	return bestP
+}
+
+// coherentMax returns, for frequency k, the greatest power over every
+// re-tuning (refine's and the wide offsets) of the coherent sum of the
+// window's blocks, without making up for the blocks' own loss, in the units
+// of sum |X|^2: for a pure steady tone it is windowBlocks times the blocks'
+// summed power, whatever its offset.
+func (d *Detector) coherentMax(k int) float32 {
+	c := &coef
+	var xr, xi [windowBlocks]float32
+	for i := 0; i < windowBlocks; i++ {
+		b := (d.newest + 1 + i) % windowBlocks
+		xr[i], xi[i] = d.re[b][k], d.im[b][k]
+	}
+	var bestP float32
+	try := func(or, oi *[windowBlocks]float32, g float32) {
+		var sr, si float32
+		for i := 0; i < windowBlocks; i++ {
+			sr += xr[i]*or[i] - xi[i]*oi[i]
+			si += xr[i]*oi[i] + xi[i]*or[i]
+		}
+		bestP = max(bestP, (sr*sr+si*si)*g)
+	}
+	for o := range wideOffsets {
+		try(&c.wideRe[k][o], &c.wideIm[k][o], 1)
+	}
+	for o := 0; o < nOffsets; o++ {
+		// refine's rotations carry its gain; take it out again
+		try(&c.offRe[k][o], &c.offIm[k][o], c.offLoss[k][o])
+	}
+	return bestP
+}
+
+// offNominal reports whether the window holds a pure pair of steady tones
+// off nominal by up to 6 %, beyond what refine reaches. Each 5 ms block's
+// filter still hears a tone that far off (its main lobe is 200 Hz wide), so
+// the blocks' summed power finds the pair and its level; the pair is pure
+// and steady when re-tuning the blocks' coherent sum recovers nearly all of
+// it (speech, whose harmonics glide and beat, does not).
+func (d *Detector) offNominal(e float32) bool {
+	var inc [8]float32
+	for i := 0; i < windowBlocks; i++ {
+		for k := 0; k < 8; k++ {
+			inc[k] += d.re[i][k]*d.re[i][k] + d.im[i][k]*d.im[i][k]
+		}
+	}
+	lo, pl, _ := best(inc[0:4])
+	hi, ph, _ := best(inc[4:8])
+	const incScale = 2.0 / (BlockSamples * BlockSamples * windowBlocks)
+	pl, ph = pl*incScale, ph*incScale
+	if pl+ph < e*offShare || pl < toneMin || ph < toneMin || ph < pl*twistLo || ph > pl*twistHi {
+		return false
+	}
+	cl := d.coherentMax(lo) / (windowBlocks * inc[lo])
+	ch := d.coherentMax(4+hi) / (windowBlocks * inc[4+hi])
+	if debugOff != nil {
+		debugOff(int(d.blocks), hi*10+lo, float64((pl+ph)/e), float64(pl/dBm0Power), float64(ph/dBm0Power), float64(min(cl, ch)))
+	}
+	return cl >= offPurity && ch >= offPurity
 }
 
 // refineOffsets are the relative frequency offsets refine tries.
@@ -344,12 +440,17 @@ const (
 	nominalOffset = 2
 )
 
+// wideOffsets re-tune further, for masking only: a tone 3.5 to 6 % off
+// nominal is no key press, but other detectors (and ears) may take it for
+// one.
+var wideOffsets = [4]float64{-0.05, -0.0375, 0.0375, 0.05}
+
 type grade uint8
 
 const (
-	gradeNone grade = iota
-	gradeMask
-	gradeStrong
+	gradeNone   grade = 0
+	gradeOn     grade = 1 << iota // starts masking
+	gradeStrong                   // counts towards a report
 )
 
 // best returns the strongest index of a group and the strongest of the others.
@@ -365,22 +466,29 @@ func best(p []float32) (int, float32, float32) {
 	return bi, bp, sp
 }
 
-// gradePair grades the window's best pair.
-func gradePair(pl, sl, ph, sh, e float32) grade {
-	share := pl + ph
-	switch {
-	case pl >= strongMin && ph >= strongMin &&
-		ph >= pl*strongTwLo && ph <= pl*strongTwHi &&
-		pl >= sl*strongDom && ph >= sh*strongDom &&
-		share >= e*strongShare:
-		return gradeStrong
-	case pl >= maskMin && ph >= maskMin &&
-		ph >= pl*maskTwLo && ph <= pl*maskTwHi &&
-		pl >= sl*maskDom && ph >= sh*maskDom &&
-		share >= e*maskShare:
-		return gradeMask
+func abs8(x int8) int8 {
+	if x < 0 {
+		return -x
 	}
-	return gradeNone
+	return x
+}
+
+// gradePair grades the window's best pair; inner says both tones measured
+// within the inner offsets of re-tuning (1.25 %).
+func gradePair(pl, sl, ph, sh, e float32, inner bool) grade {
+	if pl < toneMin || ph < toneMin || ph < pl*twistLo || ph > pl*twistHi ||
+		pl < sl*dominance || ph < sh*dominance {
+		return gradeNone
+	}
+	share := pl + ph
+	g := gradeNone
+	if share >= e*onShareAny || inner && share >= e*onShare {
+		g |= gradeOn
+	}
+	if share >= e*strongShare {
+		g |= gradeStrong
+	}
+	return g
 }
 
 func (d *Detector) decide() BlockResult {
@@ -411,22 +519,37 @@ func (d *Detector) decide() BlockResult {
 	hi, ph, sh := best(p[4:8])
 	g := gradeNone
 	if e > 0 {
-		g = gradePair(pl, sl, ph, sh, e)
+		inner := abs8(d.bestOff[lo]-nominalOffset) <= 1 && abs8(d.bestOff[4+hi]-nominalOffset) <= 1
+		g = gradePair(pl, sl, ph, sh, e, inner)
 	}
 
-	if d.active && g != gradeNone && (lo != d.lo || hi != d.hi) && g == gradeStrong {
+	if g&gradeOn == 0 && !d.active && e > 0 && d.offNominal(e) {
+		// A pair off nominal by more than re-tuning reaches is no key
+		// press, but other detectors may take it for one. Once it has
+		// lasted offRunMin windows (speech rarely holds so pure a pair that
+		// long) mask it, as far back as possible; never report it.
+		d.offRun++
+		if d.offRun >= offRunMin {
+			res.Mask = MaskBackBlocks + 1
+			d.tail = tailBlocks
+			return res
+		}
+	} else {
+		d.offRun = 0
+	}
+	if d.active && g&gradeOn != 0 && (lo != d.lo || hi != d.hi) {
 		// A different key with no gap the detector could see: end this one.
 		res = d.finish()
 	}
 	if !d.active {
-		if g != gradeNone {
+		if g&gradeOn != 0 {
 			d.begin(lo, hi)
 			res.Mask = MaskBackBlocks + 1
 		} else if d.tail > 0 {
 			d.tail--
 			res.Mask = 1
 		}
-		if g == gradeStrong {
+		if g&gradeStrong != 0 {
 			d.strongWindow(&p)
 		} else {
 			d.prevStrong = false
@@ -444,7 +567,7 @@ func (d *Detector) decide() BlockResult {
 		if res.Mask < MaskBackBlocks+1 {
 			res.Mask = MaskBackBlocks + 1
 		}
-		if g == gradeStrong && lo == d.lo && hi == d.hi {
+		if g&gradeStrong != 0 && lo == d.lo && hi == d.hi {
 			d.strongWindow(&p)
 			if !d.reported && d.strong >= strongCount && d.blocks >= d.suppressUntil && d.onFrequency() {
 				d.reported = true
@@ -548,6 +671,8 @@ func (d *Detector) onFrequency() bool {
 }
 
 var debugOffset func(k int, df float64)
+
+var debugOff func(lo, hi int, inc, wl, wh, share float64)
 
 // finish ends the followed tone, reporting KeyUp if it was reported.
 func (d *Detector) finish() BlockResult {

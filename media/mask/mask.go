@@ -90,11 +90,12 @@ func ParseMode(s string) (Mode, error) {
 	return 0, fmt.Errorf("%w %q: use tone, silence or noise", ErrMode, s)
 }
 
-// The flat tone: 500 Hz (a whole period is 16 samples at 8 kHz), more than a
-// quarter below the lowest DTMF frequency (697 Hz) and with no harmonic on or
-// near any DTMF frequency, at -18 dBm0: clearly heard, never loud.
+// The flat tone: 2000 Hz, 367 Hz (22 %) above the highest DTMF frequency,
+// at -18 dBm0: clearly heard, never loud. At 8 kHz it is the four samples
+// 0, A, 0, -A repeated, so it has no harmonics at all, not even after G.711
+// quantization, that could fall on or near a DTMF frequency.
 const (
-	FlatToneHz   = 500
+	FlatToneHz   = 2000
 	FlatToneDBm0 = -18
 	flatPeriod   = SampleRate / FlatToneHz
 	fadeSamples  = 16 // 2 ms raised-cosine fade in and out, against clicks
