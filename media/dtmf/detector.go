@@ -23,7 +23,7 @@ const windowBlocks = 4
 // detection can reach: the window plus one block of margin for a tone that
 // started just before it. A caller that delays audio by at least this many
 // blocks beyond the newest window can mask every sample of every tone.
-const MaskBackBlocks = windowBlocks
+const MaskBackBlocks = windowBlocks + 3
 
 // The eight DTMF frequencies: four in the low group, four in the high group.
 var (
@@ -72,15 +72,16 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //   - hold: on the pair already followed, looser still, to carry masking
 //     through a tone whose window dips (speech over it, its tail).
 var (
-	toneMin     = dbm0(-30)
-	twistLo     = ratioDB(-11)
-	twistHi     = ratioDB(7)
-	dominance   = ratioDB(6)
-	onShare     = float32(0.80)
-	onShareAny  = float32(0.90) // the same, for tones that measure further off (1.9 % and more)
-	offShare    = float32(0.80) // a pair off nominal (see offNominal): its share of the window,
-	offPurity   = float32(0.90) // and how much of each tone is one steady sinusoid
-	strongShare = float32(0.85)
+	toneMin      = dbm0(-30)
+	twistLo      = ratioDB(-11)
+	twistHi      = ratioDB(7)
+	dominance    = ratioDB(6)
+	onShare      = float32(0.80)
+	onShareAny   = float32(0.90) // the same, for tones that measure further off (1.9 % and more)
+	offShare     = float32(0.80) // a pair off nominal (see offNominal): its share of the window,
+	offPurity    = float32(0.90) // and how much of each tone is one steady sinusoid,
+	offPairShare = float32(0.85) // and the share of the pair itself, once made up for the blocks' loss
+	strongShare  = float32(0.85)
 
 	holdMin   = dbm0(-42)
 	holdShare = float32(0.25)
@@ -131,6 +132,7 @@ type BlockResult struct {
 type Detector struct {
 	// per-block analysis, ring of the last windowBlocks blocks
 	re, im  [windowBlocks][8]float32
+	pow     [windowBlocks][8]float32 // |re, im|^2
 	energy  [windowBlocks]float32
 	newest  int // ring index of the newest block
 	blocks  int64
@@ -154,8 +156,9 @@ type Detector struct {
 	accN       int
 	prevStrong bool
 
-	suppressUntil int64 // blocks: no report before this block
-	offRun        int   // windows in a row holding a pair off nominal
+	suppressUntil int64   // blocks: no report before this block
+	offRun        int     // windows in a row holding a pair off nominal
+	lastShare     float32 // the last window's strongest pair's share at nominal
 }
 
 // NewDetector returns a detector at the start of a stream.
@@ -163,19 +166,15 @@ func NewDetector() *Detector { return &Detector{} }
 
 // coefficients, computed once.
 var coef = func() (c struct {
-	k2      [8]float32 // 2cos(w)
-	k2lo    [4]float32
-	k2hi    [4]float32
-	aRe     [phasePeriod][8]float32 // X = a*s1 + b*s2, referenced to the start of the stream
-	aIm     [phasePeriod][8]float32
-	bRe     [phasePeriod][8]float32
-	bIm     [phasePeriod][8]float32
-	offLoss [8][nOffsets]float32               // blockGain^2 of each refine offset
-	offRe   [8][nOffsets][windowBlocks]float32 // e^{-j*dw*40*i} for each refine offset
-	offIm   [8][nOffsets][windowBlocks]float32
-	wideRe  [8][len(wideOffsets)][windowBlocks]float32
-	wideIm  [8][len(wideOffsets)][windowBlocks]float32
-	freqHz  [8]float64
+	rotRe    [phasePeriod][8]float32 // e^{-jwNb}: block b's DFT referenced to the start of the stream
+	rotIm    [phasePeriod][8]float32
+	offLoss  [8][nOffsets]float32 // blockGain^2 of each refine offset
+	wideLoss [8][len(wideOffsets)]float32
+	offRe    [8][nOffsets][windowBlocks]float32 // e^{-j*dw*40*i} for each refine offset
+	offIm    [8][nOffsets][windowBlocks]float32
+	wideRe   [8][len(wideOffsets)][windowBlocks]float32
+	wideIm   [8][len(wideOffsets)][windowBlocks]float32
+	freqHz   [8]float64
 }) {
 	for k := 0; k < 8; k++ {
 		f := lowHz[k%4]
@@ -184,30 +183,19 @@ var coef = func() (c struct {
 		}
 		c.freqHz[k] = f
 		w := 2 * math.Pi * f / SampleRate
-		c.k2[k] = float32(2 * math.Cos(w))
-		// y = s1 - e^{-jw} s2 = sum x[n] e^{jw(N-1-n)}, so the block's DFT
-		// referenced to its own start is X = e^{-jw(N-1)} y
-		// = e^{-jw(N-1)} s1 - e^{-jwN} s2, and referenced to the start of
-		// the stream, for block number b, it is X e^{-jw N b}. Every DTMF
-		// frequency is a whole number of Hz, so w N b repeats every
+		// Block number b starts w N b later than the stream: every DTMF
+		// frequency is a whole number of Hz, so this repeats every
 		// phasePeriod blocks.
 		for b := 0; b < phasePeriod; b++ {
 			rot := -w * BlockSamples * float64(b)
-			pa := -w*(BlockSamples-1) + rot
-			pb := -w*BlockSamples + rot
-			c.aRe[b][k], c.aIm[b][k] = float32(math.Cos(pa)), float32(math.Sin(pa))
-			c.bRe[b][k], c.bIm[b][k] = float32(-math.Cos(pb)), float32(-math.Sin(pb))
-		}
-		if k < 4 {
-			c.k2lo[k] = c.k2[k]
-		} else {
-			c.k2hi[k-4] = c.k2[k]
+			c.rotRe[b][k], c.rotIm[b][k] = float32(math.Cos(rot)), float32(math.Sin(rot))
 		}
 		// Re-tuning rotates each block by the offset's phase advance, and
 		// (in refine) makes up for what a block itself loses of a tone
 		// that far off the frequency its filter is tuned to.
 		for o, rel := range wideOffsets {
 			dw := w * rel
+			c.wideLoss[k][o] = float32(blockGain(dw) * blockGain(dw))
 			for i := 0; i < windowBlocks; i++ {
 				p := -dw * BlockSamples * float64(i)
 				c.wideRe[k][o][i], c.wideIm[k][o][i] = float32(math.Cos(p)), float32(math.Sin(p))
@@ -258,56 +246,45 @@ func (d *Detector) Block(x []int16) BlockResult {
 	}
 	d.newest = (d.newest + 1) % windowBlocks
 	d.blocks++
-	d.analyse(x[:BlockSamples])
+	d.analyse((*[BlockSamples]int16)(x))
+	// With no tone in hand or in sight, a window every 10 ms is enough: the
+	// window skipped holds at most 10 ms of a tone that starts now (the
+	// window before it held nothing like a pair), the next one is judged,
+	// and MaskBackBlocks still reaches the tone's first sample before its
+	// frame is released. The windows always judged are the ones that end a
+	// 20 ms frame and its middle (even block counts), for frames fed from
+	// block 0.
+	if d.blocks%2 == 1 && !d.active && d.tail == 0 && d.offRun == 0 && d.lastShare < prefilterShare {
+		d.prevSet, d.prevStrong = false, false
+		return BlockResult{}
+	}
 	return d.decide()
 }
 
-// analyse runs the eight Goertzel filters over one block and stores, per
-// frequency, the block's DFT value referenced to absolute time (the start of
-// the stream), so that a window's value is the plain sum of its blocks'.
-func (d *Detector) analyse(x []int16) {
-	var e float32
-	for _, v := range x {
-		f := float32(v)
-		e += f * f
-	}
+// analyse computes one block's DFT at the eight frequencies and stores it
+// referenced to absolute time (the start of the stream), so that a window's
+// value is the plain sum of its blocks'.
+func (d *Detector) analyse(x *[BlockSamples]int16) {
 	n := d.newest
+	var acc [16]float32
+	e := dftBlock(x, &acc)
 	d.energy[n] = e
+	// A block far too quiet to hold part of a tone is left out.
 	if e < quietBlock {
 		d.re[n] = [8]float32{}
 		d.im[n] = [8]float32{}
+		d.pow[n] = [8]float32{}
 		return
 	}
 	c := &coef
-	// Two passes of four filters keep every state in a register.
-	var s [16]float32
-	goertzel4(x, &c.k2lo, s[0:8])
-	goertzel4(x, &c.k2hi, s[8:16])
 	ph := int(d.blocks % phasePeriod)
 	for k := 0; k < 8; k++ {
-		g := k / 4 * 8
-		s1, s2 := s[g+k%4], s[g+4+k%4]
-		ar, ai := c.aRe[ph][k], c.aIm[ph][k]
-		br, bi := c.bRe[ph][k], c.bIm[ph][k]
-		d.re[n][k] = ar*s1 + br*s2
-		d.im[n][k] = ai*s1 + bi*s2
+		xr, xi := acc[k], acc[8+k]
+		rr, ri := c.rotRe[ph][k], c.rotIm[ph][k]
+		d.re[n][k] = xr*rr - xi*ri
+		d.im[n][k] = xr*ri + xi*rr
+		d.pow[n][k] = xr*xr + xi*xi
 	}
-}
-
-// goertzel4 runs four Goertzel filters (coefficients 2cos(w)) over x and
-// writes their last two states: s1 of each, then s2 of each.
-func goertzel4(x []int16, k *[4]float32, out []float32) {
-	var a0, a1, a2, a3, b0, b1, b2, b3 float32
-	k0, k1, k2, k3 := k[0], k[1], k[2], k[3]
-	for _, v := range x {
-		f := float32(v)
-		a0, b0 = f+k0*a0-b0, a0
-		a1, b1 = f+k1*a1-b1, a1
-		a2, b2 = f+k2*a2-b2, a2
-		a3, b3 = f+k3*a3-b3, a3
-	}
-	out[0], out[1], out[2], out[3] = a0, a1, a2, a3
-	out[4], out[5], out[6], out[7] = b0, b1, b2, b3
 }
 
 // window sums the newest windowBlocks blocks coherently at each frequency
@@ -349,36 +326,45 @@ func (d *Detector) refine(k int, nominal float32) float32 {
 	c := &coef
 	bestP := nominal
 	d.bestOff[k] = nominalOffset
-	var xr, xi [windowBlocks]float32
-	for i := 0; i < windowBlocks; i++ {
-		b := (d.newest + 1 + i) % windowBlocks // oldest first
-		xr[i], xi[i] = d.re[b][k], d.im[b][k]
-	}
-	for o := 0; o < nOffsets; o++ {
-		if o == nominalOffset {
-			continue
-		}
-		var sr, si float32
+	// Offsets come in pairs +dw, -dw whose rotations are conjugate: one
+	// set of products serves both.
+	for _, pair := range offsetPairs {
+		plus, minus := pair[0], pair[1]
+		var pr, pi, mr, mi float32
 		for i := 0; i < windowBlocks; i++ {
-			or, oi := c.offRe[k][o][i], c.offIm[k][o][i]
-			sr += xr[i]*or - xi[i]*oi
-			si += xr[i]*oi + xi[i]*or
+			b := (d.newest + 1 + i) % windowBlocks // oldest first
+			xr, xi := d.re[b][k], d.im[b][k]
+			or, oi := c.offRe[k][plus][i], c.offIm[k][plus][i]
+			ac, bs, as, bc := xr*or, xi*oi, xr*oi, xi*or
+			pr += ac - bs
+			pi += as + bc
+			mr += ac + bs
+			mi += bc - as
 		}
-		d.cur.re[k][o], d.cur.im[k][o] = sr, si
-		if q := (sr*sr + si*si) * powerScale; q > bestP {
+		d.cur.re[k][plus], d.cur.im[k][plus] = pr, pi
+		d.cur.re[k][minus], d.cur.im[k][minus] = mr, mi
+		if q := (pr*pr + pi*pi) * powerScale; q > bestP {
 			bestP = q
-			d.bestOff[k] = int8(o)
+			d.bestOff[k] = int8(plus)
+		}
+		if q := (mr*mr + mi*mi) * powerScale; q > bestP {
+			bestP = q
+			d.bestOff[k] = int8(minus)
 		}
 	}
 	return bestP
 }
 
+// offsetPairs are refineOffsets' indexes, +dw then -dw.
+var offsetPairs = [2][2]int{{3, 1}, {4, 0}}
+
 // coherentMax returns, for frequency k, the greatest power over every
 // re-tuning (refine's and the wide offsets) of the coherent sum of the
-// window's blocks, without making up for the blocks' own loss, in the units
-// of sum |X|^2: for a pure steady tone it is windowBlocks times the blocks'
-// summed power, whatever its offset.
-func (d *Detector) coherentMax(k int) float32 {
+// window's blocks, in the units of sum |X|^2 and without making up for the
+// blocks' own loss: for a pure steady tone it is windowBlocks times the
+// blocks' summed power, whatever its offset. It also returns the loss
+// (blockGain squared) at that offset.
+func (d *Detector) coherentMax(k int) (float32, float32) {
 	c := &coef
 	var xr, xi [windowBlocks]float32
 	for i := 0; i < windowBlocks; i++ {
@@ -386,22 +372,25 @@ func (d *Detector) coherentMax(k int) float32 {
 		xr[i], xi[i] = d.re[b][k], d.im[b][k]
 	}
 	var bestP float32
-	try := func(or, oi *[windowBlocks]float32, g float32) {
+	loss := float32(1)
+	try := func(or, oi *[windowBlocks]float32, g, l float32) {
 		var sr, si float32
 		for i := 0; i < windowBlocks; i++ {
 			sr += xr[i]*or[i] - xi[i]*oi[i]
 			si += xr[i]*oi[i] + xi[i]*or[i]
 		}
-		bestP = max(bestP, (sr*sr+si*si)*g)
+		if p := (sr*sr + si*si) * g; p > bestP {
+			bestP, loss = p, l
+		}
 	}
 	for o := range wideOffsets {
-		try(&c.wideRe[k][o], &c.wideIm[k][o], 1)
+		try(&c.wideRe[k][o], &c.wideIm[k][o], 1, c.wideLoss[k][o])
 	}
 	for o := 0; o < nOffsets; o++ {
 		// refine's rotations carry its gain; take it out again
-		try(&c.offRe[k][o], &c.offIm[k][o], c.offLoss[k][o])
+		try(&c.offRe[k][o], &c.offIm[k][o], c.offLoss[k][o], c.offLoss[k][o])
 	}
-	return bestP
+	return bestP, loss
 }
 
 // offNominal reports whether the window holds a pure pair of steady tones
@@ -414,7 +403,7 @@ func (d *Detector) offNominal(e float32) bool {
 	var inc [8]float32
 	for i := 0; i < windowBlocks; i++ {
 		for k := 0; k < 8; k++ {
-			inc[k] += d.re[i][k]*d.re[i][k] + d.im[i][k]*d.im[i][k]
+			inc[k] += d.pow[i][k]
 		}
 	}
 	lo, pl, _ := best(inc[0:4])
@@ -424,12 +413,13 @@ func (d *Detector) offNominal(e float32) bool {
 	if pl+ph < e*offShare || pl < toneMin || ph < toneMin || ph < pl*twistLo || ph > pl*twistHi {
 		return false
 	}
-	cl := d.coherentMax(lo) / (windowBlocks * inc[lo])
-	ch := d.coherentMax(4+hi) / (windowBlocks * inc[4+hi])
-	if debugOff != nil {
-		debugOff(int(d.blocks), hi*10+lo, float64((pl+ph)/e), float64(pl/dBm0Power), float64(ph/dBm0Power), float64(min(cl, ch)))
-	}
-	return cl >= offPurity && ch >= offPurity
+	ql, ll := d.coherentMax(lo)
+	qh, lh := d.coherentMax(4 + hi)
+	cl := ql / (windowBlocks * inc[lo])
+	ch := qh / (windowBlocks * inc[4+hi])
+	// The pair's share, made up for the blocks' loss at the offsets found.
+	share := (ql/ll + qh/lh) * incScale / windowBlocks
+	return cl >= offPurity && ch >= offPurity && share >= e*offPairShare
 }
 
 // refineOffsets are the relative frequency offsets refine tries.
@@ -452,6 +442,23 @@ const (
 	gradeOn     grade = 1 << iota // starts masking
 	gradeStrong                   // counts towards a report
 )
+
+// top2 returns the indexes of the two strongest of a group.
+func top2(p []float32) (int, int) {
+	a, b := 0, 1
+	if p[b] > p[a] {
+		a, b = b, a
+	}
+	for i := 2; i < 4; i++ {
+		switch {
+		case p[i] > p[a]:
+			a, b = i, a
+		case p[i] > p[b]:
+			b = i
+		}
+	}
+	return a, b
+}
 
 // best returns the strongest index of a group and the strongest of the others.
 func best(p []float32) (int, float32, float32) {
@@ -501,13 +508,19 @@ func (d *Detector) decide() BlockResult {
 	}
 	// A window too quiet to hold any tone the detector acts on is not
 	// analysed further.
+	d.lastShare = 0
 	if raw >= quietWindow {
 		e = d.window(&p)
+		d.lastShare = (max(p[0], p[1], p[2], p[3]) + max(p[4], p[5], p[6], p[7])) / e
 		switch {
-		case max(p[0], p[1], p[2], p[3])+max(p[4], p[5], p[6], p[7]) >= e*prefilterShare:
-			// A tone could be here: re-tune every frequency.
-			for k := 0; k < 8; k++ {
-				p[k] = d.refine(k, p[k])
+		case d.lastShare >= prefilterShare:
+			// A tone could be here: re-tune the two strongest frequencies
+			// of each group (the others only matter as the runner-up a
+			// tone must stand out from, and re-tuning never lowers them).
+			for g := 0; g < 8; g += 4 {
+				a, b := top2(p[g : g+4])
+				p[g+a] = d.refine(g+a, p[g+a])
+				p[g+b] = d.refine(g+b, p[g+b])
 			}
 		case d.active:
 			// Only the pair being followed matters.
@@ -660,19 +673,12 @@ func (d *Detector) onFrequency() bool {
 	for g, k := range [2]int{d.lo, 4 + d.hi} {
 		// phase advance per block beyond nominal -> Hz
 		df := math.Atan2(d.accIm[g], d.accRe[g]) / (2 * math.Pi * BlockSamples) * SampleRate
-		if debugOffset != nil {
-			debugOffset(k, df)
-		}
 		if math.Abs(df) > maxOffset*coef.freqHz[k] {
 			return false
 		}
 	}
 	return true
 }
-
-var debugOffset func(k int, df float64)
-
-var debugOff func(lo, hi int, inc, wl, wh, share float64)
 
 // finish ends the followed tone, reporting KeyUp if it was reported.
 func (d *Detector) finish() BlockResult {

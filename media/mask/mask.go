@@ -43,10 +43,6 @@ const (
 	ringBlocks     = frameBlocks + lookaheadBlock
 )
 
-// The look-ahead must let a detection reach back to the oldest block a frame
-// releases.
-var _ = [1]struct{}{}[lookaheadBlock-dtmf.MaskBackBlocks]
-
 // Mode is what a listener hears in place of a key press.
 type Mode uint8
 
@@ -146,8 +142,11 @@ type Masker struct {
 	rtpActive   bool
 	rtpStart    time.Duration
 
-	// G.711 path buffers
+	// G.711 path: the decoded frame, a block to encode, and the payload
+	// bytes of each block in the ring (valid where payValid)
 	pcmIn, pcmOut [FrameSamples]int16
+	payRing       [ringBlocks][blockSamples]byte
+	payValid      [ringBlocks]bool
 
 	// replacement synthesis
 	masking bool // the last released block was masked
@@ -189,14 +188,55 @@ func (m *Masker) Process(out, in []int16) error {
 	if len(in) != FrameSamples || len(out) != FrameSamples {
 		return fmt.Errorf("%w: got %d in, %d out", ErrFrameSize, len(in), len(out))
 	}
-	// Take the new frame in.
+	m.take(in, nil)
+	for b := 0; b < frameBlocks; b++ {
+		slot := m.releaseSlot(b)
+		m.release(out[b*blockSamples:(b+1)*blockSamples], &m.ring[slot], m.flag[slot])
+	}
+	return nil
+}
+
+// ProcessPayload is Process for one 20 ms G.711 RTP payload (160 bytes): it
+// decodes, masks and encodes into out (160 bytes; it may not be the same
+// slice as in). Unmasked audio comes out as the very bytes that came in,
+// delayed.
+func (m *Masker) ProcessPayload(out, in []byte, law g711.Law) error {
+	if len(in) != FrameSamples || len(out) != FrameSamples {
+		return fmt.Errorf("%w: got %d bytes in, %d out", ErrFrameSize, len(in), len(out))
+	}
+	if law != g711.ULaw && law != g711.ALaw {
+		return fmt.Errorf("%w: %d", ErrLaw, law)
+	}
+	law.Decode(m.pcmIn[:], in)
+	m.take(m.pcmIn[:], in)
+	for b := 0; b < frameBlocks; b++ {
+		slot := m.releaseSlot(b)
+		o := out[b*blockSamples : (b+1)*blockSamples]
+		if m.release(m.pcmOut[:blockSamples], &m.ring[slot], m.flag[slot]) && m.payValid[slot] {
+			copy(o, m.payRing[slot][:])
+			continue
+		}
+		law.Encode(o, m.pcmOut[:blockSamples])
+	}
+	return nil
+}
+
+// take analyses a new frame and keeps it (and its G.711 bytes, if given)
+// for release. A detection marks blocks back to the oldest one not yet
+// released.
+func (m *Masker) take(in []int16, payload []byte) {
+	oldest := max(m.block-lookaheadBlock, 0)
 	for b := 0; b < frameBlocks; b++ {
 		slot := int(m.block % ringBlocks)
 		copy(m.ring[slot][:], in[b*blockSamples:(b+1)*blockSamples])
+		m.payValid[slot] = payload != nil
+		if payload != nil {
+			copy(m.payRing[slot][:], payload[b*blockSamples:(b+1)*blockSamples])
+		}
 		m.flag[slot] = false
 		res := m.det.Block(m.ring[slot][:])
-		for i := int64(0); i < int64(res.Mask) && i <= m.block; i++ {
-			m.flag[(m.block-i)%ringBlocks] = true
+		for i := max(m.block-int64(res.Mask)+1, oldest); i <= m.block; i++ {
+			m.flag[i%ringBlocks] = true
 		}
 		if m.rtpActive || m.block < m.forcedUntil {
 			m.flag[slot] = true
@@ -208,34 +248,16 @@ func (m *Masker) Process(out, in []int16) error {
 		m.endOOB()
 	}
 	m.rtpChange(m.rx.Tick(m.block * blockSamples))
-	// Release the oldest frame. The ring slots of the blocks to release are
-	// exactly the ones the new frame did not overwrite.
-	for b := 0; b < frameBlocks; b++ {
-		slot := int((m.block - ringBlocks + int64(b)) % ringBlocks)
-		if slot < 0 {
-			slot += ringBlocks
-		}
-		m.release(out[b*blockSamples:(b+1)*blockSamples], &m.ring[slot], m.flag[slot])
-	}
-	return nil
 }
 
-// ProcessPayload is Process for one 20 ms G.711 RTP payload (160 bytes): it
-// decodes, masks and encodes into out (160 bytes; it may be the same slice as
-// in). Unmasked audio comes out bit-exact, delayed.
-func (m *Masker) ProcessPayload(out, in []byte, law g711.Law) error {
-	if len(in) != FrameSamples || len(out) != FrameSamples {
-		return fmt.Errorf("%w: got %d bytes in, %d out", ErrFrameSize, len(in), len(out))
+// releaseSlot is the ring slot of block b of the frame to release: the
+// oldest blocks, exactly the ones the newest frame did not overwrite.
+func (m *Masker) releaseSlot(b int) int {
+	slot := int((m.block - ringBlocks + int64(b)) % ringBlocks)
+	if slot < 0 {
+		slot += ringBlocks
 	}
-	if law != g711.ULaw && law != g711.ALaw {
-		return fmt.Errorf("%w: %d", ErrLaw, law)
-	}
-	law.Decode(m.pcmIn[:], in)
-	if err := m.Process(m.pcmOut[:], m.pcmIn[:]); err != nil {
-		return err
-	}
-	law.Encode(out, m.pcmOut[:])
-	return nil
+	return slot
 }
 
 func (m *Masker) emit(ev dtmf.Event) {
@@ -244,8 +266,9 @@ func (m *Masker) emit(ev dtmf.Event) {
 	}
 }
 
-// release writes one block of output.
-func (m *Masker) release(out []int16, in *[blockSamples]int16, masked bool) {
+// release writes one block of output. It reports whether the block went
+// out untouched.
+func (m *Masker) release(out []int16, in *[blockSamples]int16, masked bool) bool {
 	if !masked {
 		if m.masking {
 			m.masking = false
@@ -253,7 +276,7 @@ func (m *Masker) release(out []int16, in *[blockSamples]int16, masked bool) {
 		}
 		if m.fadeOut == 0 {
 			copy(out, in[:])
-			return
+			return true
 		}
 		for i, v := range in {
 			if m.fadeOut > 0 {
@@ -265,7 +288,7 @@ func (m *Masker) release(out []int16, in *[blockSamples]int16, masked bool) {
 			}
 			out[i] = v
 		}
-		return
+		return false
 	}
 	if !m.masking {
 		m.masking = true
@@ -279,6 +302,7 @@ func (m *Masker) release(out []int16, in *[blockSamples]int16, masked bool) {
 		}
 		out[i] = r
 	}
+	return false
 }
 
 // replacement returns the next sample of what replaces a key press.

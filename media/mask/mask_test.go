@@ -242,9 +242,6 @@ func TestPayloadPathIsBitExact(t *testing.T) {
 			var in, out [FrameSamples]byte
 			for i := range in {
 				in[i] = byte(r.UintN(256))
-				if law == g711.ULaw && in[i] == 0x7F {
-					in[i] = 0xFF // mu-law's "-0" re-encodes as "+0"
-				}
 			}
 			if err := m.ProcessPayload(out[:], in[:], law); err != nil {
 				t.Fatal(err)

@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package dtmf
+
+func dftBlock(x *[BlockSamples]int16, out *[16]float32) float32 {
+	return dftBlockGeneric(x, out)
+}
