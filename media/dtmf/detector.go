@@ -97,6 +97,10 @@ var (
 	// Re-tuning lifts a tone up to 2 % off nominal by at most 4 dB: a pair
 	// below this share at nominal cannot reach strongShare.
 	prefilterShare = float32(0.12)
+
+	// Below this share at nominal, the next window may be skipped (see
+	// Block).
+	skipShare = float32(0.3)
 )
 
 const (
@@ -136,9 +140,9 @@ type Detector struct {
 	energy  [windowBlocks]float32
 	newest  int // ring index of the newest block
 	blocks  int64
-	cur     tuned      // the newest window's sums
+	sums    [2]tuned   // the newest window's sums, and the previous one's
+	curSums uint8      // which of sums is the newest
 	bestOff [8]int8    // the offset refine found best, per frequency
-	prev    tuned      // the previous window's
 	prevP   [8]float32 // and their (re-tuned) powers
 	prevSet bool
 
@@ -159,6 +163,7 @@ type Detector struct {
 	suppressUntil int64   // blocks: no report before this block
 	offRun        int     // windows in a row holding a pair off nominal
 	lastShare     float32 // the last window's strongest pair's share at nominal
+	lastOff       float32 // and of its blocks' strongest pair (see offNominal)
 }
 
 // NewDetector returns a detector at the start of a stream.
@@ -247,14 +252,17 @@ func (d *Detector) Block(x []int16) BlockResult {
 	d.newest = (d.newest + 1) % windowBlocks
 	d.blocks++
 	d.analyse((*[BlockSamples]int16)(x))
-	// With no tone in hand or in sight, a window every 10 ms is enough: the
-	// window skipped holds at most 10 ms of a tone that starts now (the
-	// window before it held nothing like a pair), the next one is judged,
-	// and MaskBackBlocks still reaches the tone's first sample before its
-	// frame is released. The windows always judged are the ones that end a
-	// 20 ms frame and its middle (even block counts), for frames fed from
-	// block 0.
-	if d.blocks%2 == 1 && !d.active && d.tail == 0 && d.offRun == 0 && d.lastShare < prefilterShare {
+	// With no tone in hand or in sight, a window every 10 ms is enough.
+	// The window before this one held no pair worth 30 % of its energy at
+	// nominal, so less than 10 ms of any valid tone (one 1.5 % off keeps
+	// 0.6 of its power at nominal): this window holds less than 15 ms of
+	// it, too little to count as strong, and the next one is judged; nor
+	// anything like a pair off nominal (see offNominal). For masking,
+	// MaskBackBlocks still reaches a tone's first sample before its frame
+	// is released. The windows always judged are the ones that
+	// end a 20 ms frame and its middle (even block counts), for frames fed
+	// from block 0.
+	if d.blocks%2 == 1 && !d.active && d.tail == 0 && d.offRun == 0 && d.lastShare < skipShare && d.lastOff < offShare*0.8 {
 		d.prevSet, d.prevStrong = false, false
 		return BlockResult{}
 	}
@@ -292,18 +300,18 @@ func (d *Detector) analyse(x *[BlockSamples]int16) {
 // of a tone at each frequency) in p and the window's mean square.
 func (d *Detector) window(p *[8]float32) float32 {
 	var e float32
-	d.cur = tuned{}
+	var sr, si [8]float32
 	for i := 0; i < windowBlocks; i++ {
-		b := (d.newest + 1 + i) % windowBlocks
-		e += d.energy[b]
+		e += d.energy[i]
 		for k := 0; k < 8; k++ {
-			d.cur.re[k][nominalOffset] += d.re[b][k]
-			d.cur.im[k][nominalOffset] += d.im[b][k]
+			sr[k] += d.re[i][k]
+			si[k] += d.im[i][k]
 		}
 	}
+	cur := &d.sums[d.curSums]
 	for k := 0; k < 8; k++ {
-		r, i := d.cur.re[k][nominalOffset], d.cur.im[k][nominalOffset]
-		p[k] = (r*r + i*i) * powerScale
+		cur.re[k][nominalOffset], cur.im[k][nominalOffset] = sr[k], si[k]
+		p[k] = (sr[k]*sr[k] + si[k]*si[k]) * powerScale
 	}
 	return e / windowSamples
 }
@@ -341,8 +349,9 @@ func (d *Detector) refine(k int, nominal float32) float32 {
 			mr += ac + bs
 			mi += bc - as
 		}
-		d.cur.re[k][plus], d.cur.im[k][plus] = pr, pi
-		d.cur.re[k][minus], d.cur.im[k][minus] = mr, mi
+		cur := &d.sums[d.curSums]
+		cur.re[k][plus], cur.im[k][plus] = pr, pi
+		cur.re[k][minus], cur.im[k][minus] = mr, mi
 		if q := (pr*pr + pi*pi) * powerScale; q > bestP {
 			bestP = q
 			d.bestOff[k] = int8(plus)
@@ -410,6 +419,7 @@ func (d *Detector) offNominal(e float32) bool {
 	hi, ph, _ := best(inc[4:8])
 	const incScale = 2.0 / (BlockSamples * BlockSamples * windowBlocks)
 	pl, ph = pl*incScale, ph*incScale
+	d.lastOff = (pl + ph) / e
 	if pl+ph < e*offShare || pl < toneMin || ph < toneMin || ph < pl*twistLo || ph > pl*twistHi {
 		return false
 	}
@@ -442,23 +452,6 @@ const (
 	gradeOn     grade = 1 << iota // starts masking
 	gradeStrong                   // counts towards a report
 )
-
-// top2 returns the indexes of the two strongest of a group.
-func top2(p []float32) (int, int) {
-	a, b := 0, 1
-	if p[b] > p[a] {
-		a, b = b, a
-	}
-	for i := 2; i < 4; i++ {
-		switch {
-		case p[i] > p[a]:
-			a, b = i, a
-		case p[i] > p[b]:
-			b = i
-		}
-	}
-	return a, b
-}
 
 // best returns the strongest index of a group and the strongest of the others.
 func best(p []float32) (int, float32, float32) {
@@ -508,19 +501,19 @@ func (d *Detector) decide() BlockResult {
 	}
 	// A window too quiet to hold any tone the detector acts on is not
 	// analysed further.
-	d.lastShare = 0
+	d.lastShare, d.lastOff = 0, 0
 	if raw >= quietWindow {
 		e = d.window(&p)
 		d.lastShare = (max(p[0], p[1], p[2], p[3]) + max(p[4], p[5], p[6], p[7])) / e
 		switch {
 		case d.lastShare >= prefilterShare:
-			// A tone could be here: re-tune the two strongest frequencies
-			// of each group (the others only matter as the runner-up a
-			// tone must stand out from, and re-tuning never lowers them).
+			// A tone could be here: re-tune the strongest frequency of
+			// each group. The others only matter as the runner-up a tone
+			// must stand out from, where their nominal power is a fair
+			// measure.
 			for g := 0; g < 8; g += 4 {
-				a, b := top2(p[g : g+4])
+				a, _, _ := best(p[g : g+4])
 				p[g+a] = d.refine(g+a, p[g+a])
-				p[g+b] = d.refine(g+b, p[g+b])
 			}
 		case d.active:
 			// Only the pair being followed matters.
@@ -630,14 +623,15 @@ func (d *Detector) strongWindow(p *[8]float32) {
 	if d.strong > 2 && d.prevStrong && d.prevSet {
 		var z [2][2]float64
 		steady := true
+		cur, prev := &d.sums[d.curSums], &d.sums[d.curSums^1]
 		for g, k := range [2]int{d.lo, 4 + d.hi} {
 			// z = sum over offsets of Y(h) * conj(Y(h-1)): window sums are
 			// referenced to the start of the stream, so its angle is the
 			// tone's phase advance beyond nominal over one block.
 			var ar, ai float64
 			for o := 0; o < nOffsets; o++ {
-				cr, ci := float64(d.cur.re[k][o]), float64(d.cur.im[k][o])
-				pr, pi := float64(d.prev.re[k][o]), float64(d.prev.im[k][o])
+				cr, ci := float64(cur.re[k][o]), float64(cur.im[k][o])
+				pr, pi := float64(prev.re[k][o]), float64(prev.im[k][o])
 				ar += cr*pr + ci*pi
 				ai += ci*pr - cr*pi
 			}
@@ -662,7 +656,8 @@ func (d *Detector) strongWindow(p *[8]float32) {
 const steadyRatio = 1.585
 
 func (d *Detector) keepWindow(p *[8]float32) {
-	d.prev, d.prevP, d.prevSet = d.cur, *p, true
+	d.curSums ^= 1
+	d.prevP, d.prevSet = *p, true
 }
 
 // onFrequency reports whether both tones measured within maxOffset of nominal.
