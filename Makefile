@@ -1,7 +1,11 @@
 # Hushphone: the commands a developer and CI run. See README.md.
 #
-#   make run            run the server (for now: list what the binary offers)
-#   make test           vet, lint, then every test (what CI runs, via .ci/run)
+#   make run            run the system on its embedded defaults (for now: the
+#                       masking engine over the shared corpus, via scrub)
+#   make test           install what the tests need, vet, lint, then every
+#                       test (what CI runs, via .ci/run)
+#   make deps           the Debian packages the tests use (build/install-deps.sh)
+#   make bench-ratio    the Masker against spandsp's detector, in one run
 #   make lint           golangci-lint only (.golangci.yml)
 #   make bench          Go benchmarks of the media hot path, with allocations
 #   make spandsp-bench  spandsp's dtmf_rx per 20 ms frame, for comparison
@@ -16,19 +20,24 @@ SHARED        ?= ../shared
 RACE_PKGS      = $(shell $(GO) list ./server/... ./payment/... ./desktop/... 2>/dev/null)
 TEST_TIMEOUT  ?= 20m
 
-.PHONY: all run test vet lint go-test race-test bench spandsp-bench build
+.PHONY: all run deps test vet lint go-test race-test bench bench-ratio spandsp-bench build
 
 all: test
 
-# The live server is `hushphone-server serve`; until it exists, show what
-# the binary offers.
+# Until `hushphone-server serve` exists, the system is the masking engine:
+# run it over the shared corpus as a contact centre would over its old
+# recordings. Outputs land in data/scrubbed/ (what a listener hears) and
+# data/digits/ (the key presses: test data here, card data in real life).
 run:
-	$(GO) run ./server/cmd/hushphone-server help
+	$(GO) run ./server/cmd/hushphone-server scrub --in $(SHARED)/dtmf-corpus --out data/scrubbed --digits data/digits --force
+
+deps:
+	build/install-deps.sh
 
 build:
 	$(GO) build ./...
 
-test: vet lint go-test race-test
+test: deps vet lint go-test race-test
 
 vet:
 	$(GO) vet ./...
@@ -44,6 +53,10 @@ race-test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./media/...
+
+# BenchmarkMaskFrame and spandsp's dtmf_rx interleaved, medians and ratio.
+bench-ratio:
+	SHARED=$(SHARED) build/bench-masker.sh 7
 
 # spandsp's dtmf_rx over the corpus's nominal case, 2000 passes, in ns per
 # 20 ms frame: the baseline for BenchmarkMaskFrame (build/spandsp/README.md).

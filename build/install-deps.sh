@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the Debian packages the build and the tests use, if any is missing.
+# Run as root or with sudo; does nothing when everything is there.
+#
+#   make gcc libc6-dev pkg-config libspandsp-dev  spandsp's dtmf_rx harness (build/spandsp)
+#   multimon-ng dtmf2num                          independent DTMF detectors on masked audio
+#   sox                                           audio conversion and checks
+#   espeak-ng                                     speech for generated talk-off test audio
+#   sip-tester                                    sipp, for the SIP integration tests to come
+#   ca-certificates git                           the Go module proxy, go's VCS stamping
+set -euo pipefail
+packages=(
+	make gcc libc6-dev pkg-config libspandsp-dev
+	multimon-ng dtmf2num sox espeak-ng sip-tester
+	ca-certificates git
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+echo "install-deps: installing ${missing[*]}"
+"${sudo[@]}" apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
