@@ -98,9 +98,8 @@ var (
 	// below this share at nominal cannot reach strongShare.
 	prefilterShare = float32(0.12)
 
-	// Below this share at nominal, the next window may be skipped (see
-	// Block).
-	skipShare = float32(0.3)
+	// Below this share, the next window may be skipped (see Block).
+	skipShare = float32(0.5)
 )
 
 const (
@@ -137,6 +136,8 @@ type Detector struct {
 	// per-block analysis, ring of the last windowBlocks blocks
 	re, im  [windowBlocks][8]float32
 	pow     [windowBlocks][8]float32 // |re, im|^2
+	acc     [16]float32              // the newest block's DFT
+	tmp     [BlockSamples]float32    // scratch for dftBlock
 	energy  [windowBlocks]float32
 	newest  int // ring index of the newest block
 	blocks  int64
@@ -162,7 +163,7 @@ type Detector struct {
 
 	suppressUntil int64   // blocks: no report before this block
 	offRun        int     // windows in a row holding a pair off nominal
-	lastShare     float32 // the last window's strongest pair's share at nominal
+	lastShare     float32 // the last window's strongest pair's share
 	lastOff       float32 // and of its blocks' strongest pair (see offNominal)
 }
 
@@ -253,10 +254,10 @@ func (d *Detector) Block(x []int16) BlockResult {
 	d.blocks++
 	d.analyse((*[BlockSamples]int16)(x))
 	// With no tone in hand or in sight, a window every 10 ms is enough.
-	// The window before this one held no pair worth 30 % of its energy at
-	// nominal, so less than 10 ms of any valid tone (one 1.5 % off keeps
-	// 0.6 of its power at nominal): this window holds less than 15 ms of
-	// it, too little to count as strong, and the next one is judged; nor
+	// The window before this one held no pair worth half its energy, so
+	// less than 11 ms of any valid tone (whose noise is 15 dB under it):
+	// this window holds less than 16 ms of it, too little to count as
+	// strong, and the next one is judged; nor
 	// anything like a pair off nominal (see offNominal). For masking,
 	// MaskBackBlocks still reaches a tone's first sample before its frame
 	// is released. The windows always judged are the ones that
@@ -274,8 +275,8 @@ func (d *Detector) Block(x []int16) BlockResult {
 // value is the plain sum of its blocks'.
 func (d *Detector) analyse(x *[BlockSamples]int16) {
 	n := d.newest
-	var acc [16]float32
-	e := dftBlock(x, &acc)
+	acc := &d.acc
+	e := dftBlock(x, acc, &d.tmp)
 	d.energy[n] = e
 	// A block far too quiet to hold part of a tone is left out.
 	if e < quietBlock {
@@ -504,9 +505,8 @@ func (d *Detector) decide() BlockResult {
 	d.lastShare, d.lastOff = 0, 0
 	if raw >= quietWindow {
 		e = d.window(&p)
-		d.lastShare = (max(p[0], p[1], p[2], p[3]) + max(p[4], p[5], p[6], p[7])) / e
 		switch {
-		case d.lastShare >= prefilterShare:
+		case max(p[0], p[1], p[2], p[3])+max(p[4], p[5], p[6], p[7]) >= e*prefilterShare:
 			// A tone could be here: re-tune the strongest frequency of
 			// each group. The others only matter as the runner-up a tone
 			// must stand out from, where their nominal power is a fair
@@ -525,6 +525,7 @@ func (d *Detector) decide() BlockResult {
 	hi, ph, sh := best(p[4:8])
 	g := gradeNone
 	if e > 0 {
+		d.lastShare = (pl + ph) / e
 		inner := abs8(d.bestOff[lo]-nominalOffset) <= 1 && abs8(d.bestOff[4+hi]-nominalOffset) <= 1
 		g = gradePair(pl, sl, ph, sh, e, inner)
 	}

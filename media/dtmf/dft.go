@@ -24,7 +24,8 @@ var blockTable = func() (t [BlockSamples][16]float32) {
 // dftBlockGeneric computes a block's DFT at the eight frequencies into out
 // (eight real parts, then eight imaginary parts) and returns the block's
 // energy (sum of squares). dftBlock is the same, in assembly where there is
-// one.
+// one, with tmp as scratch space; it may leave out the sums of a block
+// quieter than quietBlock.
 func dftBlockGeneric(x *[BlockSamples]int16, out *[16]float32) float32 {
 	var acc [16]float32
 	var e float32

@@ -7,7 +7,7 @@ package dtmf
 func dftBlockSSE(x *[BlockSamples]int16, tab *[BlockSamples][16]float32, out *[16]float32) float32
 
 //go:noescape
-func dftBlockFMA(x *[BlockSamples]int16, tab *[BlockSamples][16]float32, out *[16]float32, tmp *[BlockSamples]float32) float32
+func dftBlockFMA(x *[BlockSamples]int16, tab *[BlockSamples][16]float32, out *[16]float32, tmp *[BlockSamples]float32, quiet float32) float32
 
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
@@ -23,10 +23,9 @@ var useFMA = func() bool {
 	return lo&6 == 6 // the OS saves XMM and YMM state
 }()
 
-func dftBlock(x *[BlockSamples]int16, out *[16]float32) float32 {
+func dftBlock(x *[BlockSamples]int16, out *[16]float32, tmp *[BlockSamples]float32) float32 {
 	if useFMA {
-		var tmp [BlockSamples]float32
-		return dftBlockFMA(x, &blockTable, out, &tmp)
+		return dftBlockFMA(x, &blockTable, out, tmp, quietBlock)
 	}
 	return dftBlockSSE(x, &blockTable, out)
 }

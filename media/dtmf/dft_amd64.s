@@ -80,14 +80,15 @@ loop:
 	MOVSS X8, ret+24(FP)
 	RET
 
-// func dftBlockFMA(x *[40]int16, tab *[40][16]float32, out *[16]float32, tmp *[40]float32) float32
+// func dftBlockFMA(x *[40]int16, tab *[40][16]float32, out *[16]float32, tmp *[40]float32, quiet float32) float32
 //
 // AVX with FMA. The block is first widened to float32 in tmp, four samples
 // at a time; then each sample is broadcast from memory and its eight real
 // and eight imaginary sums are one 8-wide fused multiply-add each, two
 // samples per step, each with its own accumulators (Y0-Y1, Y2-Y3).
-// The energy is five 8-wide fused multiply-adds over tmp.
-TEXT ·dftBlockFMA(SB), NOSPLIT, $0-36
+// The energy is five 8-wide fused multiply-adds over tmp; below quiet, the
+// sums are not computed (out is left as it was).
+TEXT ·dftBlockFMA(SB), NOSPLIT, $0-44
 	MOVQ x+0(FP), SI
 	MOVQ tab+8(FP), DI
 	MOVQ out+16(FP), DX
@@ -122,6 +123,9 @@ widen:
 	VADDPS X9, X8, X8
 	VHADDPS X8, X8, X8
 	VHADDPS X8, X8, X8
+	MOVSS quiet+32(FP), X9
+	UCOMISS X9, X8
+	JCS fmaquiet
 
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -144,8 +148,9 @@ fmaloop:
 	VADDPS Y3, Y1, Y1
 	VMOVUPS Y0, 0(DX)
 	VMOVUPS Y1, 32(DX)
+fmaquiet:
 	VZEROUPPER
-	MOVSS X8, ret+32(FP)
+	MOVSS X8, ret+40(FP)
 	RET
 
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)

@@ -14,7 +14,7 @@ func dftImpls() []dftImpl {
 	if useFMA {
 		impls = append(impls, dftImpl{"fma", func(x *[BlockSamples]int16, o *[16]float32) float32 {
 			var tmp [BlockSamples]float32
-			return dftBlockFMA(x, &blockTable, o, &tmp)
+			return dftBlockFMA(x, &blockTable, o, &tmp, 0)
 		}})
 	}
 	return impls
