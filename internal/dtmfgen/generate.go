@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hushphone/hushphone/internal/maskscore"
 )
 
 // ErrBadSpec is returned for a Spec that cannot be generated.
@@ -16,22 +18,14 @@ var ErrBadSpec = errors.New("dtmfgen: bad spec")
 
 // What a detector must do with a tone (the corpus's "expect").
 const (
-	ExpectDetect = "detect" // a valid key press: reported exactly once, masked
-	ExpectEither = "either" // at a limit: reporting it or not are both right; masked
-	ExpectReject = "reject" // not a key press: never reported
+	ExpectDetect = maskscore.ExpectDetect
+	ExpectEither = maskscore.ExpectEither
+	ExpectReject = maskscore.ExpectReject
 )
 
-// Tone is one key press as the corpus's truth files describe it.
-type Tone struct {
-	Digit    string  `json:"digit"`
-	Start    int     `json:"start"` // first sample
-	End      int     `json:"end"`   // one past the last sample
-	LowHz    float64 `json:"low_hz"`
-	HighHz   float64 `json:"high_hz"`
-	LowDBm0  float64 `json:"low_dbm0"`
-	HighDBm0 float64 `json:"high_dbm0"`
-	Expect   string  `json:"expect"`
-}
+// Tone is one key press as the corpus's truth files describe it: the same
+// type the scorer judges with.
+type Tone = maskscore.Tone
 
 // Case is one generated piece of caller audio and its truth.
 type Case struct {

@@ -172,10 +172,7 @@ func TestGenerated(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("%s/seed%d", c.Name, seed), func(t *testing.T) {
-				tones := make([]maskscore.Tone, len(c.Tones))
-				for i, tn := range c.Tones {
-					tones[i] = maskscore.Tone(tn)
-				}
+				tones := c.Tones
 				if strings.Contains(c.Name, "music") {
 					// The generator's music holds near-pure two-note
 					// chords close to DTMF pairs: to a listener and to
