@@ -20,9 +20,12 @@ const BlockSamples = 40
 const windowBlocks = 4
 
 // MaskBackBlocks is how far back (in blocks, before the newest block) a
-// detection can reach: the window plus one block of margin for a tone that
-// started just before it. A caller that delays audio by at least this many
-// blocks beyond the newest window can mask every sample of every tone.
+// detection reaches: the window, one block of margin for a tone that started
+// just before it, and two more for a detection one or two windows late (a
+// window skipped while idle, or a first whole window just short of the
+// threshold). The caller marks what it can of that (audio it has already
+// released is gone); the Masker's 20 ms look-ahead always reaches a tone's
+// first sample when the first window that holds it whole detects it.
 const MaskBackBlocks = windowBlocks + 3
 
 // The eight DTMF frequencies: four in the low group, four in the high group.
@@ -54,12 +57,14 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     margin), twist inside -11/+7 dB (the specification's -8/+4 and 3 dB
 //     of margin: tones at its limit must still be masked), each tone at
 //     least 6 dB over the others of its group.
-//   - on: shape, and the pair holding 80 % of the window's energy. This
-//     starts masking, at the first 20 ms window that holds a tone whole, so
-//     it must pass every valid tone with the 15 dB of noise or speech the
-//     specification allows (their first whole windows measure 0.9 and
-//     more), and fail the speech and music of everyday calls (the loudest
-//     talk-off windows seen measure 0.6 to 0.83).
+//   - on: shape, and the pair holding 80 % of the window's energy with both
+//     tones measured within 1.25 % of nominal, or 90 % whatever their
+//     offset. This starts masking, at the first 20 ms window that holds a
+//     tone whole, so it must pass every valid tone with the 15 dB of noise
+//     or speech the specification allows (their first whole windows
+//     measure 0.92 and more over the corpus and eight seeds of generated
+//     audio), and fail speech and noise (which measured up to 0.89, with
+//     at least one tone off by 1.9 % or more).
 //   - strong: shape and 85 %: counts towards reporting the tone being
 //     followed. A valid tone's noise or speech is at least 15 dB under it,
 //     so its whole windows measure 0.9 and more; the 85 % marks a window
@@ -88,14 +93,14 @@ var (
 
 	// Blocks whose energy is below this (-45 dBm0, 7 dB under the weakest
 	// tone the detector follows) hold no part of a tone it would act on:
-	// their filters are skipped.
+	// their DFT is left out.
 	quietBlock = dbm0(-45) * BlockSamples
 
 	// Windows quieter than this (-41 dBm0) cannot pass any test.
 	quietWindow = dbm0(-41) * windowSamples
 
-	// Re-tuning lifts a tone up to 2 % off nominal by at most 4 dB: a pair
-	// below this share at nominal cannot reach strongShare.
+	// Below this share at nominal, no pair is re-tuned: a tone 2.5 % off
+	// keeps at least 0.15 of its power at nominal in a 20 ms window.
 	prefilterShare = float32(0.12)
 
 	// Below this share, the next window may be skipped (see Block).
