@@ -19,6 +19,9 @@ const BlockSamples = 40
 // starts.
 const windowBlocks = 4
 
+// The ring of blocks is indexed with a mask: windowBlocks is a power of two.
+var _ = [1]struct{}{}[windowBlocks&(windowBlocks-1)]
+
 // MaskBackBlocks is how far back (in blocks, before the newest block) a
 // detection reaches: the window, one block of margin for a tone that started
 // just before it, and two more for a detection one or two windows late (a
@@ -142,6 +145,7 @@ type Detector struct {
 	re, im  [windowBlocks][8]float32
 	pow     [windowBlocks][8]float32 // |re, im|^2
 	acc     [16]float32              // the newest block's DFT
+	phase   int                      // blocks mod phasePeriod
 	tmp     [BlockSamples]float32    // scratch for dftBlock
 	energy  [windowBlocks]float32
 	newest  int // ring index of the newest block
@@ -255,8 +259,11 @@ func (d *Detector) Block(x []int16) BlockResult {
 	if len(x) != BlockSamples {
 		return BlockResult{}
 	}
-	d.newest = (d.newest + 1) % windowBlocks
+	d.newest = (d.newest + 1) & (windowBlocks - 1)
 	d.blocks++
+	if d.phase++; d.phase == phasePeriod {
+		d.phase = 0
+	}
 	d.analyse((*[BlockSamples]int16)(x))
 	// With no tone in hand or in sight, a window every 10 ms is enough.
 	// The window before this one held no pair worth half its energy, so
@@ -291,7 +298,7 @@ func (d *Detector) analyse(x *[BlockSamples]int16) {
 		return
 	}
 	c := &coef
-	ph := int(d.blocks % phasePeriod)
+	ph := d.phase
 	for k := 0; k < 8; k++ {
 		xr, xi := acc[k], acc[8+k]
 		rr, ri := c.rotRe[ph][k], c.rotIm[ph][k]
@@ -305,19 +312,15 @@ func (d *Detector) analyse(x *[BlockSamples]int16) {
 // (into d.cur at the nominal offset), returns the nominal powers (mean square
 // of a tone at each frequency) in p and the window's mean square.
 func (d *Detector) window(p *[8]float32) float32 {
-	var e float32
-	var sr, si [8]float32
-	for i := 0; i < windowBlocks; i++ {
-		e += d.energy[i]
-		for k := 0; k < 8; k++ {
-			sr[k] += d.re[i][k]
-			si[k] += d.im[i][k]
-		}
-	}
+	e := d.energy[0] + d.energy[1] + d.energy[2] + d.energy[3]
 	cur := &d.sums[d.curSums]
+	r0, r1, r2, r3 := &d.re[0], &d.re[1], &d.re[2], &d.re[3]
+	i0, i1, i2, i3 := &d.im[0], &d.im[1], &d.im[2], &d.im[3]
 	for k := 0; k < 8; k++ {
-		cur.re[k][nominalOffset], cur.im[k][nominalOffset] = sr[k], si[k]
-		p[k] = (sr[k]*sr[k] + si[k]*si[k]) * powerScale
+		sr := r0[k] + r1[k] + r2[k] + r3[k]
+		si := i0[k] + i1[k] + i2[k] + i3[k]
+		cur.re[k][nominalOffset], cur.im[k][nominalOffset] = sr, si
+		p[k] = (sr*sr + si*si) * powerScale
 	}
 	return e / windowSamples
 }
@@ -330,6 +333,16 @@ const (
 // tuned holds a window's coherent sums at each frequency and each offset.
 type tuned struct{ re, im [8][nOffsets]float32 }
 
+// ordered returns frequency k's values of the window's blocks, oldest
+// first.
+func (d *Detector) ordered(k int) (xr, xi [windowBlocks]float32) {
+	for i := 0; i < windowBlocks; i++ {
+		b := (d.newest + 1 + i) & (windowBlocks - 1)
+		xr[i], xi[i] = d.re[b][k], d.im[b][k]
+	}
+	return xr, xi
+}
+
 // refine sums the window at frequency k re-tuned by each small offset from
 // nominal (into d.cur) and returns the greatest power. A tone 1.5 % off
 // nominal loses up to 3.8 dB in a 20 ms window at its nominal frequency, and
@@ -340,15 +353,16 @@ func (d *Detector) refine(k int, nominal float32) float32 {
 	c := &coef
 	bestP := nominal
 	d.bestOff[k] = nominalOffset
+	xr, xi := d.ordered(k)
 	// Offsets come in pairs +dw, -dw whose rotations are conjugate: one
 	// set of products serves both.
 	for _, pair := range offsetPairs {
 		plus, minus := pair[0], pair[1]
 		var pr, pi, mr, mi float32
+		ore, oim := &c.offRe[k][plus], &c.offIm[k][plus]
 		for i := 0; i < windowBlocks; i++ {
-			b := (d.newest + 1 + i) % windowBlocks // oldest first
-			xr, xi := d.re[b][k], d.im[b][k]
-			or, oi := c.offRe[k][plus][i], c.offIm[k][plus][i]
+			xr, xi := xr[i], xi[i]
+			or, oi := ore[i], oim[i]
 			ac, bs, as, bc := xr*or, xi*oi, xr*oi, xi*or
 			pr += ac - bs
 			pi += as + bc
@@ -381,11 +395,7 @@ var offsetPairs = [2][2]int{{3, 1}, {4, 0}}
 // (blockGain squared) at that offset.
 func (d *Detector) coherentMax(k int) (float32, float32) {
 	c := &coef
-	var xr, xi [windowBlocks]float32
-	for i := 0; i < windowBlocks; i++ {
-		b := (d.newest + 1 + i) % windowBlocks
-		xr[i], xi[i] = d.re[b][k], d.im[b][k]
-	}
+	xr, xi := d.ordered(k)
 	var bestP float32
 	loss := float32(1)
 	try := func(or, oi *[windowBlocks]float32, g, l float32) {
@@ -416,13 +426,12 @@ func (d *Detector) coherentMax(k int) (float32, float32) {
 // it (speech, whose harmonics glide and beat, does not).
 func (d *Detector) offNominal(e float32) bool {
 	var inc [8]float32
-	for i := 0; i < windowBlocks; i++ {
-		for k := 0; k < 8; k++ {
-			inc[k] += d.pow[i][k]
-		}
+	p0, p1, p2, p3 := &d.pow[0], &d.pow[1], &d.pow[2], &d.pow[3]
+	for k := 0; k < 8; k++ {
+		inc[k] = p0[k] + p1[k] + p2[k] + p3[k]
 	}
-	lo, pl, _ := best(inc[0:4])
-	hi, ph, _ := best(inc[4:8])
+	lo, pl, _ := best((*[4]float32)(inc[0:4]))
+	hi, ph, _ := best((*[4]float32)(inc[4:8]))
 	const incScale = 2.0 / (BlockSamples * BlockSamples * windowBlocks)
 	pl, ph = pl*incScale, ph*incScale
 	d.lastOff = (pl + ph) / e
@@ -460,7 +469,7 @@ const (
 )
 
 // best returns the strongest index of a group and the strongest of the others.
-func best(p []float32) (int, float32, float32) {
+func best(p *[4]float32) (int, float32, float32) {
 	bi, bp, sp := 0, p[0], float32(0)
 	for i := 1; i < 4; i++ {
 		if p[i] > bp {
@@ -517,7 +526,7 @@ func (d *Detector) decide() BlockResult {
 			// must stand out from, where their nominal power is a fair
 			// measure.
 			for g := 0; g < 8; g += 4 {
-				a, _, _ := best(p[g : g+4])
+				a, _, _ := best((*[4]float32)(p[g : g+4]))
 				p[g+a] = d.refine(g+a, p[g+a])
 			}
 		case d.active:
@@ -526,8 +535,8 @@ func (d *Detector) decide() BlockResult {
 			p[4+d.hi] = d.refine(4+d.hi, p[4+d.hi])
 		}
 	}
-	lo, pl, sl := best(p[0:4])
-	hi, ph, sh := best(p[4:8])
+	lo, pl, sl := best((*[4]float32)(p[0:4]))
+	hi, ph, sh := best((*[4]float32)(p[4:8]))
 	g := gradeNone
 	if e > 0 {
 		d.lastShare = (pl + ph) / e

@@ -142,11 +142,11 @@ type Masker struct {
 	rtpActive   bool
 	rtpStart    time.Duration
 
-	// G.711 path: the decoded frame, a block to encode, and the payload
-	// bytes of each block in the ring (valid where payValid)
-	pcmIn, pcmOut [FrameSamples]int16
-	payRing       [ringBlocks][blockSamples]byte
-	payValid      [ringBlocks]bool
+	// G.711 path: a block to encode, and the payload bytes of each block in
+	// the ring (valid where payValid)
+	pcmOut   [blockSamples]int16
+	payRing  [ringBlocks][blockSamples]byte
+	payValid [ringBlocks]bool
 
 	// replacement synthesis
 	masking bool // the last released block was masked
@@ -188,7 +188,7 @@ func (m *Masker) Process(out, in []int16) error {
 	if len(in) != FrameSamples || len(out) != FrameSamples {
 		return fmt.Errorf("%w: got %d in, %d out", ErrFrameSize, len(in), len(out))
 	}
-	m.take(in, nil)
+	m.take(in, nil, 0)
 	for b := 0; b < frameBlocks; b++ {
 		slot := m.releaseSlot(b)
 		m.release(out[b*blockSamples:(b+1)*blockSamples], &m.ring[slot], m.flag[slot])
@@ -207,8 +207,7 @@ func (m *Masker) ProcessPayload(out, in []byte, law g711.Law) error {
 	if law != g711.ULaw && law != g711.ALaw {
 		return fmt.Errorf("%w: %d", ErrLaw, law)
 	}
-	law.Decode(m.pcmIn[:], in)
-	m.take(m.pcmIn[:], in)
+	m.take(nil, in, law)
 	for b := 0; b < frameBlocks; b++ {
 		slot := m.releaseSlot(b)
 		o := out[b*blockSamples : (b+1)*blockSamples]
@@ -221,17 +220,20 @@ func (m *Masker) ProcessPayload(out, in []byte, law g711.Law) error {
 	return nil
 }
 
-// take analyses a new frame and keeps it (and its G.711 bytes, if given)
-// for release. A detection marks blocks back to the oldest one not yet
-// released.
-func (m *Masker) take(in []int16, payload []byte) {
+// take analyses a new frame, linear samples in or a G.711 payload in law,
+// and keeps it (and the payload's bytes) for release. A detection marks
+// blocks back to the oldest one not yet released.
+func (m *Masker) take(in []int16, payload []byte, law g711.Law) {
 	oldest := max(m.block-lookaheadBlock, 0)
 	for b := 0; b < frameBlocks; b++ {
 		slot := int(m.block % ringBlocks)
-		copy(m.ring[slot][:], in[b*blockSamples:(b+1)*blockSamples])
 		m.payValid[slot] = payload != nil
 		if payload != nil {
-			copy(m.payRing[slot][:], payload[b*blockSamples:(b+1)*blockSamples])
+			p := payload[b*blockSamples : (b+1)*blockSamples]
+			law.Decode(m.ring[slot][:], p)
+			copy(m.payRing[slot][:], p)
+		} else {
+			copy(m.ring[slot][:], in[b*blockSamples:(b+1)*blockSamples])
 		}
 		m.flag[slot] = false
 		res := m.det.Block(m.ring[slot][:])
