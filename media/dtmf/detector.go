@@ -309,10 +309,10 @@ func (d *Detector) analyse(x *[BlockSamples]int16) {
 }
 
 // window sums the newest windowBlocks blocks coherently at each frequency
-// (into d.cur at the nominal offset), returns the nominal powers (mean square
-// of a tone at each frequency) in p and the window's mean square.
-func (d *Detector) window(p *[8]float32) float32 {
-	e := d.energy[0] + d.energy[1] + d.energy[2] + d.energy[3]
+// (into the newest sums, at the nominal offset), returns the nominal powers
+// (mean square of a tone at each frequency) in p, and turns e, the window's
+// summed energy, into its mean square.
+func (d *Detector) window(p *[8]float32, e float32) float32 {
 	cur := &d.sums[d.curSums]
 	r0, r1, r2, r3 := &d.re[0], &d.re[1], &d.re[2], &d.re[3]
 	i0, i1, i2, i3 := &d.im[0], &d.im[1], &d.im[2], &d.im[3]
@@ -510,15 +510,12 @@ func (d *Detector) decide() BlockResult {
 	var res BlockResult
 	var p [8]float32
 	var e float32
-	var raw float32
-	for _, x := range d.energy {
-		raw += x
-	}
+	raw := d.energy[0] + d.energy[1] + d.energy[2] + d.energy[3]
 	// A window too quiet to hold any tone the detector acts on is not
 	// analysed further.
 	d.lastShare, d.lastOff = 0, 0
 	if raw >= quietWindow {
-		e = d.window(&p)
+		e = d.window(&p, raw)
 		switch {
 		case max(p[0], p[1], p[2], p[3])+max(p[4], p[5], p[6], p[7]) >= e*prefilterShare:
 			// A tone could be here: re-tune the strongest frequency of

@@ -211,6 +211,11 @@ func (m *Masker) ProcessPayload(out, in []byte, law g711.Law) error {
 	for b := 0; b < frameBlocks; b++ {
 		slot := m.releaseSlot(b)
 		o := out[b*blockSamples : (b+1)*blockSamples]
+		if !m.flag[slot] && !m.masking && m.fadeOut == 0 && m.payValid[slot] {
+			// The usual case: nothing to mask, nothing fading out.
+			copy(o, m.payRing[slot][:])
+			continue
+		}
 		if m.release(m.pcmOut[:blockSamples], &m.ring[slot], m.flag[slot]) && m.payValid[slot] {
 			copy(o, m.payRing[slot][:])
 			continue
