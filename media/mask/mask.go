@@ -197,9 +197,8 @@ func (m *Masker) Process(out, in []int16) error {
 }
 
 // ProcessPayload is Process for one 20 ms G.711 RTP payload (160 bytes): it
-// decodes, masks and encodes into out (160 bytes; it may not be the same
-// slice as in). Unmasked audio comes out as the very bytes that came in,
-// delayed.
+// decodes, masks and encodes into out (160 bytes; it may be the same slice
+// as in). Unmasked audio comes out as the very bytes that came in, delayed.
 func (m *Masker) ProcessPayload(out, in []byte, law g711.Law) error {
 	if len(in) != FrameSamples || len(out) != FrameSamples {
 		return fmt.Errorf("%w: got %d bytes in, %d out", ErrFrameSize, len(in), len(out))

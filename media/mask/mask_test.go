@@ -376,3 +376,25 @@ func TestRFC4733KeysSoundLikeInBandKeys(t *testing.T) {
 		t.Fatalf("short payload: %v", err)
 	}
 }
+
+// TestPayloadInPlace: ProcessPayload may write over its input.
+func TestPayloadInPlace(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	s := speechLike(FrameSamples*40, r)
+	addTone(s, 3000, 800, '9', -10, -10, 0, 0, r)
+	a, b := New(), New()
+	for f := 0; f < 40; f++ {
+		var in, out [FrameSamples]byte
+		g711.EncodeULawTo(in[:], s[f*FrameSamples:])
+		buf := in
+		if err := a.ProcessPayload(out[:], in[:], g711.ULaw); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.ProcessPayload(buf[:], buf[:], g711.ULaw); err != nil {
+			t.Fatal(err)
+		}
+		if buf != out {
+			t.Fatalf("frame %d: in-place output differs", f)
+		}
+	}
+}
