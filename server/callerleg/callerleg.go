@@ -1,0 +1,242 @@
+// Package callerleg is the caller's side of a call's media on the server:
+// it takes the RTP packets that arrive from the SIP trunk, latches onto the
+// address they come from and ignores any other, keeps the caller's audio on
+// one continuous time line (lost or suppressed packets become silence),
+// runs every 20 ms of it through the call's Masker before anything else sees
+// it, and routes telephone-events to the Masker, which consumes them. What
+// comes out, in order, is only masked audio: the one stream the agent,
+// supervisors and the recorder get.
+//
+// A Leg is fed by one goroutine (the call's receive loop, which owns the
+// socket); it is not safe for concurrent use and allocates nothing per
+// packet.
+package callerleg
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mask"
+)
+
+// Errors for packets that are not used. None of them ends the call: the
+// packet is counted and dropped.
+var (
+	ErrMalformed   = errors.New("callerleg: not an RTP packet")
+	ErrStranger    = errors.New("callerleg: RTP from an unexpected source")
+	ErrPayloadType = errors.New("callerleg: payload type not negotiated")
+	ErrLate        = errors.New("callerleg: packet too late or repeated")
+	ErrParams      = errors.New("callerleg: bad parameters")
+)
+
+const (
+	clockRate   = mask.SampleRate
+	frameBytes  = mask.FrameSamples // one byte per G.711 sample
+	maxFillTime = time.Second       // longer gaps restart the time line
+	maxFill     = int(maxFillTime * clockRate / time.Second)
+)
+
+// Params describe a negotiated caller leg.
+type Params struct {
+	// Masker is the call's Masker: every frame goes through it.
+	Masker *mask.Masker
+	// Law and AudioPT are the audio codec the SDP agreed (PCMU 0 or PCMA 8).
+	Law     g711.Law
+	AudioPT uint8
+	// EventPT is the telephone-event payload type, 0 if none was agreed.
+	EventPT uint8
+	// Out receives each masked 20 ms frame (160 G.711 bytes) in order. It is
+	// called synchronously and must not block or keep the slice.
+	Out func(frame []byte)
+}
+
+// Stats are the leg's counters, for /metrics and the call's record.
+type Stats struct {
+	Received  uint64         // audio packets used
+	Events    uint64         // telephone-event packets consumed
+	Lost      int64          // audio packets expected but never seen (RFC 3550 A.3)
+	Late      uint64         // packets dropped as too late or repeated
+	Ignored   uint64         // packets from other sources than the latched one
+	Malformed uint64         // packets that are not RTP, or not negotiated
+	Jitter    time.Duration  // interarrival jitter (RFC 3550 A.8)
+	Frames    uint64         // masked frames given out
+	Remote    netip.AddrPort // the address latched onto
+}
+
+// Leg is one caller leg.
+type Leg struct {
+	p      Params
+	pkt    rtp.Packet
+	stats  Stats
+	silent byte // G.711 code for silence in Law
+
+	latched bool
+	ssrc    uint32
+
+	// sequence tracking (RFC 3550 A.1)
+	started  bool
+	maxSeq   uint16
+	cycles   uint32
+	baseSeq  uint32
+	nextTS   uint32 // RTP timestamp of the next audio sample expected
+	received int64
+
+	// jitter (RFC 3550 A.8), in timestamp units, scaled by 16
+	transit int64
+	jitter  int64
+	clock0  time.Time
+
+	pend        [frameBytes]byte // audio waiting to fill a frame
+	pendN       int
+	out         [frameBytes]byte
+	haveTransit bool
+}
+
+// New returns a leg for the negotiated parameters.
+func New(p Params) (*Leg, error) {
+	switch {
+	case p.Masker == nil:
+		return nil, fmt.Errorf("%w: no Masker", ErrParams)
+	case p.Law != g711.ULaw && p.Law != g711.ALaw:
+		return nil, fmt.Errorf("%w: law %v (PCMU or PCMA)", ErrParams, p.Law)
+	case p.AudioPT > 127 || p.EventPT > 127 || p.EventPT != 0 && p.EventPT == p.AudioPT:
+		return nil, fmt.Errorf("%w: payload types %d and %d", ErrParams, p.AudioPT, p.EventPT)
+	case p.Out == nil:
+		return nil, fmt.Errorf("%w: no Out", ErrParams)
+	}
+	l := &Leg{p: p, silent: 0xFF}
+	if p.Law == g711.ALaw {
+		l.silent = 0xD5
+	}
+	return l, nil
+}
+
+// Stats returns the counters so far.
+func (l *Leg) Stats() Stats {
+	s := l.stats
+	if l.started {
+		expected := int64(l.cycles) + int64(l.maxSeq) - int64(l.baseSeq) + 1
+		s.Lost = expected - l.received
+	}
+	s.Jitter = time.Duration(l.jitter/16) * time.Second / clockRate
+	return s
+}
+
+// Packet takes one datagram from the caller's side, received from from at
+// arrival. It returns why a packet was not used (counted in Stats); no
+// error ends the call.
+func (l *Leg) Packet(from netip.AddrPort, b []byte, arrival time.Time) error {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		l.stats.Malformed++
+		return fmt.Errorf("%w: %d bytes", ErrMalformed, len(b))
+	}
+	if err := l.pkt.Unmarshal(b); err != nil {
+		l.stats.Malformed++
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	h := &l.pkt.Header
+	if h.PayloadType != l.p.AudioPT && (l.p.EventPT == 0 || h.PayloadType != l.p.EventPT) {
+		l.stats.Malformed++
+		return fmt.Errorf("%w: %d", ErrPayloadType, h.PayloadType)
+	}
+	// Symmetric latching: the first good packet fixes the caller's
+	// address (whatever the SDP said: NATs rewrite it); others are ignored.
+	if !l.latched {
+		l.latched, l.stats.Remote = true, from
+	} else if from != l.stats.Remote {
+		l.stats.Ignored++
+		return fmt.Errorf("%w: %v, latched to %v", ErrStranger, from, l.stats.Remote)
+	}
+	if h.PayloadType == l.p.EventPT {
+		// Consumed by the Masker: never passed on.
+		if err := l.p.Masker.TelephoneEvent(h.Timestamp, l.pkt.Payload); err != nil {
+			l.stats.Malformed++
+			return fmt.Errorf("callerleg: %w", err)
+		}
+		l.stats.Events++
+		return nil
+	}
+	if !l.sequence(h.SequenceNumber, h.SSRC) {
+		l.stats.Late++
+		return fmt.Errorf("%w: sequence %d", ErrLate, h.SequenceNumber)
+	}
+	l.measureJitter(h.Timestamp, arrival)
+	l.audio(h.Timestamp, l.pkt.Payload)
+	return nil
+}
+
+// sequence tracks the sequence number and reports whether the packet is new
+// (RFC 3550 A.1, without its probation: a call's first packet is trusted).
+func (l *Leg) sequence(seq uint16, ssrc uint32) bool {
+	if !l.started || ssrc != l.ssrc {
+		// A first packet, or a new stream (re-INVITE, a new SSRC).
+		l.started, l.ssrc = true, ssrc
+		l.maxSeq, l.cycles, l.baseSeq, l.received = seq, 0, uint32(seq), 1
+		l.haveTransit = false
+		return true
+	}
+	delta := seq - l.maxSeq
+	switch {
+	case delta == 0 || delta >= 0x8000:
+		return false // repeated, or older than what was already played
+	case seq < l.maxSeq:
+		l.cycles += 1 << 16 // wrapped
+	}
+	l.maxSeq = seq
+	l.received++
+	return true
+}
+
+func (l *Leg) measureJitter(ts uint32, arrival time.Time) {
+	if l.clock0.IsZero() {
+		l.clock0 = arrival
+	}
+	now := int64(arrival.Sub(l.clock0) * clockRate / time.Second)
+	transit := now - int64(ts)
+	if l.haveTransit {
+		d := transit - l.transit
+		if d < 0 {
+			d = -d
+		}
+		l.jitter += d - (l.jitter+8)>>4
+	}
+	l.transit, l.haveTransit = transit, true
+}
+
+// audio puts a payload on the time line: silence first for any samples
+// missing since the last packet (lost, or suppressed), then the payload,
+// giving out every whole frame.
+func (l *Leg) audio(ts uint32, payload []byte) {
+	if l.stats.Received > 0 {
+		if gap := int32(ts - l.nextTS); gap > 0 && int(gap) <= maxFill {
+			for range gap {
+				l.push(l.silent)
+			}
+		}
+	}
+	for _, c := range payload {
+		l.push(c)
+	}
+	l.nextTS = ts + uint32(len(payload))
+	l.stats.Received++
+}
+
+func (l *Leg) push(c byte) {
+	l.pend[l.pendN] = c
+	l.pendN++
+	if l.pendN < frameBytes {
+		return
+	}
+	l.pendN = 0
+	// The frame and the Masker's sizes agree by construction.
+	if err := l.p.Masker.ProcessPayload(l.out[:], l.pend[:], l.p.Law); err != nil {
+		return
+	}
+	l.stats.Frames++
+	l.p.Out(l.out[:])
+}
