@@ -1,0 +1,206 @@
+// Package sdpneg answers a SIP trunk's SDP offer for the caller's audio:
+// G.711 (PCMU or PCMA, the offerer's preference first) with RFC 4733
+// telephone-events when offered, over plain RTP/AVP. It also reads the hold
+// direction of a re-INVITE. What it agrees becomes a callerleg.Params.
+package sdpneg
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+
+	"github.com/hushphone/hushphone/media/g711"
+)
+
+// Errors. ErrNotAcceptable means the offer is well formed but asks for
+// nothing this server can serve (SIP answers 488); ErrMalformed means it is
+// not a usable SDP at all (SIP answers 400).
+var (
+	ErrMalformed     = errors.New("sdp: malformed offer")
+	ErrNotAcceptable = errors.New("sdp: nothing acceptable in the offer")
+)
+
+// Direction is a stream's direction, from the offerer's side.
+type Direction uint8
+
+// The directions (RFC 3264 section 6.1).
+const (
+	SendRecv Direction = iota
+	SendOnly           // the offerer puts us on hold
+	RecvOnly
+	Inactive
+)
+
+func (d Direction) String() string {
+	return [...]string{"sendrecv", "sendonly", "recvonly", "inactive"}[d]
+}
+
+// answer is the direction that answers d.
+func (d Direction) answer() Direction {
+	switch d {
+	case SendOnly:
+		return RecvOnly
+	case RecvOnly:
+		return SendOnly
+	}
+	return d
+}
+
+// Offer is what a caller's offer asks for, once negotiated.
+type Offer struct {
+	Remote    netip.AddrPort // where the caller wants our RTP (zero port: held with c=0.0.0.0)
+	Law       g711.Law       // the codec agreed
+	AudioPT   uint8
+	EventPT   uint8 // 0 when no telephone-event was offered
+	Direction Direction
+	PtimeMs   int // the caller's packet time, 20 if it says none
+}
+
+// Negotiate reads an offer and picks what to use from it.
+func Negotiate(offer []byte) (Offer, error) {
+	if len(bytes.TrimSpace(offer)) == 0 {
+		return Offer{}, fmt.Errorf("%w: empty", ErrMalformed)
+	}
+	var s sdp.SessionDescription
+	if err := s.Unmarshal(offer); err != nil {
+		return Offer{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	var firstErr error
+	for _, m := range s.MediaDescriptions {
+		if m.MediaName.Media != "audio" {
+			continue
+		}
+		o, err := negotiateAudio(&s, m)
+		if err == nil {
+			return o, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr == nil {
+		firstErr = fmt.Errorf("%w: no audio stream", ErrNotAcceptable)
+	}
+	return Offer{}, firstErr
+}
+
+func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription) (Offer, error) {
+	var o Offer
+	if p := m.MediaName.Protos; len(p) != 2 || p[0] != "RTP" || p[1] != "AVP" {
+		return o, fmt.Errorf("%w: transport %s (only RTP/AVP)", ErrNotAcceptable, strings.Join(p, "/"))
+	}
+	port := m.MediaName.Port.Value
+	if port <= 0 || port > 65535 {
+		return o, fmt.Errorf("%w: audio port %d", ErrNotAcceptable, port)
+	}
+	ci := m.ConnectionInformation
+	if ci == nil {
+		ci = s.ConnectionInformation
+	}
+	if ci == nil || ci.Address == nil {
+		return o, fmt.Errorf("%w: no connection address", ErrMalformed)
+	}
+	if ci.NetworkType != "IN" || ci.AddressType != "IP4" && ci.AddressType != "IP6" {
+		return o, fmt.Errorf("%w: connection %s %s", ErrNotAcceptable, ci.NetworkType, ci.AddressType)
+	}
+	addr, err := netip.ParseAddr(ci.Address.Address)
+	if err != nil {
+		return o, fmt.Errorf("%w: connection address %q: %w", ErrNotAcceptable, ci.Address.Address, err)
+	}
+	o.Remote = netip.AddrPortFrom(addr, uint16(port))
+
+	// Payload types: static 0 and 8, or dynamic ones named by rtpmap.
+	names := map[uint8]string{0: "PCMU/8000", 8: "PCMA/8000"}
+	for _, a := range m.Attributes {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		pt, name, ok := strings.Cut(a.Value, " ")
+		n, err := strconv.ParseUint(pt, 10, 7)
+		if !ok || err != nil {
+			return o, fmt.Errorf("%w: rtpmap %q", ErrMalformed, a.Value)
+		}
+		names[uint8(n)] = strings.ToUpper(strings.TrimSuffix(strings.TrimSpace(name), "/1"))
+	}
+	found := false
+	for _, f := range m.MediaName.Formats {
+		n, err := strconv.ParseUint(f, 10, 7)
+		if err != nil {
+			return o, fmt.Errorf("%w: payload type %q", ErrMalformed, f)
+		}
+		pt := uint8(n)
+		switch names[pt] {
+		case "PCMU/8000":
+			if !found {
+				o.Law, o.AudioPT, found = g711.ULaw, pt, true
+			}
+		case "PCMA/8000":
+			if !found {
+				o.Law, o.AudioPT, found = g711.ALaw, pt, true
+			}
+		case "TELEPHONE-EVENT/8000":
+			if o.EventPT == 0 {
+				o.EventPT = pt
+			}
+		}
+	}
+	if !found {
+		return o, fmt.Errorf("%w: no PCMU or PCMA at 8000 Hz among %v", ErrNotAcceptable, m.MediaName.Formats)
+	}
+
+	o.Direction, o.PtimeMs = SendRecv, 20
+	for _, attrs := range [][]sdp.Attribute{s.Attributes, m.Attributes} { // media level wins
+		for _, a := range attrs {
+			switch a.Key {
+			case "sendrecv":
+				o.Direction = SendRecv
+			case "sendonly":
+				o.Direction = SendOnly
+			case "recvonly":
+				o.Direction = RecvOnly
+			case "inactive":
+				o.Direction = Inactive
+			case "ptime":
+				if v, err := strconv.Atoi(strings.TrimSpace(a.Value)); err == nil && v > 0 && v <= 200 {
+					o.PtimeMs = v
+				}
+			}
+		}
+	}
+	if addr.IsUnspecified() { // the old way to put a call on hold
+		o.Direction = Inactive
+	}
+	return o, nil
+}
+
+// Answer writes the SDP answer to an offer o, for our RTP at local.
+// session and version are the o= line's session id and version (bump the
+// version on every new answer in a dialog).
+func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
+	ipv := "IP4"
+	if local.Addr().Is6() && !local.Addr().Is4In6() {
+		ipv = "IP6"
+	}
+	addr := local.Addr().Unmap().String()
+	codec := "PCMU/8000"
+	if o.Law == g711.ALaw {
+		codec = "PCMA/8000"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=hushphone %d %d IN %s %s\r\ns=Hushphone\r\nc=IN %s %s\r\nt=0 0\r\n", session, version, ipv, addr, ipv, addr)
+	fmt.Fprintf(&b, "m=audio %d RTP/AVP %d", local.Port(), o.AudioPT)
+	if o.EventPT != 0 {
+		fmt.Fprintf(&b, " %d", o.EventPT)
+	}
+	fmt.Fprintf(&b, "\r\na=rtpmap:%d %s\r\n", o.AudioPT, codec)
+	if o.EventPT != 0 {
+		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", o.EventPT, o.EventPT)
+	}
+	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", o.Direction.answer())
+	return []byte(b.String())
+}

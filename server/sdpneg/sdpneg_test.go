@@ -1,0 +1,118 @@
+package sdpneg
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/hushphone/hushphone/media/g711"
+)
+
+func sdpText(lines ...string) []byte { return []byte(strings.Join(lines, "\r\n") + "\r\n") }
+
+// sipp's uac_pcap scenario offers PCMU with telephone-event 101.
+var sippOffer = sdpText(
+	"v=0", "o=user1 53655765 2353687637 IN IP4 127.0.0.1", "s=-",
+	"c=IN IP4 127.0.0.1", "t=0 0",
+	"m=audio 6000 RTP/AVP 0 101",
+	"a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15")
+
+// baresip offers Opus first, then G.711, then telephone-event.
+var baresipOffer = sdpText(
+	"v=0", "o=- 1234 5678 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+	"m=audio 10000 RTP/AVP 96 8 0 101",
+	"a=rtpmap:96 opus/48000/2", "a=rtpmap:8 PCMA/8000", "a=rtpmap:0 PCMU/8000",
+	"a=rtpmap:101 telephone-event/8000", "a=ptime:20", "a=sendrecv")
+
+func TestNegotiate(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		offer []byte
+		want  Offer
+		err   error
+	}{
+		{"sipp", sippOffer, Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, AudioPT: 0, EventPT: 101, PtimeMs: 20}, nil},
+		{"baresip: the offerer's first G.711", baresipOffer, Offer{Remote: netip.MustParseAddrPort("127.0.0.1:10000"), Law: g711.ALaw, AudioPT: 8, EventPT: 101, PtimeMs: 20}, nil},
+		{"static types without rtpmap, media-level c=, ptime 30", sdpText("v=0", "o=- 1 1 IN IP4 ::1", "s=-", "t=0 0",
+			"m=audio 7000 RTP/AVP 0", "c=IN IP6 ::1", "a=ptime:30"),
+			Offer{Remote: netip.MustParseAddrPort("[::1]:7000"), Law: g711.ULaw, PtimeMs: 30}, nil},
+		{"hold: sendonly", sdpText("v=0", "o=- 1 2 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 8", "a=sendonly"),
+			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ALaw, AudioPT: 8, Direction: SendOnly, PtimeMs: 20}, nil},
+		{"old hold: c=0.0.0.0", sdpText("v=0", "o=- 1 2 IN IP4 0.0.0.0", "s=-", "c=IN IP4 0.0.0.0", "t=0 0",
+			"m=audio 6000 RTP/AVP 0"),
+			Offer{Remote: netip.MustParseAddrPort("0.0.0.0:6000"), Law: g711.ULaw, Direction: Inactive, PtimeMs: 20}, nil},
+		{"video first, audio second", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=video 9000 RTP/AVP 96", "a=rtpmap:96 H264/90000", "m=audio 6000 RTP/AVP 0"),
+			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, PtimeMs: 20}, nil},
+		{"only Opus", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 96", "a=rtpmap:96 opus/48000/2"), Offer{}, ErrNotAcceptable},
+		{"SRTP", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/SAVP 0"), Offer{}, ErrNotAcceptable},
+		{"no audio", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=video 9000 RTP/AVP 96"), Offer{}, ErrNotAcceptable},
+		{"port 0", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 0 RTP/AVP 0"), Offer{}, ErrNotAcceptable},
+		{"no c=", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "m=audio 6000 RTP/AVP 0"), Offer{}, ErrMalformed},
+		{"bad rtpmap", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtpmap:x PCMU/8000"), Offer{}, ErrMalformed},
+		{"not SDP", []byte("hello"), Offer{}, ErrMalformed},
+		{"empty", nil, Offer{}, ErrMalformed},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Negotiate(c.offer)
+			if c.err != nil {
+				if !errors.Is(err, c.err) {
+					t.Fatalf("error %v, want %v", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Fatalf("got %+v\nwant %+v", got, c.want)
+			}
+		})
+	}
+}
+
+// TestAnswerIsAcceptedAsAnOffer: our answer is valid SDP that offers what
+// was agreed, with the answering direction.
+func TestAnswer(t *testing.T) {
+	for _, offer := range [][]byte{sippOffer, baresipOffer} {
+		o, err := Negotiate(offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Direction = SendOnly
+		local := netip.MustParseAddrPort("127.0.0.1:20000")
+		ans := Answer(o, local, 42, 1)
+		back, err := Negotiate(ans)
+		if err != nil {
+			t.Fatalf("our answer does not parse: %v\n%s", err, ans)
+		}
+		if back.Remote != local || back.Law != o.Law || back.AudioPT != o.AudioPT || back.EventPT != o.EventPT || back.Direction != RecvOnly {
+			t.Fatalf("answer reads back as %+v for %+v\n%s", back, o, ans)
+		}
+	}
+}
+
+func FuzzNegotiate(f *testing.F) {
+	f.Add(sippOffer)
+	f.Add(baresipOffer)
+	f.Add([]byte("v=0\r\nm=audio 1 RTP/AVP 0\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := Negotiate(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotAcceptable) {
+				t.Fatalf("error of no kind: %v", err)
+			}
+			return
+		}
+		if _, err := Negotiate(Answer(o, netip.MustParseAddrPort("127.0.0.1:20000"), 1, 1)); err != nil {
+			t.Fatalf("answer to an accepted offer does not parse: %v", err)
+		}
+	})
+}
