@@ -1,0 +1,201 @@
+// Package store keeps the server's persistent state in one SQLite file,
+// hushphone.db, in the data directory: users, sign-in sessions and the
+// index of call recordings. It uses a pure-Go SQLite driver (no cgo), the
+// write-ahead log (so readers never wait for a writer), foreign keys, and a
+// busy timeout so that two processes on the same data directory (the server
+// and a `user add`) wait for each other rather than fail.
+//
+// The schema is a versioned list of migrations, applied in order in one
+// transaction each and recorded in SQLite's user_version: opening a
+// database applies only those it has not seen, and opening it again
+// changes nothing.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+// DBName is the database's file name inside the data directory.
+const DBName = "hushphone.db"
+
+// DefaultDataDir is the data directory when none is given.
+const DefaultDataDir = "data"
+
+// busyTimeout is how long a statement waits for another connection's lock.
+const busyTimeout = 5 * time.Second
+
+// Sentinel errors, wrapped with %w; check them with errors.Is.
+var (
+	ErrUserExists = errors.New("a user of that name already exists")
+	ErrNoUser     = errors.New("no such user")
+	ErrBadRole    = errors.New("unknown role")
+	ErrBadName    = errors.New("invalid user name")
+	ErrNoSession  = errors.New("no such session, or it has expired")
+	ErrNewer      = errors.New("the database was written by a newer hushphone-server")
+)
+
+// Store is the open database. It is safe for concurrent use.
+type Store struct {
+	db   *sql.DB
+	path string
+	now  func() time.Time
+}
+
+// Option changes how Open sets up a Store.
+type Option func(*Store)
+
+// WithClock sets the clock used for creation times and session expiry
+// (tests use it to move time forward).
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// Open opens (creating if needed) the data directory and its database and
+// brings the schema up to date. dataDir "" means DefaultDataDir.
+func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
+	if dataDir == "" {
+		dataDir = DefaultDataDir
+	}
+	s := &Store{now: time.Now, path: filepath.Join(dataDir, DBName)}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create the data directory (check --data and its permissions): %w", err)
+	}
+	// Create the file readable by its owner only: it holds password hashes.
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the database (check --data and its permissions): %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("open the database: %w", err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+s.path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open the database %s: %w", s.path, err)
+	}
+	s.db = db
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open the database %s (is it a SQLite file?): %w", s.path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close the database: %w", err)
+	}
+	return nil
+}
+
+// migrations is the schema, one step per version: migrations[i] takes the
+// database from version i to i+1. Append only; never edit a step that has
+// shipped.
+var migrations = []string{
+	// 1: users, their sign-in sessions, and the recordings index.
+	`CREATE TABLE users (
+		id            INTEGER PRIMARY KEY,
+		name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+		role          TEXT NOT NULL CHECK (role IN ('agent', 'supervisor', 'admin')),
+		password_hash TEXT NOT NULL,
+		created       INTEGER NOT NULL -- Unix milliseconds
+	);
+	CREATE TABLE sessions (
+		token_hash BLOB PRIMARY KEY, -- SHA-256 of the token; never the token
+		user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+		created    INTEGER NOT NULL, -- Unix milliseconds
+		expires    INTEGER NOT NULL  -- Unix milliseconds
+	) WITHOUT ROWID;
+	CREATE INDEX sessions_user ON sessions (user_id);
+	CREATE INDEX sessions_expires ON sessions (expires);
+	CREATE TABLE recordings (
+		id          INTEGER PRIMARY KEY,
+		call_id     TEXT NOT NULL,
+		agent       TEXT NOT NULL,   -- the agent's name when the call was recorded
+		started     INTEGER NOT NULL, -- Unix milliseconds
+		duration_ms INTEGER NOT NULL DEFAULT 0,
+		path        TEXT NOT NULL UNIQUE -- relative to the data directory
+	);
+	CREATE INDEX recordings_started ON recordings (started);
+	CREATE INDEX recordings_call ON recordings (call_id);`,
+}
+
+// SchemaVersion is the schema version this build writes.
+var SchemaVersion = len(migrations)
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate the database: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read the schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("%s is at schema version %d, this build knows %d: %w (run a newer build)", s.path, v, len(migrations), ErrNewer)
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	for i := v; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate the database to version %d: %w", i+1, err)
+		}
+	}
+	// PRAGMA takes no parameters; the value is an integer we made.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
+		return fmt.Errorf("record the schema version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate the database: %w", err)
+	}
+	return nil
+}
+
+// Version is the database's schema version.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read the schema version: %w", err)
+	}
+	return v, nil
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
