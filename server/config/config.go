@@ -1,0 +1,263 @@
+// Package config is the server's settings, in one table (Settings): each
+// has a flag, an environment variable and a config-file key, and the table
+// writes the --help text, so the three cannot drift apart.
+//
+// Where a value comes from, later winning:
+//
+//  1. the default in the table;
+//  2. the config file named by --config FILE (or HUSHPHONE_CONFIG);
+//  3. the environment variable (HUSHPHONE_HTTP, HUSHPHONE_DATA, ...);
+//  4. the flag (--http, --data, ...).
+//
+// The config file is plain text, one setting a line:
+//
+//	# hushphone.conf
+//	http = 0.0.0.0:8080
+//	data = /var/lib/hushphone
+//
+// Keys are the flag names without dashes; blank lines and lines starting
+// with '#' are ignored; a value may be wrapped in double quotes. An unknown
+// key or a bad value is an error naming the file and line.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the server's settings, resolved.
+type Config struct {
+	HTTP       string        // HTTP listen address, host:port
+	DataDir    string        // data directory: hushphone.db, recordings/
+	SessionTTL time.Duration // how long a sign-in lasts
+	LogLevel   slog.Level
+}
+
+// Setting is one row of the table.
+type Setting struct {
+	Name    string // the flag (--Name) and the config-file key
+	Env     string // the environment variable
+	Arg     string // what the value is, in help: ADDR, DIR
+	Default string
+	Usage   string
+	set     func(c *Config, v string) error
+}
+
+// ErrBadValue is wrapped by every error about a setting's value or the
+// config file.
+var ErrBadValue = errors.New("bad setting")
+
+// FileEnv names the config file when --config is not given.
+const FileEnv = "HUSHPHONE_CONFIG"
+
+// Settings is the table: every setting the server reads.
+var Settings = []Setting{
+	{
+		Name: "http", Env: "HUSHPHONE_HTTP", Arg: "ADDR", Default: "127.0.0.1:8080",
+		Usage: "where the HTTP API listens (host:port; port 0 picks a free one)",
+		set: func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("%w: %q is not host:port, e.g. 127.0.0.1:8080", ErrBadValue, v)
+			}
+			c.HTTP = v
+			return nil
+		},
+	},
+	{
+		Name: "data", Env: "HUSHPHONE_DATA", Arg: "DIR", Default: "data",
+		Usage: "the data directory: the database (hushphone.db) and recordings; created if missing",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				return fmt.Errorf("%w: empty; name a directory", ErrBadValue)
+			}
+			c.DataDir = v
+			return nil
+		},
+	},
+	{
+		Name: "session-ttl", Env: "HUSHPHONE_SESSION_TTL", Arg: "DURATION", Default: "12h",
+		Usage: "how long a sign-in lasts before the user must sign in again (e.g. 8h, 30m)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Minute {
+				return fmt.Errorf("%w: %q is not a duration of a minute or more, e.g. 12h", ErrBadValue, v)
+			}
+			c.SessionTTL = d
+			return nil
+		},
+	},
+	{
+		Name: "log-level", Env: "HUSHPHONE_LOG_LEVEL", Arg: "LEVEL", Default: "info",
+		Usage: "how much the server logs: debug, info, warn or error",
+		set: func(c *Config, v string) error {
+			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("%w: %q: use debug, info, warn or error", ErrBadValue, v)
+			}
+			return nil
+		},
+	},
+}
+
+func lookup(name string) (Setting, bool) {
+	for _, s := range Settings {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}
+
+// Defaults is the configuration with every setting at its default.
+func Defaults() Config {
+	var c Config
+	for _, s := range Settings {
+		if err := s.set(&c, s.Default); err != nil {
+			// The defaults are constants that the tests check.
+			return Config{}
+		}
+	}
+	return c
+}
+
+// Flags are the settings bound to a command's flag set.
+type Flags struct {
+	fs     *flag.FlagSet
+	names  []string
+	values map[string]*string
+	file   *string
+}
+
+// Bind adds the named settings (every one if none are named) and --config
+// to fs.
+func Bind(fs *flag.FlagSet, names ...string) *Flags {
+	if len(names) == 0 {
+		for _, s := range Settings {
+			names = append(names, s.Name)
+		}
+	}
+	f := &Flags{fs: fs, names: names, values: map[string]*string{}}
+	for _, n := range names {
+		if _, ok := lookup(n); ok {
+			f.values[n] = fs.String(n, "", "")
+		}
+	}
+	f.file = fs.String("config", "", "")
+	return f
+}
+
+// Load resolves the configuration after fs.Parse: defaults, then the
+// config file, then the environment (read through getenv), then the flags
+// that were given.
+func (f *Flags) Load(getenv func(string) string) (Config, error) {
+	c := Defaults()
+	file := *f.file
+	if !f.given("config") {
+		file = getenv(FileEnv)
+	}
+	if file != "" {
+		if err := loadFile(&c, file); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, n := range f.names {
+		s, ok := lookup(n)
+		if !ok {
+			continue
+		}
+		if v := getenv(s.Env); v != "" {
+			if err := s.set(&c, v); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", s.Env, err)
+			}
+		}
+		if f.given(n) {
+			if err := s.set(&c, *f.values[n]); err != nil {
+				return Config{}, fmt.Errorf("--%s: %w", n, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func (f *Flags) given(name string) bool {
+	found := false
+	f.fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == name {
+			found = true
+		}
+	})
+	return found
+}
+
+func loadFile(c *Config, path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: config file: %w", ErrBadValue, err)
+	}
+	defer func() { _ = fh.Close() }()
+	sc := bufio.NewScanner(fh)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return fmt.Errorf("%s:%d: %w: want KEY = VALUE, got %q", path, n, ErrBadValue, line)
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
+		s, ok := lookup(k)
+		if !ok {
+			return fmt.Errorf("%s:%d: %w: unknown setting %q (known: %s)", path, n, ErrBadValue, k, names())
+		}
+		if err := s.set(c, v); err != nil {
+			return fmt.Errorf("%s:%d: %s: %w", path, n, k, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%w: config file %s: %w", ErrBadValue, path, err)
+	}
+	return nil
+}
+
+func names() string {
+	var b []string
+	for _, s := range Settings {
+		b = append(b, s.Name)
+	}
+	return strings.Join(b, ", ")
+}
+
+// Help is the flag lines for the named settings (every one if none are
+// named) and --config, for a command's --help.
+func Help(names ...string) string {
+	if len(names) == 0 {
+		for _, s := range Settings {
+			names = append(names, s.Name)
+		}
+	}
+	var b strings.Builder
+	for _, n := range names {
+		s, ok := lookup(n)
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "  --%-22s %s\n", s.Name+" "+s.Arg, s.Usage)
+		fmt.Fprintf(&b, "  %-24s (env %s; default %s)\n", "", s.Env, s.Default)
+	}
+	fmt.Fprintf(&b, "  --%-22s %s\n", "config FILE", "read settings from FILE: one 'key = value' a line, keys as the")
+	fmt.Fprintf(&b, "  %-24s %s\n", "", "flags without dashes, '#' comments (env "+FileEnv+")")
+	return b.String()
+}
+
+// Precedence is one line for help texts.
+const Precedence = "Each setting comes from its flag, else its environment variable, else the\nconfig file, else its default."

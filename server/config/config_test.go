@@ -1,0 +1,107 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	c := Defaults()
+	want := Config{HTTP: "127.0.0.1:8080", DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
+	if c != want {
+		t.Fatalf("Defaults() = %+v, want %+v", c, want)
+	}
+}
+
+func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f := Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return f.Load(func(k string) string { return env[k] })
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "h.conf")
+	if err := os.WriteFile(file, []byte("# test\n\nhttp = 127.0.0.1:1111\ndata = \"/from file\"\nsession-ttl=1h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want Config
+	}{
+		{"defaults", nil, nil, Defaults()},
+		{"file", nil, []string{"--config", file},
+			Config{HTTP: "127.0.0.1:1111", DataDir: "/from file", SessionTTL: time.Hour}},
+		{"file from env", map[string]string{FileEnv: file}, nil,
+			Config{HTTP: "127.0.0.1:1111", DataDir: "/from file", SessionTTL: time.Hour}},
+		{"env over file", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_LOG_LEVEL": "debug"}, []string{"--config", file},
+			Config{HTTP: "127.0.0.1:2222", DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
+		{"flag over env", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_DATA": "/env"}, []string{"--http", "[::1]:3333"},
+			Config{HTTP: "[::1]:3333", DataDir: "/env", SessionTTL: 12 * time.Hour}},
+	} {
+		got, err := load(t, tc.env, tc.args...)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %+v, %v; want %+v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name, want string
+		env        map[string]string
+		args       []string
+	}{
+		{"bad addr flag", "--http", nil, []string{"--http", "8080"}},
+		{"bad ttl env", "HUSHPHONE_SESSION_TTL", map[string]string{"HUSHPHONE_SESSION_TTL": "forever"}, nil},
+		{"short ttl", "a minute or more", nil, []string{"--session-ttl", "1s"}},
+		{"bad level", "debug, info", nil, []string{"--log-level", "loud"}},
+		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
+		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
+		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},
+	} {
+		_, err := load(t, tc.env, tc.args...)
+		if !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want ErrBadValue mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	h := Help()
+	for _, s := range Settings {
+		for _, want := range []string{"--" + s.Name + " " + s.Arg, s.Env, s.Default} {
+			if !strings.Contains(h, want) {
+				t.Errorf("help lacks %q:\n%s", want, h)
+			}
+		}
+	}
+	if !strings.Contains(h, "--config FILE") {
+		t.Error("help lacks --config")
+	}
+	if d := Help("data"); strings.Contains(d, "--http") || !strings.Contains(d, "--data DIR") {
+		t.Errorf("Help(data):\n%s", d)
+	}
+}
