@@ -1,0 +1,444 @@
+// Package trunk is the SIP trunk side of the server (emiago/sipgo): it takes
+// INVITEs from the configured trunks over UDP and TCP, answers their SDP,
+// and runs each call's caller leg (server/callerleg): RTP from the caller
+// goes through the call's Masker before anything else sees it, and SIP INFO
+// key presses go to the same Masker. OPTIONS keep-alives are answered.
+//
+// What a call does once offered (ring an agent, answer, reject) is the
+// OnCall handler's business; the trunk only carries it out.
+package trunk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/media/mask"
+	"github.com/hushphone/hushphone/server/callerleg"
+	"github.com/hushphone/hushphone/server/sdpneg"
+)
+
+// Errors.
+var (
+	ErrConfig   = errors.New("trunk: bad configuration")
+	ErrAnswered = errors.New("trunk: call already answered or ended")
+	ErrInfo     = errors.New("trunk: SIP INFO holds no key press")
+)
+
+// Config configures the trunk side.
+type Config struct {
+	// SIPAddr is where SIP is served, over UDP and TCP (default
+	// 127.0.0.1:5060).
+	SIPAddr string
+	// RTPAddr is the local address for calls' RTP (default 127.0.0.1).
+	RTPAddr netip.Addr
+	// Allow lists the source addresses trunks may call from (default
+	// loopback only, so the embedded setup works and nothing else does).
+	Allow []netip.Prefix
+	// OnCall is called, in its own goroutine, for every INVITE accepted:
+	// it must Answer or Reject the call.
+	OnCall func(*Call)
+	Logger *slog.Logger
+}
+
+// Trunk serves SIP for the trunks.
+type Trunk struct {
+	cfg     Config
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	dialogs *sipgo.DialogServerCache
+
+	mu    sync.Mutex
+	calls map[string]*Call // by Call-ID
+	wg    sync.WaitGroup   // call goroutines
+}
+
+// New checks the configuration and prepares the trunk side.
+func New(cfg Config) (*Trunk, error) {
+	if cfg.SIPAddr == "" {
+		cfg.SIPAddr = "127.0.0.1:5060"
+	}
+	if !cfg.RTPAddr.IsValid() {
+		cfg.RTPAddr = netip.MustParseAddr("127.0.0.1")
+	}
+	if len(cfg.Allow) == 0 {
+		cfg.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	if cfg.OnCall == nil {
+		return nil, fmt.Errorf("%w: no OnCall handler", ErrConfig)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	host, portS, err := net.SplitHostPort(cfg.SIPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SIP address %q: %w", ErrConfig, cfg.SIPAddr, err)
+	}
+	port, err := strconv.Atoi(portS)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SIP port %q: %w", ErrConfig, portS, err)
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Hushphone"))
+	if err != nil {
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	cli, err := sipgo.NewClient(ua)
+	if err != nil {
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	t := &Trunk{
+		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{},
+		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
+	}
+	srv.OnInvite(t.onInvite)
+	srv.OnAck(t.onAck)
+	srv.OnBye(t.onBye)
+	srv.OnInfo(t.onInfo)
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		t.respond(tx, req, sip.StatusOK, "OK")
+	})
+	return t, nil
+}
+
+// ListenAndServe serves SIP over UDP and TCP until ctx is done, then hangs
+// up every call and waits for them to end.
+func (t *Trunk) ListenAndServe(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	for _, network := range []string{"udp", "tcp"} {
+		go func() { errs <- t.srv.ListenAndServe(ctx, network, t.cfg.SIPAddr) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+		cancel()
+	}
+	t.hangupAll(context.WithoutCancel(ctx))
+	t.wg.Wait()
+	_ = t.ua.Close()
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("trunk: %w", err)
+	}
+	return nil
+}
+
+func (t *Trunk) hangupAll(ctx context.Context) {
+	t.mu.Lock()
+	calls := make([]*Call, 0, len(t.calls))
+	for _, c := range t.calls {
+		calls = append(calls, c)
+	}
+	t.mu.Unlock()
+	for _, c := range calls {
+		hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_ = c.Hangup(hctx)
+		cancel()
+	}
+}
+
+func (t *Trunk) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	if err := tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil)); err != nil {
+		t.log.Debug("trunk: response not sent", "code", code, "err", err)
+	}
+}
+
+// allowed reports whether a request comes from an allowed trunk address.
+func (t *Trunk) allowed(req *sip.Request) bool {
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return false
+	}
+	for _, p := range t.cfg.Allow {
+		if p.Contains(src.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if !t.allowed(req) {
+		t.log.Info("trunk: INVITE refused: source not allowed", "source", req.Source())
+		t.respond(tx, req, sip.StatusForbidden, "Forbidden")
+		return
+	}
+	if c := t.call(req); c != nil {
+		t.respond(tx, req, sip.StatusOK, "OK") // a re-INVITE: hold and resume keep the media as it is
+		return
+	}
+	offer, err := sdpneg.Negotiate(req.Body())
+	if err != nil {
+		code, reason := sip.StatusBadRequest, "Bad SDP"
+		if errors.Is(err, sdpneg.ErrNotAcceptable) {
+			code, reason = 488, "Not Acceptable Here"
+		}
+		t.log.Info("trunk: INVITE refused", "code", code, "err", err)
+		t.respond(tx, req, code, reason)
+		return
+	}
+	dlg, err := t.dialogs.ReadInvite(req, tx)
+	if err != nil {
+		t.respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(t.cfg.RTPAddr, 0)))
+	if err != nil {
+		t.log.Error("trunk: no RTP port", "err", err)
+		_ = dlg.Respond(sip.StatusServiceUnavailable, "No media port", nil)
+		return
+	}
+	c := &Call{
+		ID: req.CallID().Value(), From: req.From().Address.User, Offer: offer,
+		t: t, dlg: dlg, conn: conn, ended: make(chan struct{}),
+	}
+	t.mu.Lock()
+	t.calls[c.ID] = c
+	t.mu.Unlock()
+	t.log.Info("trunk: call offered", "call", c.ID, "law", offer.Law.String())
+	t.wg.Add(1)
+	go c.run()
+	t.cfg.OnCall(c)
+	<-c.ended // the INVITE's handler lives as long as the call
+}
+
+func (t *Trunk) call(req *sip.Request) *Call {
+	id := req.CallID()
+	if id == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.calls[id.Value()]
+}
+
+func (t *Trunk) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	_ = t.dialogs.ReadAck(req, tx)
+}
+
+func (t *Trunk) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if err := t.dialogs.ReadBye(req, tx); err != nil {
+		t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}
+}
+
+// onInfo takes SIP INFO key presses (application/dtmf-relay or
+// application/dtmf) to the call's Masker.
+func (t *Trunk) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	c := t.call(req)
+	if c == nil {
+		t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	digit, d, err := parseInfo(req)
+	if err != nil {
+		t.respond(tx, req, sip.StatusBadRequest, "Bad DTMF")
+		return
+	}
+	if err := c.keyPress(digit, d); err != nil {
+		t.respond(tx, req, sip.StatusBadRequest, "Bad DTMF")
+		return
+	}
+	t.respond(tx, req, sip.StatusOK, "OK")
+}
+
+// parseInfo reads a key press from a SIP INFO body: "Signal=5\r\nDuration=160"
+// (application/dtmf-relay) or "5" (application/dtmf).
+func parseInfo(req *sip.Request) (byte, time.Duration, error) {
+	ct := req.ContentType()
+	if ct == nil {
+		return 0, 0, fmt.Errorf("%w: no content type", ErrInfo)
+	}
+	body := strings.TrimSpace(string(req.Body()))
+	d := 160 * time.Millisecond
+	var sig string
+	switch strings.ToLower(strings.TrimSpace(ct.Value())) {
+	case "application/dtmf-relay":
+		for _, line := range strings.Split(body, "\n") {
+			k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+			if !ok {
+				continue
+			}
+			switch strings.ToLower(strings.TrimSpace(k)) {
+			case "signal":
+				sig = strings.TrimSpace(v)
+			case "duration":
+				if ms, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && ms > 0 && ms < 10000 {
+					d = time.Duration(ms) * time.Millisecond
+				}
+			}
+		}
+	case "application/dtmf":
+		sig = body
+	default:
+		return 0, 0, fmt.Errorf("%w: content type %q", ErrInfo, ct.Value())
+	}
+	if len(sig) != 1 || !dtmf.ValidDigit(strings.ToUpper(sig)[0]) {
+		return 0, 0, fmt.Errorf("%w: no single key", ErrInfo)
+	}
+	return strings.ToUpper(sig)[0], d, nil
+}
+
+// Call is one inbound call, from its INVITE until it ends.
+type Call struct {
+	ID    string       // the SIP Call-ID
+	From  string       // the caller's number (user part of From)
+	Offer sdpneg.Offer // what the caller's SDP asked for
+
+	t     *Trunk
+	dlg   *sipgo.DialogServerSession
+	conn  *net.UDPConn
+	ended chan struct{}
+
+	mu      sync.Mutex // guards what follows: the RTP loop and SIP INFO share the leg
+	leg     *callerleg.Leg
+	masker  *mask.Masker
+	started bool
+}
+
+// Done is closed when the call has ended, whoever ended it.
+func (c *Call) Done() <-chan struct{} { return c.ended }
+
+// Ring sends 180 Ringing.
+func (c *Call) Ring() error {
+	if err := c.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+		return fmt.Errorf("trunk: ring: %w", err)
+	}
+	return nil
+}
+
+// Answer answers the call: from now on every 20 ms of the caller's audio,
+// masked, goes to out (G.711 in the agreed law, called from the call's
+// receive goroutine, must not block), and every key press to keys (the
+// payment side's input; never to be logged or shown).
+func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started {
+		return ErrAnswered
+	}
+	c.masker = mask.New(mask.WithKeyEvents(keys))
+	leg, err := callerleg.New(callerleg.Params{Masker: c.masker, Law: c.Offer.Law, AudioPT: c.Offer.AudioPT, EventPT: c.Offer.EventPT, Out: out})
+	if err != nil {
+		return fmt.Errorf("trunk: %w", err)
+	}
+	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
+	if err != nil {
+		return fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
+	}
+	answer := sdpneg.Answer(c.Offer, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
+	c.leg, c.started = leg, true
+	if err := c.dlg.RespondSDP(answer); err != nil {
+		return fmt.Errorf("trunk: answer: %w", err)
+	}
+	return nil
+}
+
+// Reject refuses the call with a SIP status (486 Busy Here, 480
+// Temporarily Unavailable, ...).
+func (c *Call) Reject(code int, reason string) error {
+	if err := c.dlg.Respond(code, reason, nil); err != nil {
+		return fmt.Errorf("trunk: reject: %w", err)
+	}
+	return nil
+}
+
+// Hangup ends an answered call with a BYE (or an unanswered one with 480).
+func (c *Call) Hangup(ctx context.Context) error {
+	c.mu.Lock()
+	started := c.started
+	c.mu.Unlock()
+	var err error
+	if started {
+		err = c.dlg.Bye(ctx)
+	} else {
+		err = c.dlg.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+	}
+	_ = c.dlg.Close()
+	if err != nil {
+		return fmt.Errorf("trunk: hang up: %w", err)
+	}
+	return nil
+}
+
+// Stats are the caller leg's counters (zero before Answer).
+func (c *Call) Stats() callerleg.Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leg == nil {
+		return callerleg.Stats{}
+	}
+	return c.leg.Stats()
+}
+
+func (c *Call) keyPress(digit byte, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.masker == nil {
+		return ErrAnswered
+	}
+	if err := c.masker.KeyPress(digit, d); err != nil {
+		return fmt.Errorf("trunk: %w", err)
+	}
+	return nil
+}
+
+// run receives the call's RTP until the dialog ends.
+func (c *Call) run() {
+	defer c.t.wg.Done()
+	defer func() {
+		_ = c.conn.Close()
+		c.t.mu.Lock()
+		delete(c.t.calls, c.ID)
+		c.t.mu.Unlock()
+		close(c.ended)
+		c.t.log.Info("trunk: call ended", "call", c.ID)
+	}()
+	ctx := c.dlg.Context()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = c.conn.SetReadDeadline(time.Now()) // wake the read below
+		case <-stop:
+		}
+	}()
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		c.mu.Lock()
+		if c.leg != nil {
+			// Bad or stray packets are counted in the leg's stats.
+			_ = c.leg.Packet(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n], time.Now())
+		}
+		c.mu.Unlock()
+	}
+}

@@ -1,0 +1,279 @@
+package trunk
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hushphone/hushphone/media/dtmf"
+)
+
+func fmtSscanf(s string, code *int) (int, error) { return fmt.Sscanf(s, "SIP/2.0 %d", code) }
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	// Free for both UDP and TCP.
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		_ = u.Close()
+		if err == nil {
+			_ = l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// answered is what an auto-answering OnCall saw of a call.
+type answered struct {
+	mu     sync.Mutex
+	frames int
+	keys   []dtmf.Event
+	calls  []*Call
+}
+
+func startTrunk(t *testing.T, h func(*answered, *Call)) (string, *answered) {
+	t.Helper()
+	got := &answered{}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	tr, err := New(Config{SIPAddr: addr, OnCall: func(c *Call) {
+		got.mu.Lock()
+		got.calls = append(got.calls, c)
+		got.mu.Unlock()
+		h(got, c)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.ListenAndServe(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("ListenAndServe: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("the trunk did not stop")
+		}
+	})
+	time.Sleep(200 * time.Millisecond) // let the listeners come up
+	return addr, got
+}
+
+func autoAnswer(got *answered, c *Call) {
+	_ = c.Ring()
+	_ = c.Answer(func([]byte) {
+		got.mu.Lock()
+		got.frames++
+		got.mu.Unlock()
+	}, func(e dtmf.Event) {
+		got.mu.Lock()
+		got.keys = append(got.keys, e)
+		got.mu.Unlock()
+	})
+}
+
+func sipp(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("sipp is missing (Debian package sip-tester): %v", err)
+		}
+		t.Skip("sipp is missing: apt-get install sip-tester")
+	}
+	return path
+}
+
+// TestSippCallWithRFC4733Key: sipp calls with G.711 A-law audio and then
+// the key 1 as RFC 4733 events (its built-in uac_pcap scenario), and hangs
+// up. The trunk answers, masks, and reports the key once; the call ends.
+func TestSippCallWithRFC4733Key(t *testing.T) {
+	bin := sipp(t)
+	addr, got := startTrunk(t, autoAnswer)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "pcap"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"g711a.pcap", "dtmf_2833_1.pcap"} {
+		b, err := os.ReadFile(filepath.Join("/usr/share/sip-tester", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "pcap", f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-sn", "uac_pcap", "-s", "1000", "-m", "1", "-i", "127.0.0.1",
+		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)), "-timeout", "40s", "-timeout_error", "-nostdin", "-trace_err", addr)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("sipp: %v\n%s", err, out.String())
+	}
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if len(got.calls) != 1 {
+		t.Fatalf("%d calls offered, want 1", len(got.calls))
+	}
+	c := got.calls[0]
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call did not end after sipp's BYE")
+	}
+	var downs []byte
+	for _, k := range got.keys {
+		if k.Phase == dtmf.KeyDown {
+			downs = append(downs, k.Digit)
+			if k.Source != dtmf.SourceRFC4733 {
+				t.Errorf("key from %v, want RFC 4733", k.Source)
+			}
+		}
+	}
+	if string(downs) != "1" {
+		t.Fatalf("keys %q, want one 1", downs)
+	}
+	s := c.Stats()
+	if s.Events == 0 || s.Received < 200 || got.frames < 300 || s.Malformed != 0 || s.Ignored != 0 {
+		t.Fatalf("stats %+v, %d frames: want the pcap's audio and events", s, got.frames)
+	}
+	t.Logf("caller leg: %+v; %d masked frames", s, got.frames)
+}
+
+// request sends one SIP request over UDP from a fresh socket and returns
+// the status code of the first final response.
+func request(t *testing.T, addr, method, extra, body string) int {
+	t.Helper()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	msg := method + " sip:hushphone@" + addr + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "\r\n" +
+		"From: <sip:caller@" + local + ">;tag=t1\r\n" +
+		"To: <sip:hushphone@" + addr + ">\r\n" +
+		"Call-ID: " + strconv.FormatInt(time.Now().UnixNano(), 36) + "@test\r\n" +
+		"CSeq: 1 " + method + "\r\n" +
+		"Contact: <sip:caller@" + local + ">\r\n" +
+		"Max-Forwards: 70\r\n" + extra +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("%s: no final response: %v", method, err)
+		}
+		var code int
+		if _, err := fmtSscanf(string(buf[:n]), &code); err != nil {
+			t.Fatalf("%s: not a response: %q", method, buf[:n])
+		}
+		if code >= 200 {
+			return code
+		}
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	addr, got := startTrunk(t, autoAnswer)
+	sdpType := "Content-Type: application/sdp\r\n"
+	if code := request(t, addr, "OPTIONS", "", ""); code != 200 {
+		t.Fatalf("OPTIONS: %d", code)
+	}
+	// Junk on the SIP port changes nothing.
+	if c, err := net.Dial("udp", addr); err == nil {
+		_, _ = c.Write([]byte("\x00\x01 not SIP at all \r\n\r\n"))
+		_, _ = c.Write([]byte("INVITE sip:x SIP/2.0\r\nVia: broken\r\n\r\n"))
+		_ = c.Close()
+	}
+	opus := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n"
+	if code := request(t, addr, "INVITE", sdpType, opus); code != 488 {
+		t.Fatalf("INVITE with only Opus: %d, want 488", code)
+	}
+	if code := request(t, addr, "INVITE", sdpType, "this is not SDP"); code != 400 {
+		t.Fatalf("INVITE with junk SDP: %d, want 400", code)
+	}
+	if code := request(t, addr, "BYE", "", ""); code != 481 {
+		t.Fatalf("BYE for no call: %d, want 481", code)
+	}
+	if code := request(t, addr, "OPTIONS", "", ""); code != 200 {
+		t.Fatalf("OPTIONS after the junk: %d", code)
+	}
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if len(got.calls) != 0 {
+		t.Fatalf("%d calls offered from bad INVITEs", len(got.calls))
+	}
+}
+
+func TestSourceNotAllowed(t *testing.T) {
+	got := &answered{}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	tr, err := New(Config{SIPAddr: addr, Allow: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, OnCall: func(c *Call) { autoAnswer(got, c) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.ListenAndServe(ctx) }()
+	defer func() { cancel(); <-done }()
+	time.Sleep(200 * time.Millisecond)
+	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"
+	if code := request(t, addr, "INVITE", "Content-Type: application/sdp\r\n", offer); code != 403 {
+		t.Fatalf("INVITE from a stranger: %d, want 403", code)
+	}
+}
+
+func TestParseInfo(t *testing.T) {
+	for _, c := range []struct {
+		ctype, body string
+		digit       byte
+		d           time.Duration
+		ok          bool
+	}{
+		{"application/dtmf-relay", "Signal=5\r\nDuration=250\r\n", '5', 250 * time.Millisecond, true},
+		{"application/dtmf-relay", "Signal= #\nDuration=100", '#', 100 * time.Millisecond, true},
+		{"application/dtmf", "a", 'A', 160 * time.Millisecond, true},
+		{"application/dtmf-relay", "Signal=55\r\n", 0, 0, false},
+		{"application/dtmf-relay", "Duration=100", 0, 0, false},
+		{"application/dtmf", "x", 0, 0, false},
+		{"text/plain", "5", 0, 0, false},
+	} {
+		req := sip.NewRequest(sip.INFO, sip.Uri{Host: "x"})
+		req.AppendHeader(sip.NewHeader("Content-Type", c.ctype))
+		req.SetBody([]byte(c.body))
+		digit, d, err := parseInfo(req)
+		if (err == nil) != c.ok || digit != c.digit || d != c.d {
+			t.Errorf("%s %q: %q %v %v", c.ctype, c.body, digit, d, err)
+		}
+	}
+}
