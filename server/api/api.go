@@ -1,0 +1,363 @@
+// Package api is the server's HTTP API (chi): health, sign-in sessions,
+// and the authentication every other call goes through.
+//
+//	GET    /healthz         200 {"status":"ok"}, 503 if the database does not answer
+//	POST   /api/v1/session  {"name","password"} -> 200 {"token","role","expires"}
+//	                        401 {"error":"wrong name or password"} (unknown names too)
+//	                        429 after too many failures for one name (Retry-After)
+//	DELETE /api/v1/session  sign out: the token stops working (204)
+//	GET    /api/v1/me       who the token belongs to: {"name","role","expires"}
+//	GET    /api/v1/users    supervisors and admins: every user's name, role, created
+//
+// Every call but /healthz and sign-in needs "Authorization: Bearer TOKEN"
+// (401 without one, or when it has expired or been signed out); RequireRole
+// guards calls for some roles only (403 for others). Every error is JSON,
+// {"error":"what was wrong and what to do"}; request bodies are limited to
+// MaxBody bytes (413 beyond).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hushphone/hushphone/server/auth"
+	"github.com/hushphone/hushphone/server/store"
+)
+
+// MaxBody is the largest request body the API reads, in bytes.
+const MaxBody = 8 << 10
+
+// Defaults for Params.
+const (
+	DefaultSessionTTL = 12 * time.Hour
+	DefaultFailLimit  = 5
+	DefaultFailWindow = time.Minute
+)
+
+// Params are what the API needs.
+type Params struct {
+	Store      *store.Store // required
+	Logger     *slog.Logger // nil: discard
+	SessionTTL time.Duration
+	// FailLimit failed sign-ins for one name within FailWindow make further
+	// attempts for that name wait (429) until the oldest leaves the window.
+	FailLimit  int
+	FailWindow time.Duration
+	// Now is the clock for the rate limit (nil: time.Now); sessions use the
+	// store's clock.
+	Now func() time.Time
+	// Hash are the parameters of the hash that sign-ins for unknown names
+	// are checked against, so they take as long as for known ones (zero:
+	// auth.DefaultParams).
+	Hash auth.Params
+}
+
+// Server is the HTTP API.
+type Server struct {
+	p       Params
+	log     *slog.Logger
+	limit   *limiter
+	dummy   string // a hash no password matches, for unknown names
+	handler http.Handler
+}
+
+// New builds the API.
+func New(p Params) (*Server, error) {
+	if p.Store == nil {
+		return nil, errors.New("api: Params.Store is required") //nolint:err113 // a programming error
+	}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	if p.SessionTTL <= 0 {
+		p.SessionTTL = DefaultSessionTTL
+	}
+	if p.FailLimit <= 0 {
+		p.FailLimit = DefaultFailLimit
+	}
+	if p.FailWindow <= 0 {
+		p.FailWindow = DefaultFailWindow
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.Hash == (auth.Params{}) {
+		p.Hash = auth.DefaultParams
+	}
+	tok, _, err := auth.NewToken()
+	if err != nil {
+		return nil, err //nolint:wrapcheck // auth's error says what failed
+	}
+	dummy, err := p.Hash.Hash(tok)
+	if err != nil {
+		return nil, err //nolint:wrapcheck // auth's error says what failed
+	}
+	s := &Server{p: p, log: p.Logger, limit: newLimiter(p.FailLimit, p.FailWindow), dummy: dummy}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler is the API's root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+	})
+	r.Get("/healthz", s.healthz)
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Post("/session", s.signIn)
+		r.Group(func(r chi.Router) {
+			r.Use(s.Authenticate)
+			r.Delete("/session", s.signOut)
+			r.Get("/me", s.me)
+			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/users", s.users)
+		})
+	})
+	return r
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.p.Store.Ping(r.Context()); err != nil {
+		s.log.Error("health check", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the database does not answer")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+type signInRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+type sessionResponse struct {
+	Token   string    `json:"token,omitempty"`
+	Name    string    `json:"name,omitempty"`
+	Role    string    `json:"role"`
+	Expires time.Time `json:"expires"`
+}
+
+const wrongNameOrPassword = "wrong name or password" //nolint:gosec // G101: an error message, not a credential
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	var req signInRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Name == "" || req.Password == "" {
+		writeError(w, http.StatusBadRequest, `send both "name" and "password"`)
+		return
+	}
+	if len(req.Name) > store.MaxNameLen || len(req.Password) > auth.MaxPasswordLen {
+		writeError(w, http.StatusUnauthorized, wrongNameOrPassword)
+		return
+	}
+	key := strings.ToLower(req.Name)
+	if wait := s.limit.wait(key, s.p.Now()); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed sign-ins for this name: try again in %d s", secs))
+		return
+	}
+	ctx := r.Context()
+	u, err := s.p.Store.UserByName(ctx, req.Name)
+	hash := u.PasswordHash
+	switch {
+	case errors.Is(err, store.ErrNoUser):
+		hash = s.dummy // same work as for a real user: no telling names apart by time
+	case err != nil:
+		s.log.Error("sign-in", "err", err)
+		writeError(w, http.StatusInternalServerError, "the server could not check the password; try again")
+		return
+	}
+	if verr := auth.Verify(req.Password, hash); verr != nil || err != nil {
+		if verr != nil && !errors.Is(verr, auth.ErrMismatch) {
+			s.log.Error("sign-in: stored password hash unreadable; reset the user", "user", u.Name, "err", verr)
+		}
+		s.limit.fail(key, s.p.Now())
+		s.log.Info("sign-in failed", "name", req.Name, "remote", r.RemoteAddr)
+		writeError(w, http.StatusUnauthorized, wrongNameOrPassword)
+		return
+	}
+	s.limit.reset(key)
+	token, th, err := auth.NewToken()
+	if err != nil {
+		s.log.Error("sign-in", "err", err)
+		writeError(w, http.StatusInternalServerError, "the server could not start a session; try again")
+		return
+	}
+	se, err := s.p.Store.CreateSession(ctx, u.ID, th, s.p.SessionTTL)
+	if err != nil {
+		s.log.Error("sign-in", "err", err)
+		writeError(w, http.StatusInternalServerError, "the server could not start a session; try again")
+		return
+	}
+	s.log.Info("signed in", "user", u.Name, "role", u.Role)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, sessionResponse{Token: token, Role: string(u.Role), Expires: se.Expires})
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	se, _ := SessionFrom(r.Context())
+	if err := s.p.Store.DeleteSession(r.Context(), se.TokenHash); err != nil && !errors.Is(err, store.ErrNoSession) {
+		s.log.Error("sign-out", "err", err)
+		writeError(w, http.StatusInternalServerError, "the server could not end the session; try again")
+		return
+	}
+	s.log.Info("signed out", "user", se.User.Name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+	se, _ := SessionFrom(r.Context())
+	writeJSON(w, http.StatusOK, sessionResponse{Name: se.User.Name, Role: string(se.User.Role), Expires: se.Expires})
+}
+
+type userResponse struct {
+	Name    string    `json:"name"`
+	Role    string    `json:"role"`
+	Created time.Time `json:"created"`
+}
+
+func (s *Server) users(w http.ResponseWriter, r *http.Request) {
+	users, err := s.p.Store.ListUsers(r.Context())
+	if err != nil {
+		s.log.Error("list users", "err", err)
+		writeError(w, http.StatusInternalServerError, "the server could not list users; try again")
+		return
+	}
+	out := make([]userResponse, 0, len(users))
+	for _, u := range users {
+		out = append(out, userResponse{Name: u.Name, Role: string(u.Role), Created: u.Created})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+type ctxKey struct{}
+
+// SessionFrom returns the session Authenticate found for the request.
+func SessionFrom(ctx context.Context) (store.Session, bool) {
+	se, ok := ctx.Value(ctxKey{}).(store.Session)
+	return se, ok
+}
+
+// Authenticate lets a request through only with "Authorization: Bearer
+// TOKEN" of an unexpired session, which handlers then find with
+// SessionFrom.
+func (s *Server) Authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hushphone"`)
+			writeError(w, http.StatusUnauthorized, "sign in first (POST /api/v1/session), then send Authorization: Bearer TOKEN")
+			return
+		}
+		se, err := s.p.Store.LookupSession(r.Context(), auth.TokenHash(token))
+		if errors.Is(err, store.ErrNoSession) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hushphone", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "the session has expired or was signed out: sign in again")
+			return
+		}
+		if err != nil {
+			s.log.Error("authenticate", "err", err)
+			writeError(w, http.StatusInternalServerError, "the server could not check the session; try again")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, se)))
+	})
+}
+
+// RequireRole lets a request through only for the given roles; it goes
+// after Authenticate.
+func RequireRole(roles ...store.Role) func(http.Handler) http.Handler {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	msg := "this needs the " + strings.Join(names, " or ") + " role"
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			se, ok := SessionFrom(r.Context())
+			if !ok {
+				writeError(w, http.StatusUnauthorized, "sign in first (POST /api/v1/session)")
+				return
+			}
+			for _, role := range roles {
+				if se.User.Role == role {
+					next.ServeHTTP(w, r)
+					return
+				}
+			}
+			writeError(w, http.StatusForbidden, msg)
+		})
+	}
+}
+
+// decode reads one JSON object of at most MaxBody bytes into v, or writes
+// the error response and returns false.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, "send JSON with Content-Type: application/json, not "+ct)
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			err = errTrailing
+		}
+	}
+	if err == nil {
+		return true
+	}
+	var tooBig *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: at most %d bytes", MaxBody))
+	case errors.Is(err, io.EOF):
+		writeError(w, http.StatusBadRequest, "empty request body: send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		writeError(w, http.StatusBadRequest, "malformed JSON: the body ends in the middle of the object")
+	case errors.As(err, &syntax):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax))
+	case errors.As(err, &typ):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON: %q must be a %s, not a %s", typ.Field, typ.Type, typ.Value))
+	case errors.Is(err, errTrailing):
+		writeError(w, http.StatusBadRequest, "malformed JSON: send one object and nothing after it")
+	default:
+		// Unknown fields, and whatever else the decoder says.
+		writeError(w, http.StatusBadRequest, "malformed JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return false
+}
+
+var errTrailing = errors.New("data after the JSON object")
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
