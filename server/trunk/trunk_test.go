@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -275,5 +276,88 @@ func TestParseInfo(t *testing.T) {
 		if (err == nil) != c.ok || digit != c.digit || d != c.d {
 			t.Errorf("%s %q: %q %v %v", c.ctype, c.body, digit, d, err)
 		}
+	}
+}
+
+// TestCancelBeforeAnswer: a caller that gives up while ringing gets 487,
+// and the call ends on the server.
+func TestCancelBeforeAnswer(t *testing.T) {
+	addr, got := startTrunk(t, func(_ *answered, c *Call) { _ = c.Ring() })
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	branch := "z9hG4bK-cancel-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	common := func(method string) string {
+		return method + " sip:hushphone@" + addr + " SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP " + local + ";branch=" + branch + "\r\n" +
+			"From: <sip:caller@" + local + ">;tag=c1\r\n" +
+			"To: <sip:hushphone@" + addr + ">\r\n" +
+			"Call-ID: cancel-test@" + local + "\r\n" +
+			"CSeq: 1 " + method + "\r\n" +
+			"Contact: <sip:caller@" + local + ">\r\nMax-Forwards: 70\r\n"
+	}
+	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"
+	invite := common("INVITE") + "Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(offer)) + "\r\n\r\n" + offer
+	if _, err := conn.Write([]byte(invite)); err != nil {
+		t.Fatal(err)
+	}
+	read := func() int {
+		buf := make([]byte, 4096)
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no response: %v", err)
+		}
+		var code int
+		if _, err := fmtSscanf(string(buf[:n]), &code); err != nil {
+			t.Fatalf("not a response: %q", buf[:n])
+		}
+		return code
+	}
+	for code := read(); code != 180; code = read() {
+		if code >= 200 {
+			t.Fatalf("INVITE answered %d before CANCEL", code)
+		}
+	}
+	if _, err := conn.Write([]byte(common("CANCEL") + "Content-Length: 0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	codes := map[int]bool{}
+	for len(codes) < 2 {
+		codes[read()] = true
+	}
+	if !codes[200] || !codes[487] {
+		t.Fatalf("responses %v, want 200 (CANCEL) and 487 (INVITE)", codes)
+	}
+	got.mu.Lock()
+	c := got.calls[0]
+	got.mu.Unlock()
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call did not end after CANCEL")
+	}
+}
+
+// TestNoGoroutinesLeft: once ListenAndServe has returned, the goroutines it
+// started (listeners, transactions) are gone.
+func TestNoGoroutinesLeft(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Run("serve", func(t *testing.T) {
+		addr, _ := startTrunk(t, autoAnswer)
+		if code := request(t, addr, "OPTIONS", "", ""); code != 200 {
+			t.Fatalf("OPTIONS: %d", code)
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+1 {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
