@@ -72,7 +72,7 @@ var Settings = []Setting{
 	},
 	{
 		Name: "data", Env: "HUSHPHONE_DATA", Arg: "DIR", Default: "data",
-		Usage: "the data directory: the database (hushphone.db) and recordings; created if missing",
+		Usage: "the data directory (database, recordings); created if missing",
 		set: func(c *Config, v string) error {
 			if v == "" {
 				return fmt.Errorf("%w: empty; name a directory", ErrBadValue)
@@ -83,7 +83,7 @@ var Settings = []Setting{
 	},
 	{
 		Name: "session-ttl", Env: "HUSHPHONE_SESSION_TTL", Arg: "DURATION", Default: "12h",
-		Usage: "how long a sign-in lasts before the user must sign in again (e.g. 8h, 30m)",
+		Usage: "how long a sign-in lasts (e.g. 8h, 30m)",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < time.Minute {

@@ -21,19 +21,23 @@ const prog = "hushphone-server"
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
 	help    func(w io.Writer)
 }
 
 // commands lists the subcommands, in the order help shows them.
 func commands() []command {
 	return []command{
-		{name: "scrub", summary: "mask the key presses in recorded calls (a WAV file or a folder of them)", run: runScrub, help: scrubHelp},
+		{name: "serve", summary: "run the server: the HTTP API (sign-in) on the data directory's database", run: runServe, help: serveHelp},
+		{name: "user", summary: "add, list and remove the users who sign in (agents, supervisors, admins)", run: runUser, help: userHelp},
+		{name: "scrub", summary: "mask the key presses in recorded calls (a WAV file or a folder of them)", run: func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runScrub(ctx, args, stdout, stderr)
+		}, help: scrubHelp},
 	}
 }
 
 // run is the whole program but for the process: it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -57,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return c.run(ctx, rest, stdout, stderr)
+			return c.run(ctx, rest, stdin, stdout, stderr)
 		}
 	}
 	fmt.Fprintf(stderr, "%s: unknown command %q\n\n", prog, name)
@@ -82,6 +86,16 @@ func usage(w io.Writer) {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// isTerminalReader reports whether r is a terminal, where typing would echo.
+func isTerminalReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
 		return false
 	}
 	info, err := f.Stat()

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hushphone/hushphone/server/api"
+	"github.com/hushphone/hushphone/server/config"
+	"github.com/hushphone/hushphone/server/store"
+)
+
+// shutdownTimeout is how long serve waits for requests in flight on
+// SIGINT or SIGTERM.
+const shutdownTimeout = 10 * time.Second
+
+func serveHelp(w io.Writer) {
+	_, _ = fmt.Fprintf(w, `Usage:
+  %[1]s serve [--http ADDR] [--data DIR] [--config FILE] [...]
+
+Runs the server on its embedded defaults: the HTTP API on 127.0.0.1:8080
+and everything persistent (the SQLite database hushphone.db; later the
+recordings) in the data directory, created if missing. Stop it with Ctrl-C
+or SIGTERM: it finishes the requests in flight (up to %[2]v) and exits 0.
+
+Before anyone can sign in, add users (the server may be running):
+  printf '%%s\n' "$PASSWORD" | %[1]s user add --name root --role admin --password-stdin
+
+The API (JSON; errors are {"error":"..."}):
+  GET    /healthz          200 {"status":"ok"}
+  POST   /api/v1/session   {"name","password"} -> {"token","role","expires"}
+  DELETE /api/v1/session   sign out (Authorization: Bearer TOKEN)
+  GET    /api/v1/me        who the token belongs to
+  GET    /api/v1/users     supervisors and admins: the users
+After %[3]d failed sign-ins for one name in %[4]d s, that name waits (429).
+
+Settings:
+%[5]s
+%[6]s
+
+Exit status:
+  0  stopped by a signal, cleanly
+  1  could not start (a message says why), or failed while serving
+  2  usage error
+
+Example:
+  curl -s localhost:8080/api/v1/session -H 'Content-Type: application/json' \
+       -d '{"name":"root","password":"..."}'
+`, prog, shutdownTimeout, api.DefaultFailLimit, int(api.DefaultFailWindow/time.Second), config.Help(), config.Precedence)
+}
+
+func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	settings := config.Bind(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			serveHelp(stdout)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "%s serve: %v (see '%s serve --help')\n", prog, err, prog)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s serve: unexpected argument %q (see '%s serve --help')\n", prog, fs.Arg(0), prog)
+		return exitUsage
+	}
+	cfg, err := settings.Load(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s serve: %v (see '%s serve --help')\n", prog, err, prog)
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if err := serve(ctx, cfg, log, stdout); err != nil {
+		fmt.Fprintf(stderr, "%s serve: %v\n", prog, err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// serve runs until ctx is done, then shuts down cleanly.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	st, err := store.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return err //nolint:wrapcheck // the store's error says what to do
+	}
+	defer func() { _ = st.Close() }()
+	if users, err := st.ListUsers(ctx); err != nil {
+		return err //nolint:wrapcheck // the store's error says what failed
+	} else if len(users) == 0 {
+		log.Warn("no users yet: nobody can sign in; add one with: " + prog + " user add --name NAME --role admin --password-stdin")
+	}
+	a, err := api.New(api.Params{Store: st, Logger: log, SessionTTL: cfg.SessionTTL})
+	if err != nil {
+		return err //nolint:wrapcheck // api's error says what failed
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen for HTTP (is another server on %s? choose another with --http): %w", cfg.HTTP, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	url := "http://" + ln.Addr().String()
+	log.Info("serving", "http", url, "data", cfg.DataDir, "db", st.Path())
+	fmt.Fprintf(stdout, "%s: serving on %s (data in %s); Ctrl-C stops\n", prog, url, cfg.DataDir)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("HTTP server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			log.Warn("HTTP server", "err", serr)
+		}
+		return fmt.Errorf("shut down: requests still running after %v: %w", shutdownTimeout, err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("HTTP server: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

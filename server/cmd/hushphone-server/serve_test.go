@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs `serve` in-process until the test cancels it, and
+// returns its base URL and a function that stops it and returns the exit
+// code and stderr.
+func startServe(t *testing.T, args ...string) (url string, stop func() (int, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), &out, &errOut) }()
+	re := regexp.MustCompile(`serving on (http://\S+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+			break
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("serve exited %d: %s", code, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start: %s", errOut.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stopped := false
+	stop = func() (int, string) {
+		if !stopped {
+			stopped = true
+			cancel()
+		}
+		select {
+		case code := <-done:
+			return code, errOut.String()
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop")
+			return -1, ""
+		}
+	}
+	t.Cleanup(func() {
+		if !stopped {
+			stop()
+		}
+	})
+	return url, stop
+}
+
+func httpDo(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// The whole slice: add a user with the command, serve, sign in over HTTP,
+// stop cleanly.
+func TestServe(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	if code, _, errOut := runWith(t, "ann-password\n", "user", "add", "--name", "ann", "--role", "agent", "--password-stdin", "--data", data); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", data, "--session-ttl", "5m")
+	if !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("serving on %q", url)
+	}
+	if code, body := httpDo(t, "GET", url+"/healthz", "", ""); code != 200 || body["status"] != "ok" {
+		t.Fatalf("healthz: %d %v", code, body)
+	}
+	code, body := httpDo(t, "POST", url+"/api/v1/session", "", `{"name":"ann","password":"ann-password"}`)
+	tok, _ := body["token"].(string)
+	if code != 200 || tok == "" || body["role"] != "agent" {
+		t.Fatalf("sign in: %d %v", code, body)
+	}
+	exp, _ := time.Parse(time.RFC3339, body["expires"].(string))
+	if d := time.Until(exp); d < 4*time.Minute || d > 5*time.Minute {
+		t.Errorf("--session-ttl 5m: expires in %v", d)
+	}
+	if code, body := httpDo(t, "POST", url+"/api/v1/session", "", `{"name":"ann","password":"wrong-password"}`); code != 401 || body["error"] != "wrong name or password" {
+		t.Errorf("wrong password: %d %v", code, body)
+	}
+
+	// A user added while the server runs can sign in at once; one removed
+	// is signed out at once.
+	if code, _, errOut := runWith(t, "bob-password\n", "user", "add", "--name", "bob", "--role", "supervisor", "--password-stdin", "--data", data); code != 0 {
+		t.Fatalf("user add while serving: %d %s", code, errOut)
+	}
+	if code, _ := httpDo(t, "POST", url+"/api/v1/session", "", `{"name":"bob","password":"bob-password"}`); code != 200 {
+		t.Errorf("new user while serving: %d", code)
+	}
+	if code, _, errOut := runWith(t, "", "user", "remove", "--name", "ann", "--data", data); code != 0 {
+		t.Fatalf("user remove while serving: %d %s", code, errOut)
+	}
+	if code, _ := httpDo(t, "GET", url+"/api/v1/me", tok, ""); code != 401 {
+		t.Errorf("removed user's token while serving: %d", code)
+	}
+
+	code, errOut := stop()
+	if code != 0 {
+		t.Fatalf("serve exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"msg=serving", "msg=\"shutting down\"", "msg=stopped", "signed in"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("log lacks %q:\n%s", want, errOut)
+		}
+	}
+	for _, secret := range []string{"ann-password", "bob-password", "wrong-password", tok} {
+		if strings.Contains(errOut, secret) {
+			t.Errorf("the log holds a secret %q", secret)
+		}
+	}
+}
+
+func TestServeSettings(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "hushphone.conf")
+	data := filepath.Join(dir, "from-file")
+	if err := os.WriteFile(conf, []byte("# test\nhttp = 127.0.0.1:0\ndata = "+data+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, stop := startServe(t, "--config", conf)
+	if code, _ := httpDo(t, "GET", url+"/healthz", "", ""); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+	if code, errOut := stop(); code != 0 || !strings.Contains(errOut, "no users yet") {
+		t.Errorf("exit %d, log:\n%s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(data, "hushphone.db")); err != nil {
+		t.Errorf("config file's data directory not used: %v", err)
+	}
+
+	// The environment beats the file.
+	envData := filepath.Join(dir, "from-env")
+	t.Setenv("HUSHPHONE_DATA", envData)
+	_, stop = startServe(t, "--config", conf)
+	if code, _ := stop(); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(envData, "hushphone.db")); err != nil {
+		t.Errorf("HUSHPHONE_DATA not used: %v", err)
+	}
+}
+
+func TestServeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"bad address", []string{"--http", "8080"}, 2, `--http: bad setting: "8080" is not host:port`},
+		{"extra argument", []string{"now"}, 2, `unexpected argument "now"`},
+		{"unknown flag", []string{"--sip", "x"}, 2, "flag provided but not defined: -sip"},
+		{"missing config", []string{"--config", "/nonexistent/h.conf"}, 2, "no such file"},
+	} {
+		code, _, errOut := runWith(t, "", append([]string{"serve"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(errOut, tc.err) {
+			t.Errorf("%s: %d %q; want %d with %q", tc.name, code, errOut, tc.code, tc.err)
+		}
+	}
+	// The address in use.
+	url, _ := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir())
+	code, _, errOut := runWith(t, "", "serve", "--http", strings.TrimPrefix(url, "http://"), "--data", t.TempDir())
+	if code != 1 || !strings.Contains(errOut, "choose another with --http") {
+		t.Errorf("address in use: %d %q", code, errOut)
+	}
+	if code, out, _ := runWith(t, "", "serve", "--help"); code != 0 || !strings.Contains(out, "HUSHPHONE_HTTP") {
+		t.Errorf("serve --help: %d", code)
+	}
+}
