@@ -1,0 +1,157 @@
+package recorder
+
+import (
+	"errors"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/wav"
+)
+
+func sine(hz float64, n, off int) []int16 {
+	s := make([]int16, n)
+	for i := range s {
+		s[i] = int16(6000 * math.Sin(2*math.Pi*hz*float64(off+i)/8000))
+	}
+	return s
+}
+
+func TestStereoOnTheCallersClock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "call.wav")
+	r, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantL, wantR []int16
+	payload := make([]byte, 160)
+	for f := 0; f < 100; f++ { // 2 s
+		caller := sine(2000, 160, f*160)
+		g711.EncodeULawTo(payload, caller)
+		dec := make([]int16, 160)
+		g711.DecodeULawTo(dec, payload)
+		wantL = append(wantL, dec...)
+		agent := make([]int16, 160) // the agent says nothing for the first second
+		if f >= 50 {
+			agent = sine(440, 160, f*160)
+			if err := r.Agent(agent); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantR = append(wantR, agent...)
+		if err := r.Caller(payload, g711.ULaw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := r.Duration().Seconds(); d != 2 {
+		t.Fatalf("duration %v", d)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	a, err := wav.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Channels != 2 || a.SampleRate != 8000 || a.Format != wav.FormatPCM16 || a.Frames() != 16000 {
+		t.Fatalf("recording %+v, %d frames", a.Header, a.Frames())
+	}
+	for i := 0; i < 16000; i++ {
+		if a.Samples[2*i] != wantL[i] || a.Samples[2*i+1] != wantR[i] {
+			t.Fatalf("sample %d: %d/%d, want %d/%d", i, a.Samples[2*i], a.Samples[2*i+1], wantL[i], wantR[i])
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, %v", fi.Mode(), err)
+	}
+	if err := r.Caller(payload, g711.ULaw); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Caller after Close: %v", err)
+	}
+}
+
+// TestPlayableWhenCutOff: a server killed mid-call leaves a file that
+// readers, ours and sox, play up to its last flushed second.
+func TestPlayableWhenCutOff(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "call.wav")
+	r, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 160)
+	g711.EncodeULawTo(payload, sine(1000, 160, 0))
+	for f := 0; f < 130; f++ { // 2.6 s, never closed
+		if err := r.Caller(payload, g711.ULaw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a crash leaves: the file as it is on disk now.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.wav")
+	if err := os.WriteFile(cut, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a, err := wav.ReadFile(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Frames() < 16000 {
+		t.Fatalf("%d frames readable, want at least the 2 s flushed", a.Frames())
+	}
+	if soxi, err := exec.LookPath("soxi"); err == nil {
+		out, err := exec.Command(soxi, "-D", cut).CombinedOutput()
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(out)), "2") {
+			t.Fatalf("soxi says %q (%v), want 2 s and more", out, err)
+		}
+	}
+	_ = r.Close()
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "call.wav")
+	r, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := Create(path); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second recording over the first: %v", err)
+	}
+	if err := r.Caller(make([]byte, 80), g711.ULaw); !errors.Is(err, ErrFrame) {
+		t.Fatalf("short frame: %v", err)
+	}
+	if err := r.Agent(make([]int16, 320)); !errors.Is(err, ErrFrame) {
+		t.Fatalf("long agent frame: %v", err)
+	}
+	if _, err := Create(filepath.Join(dir, "no", "such", "folder.wav")); err == nil {
+		t.Fatal("a recording in a missing folder")
+	}
+}
+
+func TestAgentBacklogIsBounded(t *testing.T) {
+	r, err := Create(filepath.Join(t.TempDir(), "call.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i := 0; i < 3*agentBacklog; i++ {
+		if err := r.Agent(make([]int16, 160)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.n != agentBacklog {
+		t.Fatalf("%d agent frames queued, want %d", r.n, agentBacklog)
+	}
+}
