@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// ErrNoRecording is returned for a recording id that is not in the index.
+var ErrNoRecording = errors.New("no such recording")
+
+// ErrBadRecording is returned for a recording the index cannot hold.
+var ErrBadRecording = errors.New("invalid recording")
+
+// Recording is one call recording's entry in the index. Path is relative
+// to the data directory (e.g. recordings/2026/11/26/CALL.wav).
+type Recording struct {
+	ID       int64
+	CallID   string
+	Agent    string
+	Started  time.Time
+	Duration time.Duration // 0 until the call ends
+	Path     string
+}
+
+// AddRecording indexes a recording when it starts; its ID is set on return.
+func (s *Store) AddRecording(ctx context.Context, r Recording) (Recording, error) {
+	if r.CallID == "" || r.Path == "" || !filepath.IsLocal(r.Path) {
+		return Recording{}, fmt.Errorf("%w: it needs a call id and a path inside the data directory (got %q)", ErrBadRecording, r.Path)
+	}
+	if r.Started.IsZero() {
+		r.Started = s.now()
+	}
+	r.Started = fromMillis(millis(r.Started))
+	res, err := s.db.ExecContext(ctx,
+		"INSERT INTO recordings (call_id, agent, started, duration_ms, path) VALUES (?, ?, ?, ?, ?)",
+		r.CallID, r.Agent, millis(r.Started), r.Duration.Milliseconds(), filepath.ToSlash(r.Path))
+	if err != nil {
+		return Recording{}, fmt.Errorf("index recording %s: %w", r.Path, err)
+	}
+	if r.ID, err = res.LastInsertId(); err != nil {
+		return Recording{}, fmt.Errorf("index recording %s: %w", r.Path, err)
+	}
+	return r, nil
+}
+
+// SetRecordingDuration records how long a recording turned out to be.
+func (s *Store) SetRecordingDuration(ctx context.Context, id int64, d time.Duration) error {
+	res, err := s.db.ExecContext(ctx, "UPDATE recordings SET duration_ms = ? WHERE id = ?", d.Milliseconds(), id)
+	if err != nil {
+		return fmt.Errorf("update recording %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update recording %d: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: %d", ErrNoRecording, id)
+	}
+	return nil
+}
+
+const recordingColumns = "id, call_id, agent, started, duration_ms, path"
+
+func scanRecording(r scanner) (Recording, error) {
+	var rec Recording
+	var started, ms int64
+	if err := r.Scan(&rec.ID, &rec.CallID, &rec.Agent, &started, &ms, &rec.Path); err != nil {
+		return Recording{}, err //nolint:wrapcheck // callers wrap with what they were doing
+	}
+	rec.Started = fromMillis(started)
+	rec.Duration = time.Duration(ms) * time.Millisecond
+	rec.Path = filepath.FromSlash(rec.Path)
+	return rec, nil
+}
+
+// RecordingByID returns one recording's entry, or ErrNoRecording.
+func (s *Store) RecordingByID(ctx context.Context, id int64) (Recording, error) {
+	rec, err := scanRecording(s.db.QueryRowContext(ctx, "SELECT "+recordingColumns+" FROM recordings WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Recording{}, fmt.Errorf("%w: %d", ErrNoRecording, id)
+	}
+	if err != nil {
+		return Recording{}, fmt.Errorf("look up recording %d: %w", id, err)
+	}
+	return rec, nil
+}
+
+// ListRecordings returns up to limit recordings (all if limit <= 0),
+// newest first.
+func (s *Store) ListRecordings(ctx context.Context, limit int) ([]Recording, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+recordingColumns+" FROM recordings ORDER BY started DESC, id DESC LIMIT ?", limit)
+	if err != nil {
+		return nil, fmt.Errorf("list recordings: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var recs []Recording
+	for rows.Next() {
+		rec, err := scanRecording(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list recordings: %w", err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list recordings: %w", err)
+	}
+	return recs, nil
+}
