@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +106,7 @@ func httpDo(t *testing.T, method, url, token, body string) (int, map[string]any)
 // The whole slice: add a user with the command, serve, sign in over HTTP,
 // stop cleanly.
 func TestServe(t *testing.T) {
+	before := runtime.NumGoroutine()
 	data := filepath.Join(t.TempDir(), "data")
 	if code, _, errOut := runWith(t, "ann-password\n", "user", "add", "--name", "ann", "--role", "agent", "--password-stdin", "--data", data); code != 0 {
 		t.Fatalf("user add: %d %s", code, errOut)
@@ -157,6 +159,17 @@ func TestServe(t *testing.T) {
 		if strings.Contains(errOut, secret) {
 			t.Errorf("the log holds a secret %q", secret)
 		}
+	}
+
+	// serve leaves no goroutine behind.
+	http.DefaultClient.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines before serve, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
