@@ -10,6 +10,8 @@ package trunk
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/mask"
@@ -207,7 +210,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c := &Call{
 		ID: req.CallID().Value(), From: req.From().Address.User, Offer: offer,
-		t: t, dlg: dlg, conn: conn, ended: make(chan struct{}),
+		t: t, dlg: dlg, conn: conn, ended: make(chan struct{}), stop: make(chan struct{}),
 	}
 	t.mu.Lock()
 	t.calls[c.ID] = c
@@ -306,11 +309,17 @@ type Call struct {
 	dlg   *sipgo.DialogServerSession
 	conn  *net.UDPConn
 	ended chan struct{}
+	stop  chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
+	once  sync.Once
 
 	mu      sync.Mutex // guards what follows: the RTP loop and SIP INFO share the leg
 	leg     *callerleg.Leg
 	masker  *mask.Masker
 	started bool
+
+	sendMu sync.Mutex // guards the agent's RTP stream to the caller
+	send   rtp.Packet
+	sendB  [12 + 160]byte
 }
 
 // Done is closed when the call has ended, whoever ended it.
@@ -324,7 +333,8 @@ func (c *Call) Ring() error {
 	return nil
 }
 
-// Answer answers the call: from now on every 20 ms of the caller's audio,
+// Answer answers the call (200 OK with our SDP; it returns once the caller
+// has acknowledged it): from now on every 20 ms of the caller's audio,
 // masked, goes to out (G.711 in the agreed law, called from the call's
 // receive goroutine, must not block), and every key press to keys (the
 // payment side's input; never to be logged or shown).
@@ -372,8 +382,56 @@ func (c *Call) Hangup(ctx context.Context) error {
 		err = c.dlg.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
 	}
 	_ = c.dlg.Close()
+	c.once.Do(func() { close(c.stop) })
 	if err != nil {
 		return fmt.Errorf("trunk: hang up: %w", err)
+	}
+	return nil
+}
+
+// ErrNotAnswered is returned by Send before Answer.
+var ErrNotAnswered = errors.New("trunk: call not answered")
+
+// Send sends 20 ms of the agent's voice (160 bytes of G.711 in the call's
+// law) to the caller: to the address the caller's RTP comes from once it
+// has sent any (symmetric RTP), to its SDP's address until then.
+func (c *Call) Send(frame []byte) error {
+	if len(frame) != mask.FrameSamples {
+		return fmt.Errorf("%w: got %d bytes", callerleg.ErrMalformed, len(frame))
+	}
+	c.mu.Lock()
+	if !c.started {
+		c.mu.Unlock()
+		return ErrNotAnswered
+	}
+	to := c.leg.Stats().Remote
+	c.mu.Unlock()
+	if !to.IsValid() {
+		to = c.Offer.Remote
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	h := &c.send.Header
+	if h.SSRC == 0 {
+		var b [8]byte
+		if _, err := cryptorand.Read(b[:]); err != nil {
+			return fmt.Errorf("trunk: %w", err)
+		}
+		h.Version, h.PayloadType, h.Marker = 2, c.Offer.AudioPT, true
+		h.SSRC = binary.BigEndian.Uint32(b[:4]) | 1
+		h.SequenceNumber = binary.BigEndian.Uint16(b[4:6])
+		h.Timestamp = uint32(b[6])<<8 | uint32(b[7])
+	}
+	c.send.Payload = frame
+	n, err := c.send.MarshalTo(c.sendB[:])
+	if err != nil {
+		return fmt.Errorf("trunk: %w", err)
+	}
+	h.Marker = false
+	h.SequenceNumber++
+	h.Timestamp += mask.FrameSamples
+	if _, err := c.conn.WriteToUDPAddrPort(c.sendB[:n], to); err != nil {
+		return fmt.Errorf("trunk: send: %w", err)
 	}
 	return nil
 }
@@ -400,6 +458,15 @@ func (c *Call) keyPress(digit byte, d time.Duration) error {
 	return nil
 }
 
+func (c *Call) hungUp() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
+}
+
 // run receives the call's RTP until the dialog ends.
 func (c *Call) run() {
 	defer c.t.wg.Done()
@@ -417,15 +484,17 @@ func (c *Call) run() {
 	go func() {
 		select {
 		case <-ctx.Done():
-			_ = c.conn.SetReadDeadline(time.Now()) // wake the read below
+		case <-c.stop:
 		case <-stop:
+			return
 		}
+		_ = c.conn.SetReadDeadline(time.Now()) // wake the read below
 	}()
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || c.hungUp() {
 				return
 			}
 			var ne net.Error

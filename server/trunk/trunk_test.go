@@ -3,6 +3,7 @@ package trunk
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,11 +12,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
 
 	"github.com/hushphone/hushphone/media/dtmf"
 )
@@ -198,6 +201,9 @@ func request(t *testing.T, addr, method, extra, body string) int {
 		if _, err := fmtSscanf(string(buf[:n]), &code); err != nil {
 			t.Fatalf("%s: not a response: %q", method, buf[:n])
 		}
+		if os.Getenv("SIPDEBUG") != "" {
+			t.Logf("%s", buf[:n])
+		}
 		if code >= 200 {
 			return code
 		}
@@ -359,5 +365,101 @@ func TestNoGoroutinesLeft(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before+1 {
 		buf := make([]byte, 1<<16)
 		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestAgentVoiceToTheCaller: after Answer, Send puts the agent's frames on
+// RTP to the caller's SDP address, in order, in the agreed payload type.
+func TestAgentVoiceToTheCaller(t *testing.T) {
+	media, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Close()
+	mport := media.LocalAddr().(*net.UDPAddr).Port
+	sent := make(chan error, 1)
+	addr, _ := startTrunk(t, func(_ *answered, c *Call) {
+		if err := c.Send(make([]byte, 160)); !errors.Is(err, ErrNotAnswered) {
+			sent <- fmt.Errorf("Send before Answer: %w", err)
+			return
+		}
+		if err := c.Answer(func([]byte) {}, func(dtmf.Event) {}); err != nil {
+			sent <- err
+			return
+		}
+		for i := 0; i < 10; i++ {
+			frame := bytes.Repeat([]byte{byte(i)}, 160)
+			if err := c.Send(frame); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	})
+	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " + strconv.Itoa(mport) + " RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+	sig, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sig.Close()
+	local := sig.LocalAddr().String()
+	head := func(method, toTag string, cseq int) string {
+		return method + " sip:hushphone@" + addr + " SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + method + strconv.FormatInt(time.Now().UnixNano(), 36) + "\r\n" +
+			"From: <sip:caller@" + local + ">;tag=a1\r\n" +
+			"To: <sip:hushphone@" + addr + ">" + toTag + "\r\n" +
+			"Call-ID: agent-voice@" + local + "\r\n" +
+			"CSeq: " + strconv.Itoa(cseq) + " " + method + "\r\n" +
+			"Contact: <sip:caller@" + local + ">\r\nMax-Forwards: 70\r\n"
+	}
+	if _, err := sig.Write([]byte(head("INVITE", "", 1) + "Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(offer)) + "\r\n\r\n" + offer)); err != nil {
+		t.Fatal(err)
+	}
+	resp := make([]byte, 4096)
+	for {
+		_ = sig.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, err := sig.Read(resp)
+		if err != nil {
+			t.Fatalf("no 200 OK: %v", err)
+		}
+		if !bytes.HasPrefix(resp[:n], []byte("SIP/2.0 200")) {
+			continue
+		}
+		// ACK the 200 with its To tag.
+		var toTag string
+		for _, line := range strings.Split(string(resp[:n]), "\r\n") {
+			if strings.HasPrefix(line, "To:") {
+				if i := strings.Index(line, ";tag="); i >= 0 {
+					toTag = line[i:]
+				}
+			}
+		}
+		if _, err := sig.Write([]byte(head("ACK", toTag, 1) + "Content-Length: 0\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		break
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	var p rtp.Packet
+	buf := make([]byte, 1500)
+	var prev rtp.Header
+	for i := 0; i < 10; i++ {
+		_ = media.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := media.Read(buf)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		if err := p.Unmarshal(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if p.PayloadType != 8 || len(p.Payload) != 160 || p.Payload[0] != byte(i) || p.Marker != (i == 0) {
+			t.Fatalf("packet %d: %+v", i, p.Header)
+		}
+		if i > 0 && (p.SequenceNumber != prev.SequenceNumber+1 || p.Timestamp != prev.Timestamp+160 || p.SSRC != prev.SSRC) {
+			t.Fatalf("packet %d follows %+v with %+v", i, prev, p.Header)
+		}
+		prev = p.Header
 	}
 }
