@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/hushphone/hushphone/internal/maskscore"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/server/callerleg"
 )
 
 // writePCAP writes mu-law audio as a pcap of RTP packets (20 ms each, 50
@@ -163,7 +166,8 @@ func TestSippInBandKeysAreMasked(t *testing.T) {
 
 	var out []byte
 	var keys []dtmf.Event
-	addr, got := startTrunk(t, func(got *answered, call *Call) {
+	lat := &latencies{}
+	addr, got := startTrunkWith(t, lat, func(got *answered, call *Call) {
 		_ = call.Answer(func(f []byte) {
 			got.mu.Lock()
 			out = append(out, f...)
@@ -219,6 +223,20 @@ func TestSippInBandKeysAreMasked(t *testing.T) {
 	if string(downs) != string(want) {
 		t.Fatalf("keys %q, want %q", downs, want)
 	}
+	// The server's added latency, frame by frame: the look-ahead and the
+	// processing.
+	lat.mu.Lock()
+	d := append([]time.Duration(nil), lat.d...)
+	lat.mu.Unlock()
+	if len(d) < 300 || lat.offered != 1 || lat.ended != 1 {
+		t.Fatalf("metrics: %d latencies, %d offered, %d ended", len(d), lat.offered, lat.ended)
+	}
+	slices.Sort(d)
+	p50, p99 := d[len(d)/2], d[len(d)*99/100]
+	t.Logf("added latency over %d frames: p50 %v, p99 %v", len(d), p50, p99)
+	if p50 < 20*time.Millisecond || p99 > 60*time.Millisecond {
+		t.Errorf("added latency p50 %v p99 %v: want the 20 ms look-ahead and well under 60 ms", p50, p99)
+	}
 	// Independent detectors find nothing in what was given out.
 	for _, d := range maskscore.Detectors() {
 		base, err := d.FindSamples(ctx, maskscore.SpeechOnly(&maskscore.Case{Samples: in, Tones: tones}))
@@ -234,3 +252,16 @@ func TestSippInBandKeysAreMasked(t *testing.T) {
 		}
 	}
 }
+
+// latencies records what the trunk reports, as server/metrics would.
+type latencies struct {
+	mu             sync.Mutex
+	d              []time.Duration
+	offered, ended int
+}
+
+func (l *latencies) CallOffered() { l.mu.Lock(); l.offered++; l.mu.Unlock() }
+
+func (l *latencies) CallEnded(callerleg.Stats) { l.mu.Lock(); l.ended++; l.mu.Unlock() }
+
+func (l *latencies) AddedLatency(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }

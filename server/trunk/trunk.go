@@ -52,7 +52,18 @@ type Config struct {
 	// OnCall is called, in its own goroutine, for every INVITE accepted:
 	// it must Answer or Reject the call.
 	OnCall func(*Call)
-	Logger *slog.Logger
+	// Metrics, if set, counts calls and their caller legs.
+	Metrics Metrics
+	Logger  *slog.Logger
+}
+
+// Metrics is what the trunk reports (server/metrics implements it).
+type Metrics interface {
+	CallOffered()
+	CallEnded(callerleg.Stats)
+	// AddedLatency is one frame's: from the caller packet's arrival to its
+	// masked audio going out, the Masker's look-ahead included.
+	AddedLatency(time.Duration)
 }
 
 // Trunk serves SIP for the trunks.
@@ -216,6 +227,9 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	t.calls[c.ID] = c
 	t.mu.Unlock()
 	t.log.Info("trunk: call offered", "call", c.ID, "law", offer.Law.String())
+	if t.cfg.Metrics != nil {
+		t.cfg.Metrics.CallOffered()
+	}
 	t.wg.Add(1)
 	go c.run()
 	t.cfg.OnCall(c)
@@ -316,6 +330,7 @@ type Call struct {
 	leg     *callerleg.Leg
 	masker  *mask.Masker
 	started bool
+	arrival time.Time // of the packet being handled
 
 	sendMu sync.Mutex // guards the agent's RTP stream to the caller
 	send   rtp.Packet
@@ -345,6 +360,15 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 		return ErrAnswered
 	}
 	c.masker = mask.New(mask.WithKeyEvents(keys))
+	if m := c.t.cfg.Metrics; m != nil {
+		// The frame going out now holds audio that arrived one look-ahead
+		// before the packet being handled.
+		lookahead, inner := c.masker.Lookahead(), out
+		out = func(frame []byte) {
+			m.AddedLatency(lookahead + time.Since(c.arrival))
+			inner(frame)
+		}
+	}
 	leg, err := callerleg.New(callerleg.Params{Masker: c.masker, Law: c.Offer.Law, AudioPT: c.Offer.AudioPT, EventPT: c.Offer.EventPT, Out: out})
 	if err != nil {
 		return fmt.Errorf("trunk: %w", err)
@@ -475,6 +499,9 @@ func (c *Call) run() {
 		c.t.mu.Lock()
 		delete(c.t.calls, c.ID)
 		c.t.mu.Unlock()
+		if m := c.t.cfg.Metrics; m != nil {
+			m.CallEnded(c.Stats())
+		}
 		close(c.ended)
 		c.t.log.Info("trunk: call ended", "call", c.ID)
 	}()
@@ -506,7 +533,8 @@ func (c *Call) run() {
 		c.mu.Lock()
 		if c.leg != nil {
 			// Bad or stray packets are counted in the leg's stats.
-			_ = c.leg.Packet(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n], time.Now())
+			c.arrival = time.Now()
+			_ = c.leg.Packet(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n], c.arrival)
 		}
 		c.mu.Unlock()
 	}

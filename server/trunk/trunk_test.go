@@ -55,9 +55,14 @@ type answered struct {
 
 func startTrunk(t *testing.T, h func(*answered, *Call)) (string, *answered) {
 	t.Helper()
+	return startTrunkWith(t, nil, h)
+}
+
+func startTrunkWith(t *testing.T, m Metrics, h func(*answered, *Call)) (string, *answered) {
+	t.Helper()
 	got := &answered{}
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	tr, err := New(Config{SIPAddr: addr, OnCall: func(c *Call) {
+	tr, err := New(Config{SIPAddr: addr, Metrics: m, OnCall: func(c *Call) {
 		got.mu.Lock()
 		got.calls = append(got.calls, c)
 		got.mu.Unlock()
