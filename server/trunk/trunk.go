@@ -326,6 +326,9 @@ type Call struct {
 	stop  chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
 	once  sync.Once
 
+	sig   sync.Mutex // serialises what is said on the dialog, and guards state
+	state callState
+
 	mu      sync.Mutex // guards what follows: the RTP loop and SIP INFO share the leg
 	leg     *callerleg.Leg
 	masker  *mask.Masker
@@ -337,11 +340,24 @@ type Call struct {
 	sendB  [12 + 160]byte
 }
 
+type callState uint8
+
+const (
+	stateOffered  callState = iota // ringing, or waiting to
+	stateAnswered                  // 200 OK sent
+	stateOver                      // rejected or hung up by us
+)
+
 // Done is closed when the call has ended, whoever ended it.
 func (c *Call) Done() <-chan struct{} { return c.ended }
 
 // Ring sends 180 Ringing.
 func (c *Call) Ring() error {
+	c.sig.Lock()
+	defer c.sig.Unlock()
+	if c.state != stateOffered {
+		return ErrAnswered
+	}
 	if err := c.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
 		return fmt.Errorf("trunk: ring: %w", err)
 	}
@@ -354,11 +370,14 @@ func (c *Call) Ring() error {
 // receive goroutine, must not block), and every key press to keys (the
 // payment side's input; never to be logged or shown).
 func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.started {
+	c.sig.Lock()
+	defer c.sig.Unlock()
+	if c.state != stateOffered {
 		return ErrAnswered
 	}
+	c.state = stateAnswered
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.masker = mask.New(mask.WithKeyEvents(keys))
 	if m := c.t.cfg.Metrics; m != nil {
 		// The frame going out now holds audio that arrived one look-ahead
@@ -388,25 +407,41 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 // Reject refuses the call with a SIP status (486 Busy Here, 480
 // Temporarily Unavailable, ...).
 func (c *Call) Reject(code int, reason string) error {
-	if err := c.dlg.Respond(code, reason, nil); err != nil {
+	c.sig.Lock()
+	defer c.sig.Unlock()
+	if c.state != stateOffered {
+		return ErrAnswered
+	}
+	c.state = stateOver
+	err := c.dlg.Respond(code, reason, nil)
+	c.end()
+	if err != nil {
 		return fmt.Errorf("trunk: reject: %w", err)
 	}
 	return nil
 }
 
-// Hangup ends an answered call with a BYE (or an unanswered one with 480).
-func (c *Call) Hangup(ctx context.Context) error {
-	c.mu.Lock()
-	started := c.started
-	c.mu.Unlock()
-	var err error
-	if started {
-		err = c.dlg.Bye(ctx)
-	} else {
-		err = c.dlg.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
-	}
+// end makes the call end on our side, whatever the peer does.
+func (c *Call) end() {
 	_ = c.dlg.Close()
 	c.once.Do(func() { close(c.stop) })
+}
+
+// Hangup ends an answered call with a BYE (or an unanswered one with 480).
+func (c *Call) Hangup(ctx context.Context) error {
+	c.sig.Lock()
+	defer c.sig.Unlock()
+	var err error
+	switch c.state {
+	case stateOver:
+		return nil
+	case stateAnswered:
+		err = c.dlg.Bye(ctx)
+	default:
+		err = c.dlg.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+	}
+	c.state = stateOver
+	c.end()
 	if err != nil {
 		return fmt.Errorf("trunk: hang up: %w", err)
 	}
