@@ -35,6 +35,7 @@ import (
 // Config is the server's settings, resolved.
 type Config struct {
 	HTTP       string        // HTTP listen address, host:port
+	SIP        string        // SIP listen address (UDP and TCP), host:port
 	DataDir    string        // data directory: hushphone.db, recordings/
 	SessionTTL time.Duration // how long a sign-in lasts
 	LogLevel   slog.Level
@@ -67,6 +68,17 @@ var Settings = []Setting{
 				return fmt.Errorf("%w: %q is not host:port, e.g. 127.0.0.1:8080", ErrBadValue, v)
 			}
 			c.HTTP = v
+			return nil
+		},
+	},
+	{
+		Name: "sip", Env: "HUSHPHONE_SIP", Arg: "ADDR", Default: "127.0.0.1:5060",
+		Usage: "where SIP trunks reach the server, over UDP and TCP (host:port)",
+		set: func(c *Config, v string) error {
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" || port == "0" {
+				return fmt.Errorf("%w: %q is not host:port with a port, e.g. 127.0.0.1:5060", ErrBadValue, v)
+			}
+			c.SIP = v
 			return nil
 		},
 	},

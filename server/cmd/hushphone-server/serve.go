@@ -14,7 +14,9 @@ import (
 
 	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/config"
+	"github.com/hushphone/hushphone/server/metrics"
 	"github.com/hushphone/hushphone/server/store"
+	"github.com/hushphone/hushphone/server/trunk"
 )
 
 // shutdownTimeout is how long serve waits for requests in flight on
@@ -101,13 +103,29 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return err //nolint:wrapcheck // api's error says what failed
 	}
+	m := metrics.New()
+	tr, err := trunk.New(trunk.Config{SIPAddr: cfg.SIP, Metrics: m, Logger: log, OnCall: func(c *trunk.Call) {
+		// Agents cannot take calls yet (their WebRTC leg and the call
+		// queue come next): tell the trunk nobody is there rather than
+		// leave the caller ringing.
+		if err := c.Reject(480, "No agent available"); err != nil {
+			log.Warn("call not refused", "err", err)
+		}
+	}})
+	if err != nil {
+		return err //nolint:wrapcheck // trunk's error says what is wrong
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/", a.Handler())
+
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.HTTP)
 	if err != nil {
 		return fmt.Errorf("listen for HTTP (is another server on %s? choose another with --http): %w", cfg.HTTP, err)
 	}
 	srv := &http.Server{
-		Handler:           a.Handler(),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -115,14 +133,29 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	url := "http://" + ln.Addr().String()
-	log.Info("serving", "http", url, "data", cfg.DataDir, "db", st.Path())
-	fmt.Fprintf(stdout, "%s: serving on %s (data in %s); Ctrl-C stops\n", prog, url, cfg.DataDir)
+	log.Info("serving", "http", url, "sip", cfg.SIP, "data", cfg.DataDir, "db", st.Path())
+	fmt.Fprintf(stdout, "%s: serving on %s (SIP on %s over UDP and TCP; data in %s); Ctrl-C stops\n", prog, url, cfg.SIP, cfg.DataDir)
+
+	sipCtx, stopSIP := context.WithCancel(ctx)
+	defer stopSIP()
+	sipc := make(chan error, 1)
+	go func() { sipc <- tr.ListenAndServe(sipCtx) }()
+	defer func() {
+		stopSIP()
+		if err := <-sipc; err != nil {
+			log.Warn("SIP", "err", err)
+		}
+	}()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("HTTP server: %w", err)
+	case err := <-sipc:
+		sipc <- nil // for the deferred wait
+		_ = srv.Close()
+		return fmt.Errorf("SIP (is another server on %s? choose another with --sip): %w", cfg.SIP, err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")

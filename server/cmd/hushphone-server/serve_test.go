@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +46,11 @@ func startServe(t *testing.T, args ...string) (url string, stop func() (int, str
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), &out, &errOut) }()
+	if !slices.Contains(args, "--sip") {
+		args = append([]string{"--sip", freeSIPAddr(t)}, args...)
+	}
+	args = append([]string{"serve"}, args...)
+	go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errOut) }()
 	re := regexp.MustCompile(`serving on (http://\S+)`)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -212,7 +221,8 @@ func TestServeErrors(t *testing.T) {
 	}{
 		{"bad address", []string{"--http", "8080"}, 2, `--http: bad setting: "8080" is not host:port`},
 		{"extra argument", []string{"now"}, 2, `unexpected argument "now"`},
-		{"unknown flag", []string{"--sip", "x"}, 2, "flag provided but not defined: -sip"},
+		{"unknown flag", []string{"--nope", "x"}, 2, "flag provided but not defined: -nope"},
+		{"bad SIP address", []string{"--sip", "x"}, 2, `--sip: bad setting: "x" is not host:port`},
 		{"missing config", []string{"--config", "/nonexistent/h.conf"}, 2, "no such file"},
 	} {
 		code, _, errOut := runWith(t, "", append([]string{"serve"}, tc.args...)...)
@@ -228,5 +238,80 @@ func TestServeErrors(t *testing.T) {
 	}
 	if code, out, _ := runWith(t, "", "serve", "--help"); code != 0 || !strings.Contains(out, "HUSHPHONE_HTTP") {
 		t.Errorf("serve --help: %d", code)
+	}
+}
+
+// freeSIPAddr is a loopback address whose port is free over UDP and TCP.
+func freeSIPAddr(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := u.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		_ = u.Close()
+		if err == nil {
+			_ = l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port")
+	return ""
+}
+
+// TestServeSIPAndMetrics: serve answers SIP OPTIONS, refuses calls while no
+// agent can take them (480), and counts them on /metrics.
+func TestServeSIPAndMetrics(t *testing.T) {
+	sip := freeSIPAddr(t)
+	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip", sip)
+	defer stop()
+	sipDo := func(method, extra, body string) int {
+		t.Helper()
+		c, err := net.Dial("udp", sip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		l := c.LocalAddr().String()
+		msg := method + " sip:hushphone@" + sip + " SIP/2.0\r\nVia: SIP/2.0/UDP " + l + ";branch=z9hG4bK-" + method + "\r\n" +
+			"From: <sip:0123@" + l + ">;tag=1\r\nTo: <sip:hushphone@" + sip + ">\r\nCall-ID: " + method + "@" + l + "\r\n" +
+			"CSeq: 1 " + method + "\r\nContact: <sip:0123@" + l + ">\r\nMax-Forwards: 70\r\n" + extra +
+			"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			n, err := c.Read(buf)
+			if err != nil {
+				t.Fatalf("%s: no response: %v", method, err)
+			}
+			var code int
+			if _, err := fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code); err == nil && code >= 200 {
+				return code
+			}
+		}
+	}
+	if code := sipDo("OPTIONS", "", ""); code != 200 {
+		t.Fatalf("OPTIONS: %d", code)
+	}
+	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"
+	if code := sipDo("INVITE", "Content-Type: application/sdp\r\n", offer); code != 480 {
+		t.Fatalf("INVITE: %d, want 480 while no agent can answer", code)
+	}
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := string(b); res.StatusCode != 200 || !strings.Contains(body, "hushphone_calls_offered_total 1") || !strings.Contains(body, "hushphone_added_latency_seconds") {
+		t.Fatalf("/metrics: %d\n%s", res.StatusCode, body)
 	}
 }
