@@ -1,7 +1,8 @@
 # Hushphone: the commands a developer and CI run. See README.md.
 #
-#   make run            run the system on its embedded defaults (for now: the
-#                       masking engine over the shared corpus, via scrub)
+#   make run            run the server on its embedded defaults (HTTP and SIP on
+#                       loopback, data in ./data)
+#   make scrub-corpus   the masking engine over the shared corpus, via scrub
 #   make test           install what the tests need, vet, lint, then every
 #                       test (what CI runs, via .ci/run)
 #   make deps           the Debian packages the tests use (build/install-deps.sh)
@@ -20,15 +21,18 @@ SHARED        ?= ../shared
 RACE_PKGS      = $(shell $(GO) list ./server/... ./payment/... ./desktop/... 2>/dev/null)
 TEST_TIMEOUT  ?= 20m
 
-.PHONY: all run deps test vet lint go-test race-test bench bench-ratio spandsp-bench build
+.PHONY: all run scrub-corpus deps test vet lint go-test race-test bench bench-ratio spandsp-bench build
 
 all: test
 
-# Until `hushphone-server serve` exists, the system is the masking engine:
-# run it over the shared corpus as a contact centre would over its old
-# recordings. Outputs land in data/scrubbed/ (what a listener hears) and
-# data/digits/ (the key presses: test data here, card data in real life).
 run:
+	$(GO) run ./server/cmd/hushphone-server serve
+
+# The masking engine over the shared corpus, as a contact centre would run
+# it over its old recordings. Outputs land in data/scrubbed/ (what a
+# listener hears) and data/digits/ (the key presses: test data here, card
+# data in real life).
+scrub-corpus:
 	$(GO) run ./server/cmd/hushphone-server scrub --in $(SHARED)/dtmf-corpus --out data/scrubbed --digits data/digits --force
 
 deps:
