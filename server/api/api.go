@@ -126,6 +126,8 @@ func (s *Server) routes() http.Handler {
 			r.Delete("/session", s.signOut)
 			r.Get("/me", s.me)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/users", s.users)
+			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings", s.recordings)
+			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}", s.recording)
 		})
 	})
 	return r

@@ -1,0 +1,90 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/server/recorder"
+	"github.com/hushphone/hushphone/server/store"
+)
+
+func TestRecordings(t *testing.T) {
+	e := newEnv(t, cheap)
+	ctx := context.Background()
+	dataDir := filepath.Dir(e.store.Path())
+	if err := os.MkdirAll(filepath.Join(dataDir, "recordings"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A real one-second recording, indexed.
+	rec, err := recorder.Create(filepath.Join(dataDir, "recordings", "call-1.wav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]byte, 160)
+	g711.EncodeULawTo(frame, make([]int16, 160))
+	for range 50 {
+		if err := rec.Caller(frame, g711.ULaw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := e.store.AddRecording(ctx, store.Recording{CallID: "call-1", Agent: "ann", Path: "recordings/call-1.wav", Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.AddRecording(ctx, store.Recording{CallID: "call-2", Agent: "ann", Path: "recordings/gone.wav"}); err != nil {
+		t.Fatal(err)
+	}
+
+	sue, ann := e.signIn("sue"), e.signIn("ann")
+	if r := e.do("GET", "/api/v1/recordings", ann, ""); r.status != http.StatusForbidden {
+		t.Fatalf("agent lists recordings: %d", r.status)
+	}
+	if r := e.do("GET", "/api/v1/recordings", "", ""); r.status != http.StatusUnauthorized {
+		t.Fatalf("anonymous lists recordings: %d", r.status)
+	}
+	r := e.do("GET", "/api/v1/recordings?limit=10", sue, "")
+	if r.status != http.StatusOK || !strings.Contains(r.raw, `"call":"call-1"`) || !strings.Contains(r.raw, `"duration_ms":1000`) || !strings.Contains(r.raw, `"url":"/api/v1/recordings/`) {
+		t.Fatalf("list: %d %s", r.status, r.raw)
+	}
+	if r := e.do("GET", "/api/v1/recordings?limit=x", sue, ""); r.status != http.StatusBadRequest {
+		t.Fatalf("bad limit: %d", r.status)
+	}
+
+	// Download: a playable stereo WAV.
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/api/v1/recordings/"+strconv.FormatInt(r1.ID, 10), nil)
+	req.Header.Set("Authorization", "Bearer "+sue)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "audio/wav" {
+		t.Fatalf("download: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	b, _ := io.ReadAll(res.Body)
+	a, err := wav.Read(bytes.NewReader(b))
+	if err != nil || a.Channels != 2 || a.Frames() != 8000 {
+		t.Fatalf("downloaded recording: %v %+v", err, a)
+	}
+	for _, c := range []struct {
+		path string
+		code int
+	}{{"/api/v1/recordings/999", 404}, {"/api/v1/recordings/x", 400}, {"/api/v1/recordings/2", 404}} {
+		if r := e.do("GET", c.path, sue, ""); r.status != c.code {
+			t.Errorf("%s: %d, want %d (%s)", c.path, r.status, c.code, r.raw)
+		}
+	}
+}
