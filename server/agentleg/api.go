@@ -19,6 +19,10 @@
 // Stats see the agent's receiver reports. Close stops and waits for all of
 // them.
 //
+// Per frame, WriteFrame itself allocates nothing; pion's SRTP and
+// interceptor chain below it cost 3 allocations (about 1.9 kB) a frame
+// (BenchmarkWriteFrame). Reading reuses one buffer per track.
+//
 // What it does not do yet:
 //   - Opus. Only PCMU is registered and offered. The masked caller stream is
 //     G.711 and the recorder and the SIP leg want G.711, so Opus would mean a

@@ -97,10 +97,10 @@ type LegParams struct {
 
 // Stats are the leg's counters.
 type Stats struct {
-	PacketsSent     uint64 // RTP packets written to the agent
+	PacketsSent     uint64 // frames handed to pion for the agent (before the leg connects it drops them)
 	PacketsReceived uint64 // the agent's RTP packets used
-	PacketsLost     uint64 // the agent's packets that never came (sequence gaps)
-	PacketsLate     uint64 // the agent's packets dropped as late or repeated
+	PacketsLost     uint64 // sequence gaps in the agent's packets (played as silence)
+	PacketsLate     uint64 // the agent's packets dropped as late (also counted lost when the gap was seen)
 	FramesReceived  uint64 // 160-byte frames given to OnAgentAudio
 	// Jitter is the interarrival jitter of the agent's packets (RFC 3550).
 	Jitter time.Duration

@@ -22,7 +22,7 @@ func loopback4(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }
 
 // checkGoroutines fails the test if, a moment after it ends, more
 // goroutines run than when it started.
-func checkGoroutines(t *testing.T) {
+func checkGoroutines(t testing.TB) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
@@ -37,7 +37,7 @@ func checkGoroutines(t *testing.T) {
 	})
 }
 
-func newServerAPI(t *testing.T) *API {
+func newServerAPI(t testing.TB) *API {
 	t.Helper()
 	api, err := NewAPI(Config{Loopback: true, IPFilter: loopback4})
 	if err != nil {
@@ -50,7 +50,7 @@ func newServerAPI(t *testing.T) *API {
 // default interceptors, loopback only. It sends RTP with payloads of chunk
 // bytes and collects the payloads it receives.
 type agent struct {
-	t     *testing.T
+	t     testing.TB
 	pc    *webrtc.PeerConnection
 	track *webrtc.TrackLocalStaticRTP
 	chunk int
@@ -65,7 +65,7 @@ type agent struct {
 	readers   sync.WaitGroup
 }
 
-func newAgent(t *testing.T, chunk int, trickle func(webrtc.ICECandidateInit)) *agent {
+func newAgent(t testing.TB, chunk int, trickle func(webrtc.ICECandidateInit)) *agent {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(pcmu, webrtc.RTPCodecTypeAudio); err != nil {
@@ -246,7 +246,7 @@ func (c *collector) bytes() []byte {
 	return append([]byte(nil), c.got...)
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, ok func() bool) {
+func waitFor(t testing.TB, what string, d time.Duration, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(d); !ok(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -625,4 +625,116 @@ func FuzzCheckPCMU(f *testing.F) {
 	f.Fuzz(func(_ *testing.T, s string) {
 		_ = checkPCMU(s)
 	})
+}
+
+// pair is a server leg offering to a test agent, connected, with the
+// server's audio heard by the agent and the agent's by heard.
+type pair struct {
+	leg   *Leg
+	ag    *agent
+	heard *collector
+}
+
+func connectPair(tb testing.TB) *pair {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := &pair{heard: &collector{}}
+	up := make(chan struct{})
+	var once sync.Once
+	leg, err := newServerAPI(tb).NewLeg(ctx, LegParams{
+		OnAgentAudio: p.heard.add,
+		OnState: func(s State) {
+			if s == StateConnected {
+				once.Do(func() { close(up) })
+			}
+		},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.leg = leg
+	p.ag = newAgent(tb, frameBytes, nil)
+	tb.Cleanup(func() {
+		if err := leg.Close(); err != nil {
+			tb.Error(err)
+		}
+		p.ag.close()
+	})
+	offer, err := leg.Offer(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.ag.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
+	answer, err := p.ag.pc.CreateAnswer(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := leg.SetAnswer(p.ag.setLocal(answer, false)); err != nil {
+		tb.Fatal(err)
+	}
+	for _, ch := range []chan struct{}{up, p.ag.connected} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			tb.Fatal("not connected in 10 s")
+		}
+	}
+	return p
+}
+
+// Lost packets from the agent become PCMU silence on the time line and are
+// counted; late ones are dropped and counted.
+func TestAgentLossAndLateness(t *testing.T) {
+	checkGoroutines(t)
+	p := connectPair(t)
+	warmFrame := bytes.Repeat([]byte{warm}, frameBytes)
+	waitFor(t, "the server to hear the agent", 5*time.Second, func() bool {
+		p.ag.send(warmFrame)
+		time.Sleep(10 * time.Millisecond)
+		return len(p.heard.bytes()) > 0
+	})
+	time.Sleep(30 * time.Millisecond)
+	before := p.leg.Stats()
+
+	a, b := frame(1), frame(2)
+	p.ag.send(a)
+	// Two packets lost: their sequence numbers and 40 ms skipped.
+	p.ag.pkt.SequenceNumber += 2
+	p.ag.pkt.Timestamp += 2 * frameBytes
+	p.ag.send(b)
+	// One of the lost two comes late (a repeat would not get through
+	// SRTP's replay check): dropped, not played.
+	next, nextTS := p.ag.pkt.SequenceNumber, p.ag.pkt.Timestamp
+	p.ag.pkt.SequenceNumber -= 3
+	p.ag.pkt.Timestamp -= 3 * frameBytes
+	p.ag.send(frame(3))
+	p.ag.pkt.SequenceNumber, p.ag.pkt.Timestamp = next, nextTS
+	c := frame(4)
+	p.ag.send(c)
+
+	want := append(append(append(append([]byte(nil), a...), bytes.Repeat([]byte{pcmuSilence}, 2*frameBytes)...), b...), c...)
+	waitFor(t, "the frames after the loss", 5*time.Second, func() bool {
+		return len(afterWarmUp(p.heard.bytes())) >= len(want)
+	})
+	if got := afterWarmUp(p.heard.bytes()); !bytes.Equal(got, want) {
+		t.Fatalf("heard %d bytes, want a, 320 bytes of silence, b, c (%d bytes)", len(got), len(want))
+	}
+	st := p.leg.Stats()
+	if lost, late := st.PacketsLost-before.PacketsLost, st.PacketsLate-before.PacketsLate; lost != 2 || late != 1 {
+		t.Errorf("lost %d late %d, want 2 and 1 (stats %+v)", lost, late, st)
+	}
+}
+
+// WriteFrame on a connected leg: what one frame to the agent costs.
+func BenchmarkWriteFrame(b *testing.B) {
+	p := connectPair(b)
+	f := frame(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := p.leg.WriteFrame(f); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
