@@ -47,7 +47,7 @@ func newServerAPI(t testing.TB) *API {
 }
 
 // agent is a plain pion peer, as the desktop app's engine will be: PCMU,
-// default interceptors, loopback only. It sends RTP with payloads of chunk
+// default interceptors, loopback only (and Opus too, if asked). It sends RTP with payloads of chunk
 // bytes and collects the payloads it receives.
 type agent struct {
 	t     testing.TB
@@ -65,9 +65,18 @@ type agent struct {
 	readers   sync.WaitGroup
 }
 
-func newAgent(t testing.TB, chunk int, trickle func(webrtc.ICECandidateInit)) *agent {
+func newAgent(t testing.TB, chunk int, opus bool, trickle func(webrtc.ICECandidateInit)) *agent {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
+	if opus { // first, as browsers list it
+		o := webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
+			PayloadType:        111,
+		}
+		if err := me.RegisterCodec(o, webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := me.RegisterCodec(pcmu, webrtc.RTPCodecTypeAudio); err != nil {
 		t.Fatal(err)
 	}
@@ -260,13 +269,15 @@ func TestTwoWayAudioOverLoopback(t *testing.T) {
 		name         string
 		serverOffers bool
 		trickle      bool
-		agentChunk   int // payload bytes per agent packet
+		agentChunk   int  // payload bytes per agent packet
+		agentOpus    bool // the agent offers Opus first, then PCMU
 	}{
-		{"server offers, trickle", true, true, 160},
-		{"agent offers, trickle", false, true, 160},
-		{"server offers, full gathering", true, false, 160},
-		{"agent offers, full gathering, 80-byte packets", false, false, 80},
-		{"server offers, trickle, 240-byte packets", true, true, 240},
+		{"server offers, trickle", true, true, 160, false},
+		{"agent offers, trickle", false, true, 160, false},
+		{"server offers, full gathering", true, false, 160, false},
+		{"agent offers, full gathering, 80-byte packets", false, false, 80, false},
+		{"server offers, trickle, 240-byte packets", true, true, 240, false},
+		{"agent offers Opus and PCMU, server picks PCMU", false, true, 160, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,7 +311,7 @@ func TestTwoWayAudioOverLoopback(t *testing.T) {
 				}
 				params.OnCandidate = func(c webrtc.ICECandidateInit) { ag.addCandidate(c) }
 			}
-			ag = newAgent(t, tc.agentChunk, agentTrickle)
+			ag = newAgent(t, tc.agentChunk, tc.agentOpus, agentTrickle)
 			leg, err := api.NewLeg(ctx, params)
 			if err != nil {
 				t.Fatal(err)
@@ -336,6 +347,9 @@ func TestTwoWayAudioOverLoopback(t *testing.T) {
 				answer, err := leg.Answer(ctx, ag.setLocal(offer, tc.trickle))
 				if err != nil {
 					t.Fatal(err)
+				}
+				if strings.Contains(strings.ToLower(answer), "opus") || !strings.Contains(answer, "PCMU/8000") {
+					t.Errorf("answer does not choose PCMU alone:\n%s", answer)
 				}
 				ag.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer})
 			}
@@ -654,7 +668,7 @@ func connectPair(tb testing.TB) *pair {
 		tb.Fatal(err)
 	}
 	p.leg = leg
-	p.ag = newAgent(tb, frameBytes, nil)
+	p.ag = newAgent(tb, frameBytes, false, nil)
 	tb.Cleanup(func() {
 		if err := leg.Close(); err != nil {
 			tb.Error(err)
@@ -737,4 +751,25 @@ func BenchmarkWriteFrame(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Whatever the agent sends as a candidate gets an error or is kept, never
+// a crash.
+func FuzzAddCandidate(f *testing.F) {
+	api, err := NewAPI(Config{Loopback: true, IPFilter: loopback4})
+	if err != nil {
+		f.Fatal(err)
+	}
+	leg, err := api.NewLeg(context.Background(), LegParams{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = leg.Close() })
+	f.Add("candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host")
+	f.Add("candidate:garbage")
+	f.Add("candidate:1 1 tcp 1 ::1 9 typ host tcptype active")
+	f.Add("")
+	f.Fuzz(func(_ *testing.T, s string) {
+		_ = leg.AddCandidate(webrtc.ICECandidateInit{Candidate: s})
+	})
 }
