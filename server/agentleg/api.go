@@ -5,7 +5,8 @@
 // An API holds what every leg shares: the codecs (PCMU 8000 only, see
 // below), the interceptors (RTCP sender and receiver reports) and the ICE
 // settings (a public address for 1:1 NAT, a UDP port range, loopback host
-// candidates for tests and the embedded setup, mDNS off). A Leg is one peer
+// candidates for tests and the embedded setup, an optional local address
+// filter, mDNS off). A Leg is one peer
 // connection with one sendrecv audio transceiver. The server may offer
 // (Offer, then SetAnswer) or answer an agent's offer (Answer); ICE
 // candidates are trickled through LegParams.OnCandidate and AddCandidate, or,
@@ -15,9 +16,11 @@
 // agent as one RTP packet with its own sequence number and timestamp. One
 // goroutine per remote track reads the agent's RTP and hands OnAgentAudio
 // 160-byte PCMU frames in order (payloads of other sizes are split or
-// joined); another reads RTCP for the sent track, so the interceptors and
-// Stats see the agent's receiver reports. Close stops and waits for all of
-// them.
+// joined, lost packets up to 1 s become PCMU silence, late ones are
+// dropped; only the first PCMU track is played); another reads RTCP for the
+// sent track, so the interceptors and Stats see the agent's receiver
+// reports. Close stops and waits for all of them; callbacks must not call
+// Close.
 //
 // Per frame, WriteFrame itself allocates nothing; pion's SRTP and
 // interceptor chain below it cost 3 allocations (about 1.9 kB) a frame
@@ -32,6 +35,8 @@
 //   - Telephone-events from the agent, PCMA, DTX or comfort noise.
 //   - ICE restarts, renegotiation after the first exchange, TURN or STUN
 //     servers (host candidates, and the public address when configured).
+//   - An end-of-candidates signal to the agent: OnCandidate is called for
+//     each candidate, not when gathering ends.
 package agentleg
 
 import (

@@ -120,10 +120,11 @@ type Leg struct {
 	sender *webrtc.RTPSender
 	params LegParams
 
-	mu     sync.Mutex // closed and wg.Add
-	closed atomic.Bool
-	done   chan struct{}
-	wg     sync.WaitGroup
+	mu      sync.Mutex // closed and wg.Add
+	closed  atomic.Bool
+	reading atomic.Bool // a track's audio goes to OnAgentAudio
+	done    chan struct{}
+	wg      sync.WaitGroup
 
 	sigMu     sync.Mutex // signalling: one exchange at a time
 	remoteSet bool
@@ -144,7 +145,7 @@ type Leg struct {
 // goroutine that reads RTCP for the sent audio; Close stops it.
 func (a *API) NewLeg(ctx context.Context, p LegParams) (*Leg, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
+		return nil, fmt.Errorf("agentleg: new leg: %w", err)
 	}
 	pc, err := a.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -403,12 +404,15 @@ func (l *Leg) WriteFrame(frame []byte) error {
 }
 
 // readTrack reads one remote track until the leg closes, handing
-// OnAgentAudio 160-byte frames.
+// OnAgentAudio 160-byte frames. Only the first PCMU track is played; any
+// other is read and dropped.
 func (l *Leg) readTrack(t *webrtc.TrackRemote) {
-	if !strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypePCMU) {
+	use := strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypePCMU)
+	if !use {
 		l.log.Warn("agent leg: ignoring a track that is not PCMU", "codec", t.Codec().MimeType)
+	} else if use = l.reading.CompareAndSwap(false, true); !use {
+		l.log.Warn("agent leg: ignoring a second audio track from the agent")
 	}
-	pcmuTrack := strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypePCMU)
 	var (
 		buf      [1500]byte
 		pkt      rtp.Packet
@@ -445,8 +449,8 @@ func (l *Leg) readTrack(t *webrtc.TrackRemote) {
 		if err != nil {
 			return
 		}
-		if !pcmuTrack {
-			continue
+		if !use {
+			continue // drained, not played
 		}
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
