@@ -324,9 +324,9 @@ func (r *Router) Register(id, name string) error {
 		r.stopTimer(c)
 		c.gen++
 		c.state, c.since = CallStateActive, now
-		r.setState(a, StateBusy, now)
 		r.log.Info("agent rejoined call", "agent", id, "call", c.id)
 		r.emit(CallAssigned{Agent: id, Call: c.id, From: c.from, Rejoined: true})
+		r.setState(a, StateBusy, now)
 		return nil
 	}
 	r.seq++
@@ -392,11 +392,11 @@ func (r *Router) Disconnect(id string) error {
 		c := a.call
 		c.gen++
 		c.state, c.since = CallStateHeld, now
-		r.setState(a, StateOffline, now)
 		gen := c.gen
 		c.timer = r.after(r.rejoin, func() { r.rejoinTimeout(c, gen) })
 		r.log.Info("agent dropped mid-call; holding the call", "agent", id, "call", c.id)
 		r.emit(CallHeld{Agent: id, Call: c.id, Until: now.Add(r.rejoin)})
+		r.setState(a, StateOffline, now)
 	default:
 		r.setState(a, StateOffline, now)
 		r.remove(a)
@@ -442,9 +442,9 @@ func (r *Router) Answer(agentID, callID string) error {
 	c.gen++
 	c.state, c.since = CallStateActive, now
 	r.dequeue(c)
-	r.setState(a, StateBusy, now)
 	r.log.Info("call answered", "agent", agentID, "call", callID)
 	r.emit(CallAssigned{Agent: agentID, Call: callID, From: c.from})
+	r.setState(a, StateBusy, now)
 	return nil
 }
 
@@ -630,29 +630,30 @@ func (r *Router) end(c *call, reason string, now time.Time) {
 	r.stopTimer(c)
 	c.gen++
 	a := c.agent
-	switch c.state {
-	case CallStateRinging:
+	if c.state == CallStateRinging {
 		r.withdraw(c, ReasonCallerGone, StateAvailable, now)
 		a = nil // the call never reached them
-	case CallStateActive:
-		a.call = nil
-		if a.pref == StateAvailable {
-			a.idleSince = now
-		}
-		r.setState(a, a.pref, now)
-	case CallStateHeld:
-		a.call = nil
-		r.remove(a)
-	default:
 	}
+	state := c.state
 	r.dequeue(c)
 	delete(r.calls, c.id)
 	ev := CallEnded{Call: c.id, Reason: reason}
 	if a != nil {
 		ev.Agent = a.id
+		a.call = nil
 	}
 	r.log.Info("call ended", "call", c.id, "reason", reason)
 	r.emit(ev)
+	switch state {
+	case CallStateActive:
+		if a.pref == StateAvailable {
+			a.idleSince = now
+		}
+		r.setState(a, a.pref, now)
+	case CallStateHeld:
+		r.remove(a)
+	default:
+	}
 	r.dispatch(now)
 }
 

@@ -448,8 +448,8 @@ func TestAgentStateEvents(t *testing.T) {
 	}
 	want := []string{
 		"state a away", "state a available", "queued c1", "offer a c1", "state a ringing",
-		"state a busy", "assigned a c1", "state a offline", "held a c1", "state a busy",
-		"rejoined a c1", "state a available", "ended c1 agent a", "state a offline",
+		"assigned a c1", "state a busy", "held a c1", "state a offline", "rejoined a c1",
+		"state a busy", "ended c1 agent a", "state a available", "state a offline",
 	}
 	if got := h.take(true); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n got  %q\n want %q", got, want)
@@ -503,7 +503,7 @@ func TestEventCallbackMayCallBack(t *testing.T) {
 	if err := r.Inbound("c1", ""); err != nil {
 		t.Fatal(err)
 	}
-	want := "state a away,state a available,queued c1,offer a c1,state a ringing,state a busy,assigned a c1"
+	want := "state a away,state a available,queued c1,offer a c1,state a ringing,assigned a c1,state a busy"
 	if strings.Join(got, ",") != want {
 		t.Errorf("got %q", got)
 	}

@@ -1,0 +1,224 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/hushphone/hushphone/server/route"
+	"github.com/hushphone/hushphone/server/store"
+)
+
+// conn is one user's WebSocket. ServeHTTP's goroutine reads; writeLoop
+// writes everything queued on out; watchLoop pings and re-checks the
+// session. close asks writeLoop to close with a code.
+type conn struct {
+	h         *Hub
+	user      string
+	role      store.Role
+	tokenHash []byte
+	ws        *websocket.Conn
+	out       chan []byte
+
+	closeOnce sync.Once
+	closing   chan struct{}
+	code      websocket.StatusCode
+	reason    string
+}
+
+// close makes writeLoop send what is queued, then close with code.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		c.code, c.reason = code, reason
+		close(c.closing)
+	})
+}
+
+func (c *conn) send(m Message) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		c.h.log.Error("websocket: encode", "type", m.Type, "err", err)
+		return
+	}
+	c.enqueue(b)
+}
+
+// enqueue queues b without blocking; a client that lets SendQueue messages
+// pile up is closed (1008) rather than holding up everyone else.
+func (c *conn) enqueue(b []byte) {
+	select {
+	case <-c.closing:
+		return
+	default:
+	}
+	select {
+	case c.out <- b:
+	default:
+		c.h.log.Warn("websocket: client too slow; closing", "user", c.user)
+		c.close(websocket.StatusPolicyViolation, "too slow: messages were not read")
+	}
+}
+
+func (c *conn) writeLoop(ctx context.Context) {
+	write := func(b []byte) bool {
+		wctx, cancel := context.WithTimeout(ctx, c.h.p.WriteTimeout)
+		defer cancel()
+		if err := c.ws.Write(wctx, websocket.MessageText, b); err != nil {
+			_ = c.ws.CloseNow()
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case b := <-c.out:
+			if !write(b) {
+				return
+			}
+		case <-c.closing:
+			if c.code != websocket.StatusPolicyViolation {
+				for len(c.out) > 0 {
+					if !write(<-c.out) {
+						return
+					}
+				}
+			}
+			_ = c.ws.Close(c.code, c.reason)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// watchLoop pings the peer (a peer that does not answer is gone) and checks
+// the session is still signed in.
+func (c *conn) watchLoop(ctx context.Context) {
+	ping := time.NewTicker(c.h.p.PingInterval)
+	defer ping.Stop()
+	check := time.NewTicker(c.h.p.SessionCheck)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.closing:
+			return
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, c.h.p.PingInterval)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				c.h.log.Info("websocket: peer does not answer pings; closing", "user", c.user)
+				_ = c.ws.CloseNow()
+				return
+			}
+		case <-check.C:
+			_, err := c.h.p.Sessions.LookupSession(ctx, c.tokenHash)
+			if errors.Is(err, store.ErrNoSession) {
+				c.h.log.Info("websocket: session ended; closing", "user", c.user)
+				c.close(StatusSessionEnded, "session expired or signed out: sign in again")
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) readLoop(ctx context.Context) {
+	for {
+		typ, b, err := c.ws.Read(ctx)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s == -1 && !errors.Is(err, context.Canceled) {
+				c.h.log.Debug("websocket: read", "user", c.user, "err", err)
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.send(Message{Type: TypeError, Code: CodeBadMessage, Message: "send JSON as text messages, not binary"})
+			continue
+		}
+		m, err := Parse(b)
+		if err != nil {
+			c.replyError(m.ID, err)
+			continue
+		}
+		c.replyError(m.ID, c.handle(ctx, m))
+	}
+}
+
+func (c *conn) replyError(id string, err error) {
+	if err == nil {
+		return
+	}
+	var pe *protoError
+	if !errors.As(err, &pe) {
+		c.h.log.Error("websocket: handle message", "user", c.user, "err", err)
+		pe = perr(CodeInternal, "the server failed; try again")
+	}
+	c.send(Message{Type: TypeError, ID: id, Code: pe.Code, Message: pe.Message})
+}
+
+// routeError turns the call queue's errors into replies.
+func routeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, route.ErrNotOffered):
+		return perr(CodeNotOffered, "that call is not ringing for you")
+	case errors.Is(err, route.ErrNotYourCall):
+		return perr(CodeNotYourCall, "you are not on that call")
+	case errors.Is(err, route.ErrNoCall):
+		return perr(CodeNoCall, "no such call: it may have ended")
+	case errors.Is(err, route.ErrNoAgent):
+		return perr(CodeNotRegistered, "you are not in the call queue: reconnect")
+	case errors.Is(err, route.ErrClosed):
+		return perr(CodeUnavailable, "the server is shutting down")
+	case errors.Is(err, route.ErrBadPresence):
+		return perr(CodeBadRequest, `"status" must be "available" or "away"`)
+	}
+	return err
+}
+
+func (c *conn) handle(ctx context.Context, m Message) error {
+	if m.Type == TypePing {
+		c.send(Message{Type: TypePong, ID: m.ID})
+		return nil
+	}
+	if c.role != store.RoleAgent {
+		return perr(CodeForbidden, "only agents send "+m.Type+" messages")
+	}
+	r := c.h.p.Router
+	switch m.Type {
+	case TypePresence:
+		return routeError(r.SetPresence(c.user, route.State(m.Status)))
+	case TypeAnswer:
+		return routeError(r.Answer(c.user, m.Call))
+	case TypeDecline:
+		return routeError(r.Decline(c.user, m.Call))
+	case TypeHangup:
+		return routeError(r.AgentHangup(c.user, m.Call))
+	case TypeSDP, TypeCandidate:
+		if a, ok := r.Agent(c.user); !ok || a.Call != m.Call || (a.State != route.StateRinging && a.State != route.StateBusy) {
+			return perr(CodeNotYourCall, "you are not on that call")
+		}
+		if c.h.p.Media == nil {
+			return perr(CodeUnavailable, "this server has no media side")
+		}
+		var err error
+		if m.Type == TypeSDP {
+			err = c.h.p.Media.SDP(ctx, c.user, m.Call, m.Kind, m.SDP)
+		} else {
+			err = c.h.p.Media.Candidate(ctx, c.user, m.Call, m.Candidate)
+		}
+		if err != nil {
+			c.h.log.Info("websocket: media refused", "user", c.user, "call", m.Call, "type", m.Type, "err", err)
+			return perr(CodeMedia, "the media side refused the "+m.Type)
+		}
+		return nil
+	}
+	return perr(CodeUnknownType, "unknown message type")
+}

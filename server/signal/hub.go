@@ -1,0 +1,452 @@
+// Package signal is the WebSocket signalling hub: one connection per
+// signed-in user, carrying the JSON protocol of docs/protocol.md.
+//
+// The Hub authenticates the upgrade request with the same session lookup as
+// the HTTP API (a Bearer header, or a token query parameter for browsers),
+// says hello, feeds agents' presence, answers, declines and hang-ups to the
+// call queue (Router), turns the queue's events into messages, passes the
+// agents' SDP and ICE candidates to the media side (Media), and keeps
+// supervisors and admins up to date with snapshots of every agent and call.
+//
+// Key presses reach clients only as "a key was pressed on this call": no
+// method of the Hub takes a digit.
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/hushphone/hushphone/server/auth"
+	"github.com/hushphone/hushphone/server/route"
+	"github.com/hushphone/hushphone/server/store"
+)
+
+// Sentinel errors, wrapped with %w; check them with errors.Is.
+var (
+	ErrNotConnected = errors.New("the user is not connected")
+	ErrClosed       = errors.New("the signalling hub is closed")
+)
+
+// WebSocket close codes the Hub uses besides the standard ones (1001 going
+// away at shutdown, 1008 for a client too slow to read, 1009 for a message
+// over MaxMessage).
+const (
+	StatusReplaced      websocket.StatusCode = 4000 // the user connected again elsewhere
+	StatusSessionEnded  websocket.StatusCode = 4001 // the session expired or was signed out
+	StatusNotRegistered websocket.StatusCode = 4002 // the call queue refused the agent
+)
+
+// Defaults for Params.
+const (
+	DefaultPingInterval = 15 * time.Second
+	DefaultWriteTimeout = 10 * time.Second
+	DefaultSessionCheck = time.Minute
+	DefaultSendQueue    = 128
+)
+
+// Sessions looks up a signed-in session by its token's hash
+// (*store.Store).
+type Sessions interface {
+	LookupSession(ctx context.Context, tokenHash []byte) (store.Session, error)
+}
+
+// Router is the call queue (*route.Router).
+type Router interface {
+	Register(agent, name string) error
+	SetPresence(agent string, p route.State) error
+	Disconnect(agent string) error
+	Answer(agent, call string) error
+	Decline(agent, call string) error
+	AgentHangup(agent, call string) error
+	Agent(id string) (route.AgentInfo, bool)
+	Agents() []route.AgentInfo
+	Calls() []route.CallInfo
+}
+
+// Media is the agent's media leg: it takes the agent's SDP (kind "offer" or
+// "answer") and ICE candidates for a call, and answers through Hub.SDP and
+// Hub.Candidate.
+type Media interface {
+	SDP(ctx context.Context, agent, call, kind, sdp string) error
+	Candidate(ctx context.Context, agent, call, candidate string) error
+}
+
+// Params are what the Hub needs.
+type Params struct {
+	Sessions Sessions // required
+	Router   Router   // required
+	Media    Media    // nil: sdp and candidate messages get an "unavailable" error
+	Logger   *slog.Logger
+	// OriginPatterns are the browser origins allowed besides the server's
+	// own (see websocket.AcceptOptions); clients that send no Origin, such
+	// as the desktop agent, are always allowed.
+	OriginPatterns []string
+	PingInterval   time.Duration // how often a silent peer is pinged
+	WriteTimeout   time.Duration // how long one message may take to write
+	SessionCheck   time.Duration // how often the session is checked again
+	SendQueue      int           // messages queued per connection before it counts as too slow
+}
+
+// Hub is the signalling hub, an http.Handler for GET /api/v1/ws.
+type Hub struct {
+	p   Params
+	log *slog.Logger
+
+	mu     sync.Mutex
+	conns  map[string]*conn
+	closed bool
+	wg     sync.WaitGroup // one per ServeHTTP past authentication
+
+	snapMu sync.Mutex // orders supervisor snapshots
+}
+
+// New returns a Hub.
+func New(p Params) (*Hub, error) {
+	if p.Sessions == nil || p.Router == nil {
+		return nil, errors.New("signal: Params.Sessions and Params.Router are required") //nolint:err113 // a programming error
+	}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	if p.PingInterval <= 0 {
+		p.PingInterval = DefaultPingInterval
+	}
+	if p.WriteTimeout <= 0 {
+		p.WriteTimeout = DefaultWriteTimeout
+	}
+	if p.SessionCheck <= 0 {
+		p.SessionCheck = DefaultSessionCheck
+	}
+	if p.SendQueue <= 0 {
+		p.SendQueue = DefaultSendQueue
+	}
+	return &Hub{p: p, log: p.Logger, conns: map[string]*conn{}}, nil
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// token returns the session token from "Authorization: Bearer TOKEN" or,
+// failing that, the token query parameter.
+func token(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	return r.URL.Query().Get("token")
+}
+
+func (h *Hub) authenticate(w http.ResponseWriter, r *http.Request) (store.Session, bool) {
+	tok := token(r)
+	if tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hushphone"`)
+		writeError(w, http.StatusUnauthorized, "sign in first (POST /api/v1/session), then send Authorization: Bearer TOKEN or ?token=TOKEN")
+		return store.Session{}, false
+	}
+	se, err := h.p.Sessions.LookupSession(r.Context(), auth.TokenHash(tok))
+	if errors.Is(err, store.ErrNoSession) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="hushphone", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "the session has expired or was signed out: sign in again")
+		return store.Session{}, false
+	}
+	if err != nil {
+		h.log.Error("websocket: authenticate", "err", err)
+		writeError(w, http.StatusInternalServerError, "the server could not check the session; try again")
+		return store.Session{}, false
+	}
+	switch se.User.Role {
+	case store.RoleAgent, store.RoleSupervisor, store.RoleAdmin:
+	default:
+		writeError(w, http.StatusForbidden, "this needs the agent, supervisor or admin role")
+		return store.Session{}, false
+	}
+	return se, true
+}
+
+// ServeHTTP upgrades an authenticated request to the signalling WebSocket
+// and serves it until either side closes it or the Hub closes.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+": open a WebSocket with GET")
+		return
+	}
+	se, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, "the server is shutting down; try again shortly")
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.p.OriginPatterns})
+	if err != nil {
+		h.log.Info("websocket: upgrade refused", "user", se.User.Name, "err", err)
+		return // Accept wrote the response
+	}
+	ws.SetReadLimit(MaxMessage)
+	c := &conn{
+		h:         h,
+		user:      se.User.Name,
+		role:      se.User.Role,
+		tokenHash: se.TokenHash,
+		ws:        ws,
+		out:       make(chan []byte, h.p.SendQueue),
+		closing:   make(chan struct{}),
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.writeLoop(ctx) }()
+	go func() { defer wg.Done(); c.watchLoop(ctx) }()
+
+	h.log.Info("websocket: connected", "user", c.user, "role", string(c.role))
+	h.attach(c)
+	c.readLoop(ctx)
+	h.detach(c)
+	cancel()
+	wg.Wait()
+	_ = ws.CloseNow()
+	h.log.Info("websocket: disconnected", "user", c.user)
+}
+
+func isSupervisor(r store.Role) bool { return r == store.RoleSupervisor || r == store.RoleAdmin }
+
+// attach says hello, makes c the user's connection (closing any earlier
+// one), and brings the client up to date.
+func (h *Hub) attach(c *conn) {
+	c.send(Message{Type: TypeHello, User: c.user, Role: string(c.role)})
+	if isSupervisor(c.role) {
+		h.snapMu.Lock()
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		if isSupervisor(c.role) {
+			h.snapMu.Unlock()
+		}
+		c.close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	old := h.conns[c.user]
+	h.conns[c.user] = c
+	h.mu.Unlock()
+	if old != nil {
+		old.close(StatusReplaced, "connected again elsewhere")
+	}
+	if isSupervisor(c.role) {
+		c.send(Message{Type: TypeAgents, Agents: h.agents()})
+		c.send(Message{Type: TypeCalls, Calls: h.calls()})
+		h.snapMu.Unlock()
+	}
+	if c.role != store.RoleAgent {
+		return
+	}
+	prev, known := h.p.Router.Agent(c.user)
+	if err := h.p.Router.Register(c.user, c.user); err != nil {
+		h.log.Error("websocket: register agent", "user", c.user, "err", err)
+		c.send(Message{Type: TypeError, Code: CodeUnavailable, Message: "the call queue is not taking agents; try again shortly"})
+		c.close(StatusNotRegistered, "call queue unavailable")
+		return
+	}
+	if known && prev.State != route.StateOffline {
+		// The same agent's earlier connection was replaced: the queue saw
+		// no change, so tell this one where things stand.
+		c.send(Message{Type: TypePresence, User: c.user, Status: string(prev.State)})
+		if prev.Call != "" {
+			from := ""
+			for _, ci := range h.p.Router.Calls() {
+				if ci.ID == prev.Call {
+					from = ci.From
+				}
+			}
+			switch prev.State {
+			case route.StateRinging:
+				c.send(Message{Type: TypeOffered, Call: prev.Call, From: from})
+			case route.StateBusy:
+				c.send(Message{Type: TypeStarted, Call: prev.Call, From: from, Rejoined: true})
+			default:
+			}
+		}
+	}
+}
+
+// detach forgets c if it is still its user's connection; an agent's call
+// queue then learns the agent is gone.
+func (h *Hub) detach(c *conn) {
+	h.mu.Lock()
+	current := h.conns[c.user] == c
+	if current {
+		delete(h.conns, c.user)
+	}
+	h.mu.Unlock()
+	if current && c.role == store.RoleAgent {
+		if err := h.p.Router.Disconnect(c.user); err != nil && !errors.Is(err, route.ErrNoAgent) && !errors.Is(err, route.ErrClosed) {
+			h.log.Error("websocket: agent disconnect", "user", c.user, "err", err)
+		}
+	}
+}
+
+// Send queues a message for the user's connection.
+func (h *Hub) Send(user string, m Message) error {
+	h.mu.Lock()
+	c := h.conns[user]
+	h.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("send %s: %w", m.Type, ErrNotConnected)
+	}
+	c.send(m)
+	return nil
+}
+
+// Broadcast queues a message for every connected supervisor and admin.
+func (h *Hub) Broadcast(m Message) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		h.log.Error("websocket: encode", "type", m.Type, "err", err)
+		return
+	}
+	for _, c := range h.supervisors() {
+		c.enqueue(b)
+	}
+}
+
+func (h *Hub) supervisors() []*conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*conn
+	for _, c := range h.conns {
+		if isSupervisor(c.role) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Connected reports whether the user has a connection.
+func (h *Hub) Connected(user string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns[user] != nil
+}
+
+// SDP sends the media side's SDP (kind "offer" or "answer") for a call to
+// the agent.
+func (h *Hub) SDP(agent, call, kind, sdp string) error {
+	return h.Send(agent, Message{Type: TypeSDP, Call: call, Kind: kind, SDP: sdp})
+}
+
+// Candidate sends the media side's ICE candidate for a call to the agent.
+func (h *Hub) Candidate(agent, call, candidate string) error {
+	return h.Send(agent, Message{Type: TypeCandidate, Call: call, Candidate: candidate})
+}
+
+// KeyPressed tells the agent on the call, and every supervisor, that the
+// caller pressed a key. Which key is never said: there is no way to.
+func (h *Hub) KeyPressed(call string) {
+	m := Message{Type: TypeKeyPressed, Call: call}
+	for _, ci := range h.p.Router.Calls() {
+		if ci.ID == call && ci.Agent != "" && ci.State == route.CallStateActive {
+			_ = h.Send(ci.Agent, m)
+		}
+	}
+	h.Broadcast(m)
+}
+
+func (h *Hub) agents() []AgentSnapshot {
+	as := h.p.Router.Agents()
+	out := make([]AgentSnapshot, 0, len(as))
+	for _, a := range as {
+		out = append(out, AgentSnapshot{User: a.ID, Status: string(a.State), Since: a.Since.UTC(), Call: a.Call})
+	}
+	return out
+}
+
+func (h *Hub) calls() []CallSnapshot {
+	cs := h.p.Router.Calls()
+	out := make([]CallSnapshot, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, CallSnapshot{Call: c.ID, From: c.From, State: string(c.State), Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()})
+	}
+	return out
+}
+
+func (h *Hub) broadcastAgents() {
+	h.snapMu.Lock()
+	defer h.snapMu.Unlock()
+	h.Broadcast(Message{Type: TypeAgents, Agents: h.agents()})
+}
+
+func (h *Hub) broadcastCalls() {
+	h.snapMu.Lock()
+	defer h.snapMu.Unlock()
+	h.Broadcast(Message{Type: TypeCalls, Calls: h.calls()})
+}
+
+// RouteEvent turns one of the call queue's events into messages: give it
+// to route.WithEvents.
+func (h *Hub) RouteEvent(e route.Event) {
+	switch e := e.(type) {
+	case route.OfferCall:
+		_ = h.Send(e.Agent, Message{Type: TypeOffered, Call: e.Call, From: e.From})
+	case route.WithdrawOffer:
+		_ = h.Send(e.Agent, Message{Type: TypeWithdrawn, Call: e.Call, Reason: e.Reason})
+	case route.CallAssigned:
+		_ = h.Send(e.Agent, Message{Type: TypeStarted, Call: e.Call, From: e.From, Rejoined: e.Rejoined})
+	case route.CallEnded:
+		if e.Agent != "" {
+			_ = h.Send(e.Agent, Message{Type: TypeEnded, Call: e.Call, Reason: e.Reason})
+		}
+	case route.AgentState:
+		_ = h.Send(e.Agent, Message{Type: TypePresence, User: e.Agent, Status: string(e.State)})
+		h.broadcastAgents()
+		return
+	case route.CallQueued, route.CallHeld, route.CallRequeued:
+	default:
+		return
+	}
+	h.broadcastCalls()
+}
+
+// Close closes every connection (status 1001) and waits for them to end;
+// later connections get 503.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	conns := make([]*conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.close(websocket.StatusGoingAway, "server shutting down")
+	}
+	h.wg.Wait()
+	return nil
+}
