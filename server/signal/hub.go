@@ -430,8 +430,9 @@ func (h *Hub) RouteEvent(e route.Event) {
 	h.broadcastCalls()
 }
 
-// Close closes every connection (status 1001) and waits for them to end;
-// later connections get 503.
+// Close closes every connection (status 1001) and waits for them to end
+// (a peer that does not answer the close handshake is cut off after 5 s);
+// later connections get 503. Close the Hub before the Router.
 func (h *Hub) Close() error {
 	h.mu.Lock()
 	if h.closed {

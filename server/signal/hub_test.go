@@ -766,3 +766,20 @@ func TestPingsKeepAReadingPeer(t *testing.T) {
 		t.Fatal("dropped while answering pings")
 	}
 }
+
+// TestQueueRefusesAgent: with the call queue closed, an agent is told and
+// closed (4002); a supervisor still connects.
+func TestQueueRefusesAgent(t *testing.T) {
+	e := newEnv(t)
+	_ = e.router.Close()
+	ann := e.connect("ann")
+	if m := ann.expect("error"); m["code"] != "unavailable" {
+		t.Fatalf("error %v", m)
+	}
+	if s := ann.expectClose(); s != signal.StatusNotRegistered {
+		t.Fatalf("closed with %v", s)
+	}
+	sue := e.connect("sue")
+	sue.send(map[string]any{"type": "ping"})
+	sue.expect("pong")
+}
