@@ -765,3 +765,63 @@ func FuzzRouter(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrent: many goroutines at once on the real clock, with a
+// callback that reads snapshots as the hub does: no deadlock, no race (run
+// with -race), consistent at the end, and Close waits for running timers.
+func TestConcurrent(t *testing.T) {
+	var mu sync.Mutex
+	events := 0
+	var r *Router
+	r = New(WithRingTimeout(2*time.Millisecond), WithRejoinTimeout(3*time.Millisecond), WithEvents(func(e Event) {
+		_ = r.Agents()
+		_ = r.Calls()
+		mu.Lock()
+		events++
+		mu.Unlock()
+	}))
+	var wg sync.WaitGroup
+	stop := time.Now().Add(300 * time.Millisecond)
+	for g := range 8 {
+		wg.Go(func() {
+			ag := fmt.Sprintf("a%d", g%4)
+			for i := 0; time.Now().Before(stop); i++ {
+				ca := fmt.Sprintf("c%d", (i+g)%10)
+				switch i % 9 {
+				case 0:
+					_ = r.Register(ag, ag)
+				case 1, 2:
+					_ = r.SetPresence(ag, StateAvailable)
+				case 3:
+					_ = r.Inbound(ca, "")
+				case 4, 5:
+					if a, ok := r.Agent(ag); ok && a.Call != "" {
+						_ = r.Answer(ag, a.Call)
+					}
+				case 6:
+					if a, ok := r.Agent(ag); ok && a.Call != "" {
+						_ = r.AgentHangup(ag, a.Call)
+					}
+				case 7:
+					if i%27 == 7 {
+						_ = r.Disconnect(ag)
+					} else {
+						_ = r.Hangup(ca, "")
+					}
+				case 8:
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, r)
+	mu.Lock()
+	defer mu.Unlock()
+	if events == 0 {
+		t.Fatal("no events")
+	}
+}
