@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/internal/maskscore"
+	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/server/callerleg"
@@ -49,8 +50,10 @@ func TestLoad(t *testing.T) {
 	audio := make([]byte, n)
 	g711.EncodeULawTo(audio, c.Samples[:n])
 	work := t.TempDir()
-	writePCAP(t, filepath.Join(work, "caller.pcap"), audio)
-	scen := bytes.Replace([]byte(uacScenario), []byte("PAUSE"), []byte(strconv.Itoa(n/8+500)), 1)
+	if err := sipptest.WritePCAP(filepath.Join(work, "caller.pcap"), audio); err != nil {
+		t.Fatal(err)
+	}
+	scen := sipptest.CallerScenario(n/8 + 500)
 	if err := os.WriteFile(filepath.Join(work, "caller.xml"), scen, 0o644); err != nil {
 		t.Fatal(err)
 	}

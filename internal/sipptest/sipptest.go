@@ -1,0 +1,124 @@
+// Package sipptest is test support for calls placed with sipp (Debian's
+// sip-tester): a pcap of RTP that sipp plays as the caller's audio, and a
+// caller scenario.
+package sipptest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/pion/rtp"
+)
+
+// WritePCAP writes mu-law audio as a pcap of RTP packets (20 ms each, 50
+// per second), the way sipp's play_pcap_audio wants them: Ethernet, IPv4,
+// UDP, RTP.
+func WritePCAP(path string, audio []byte) error {
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	hdr := make([]byte, 24)
+	le.PutUint32(hdr[0:], 0xa1b2c3d4)
+	le.PutUint16(hdr[4:], 2)
+	le.PutUint16(hdr[6:], 4)
+	le.PutUint32(hdr[16:], 65535)
+	le.PutUint32(hdr[20:], 1) // Ethernet
+	b.Write(hdr)
+	for i := 0; i+160 <= len(audio); i += 160 {
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(i / 160), Timestamp: uint32(i), SSRC: 0x1234}, Payload: audio[i : i+160]}
+		r, err := p.Marshal()
+		if err != nil {
+			return fmt.Errorf("sipptest: %w", err)
+		}
+		udp := make([]byte, 8)
+		binary.BigEndian.PutUint16(udp[0:], 6000)
+		binary.BigEndian.PutUint16(udp[2:], 6002)
+		binary.BigEndian.PutUint16(udp[4:], uint16(8+len(r)))
+		ip := make([]byte, 20)
+		ip[0], ip[8], ip[9] = 0x45, 64, 17
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+8+len(r)))
+		copy(ip[12:], []byte{127, 0, 0, 1})
+		copy(ip[16:], []byte{127, 0, 0, 1})
+		eth := make([]byte, 14)
+		eth[12], eth[13] = 0x08, 0x00
+		frame := append(append(append(eth, ip...), udp...), r...)
+		rec := make([]byte, 16)
+		us := int64(i) * 1000000 / 8000
+		le.PutUint32(rec[0:], uint32(1000+us/1000000))
+		le.PutUint32(rec[4:], uint32(us%1000000))
+		le.PutUint32(rec[8:], uint32(len(frame)))
+		le.PutUint32(rec[12:], uint32(len(frame)))
+		b.Write(rec)
+		b.Write(frame)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("sipptest: %w", err)
+	}
+	return nil
+}
+
+// callerScenario calls with PCMU and telephone-event, plays caller.pcap,
+// waits PAUSE ms, then hangs up.
+const callerScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="Hushphone caller with in-band keys">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: caller <sip:0123456789@[local_ip]:[local_port]>;tag=[pid]T[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:caller@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=caller 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[local_ip_type] [local_ip]
+t=0 0
+m=audio [auto_media_port] RTP/AVP 0 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: caller <sip:0123456789@[local_ip]:[local_port]>;tag=[pid]T[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: sip:caller@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <nop><action><exec play_pcap_audio="caller.pcap"/></action></nop>
+  <pause milliseconds="PAUSE"/>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: caller <sip:0123456789@[local_ip]:[local_port]>;tag=[pid]T[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: sip:caller@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200"/>
+</scenario>
+`
+
+// CallerScenario is a sipp scenario (for -sf) that calls from 0123456789
+// with PCMU and telephone-event, plays caller.pcap (in sipp's working
+// folder), waits pauseMs, then hangs up.
+func CallerScenario(pauseMs int) []byte {
+	return bytes.Replace([]byte(callerScenario), []byte("PAUSE"), []byte(strconv.Itoa(pauseMs)), 1)
+}
