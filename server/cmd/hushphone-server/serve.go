@@ -12,9 +12,14 @@ import (
 	"os"
 	"time"
 
+	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/api"
+	"github.com/hushphone/hushphone/server/calls"
 	"github.com/hushphone/hushphone/server/config"
 	"github.com/hushphone/hushphone/server/metrics"
+	"github.com/hushphone/hushphone/server/route"
+	"github.com/hushphone/hushphone/server/signal"
 	"github.com/hushphone/hushphone/server/store"
 	"github.com/hushphone/hushphone/server/trunk"
 )
@@ -104,19 +109,47 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err //nolint:wrapcheck // api's error says what failed
 	}
 	m := metrics.New()
-	tr, err := trunk.New(trunk.Config{SIPAddr: cfg.SIP, Metrics: m, Logger: log, OnCall: func(c *trunk.Call) {
-		// Agents cannot take calls yet (their WebRTC leg and the call
-		// queue come next): tell the trunk nobody is there rather than
-		// leave the caller ringing.
-		if err := c.Reject(480, "No agent available"); err != nil {
-			log.Warn("call not refused", "err", err)
+	// The call path: the queue, the agents' WebSocket hub, their WebRTC
+	// legs, and the calls that join them to the SIP trunk.
+	webRTC, err := agentleg.NewAPI(agentleg.Config{Loopback: true, Logger: log})
+	if err != nil {
+		return err //nolint:wrapcheck // agentleg's error says what is wrong
+	}
+	var hub *signal.Hub
+	var mgr *calls.Manager
+	router := route.New(route.WithLogger(log), route.WithEvents(func(e route.Event) { //nolint:contextcheck // queue events carry no context: each call's work is bounded by the call
+
+		if hub != nil {
+			hub.RouteEvent(e)
 		}
-	}})
+		if mgr != nil {
+			mgr.RouteEvent(e)
+		}
+	}))
+	defer func() { _ = router.Close() }()
+	mgr, err = calls.New(calls.Params{
+		Router: router, WebRTC: webRTC, Store: st, DataDir: cfg.DataDir, Logger: log,
+		HubReady: func() calls.Hub { return hub },
+		// Key presses go to the payment side, which comes with secure
+		// pay; until then they are dropped (the agent sees only that a
+		// key was pressed).
+		Keys: func(string, dtmf.Event) {},
+	})
+	if err != nil {
+		return err //nolint:wrapcheck // calls' error says what is wrong
+	}
+	hub, err = signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Logger: log})
+	if err != nil {
+		return err //nolint:wrapcheck // signal's error says what is wrong
+	}
+	defer func() { _ = hub.Close() }()
+	tr, err := trunk.New(trunk.Config{SIPAddr: cfg.SIP, Metrics: m, Logger: log, OnCall: mgr.OnCall})
 	if err != nil {
 		return err //nolint:wrapcheck // trunk's error says what is wrong
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("/api/v1/ws", hub)
 	mux.Handle("/", a.Handler())
 
 	var lc net.ListenConfig
@@ -141,10 +174,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	sipc := make(chan error, 1)
 	go func() { sipc <- tr.ListenAndServe(sipCtx) }()
 	defer func() {
-		stopSIP()
+		stopSIP() // hangs every call up
 		if err := <-sipc; err != nil {
 			log.Warn("SIP", "err", err)
 		}
+		_ = mgr.Close()
 	}()
 
 	errc := make(chan error, 1)

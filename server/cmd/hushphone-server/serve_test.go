@@ -261,8 +261,8 @@ func freeSIPAddr(t *testing.T) string {
 	return ""
 }
 
-// TestServeSIPAndMetrics: serve answers SIP OPTIONS, refuses calls while no
-// agent can take them (480), and counts them on /metrics.
+// TestServeSIPAndMetrics: serve answers SIP OPTIONS, puts a call in the
+// queue (it rings), and counts it on /metrics; /api/v1/ws wants a token.
 func TestServeSIPAndMetrics(t *testing.T) {
 	sip := freeSIPAddr(t)
 	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip", sip)
@@ -290,7 +290,7 @@ func TestServeSIPAndMetrics(t *testing.T) {
 				t.Fatalf("%s: no response: %v", method, err)
 			}
 			var code int
-			if _, err := fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code); err == nil && code >= 200 {
+			if _, err := fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code); err == nil && code >= 180 {
 				return code
 			}
 		}
@@ -299,8 +299,8 @@ func TestServeSIPAndMetrics(t *testing.T) {
 		t.Fatalf("OPTIONS: %d", code)
 	}
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"
-	if code := sipDo("INVITE", "Content-Type: application/sdp\r\n", offer); code != 480 {
-		t.Fatalf("INVITE: %d, want 480 while no agent can answer", code)
+	if code := sipDo("INVITE", "Content-Type: application/sdp\r\n", offer); code != 180 {
+		t.Fatalf("INVITE: %d, want 180: the call rings in the queue", code)
 	}
 	res, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -310,6 +310,11 @@ func TestServeSIPAndMetrics(t *testing.T) {
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ws, err := http.Get(url + "/api/v1/ws"); err != nil || ws.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/api/v1/ws with no token: %v %v", ws, err)
+	} else {
+		_ = ws.Body.Close()
 	}
 	if body := string(b); res.StatusCode != 200 || !strings.Contains(body, "hushphone_calls_offered_total 1") || !strings.Contains(body, "hushphone_added_latency_seconds") {
 		t.Fatalf("/metrics: %d\n%s", res.StatusCode, body)
