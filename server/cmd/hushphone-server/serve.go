@@ -118,7 +118,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	var hub *signal.Hub
 	var mgr *calls.Manager
 	router := route.New(route.WithLogger(log), route.WithEvents(func(e route.Event) { //nolint:contextcheck // queue events carry no context: each call's work is bounded by the call
-
 		if hub != nil {
 			hub.RouteEvent(e)
 		}
