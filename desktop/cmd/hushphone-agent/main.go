@@ -1,0 +1,182 @@
+// Command hushphone-agent is a headless Hushphone agent for bots, tests and
+// load: it signs in, takes calls, plays a WAV file as its voice and
+// records what it hears.
+//
+//	printf '%s\n' "$PASSWORD" | hushphone-agent --server http://127.0.0.1:8080 --user NAME --password-stdin \
+//	    [--auto-answer] [--record OUT.wav] [--play IN.wav] [--calls N] [--agents N]
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/hushphone/hushphone/desktop/engine"
+	"github.com/hushphone/hushphone/media/wav"
+)
+
+const usage = `usage: hushphone-agent --server URL --user NAME --password-stdin [options]
+
+Signs in to a Hushphone server as an agent (or as N agents NAME1..NAMEn,
+with --agents N), becomes available and takes calls until stopped (Ctrl-C)
+or until --calls N calls have ended.
+
+  --server URL        the server (default http://127.0.0.1:8080)
+  --user NAME         the agent's name (with --agents N: NAME1..NAMEn)
+  --password-stdin    read the password from the first line of standard input
+  --auto-answer       answer every call offered
+  --play IN.wav       the agent's voice: an 8 kHz mono WAV, from the start on every call
+  --record OUT.wav    write what the agent hears, decoded to 8 kHz mono 16-bit, calls one after
+                      the other on one time line (with --agents N: OUT-1.wav ... OUT-n.wav)
+  --calls N           exit 0 once N calls have ended (all agents together)
+  --agents N          run N agents in this process, for load tests
+
+Exit status: 0 done, 1 a failure, 2 a usage error.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("hushphone-agent", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	server := fs.String("server", "http://127.0.0.1:8080", "")
+	user := fs.String("user", "", "")
+	pwStdin := fs.Bool("password-stdin", false, "")
+	auto := fs.Bool("auto-answer", false, "")
+	play := fs.String("play", "", "")
+	record := fs.String("record", "", "")
+	calls := fs.Int("calls", 0, "")
+	agents := fs.Int("agents", 1, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "hushphone-agent: %v\n\n%s", err, usage)
+		return 2
+	}
+	switch {
+	case *user == "":
+		fmt.Fprintf(stderr, "hushphone-agent: --user is needed\n\n%s", usage)
+		return 2
+	case !*pwStdin:
+		fmt.Fprintf(stderr, "hushphone-agent: give the password on standard input with --password-stdin (never as an argument)\n\n%s", usage)
+		return 2
+	case *agents < 1 || *calls < 0:
+		fmt.Fprintf(stderr, "hushphone-agent: --agents must be 1 or more and --calls 0 or more\n\n%s", usage)
+		return 2
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		fmt.Fprintf(stderr, "hushphone-agent: reading the password: %v\n", err)
+		return 1
+	}
+	password := strings.TrimRight(line, "\r\n")
+	var voice []int16
+	if *play != "" {
+		if voice, err = engine.ReadMono8k(*play); err != nil {
+			fmt.Fprintf(stderr, "hushphone-agent: %v\n", err)
+			return 1
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	ended := 0
+	var wg sync.WaitGroup
+	errs := make(chan error, *agents)
+	for i := 1; i <= *agents; i++ {
+		name := *user
+		out := *record
+		if *agents > 1 {
+			name += strconv.Itoa(i)
+			if out != "" {
+				out = strings.TrimSuffix(out, filepath.Ext(out)) + "-" + strconv.Itoa(i) + filepath.Ext(out)
+			}
+		}
+		var w *wav.Writer
+		if out != "" {
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+			if err != nil {
+				fmt.Fprintf(stderr, "hushphone-agent: --record: %v\n", err)
+				return 1
+			}
+			defer f.Close()
+			if w, err = wav.NewWriter(f, wav.Header{Format: wav.FormatPCM16, Channels: 1, SampleRate: 8000}); err != nil {
+				fmt.Fprintf(stderr, "hushphone-agent: --record: %v\n", err)
+				return 1
+			}
+			defer func() { _ = w.Close() }()
+		}
+		a, err := engine.New(engine.Config{
+			Server: *server, User: name, Password: password, AutoAnswer: *auto,
+			Audio: engine.NewFileAudio(voice, w), Loopback: isLoopback(*server), Logger: log,
+			OnEvent: func(e engine.Event) {
+				if e.Type != "call.ended" {
+					return
+				}
+				mu.Lock()
+				ended++
+				done := *calls > 0 && ended >= *calls
+				mu.Unlock()
+				fmt.Fprintf(stdout, "%s: call ended\n", name)
+				if done {
+					cancel()
+				}
+			},
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "hushphone-agent: %v\n", err)
+			return 2
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.Run(ctx); err != nil {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	code := 0
+	for err := range errs {
+		fmt.Fprintf(stderr, "hushphone-agent: %v\n", err)
+		code = 1
+	}
+	return code
+}
+
+// isLoopback reports whether the server is on this machine (the embedded
+// setup), where media runs over loopback addresses too.
+func isLoopback(server string) bool {
+	u, err := url.Parse(server)
+	if err != nil {
+		return false
+	}
+	switch h := u.Hostname(); h {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}

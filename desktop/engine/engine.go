@@ -1,0 +1,449 @@
+// Package engine is the agent's side of Hushphone in Go: it signs in to the
+// server, keeps the agent's WebSocket (docs/protocol.md), answers calls,
+// and carries each call's audio over a pion peer connection (DTLS-SRTP,
+// PCMU) between the server and the agent's audio devices. The Wails app
+// and the headless hushphone-agent are built on it. WebKitGTK has no
+// WebRTC: all media runs here, in Go.
+//
+// What reaches the agent is the masked caller (key presses are flat tones)
+// and "a key was pressed"; digits never do.
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/hushphone/hushphone/media/g711"
+)
+
+// Errors.
+var (
+	ErrSignIn   = errors.New("engine: sign-in refused")
+	ErrProtocol = errors.New("engine: the server broke the protocol")
+	ErrAudio    = errors.New("engine: audio not usable")
+)
+
+// Audio is the agent's audio: a microphone and a speaker, 20 ms (160
+// samples at 8 kHz) at a time. Calls to it come from the engine's
+// goroutines, one call's worth at a time.
+type Audio interface {
+	// Mic fills frame with the agent's next 20 ms.
+	Mic(frame []int16)
+	// Speaker plays 20 ms of what the agent hears; gaps in what the server
+	// sent come as silence, so the frames form one continuous time line.
+	Speaker(frame []int16)
+	// CallStarted and CallEnded bracket each call's audio.
+	CallStarted(call string)
+	CallEnded(call string)
+}
+
+// Event is something for the agent's UI (the Wails app) or log.
+type Event struct {
+	Type string // the protocol message type: call.offered, key.pressed, ...
+	Call string
+	From string
+}
+
+// Config configures an agent.
+type Config struct {
+	Server     string // the server's base URL, e.g. http://127.0.0.1:8080
+	User       string
+	Password   string
+	AutoAnswer bool  // answer every call offered
+	Audio      Audio // nil: silence in, nothing out
+	// OnEvent, if set, receives every event (from the engine's goroutine;
+	// must not block).
+	OnEvent func(Event)
+	// Loopback allows loopback ICE candidates (the embedded setup, tests).
+	Loopback bool
+	Logger   *slog.Logger
+}
+
+// Agent is one signed-in agent.
+type Agent struct {
+	cfg Config
+	log *slog.Logger
+	api *webrtc.API
+
+	mu    sync.Mutex
+	ws    *websocket.Conn
+	calls map[string]*media
+	wg    sync.WaitGroup
+}
+
+// New checks the configuration.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Server == "" || cfg.User == "" {
+		return nil, fmt.Errorf("%w: a server address and a user name are needed", ErrSignIn)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Audio == nil {
+		cfg.Audio = silence{}
+	}
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
+		PayloadType:        0,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	var se webrtc.SettingEngine
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if cfg.Loopback {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
+	return &Agent{
+		cfg: cfg, log: cfg.Logger, calls: map[string]*media{},
+		api: webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)),
+	}, nil
+}
+
+// Run signs in, connects, becomes available and serves calls until ctx is
+// done or the server closes the connection.
+func (a *Agent) Run(ctx context.Context) error {
+	token, err := a.signIn(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(a.cfg.Server)
+	if err != nil {
+		return fmt.Errorf("engine: server address %q: %w", a.cfg.Server, err)
+	}
+	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
+	u.Path = "/api/v1/ws"
+	ws, res, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if res != nil && res.Body != nil {
+		_ = res.Body.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("engine: connect to %s: %w", u, err)
+	}
+	a.mu.Lock()
+	a.ws = ws
+	a.mu.Unlock()
+	defer func() {
+		a.endAll()
+		a.wg.Wait()
+		_ = ws.Close(websocket.StatusNormalClosure, "signing off")
+	}()
+	if err := a.send(ctx, msg{Type: "presence", Status: "available"}); err != nil {
+		return err
+	}
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("engine: connection lost: %w", err)
+		}
+		var m msg
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("%w: %w", ErrProtocol, err)
+		}
+		if err := a.handle(ctx, m); err != nil {
+			a.log.Warn("message not handled", "type", m.Type, "err", err)
+		}
+	}
+}
+
+// msg is one protocol message (the fields the engine uses).
+type msg struct {
+	Type      string `json:"type"`
+	Call      string `json:"call,omitempty"`
+	From      string `json:"from,omitempty"`
+	Status    string `json:"status,omitempty"`
+	Kind      string `json:"kind,omitempty"`
+	SDP       string `json:"sdp,omitempty"`
+	Candidate string `json:"candidate,omitempty"`
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+func (a *Agent) handle(ctx context.Context, m msg) error {
+	if a.cfg.OnEvent != nil && m.Type != "pong" {
+		a.cfg.OnEvent(Event{Type: m.Type, Call: m.Call, From: m.From})
+	}
+	switch m.Type {
+	case "call.offered":
+		if a.cfg.AutoAnswer {
+			return a.Answer(ctx, m.Call)
+		}
+	case "call.started":
+		return a.startMedia(ctx, m.Call)
+	case "sdp":
+		if c := a.media(m.Call); c != nil {
+			if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+				return fmt.Errorf("engine: %w", err)
+			}
+		}
+	case "candidate":
+		if c := a.media(m.Call); c != nil {
+			if err := c.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: m.Candidate}); err != nil {
+				return fmt.Errorf("engine: %w", err)
+			}
+		}
+	case "call.ended":
+		a.endCall(m.Call)
+	case "error":
+		a.log.Warn("server refused a message", "code", m.Code, "message", m.Message)
+	}
+	return nil
+}
+
+// Answer takes a call that rings.
+func (a *Agent) Answer(ctx context.Context, call string) error {
+	return a.send(ctx, msg{Type: "answer", Call: call})
+}
+
+// Hangup ends the agent's call.
+func (a *Agent) Hangup(ctx context.Context, call string) error {
+	return a.send(ctx, msg{Type: "hangup", Call: call})
+}
+
+func (a *Agent) send(ctx context.Context, m msg) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	a.mu.Lock()
+	ws := a.ws
+	a.mu.Unlock()
+	if ws == nil {
+		return fmt.Errorf("%w: not connected", ErrProtocol)
+	}
+	if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	return nil
+}
+
+func (a *Agent) signIn(ctx context.Context) (string, error) {
+	body, err := json.Marshal(map[string]string{"name": a.cfg.User, "password": a.cfg.Password})
+	if err != nil {
+		return "", fmt.Errorf("engine: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(a.cfg.Server, "/")+"/api/v1/session", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("engine: server address %q: %w", a.cfg.Server, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("engine: cannot reach %s (is hushphone-server serve running?): %w", a.cfg.Server, err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	var out struct {
+		Token string `json:"token"`
+		Error string `json:"error"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK || out.Token == "" {
+		return "", fmt.Errorf("%w for %s: %d %s", ErrSignIn, a.cfg.User, res.StatusCode, out.Error)
+	}
+	return out.Token, nil
+}
+
+func (a *Agent) media(call string) *media {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.calls[call]
+}
+
+func (a *Agent) endCall(call string) {
+	a.mu.Lock()
+	c := a.calls[call]
+	delete(a.calls, call)
+	a.mu.Unlock()
+	if c != nil {
+		c.close()
+		a.cfg.Audio.CallEnded(call)
+	}
+}
+
+func (a *Agent) endAll() {
+	a.mu.Lock()
+	ids := make([]string, 0, len(a.calls))
+	for id := range a.calls {
+		ids = append(ids, id)
+	}
+	a.mu.Unlock()
+	for _, id := range ids {
+		a.endCall(id)
+	}
+}
+
+// media is one call's peer connection.
+type media struct {
+	pc    *webrtc.PeerConnection
+	track *webrtc.TrackLocalStaticRTP
+	stop  chan struct{}
+
+	mu     sync.Mutex // guards closed and wg.Add against close
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// run runs f as one of the call's goroutines, unless the call is over.
+func (c *media) run(f func()) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+	f()
+}
+
+func (c *media) close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.stop)
+	}
+	c.mu.Unlock()
+	_ = c.pc.Close()
+	c.wg.Wait()
+}
+
+// startMedia offers the server a peer connection for the call.
+func (a *Agent) startMedia(ctx context.Context, call string) error {
+	pc, err := a.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "voice", "agent")
+	if err != nil {
+		_ = pc.Close()
+		return fmt.Errorf("engine: %w", err)
+	}
+	if _, err := pc.AddTrack(track); err != nil {
+		_ = pc.Close()
+		return fmt.Errorf("engine: %w", err)
+	}
+	c := &media{pc: pc, track: track, stop: make(chan struct{})}
+	a.mu.Lock()
+	a.calls[call] = c
+	a.mu.Unlock()
+	a.cfg.Audio.CallStarted(call)
+
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		c.run(func() { a.play(tr) })
+	})
+	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
+		if ci != nil {
+			_ = a.send(context.WithoutCancel(ctx), msg{Type: "candidate", Call: call, Candidate: ci.ToJSON().Candidate})
+		}
+	})
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { go c.run(func() { a.speak(c) }) })
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	return a.send(ctx, msg{Type: "sdp", Call: call, Kind: "offer", SDP: offer.SDP})
+}
+
+// play gives the server's audio to the speaker, 20 ms at a time, lost or
+// missing packets as silence so the time line stays whole.
+func (a *Agent) play(tr *webrtc.TrackRemote) {
+	var pcm [160]int16
+	var silent [160]int16
+	var pend [160]byte
+	n := 0
+	var next uint32
+	started := false
+	for {
+		p, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		if started {
+			if gap := int32(p.Timestamp - next); gap > 0 && gap <= 8000 {
+				for ; gap >= 160; gap -= 160 {
+					a.cfg.Audio.Speaker(silent[:])
+				}
+			} else if gap < 0 {
+				continue // late
+			}
+		}
+		started = true
+		next = p.Timestamp + uint32(len(p.Payload))
+		for _, b := range p.Payload {
+			pend[n] = b
+			n++
+			if n == len(pend) {
+				g711.DecodeULawTo(pcm[:], pend[:])
+				a.cfg.Audio.Speaker(pcm[:])
+				n = 0
+			}
+		}
+	}
+}
+
+// speak sends the microphone, 20 ms at a time, until the call ends.
+func (a *Agent) speak(c *media) {
+	var pcm [160]int16
+	var payload [160]byte
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 0x5EED}}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		a.cfg.Audio.Mic(pcm[:])
+		g711.EncodeULawTo(payload[:], pcm[:])
+		pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = uint16(i), uint32(i*160), payload[:]
+		if err := c.track.WriteRTP(&pkt); err != nil {
+			return
+		}
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// silence is the audio of an agent with no devices.
+type silence struct{}
+
+func (silence) Mic(f []int16) {
+	for i := range f {
+		f[i] = 0
+	}
+}
+func (silence) Speaker([]int16)    {}
+func (silence) CallStarted(string) {}
+func (silence) CallEnded(string)   {}

@@ -1,0 +1,156 @@
+// Package stacktest runs the server's live call path in a test, as
+// `hushphone-server serve` wires it: the store, the HTTP API and the
+// agents' WebSocket on a loopback HTTP server, the queue, the WebRTC legs,
+// the calls and the SIP trunk on a free loopback port.
+package stacktest
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/server/agentleg"
+	"github.com/hushphone/hushphone/server/api"
+	"github.com/hushphone/hushphone/server/auth"
+	"github.com/hushphone/hushphone/server/calls"
+	"github.com/hushphone/hushphone/server/route"
+	"github.com/hushphone/hushphone/server/signal"
+	"github.com/hushphone/hushphone/server/store"
+	"github.com/hushphone/hushphone/server/trunk"
+)
+
+// Stack is a running server.
+type Stack struct {
+	URL     string // the HTTP API and WebSocket, http://127.0.0.1:PORT
+	SIPAddr string // the SIP trunk side, 127.0.0.1:PORT (UDP and TCP)
+	DataDir string
+	Store   *store.Store
+
+	mu   sync.Mutex
+	keys []dtmf.Event
+}
+
+// Keys are the key presses the payment side got so far.
+func (s *Stack) Keys() []dtmf.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]dtmf.Event(nil), s.keys...)
+}
+
+// cheap is a fast password hash for tests.
+var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 16, SaltLen: 8}
+
+// AddAgent adds an agent who signs in with password.
+func (s *Stack) AddAgent(t *testing.T, name, password string) {
+	t.Helper()
+	h, err := cheap.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.AddUser(context.Background(), name, store.RoleAgent, h); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Start runs the stack until the test ends.
+func Start(t *testing.T) *Stack {
+	t.Helper()
+	ctx := context.Background()
+	s := &Stack{DataDir: t.TempDir()}
+	st, err := store.Open(ctx, s.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Store = st
+	a, err := api.New(api.Params{Store: st, SessionTTL: time.Hour, Hash: cheap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	webRTC, err := agentleg.NewAPI(agentleg.Config{Loopback: true, IPFilter: func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hub *signal.Hub
+	var mgr *calls.Manager
+	router := route.New(route.WithEvents(func(e route.Event) {
+		if hub != nil {
+			hub.RouteEvent(e)
+		}
+		if mgr != nil {
+			mgr.RouteEvent(e)
+		}
+	}))
+	mgr, err = calls.New(calls.Params{Router: router, WebRTC: webRTC, Store: st, DataDir: s.DataDir,
+		HubReady: func() calls.Hub { return hub },
+		Keys: func(_ string, e dtmf.Event) {
+			s.mu.Lock()
+			s.keys = append(s.keys, e)
+			s.mu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, err = signal.New(signal.Params{Sessions: st, Router: router, Media: mgr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/ws", hub)
+	mux.Handle("/", a.Handler())
+	web := httptest.NewServer(mux)
+	s.URL = web.URL
+
+	s.SIPAddr = freeAddr(t)
+	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- tr.ListenAndServe(tctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("trunk: %v", err)
+		}
+		_ = mgr.Close()
+		_ = hub.Close()
+		web.Close()
+		_ = router.Close()
+		_ = st.Close()
+	})
+	time.Sleep(200 * time.Millisecond) // the SIP listeners come up
+	return s
+}
+
+// freeAddr is a loopback address whose port is free over UDP and TCP.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := u.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		_ = u.Close()
+		if err == nil {
+			_ = l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port")
+	return ""
+}
+
+// FreePort is a free loopback port, for sipp's -p and -mp.
+func FreePort(t *testing.T) string {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	return port
+}
