@@ -82,7 +82,7 @@ func TestAgentTakesACall(t *testing.T) {
 	runDone := make(chan error, 1)
 	actx, stopAgent := context.WithCancel(ctx)
 	go func() { runDone <- agent.Run(actx) }()
-	time.Sleep(300 * time.Millisecond) // signed in and available
+	srv.WaitAvailable(t, 1)
 
 	work := t.TempDir()
 	caller := make([]byte, n)

@@ -31,8 +31,28 @@ type Stack struct {
 	DataDir string
 	Store   *store.Store
 
-	mu   sync.Mutex
-	keys []dtmf.Event
+	router *route.Router
+	mu     sync.Mutex
+	keys   []dtmf.Event
+}
+
+// WaitAvailable waits (up to 10 s) until n agents are available for calls.
+func (s *Stack) WaitAvailable(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		avail := 0
+		for _, a := range s.router.Agents() {
+			if a.State == route.StateAvailable {
+				avail++
+			}
+		}
+		if avail >= n {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d agents became available", n)
 }
 
 // Keys are the key presses the payment side got so far.
@@ -85,6 +105,7 @@ func Start(t *testing.T) *Stack {
 			mgr.RouteEvent(e)
 		}
 	}))
+	s.router = router
 	mgr, err = calls.New(calls.Params{Router: router, WebRTC: webRTC, Store: st, DataDir: s.DataDir,
 		HubReady: func() calls.Hub { return hub },
 		Keys: func(_ string, e dtmf.Event) {

@@ -66,7 +66,7 @@ func TestTwoAgentsTakeCallsUntilDone(t *testing.T) {
 		done <- run(ctx, []string{"--server", srv.URL, "--user", "bot", "--password-stdin", "--auto-answer",
 			"--agents", "2", "--calls", "2", "--record", rec}, strings.NewReader("bots-password\n"), &out, &errOut)
 	}()
-	time.Sleep(500 * time.Millisecond)
+	srv.WaitAvailable(t, 2)
 
 	cdir, err := maskscore.CorpusDir()
 	if err != nil {
