@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,19 +96,19 @@ func Start(t *testing.T) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var hub *signal.Hub
-	var mgr *calls.Manager
+	var hubP atomic.Pointer[signal.Hub]
+	var mgrP atomic.Pointer[calls.Manager]
 	router := route.New(route.WithEvents(func(e route.Event) {
-		if hub != nil {
+		if hub := hubP.Load(); hub != nil {
 			hub.RouteEvent(e)
 		}
-		if mgr != nil {
+		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
 		}
 	}))
 	s.router = router
-	mgr, err = calls.New(calls.Params{Router: router, WebRTC: webRTC, Store: st, DataDir: s.DataDir,
-		HubReady: func() calls.Hub { return hub },
+	mgr, err := calls.New(calls.Params{Router: router, WebRTC: webRTC, Store: st, DataDir: s.DataDir,
+		HubReady: func() calls.Hub { return hubP.Load() },
 		Keys: func(_ string, e dtmf.Event) {
 			s.mu.Lock()
 			s.keys = append(s.keys, e)
@@ -116,10 +117,12 @@ func Start(t *testing.T) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub, err = signal.New(signal.Params{Sessions: st, Router: router, Media: mgr})
+	mgrP.Store(mgr)
+	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr})
 	if err != nil {
 		t.Fatal(err)
 	}
+	hubP.Store(hub)
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/ws", hub)
 	mux.Handle("/", a.Handler())

@@ -74,9 +74,11 @@ type Trunk struct {
 	srv     *sipgo.Server
 	dialogs *sipgo.DialogServerCache
 
-	mu    sync.Mutex
-	calls map[string]*Call // by Call-ID
-	wg    sync.WaitGroup   // call goroutines
+	mu       sync.Mutex
+	calls    map[string]*Call // by Call-ID
+	closing  bool             // shutting down: new INVITEs are refused
+	wg       sync.WaitGroup   // call goroutines
+	handlers sync.WaitGroup   // INVITE handlers, which call OnCall
 }
 
 // New checks the configuration and prepares the trunk side.
@@ -145,8 +147,14 @@ func (t *Trunk) ListenAndServe(ctx context.Context) error {
 	case err = <-errs:
 		cancel()
 	}
+	t.mu.Lock()
+	t.closing = true
+	t.mu.Unlock()
 	t.hangupAll(context.WithoutCancel(ctx))
 	t.wg.Wait()
+	// OnCall's handlers are done with too before we return, so whoever
+	// owns OnCall may shut down once this returns.
+	t.handlers.Wait()
 	_ = t.ua.Close()
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("trunk: %w", err)
@@ -189,6 +197,15 @@ func (t *Trunk) allowed(req *sip.Request) bool {
 }
 
 func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		t.respond(tx, req, sip.StatusServiceUnavailable, "Shutting down")
+		return
+	}
+	t.handlers.Add(1)
+	t.mu.Unlock()
+	defer t.handlers.Done()
 	if !t.allowed(req) {
 		t.log.Info("trunk: INVITE refused: source not allowed", "source", req.Source())
 		t.respond(tx, req, sip.StatusForbidden, "Forbidden")
@@ -224,6 +241,12 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		t: t, dlg: dlg, conn: conn, ended: make(chan struct{}), stop: make(chan struct{}),
 	}
 	t.mu.Lock()
+	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
+		t.mu.Unlock()
+		_ = conn.Close()
+		_ = dlg.Respond(sip.StatusServiceUnavailable, "Shutting down", nil)
+		return
+	}
 	t.calls[c.ID] = c
 	t.mu.Unlock()
 	t.log.Info("trunk: call offered", "call", c.ID, "law", offer.Law.String())

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/hushphone/hushphone/media/dtmf"
@@ -115,20 +116,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return err //nolint:wrapcheck // agentleg's error says what is wrong
 	}
-	var hub *signal.Hub
-	var mgr *calls.Manager
+	// The queue's events go to the hub and the calls, which are built
+	// after it (they need it): they are published here once built.
+	var hubP atomic.Pointer[signal.Hub]
+	var mgrP atomic.Pointer[calls.Manager]
 	router := route.New(route.WithLogger(log), route.WithEvents(func(e route.Event) { //nolint:contextcheck // queue events carry no context: each call's work is bounded by the call
-		if hub != nil {
+		if hub := hubP.Load(); hub != nil {
 			hub.RouteEvent(e)
 		}
-		if mgr != nil {
+		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
 		}
 	}))
 	defer func() { _ = router.Close() }()
-	mgr, err = calls.New(calls.Params{
+	mgr, err := calls.New(calls.Params{
 		Router: router, WebRTC: webRTC, Store: st, DataDir: cfg.DataDir, Logger: log,
-		HubReady: func() calls.Hub { return hub },
+		HubReady: func() calls.Hub { return hubP.Load() },
 		// Key presses go to the payment side, which comes with secure
 		// pay; until then they are dropped (the agent sees only that a
 		// key was pressed).
@@ -137,10 +140,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return err //nolint:wrapcheck // calls' error says what is wrong
 	}
-	hub, err = signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Logger: log})
+	mgrP.Store(mgr)
+	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Logger: log})
 	if err != nil {
 		return err //nolint:wrapcheck // signal's error says what is wrong
 	}
+	hubP.Store(hub)
 	defer func() { _ = hub.Close() }()
 	tr, err := trunk.New(trunk.Config{SIPAddr: cfg.SIP, Metrics: m, Logger: log, OnCall: mgr.OnCall})
 	if err != nil {
