@@ -349,6 +349,18 @@ func checkPCMU(s string) error {
 	return errNoPCMU
 }
 
+// CheckCandidate reports whether an ICE candidate line parses ("" is the
+// end of candidates, which is fine); its error wraps ErrCandidate.
+func CheckCandidate(candidate string) error {
+	if candidate == "" {
+		return nil
+	}
+	if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(candidate, "candidate:")); err != nil {
+		return fmt.Errorf("%w: %q: %w", ErrCandidate, candidate, err)
+	}
+	return nil
+}
+
 // AddCandidate adds one of the agent's trickled ICE candidates. An empty
 // candidate means the agent has no more. Candidates that arrive before the
 // agent's description are held until it comes.
@@ -358,10 +370,8 @@ func (l *Leg) AddCandidate(c webrtc.ICECandidateInit) error {
 	if l.closed.Load() {
 		return ErrClosed
 	}
-	if c.Candidate != "" {
-		if _, err := ice.UnmarshalCandidate(strings.TrimPrefix(c.Candidate, "candidate:")); err != nil {
-			return fmt.Errorf("%w: %q: %w", ErrCandidate, c.Candidate, err)
-		}
+	if err := CheckCandidate(c.Candidate); err != nil {
+		return err
 	}
 	if !l.remoteSet {
 		if len(l.pending) >= maxPending {

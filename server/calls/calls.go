@@ -72,12 +72,17 @@ type Manager struct {
 	wg    sync.WaitGroup
 }
 
+// maxEarlyCandidates bounds the candidates kept for an agent's offer
+// that has not come yet.
+const maxEarlyCandidates = 32
+
 type call struct {
 	tc    *trunk.Call
 	agent string
 
 	mu     sync.Mutex
 	leg    *agentleg.Leg
+	early  []string // the agent's candidates that came before its offer
 	rec    *recorder.Recorder
 	recID  int64
 	toPCMU [160]byte
@@ -233,7 +238,14 @@ func (m *Manager) SDP(ctx context.Context, agent, callID, kind, sdp string) erro
 	c.mu.Lock()
 	old := c.leg
 	c.leg = leg
+	early := c.early
+	c.early = nil
 	c.mu.Unlock()
+	for _, cand := range early {
+		if err := leg.AddCandidate(webrtc.ICECandidateInit{Candidate: cand}); err != nil {
+			m.log.Info("early candidate refused", "call", callID, "err", err)
+		}
+	}
 	if old != nil {
 		_ = old.Close() // a rejoin replaces the agent's leg
 	}
@@ -251,10 +263,20 @@ func (m *Manager) Candidate(_ context.Context, agent, callID, candidate string) 
 	}
 	c.mu.Lock()
 	leg := c.leg
-	c.mu.Unlock()
 	if leg == nil {
-		return fmt.Errorf("%w: send the offer before candidates", ErrNoCall)
+		// A peer may gather candidates before its offer is sent: they are
+		// kept, a few, until the offer comes.
+		defer c.mu.Unlock()
+		if err := agentleg.CheckCandidate(candidate); err != nil {
+			return fmt.Errorf("calls: %w", err)
+		}
+		if len(c.early) >= maxEarlyCandidates {
+			return fmt.Errorf("%w: more than %d candidates before the offer; send the offer first", agentleg.ErrCandidate, maxEarlyCandidates)
+		}
+		c.early = append(c.early, candidate)
+		return nil
 	}
+	c.mu.Unlock()
 	if err := leg.AddCandidate(webrtc.ICECandidateInit{Candidate: candidate}); err != nil {
 		return fmt.Errorf("calls: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,9 +149,13 @@ func (a *testAgent) newPeer(call string) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(offer); err != nil {
 		a.t.Fatal(err)
 	}
+	// Every candidate is sent before the offer, which holds none: the call
+	// connects only if the server keeps candidates that come early.
+	<-gathered
 	a.send(map[string]string{"type": "sdp", "call": call, "kind": "offer", "sdp": offer.SDP})
 }
 
@@ -211,21 +216,21 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var hub *signal.Hub
-	var mgr *Manager
+	var hubP atomic.Pointer[signal.Hub]
+	var mgrP atomic.Pointer[Manager]
 	var keysMu sync.Mutex
 	var keys []dtmf.Event
 	router := route.New(route.WithEvents(func(e route.Event) {
-		if hub != nil {
+		if hub := hubP.Load(); hub != nil {
 			hub.RouteEvent(e)
 		}
-		if mgr != nil {
+		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
 		}
 	}))
 	defer router.Close()
-	mgr, err = New(Params{Router: router, WebRTC: api, Store: st, DataDir: data,
-		HubReady: func() Hub { return hub },
+	mgr, err := New(Params{Router: router, WebRTC: api, Store: st, DataDir: data,
+		HubReady: func() Hub { return hubP.Load() },
 		Keys: func(_ string, e dtmf.Event) {
 			keysMu.Lock()
 			keys = append(keys, e)
@@ -234,10 +239,12 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub, err = signal.New(signal.Params{Sessions: st, Router: router, Media: mgr})
+	mgrP.Store(mgr)
+	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr})
 	if err != nil {
 		t.Fatal(err)
 	}
+	hubP.Store(hub)
 	web := httptest.NewServer(hub)
 	defer web.Close()
 	defer hub.Close()

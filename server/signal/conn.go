@@ -216,7 +216,7 @@ func (c *conn) handle(ctx context.Context, m Message) error {
 		}
 		if err != nil {
 			c.h.log.Info("websocket: media refused", "user", c.user, "call", m.Call, "type", m.Type, "err", err)
-			return perr(CodeMedia, "the media side refused the "+m.Type)
+			return perr(CodeMedia, "the media side refused the "+m.Type+": "+err.Error())
 		}
 		return nil
 	}
