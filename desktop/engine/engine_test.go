@@ -94,7 +94,7 @@ func TestAgentTakesACall(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(ctx, sipp, "-sf", "caller.xml", "-s", "hushphone", "-m", "1", "-i", "127.0.0.1",
-		"-p", stacktest.FreePort(t), "-mp", stacktest.FreePort(t), "-timeout", "50s", "-nostdin", srv.SIPAddr)
+		"-p", sipptest.FreePort(t), "-mp", sipptest.FreePort(t), "-timeout", "50s", "-nostdin", srv.SIPAddr)
 	cmd.Dir = work
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sipp: %v\n%s", err, out)

@@ -1,14 +1,16 @@
 // Package sipptest is test support for calls placed with sipp (Debian's
 // sip-tester): a pcap of RTP that sipp plays as the caller's audio, and a
-// caller scenario.
+// caller scenario, and free loopback ports.
 package sipptest
 
 import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
+	"testing"
 
 	"github.com/pion/rtp"
 )
@@ -121,4 +123,32 @@ Content-Length: 0
 // folder), waits pauseMs, then hangs up.
 func CallerScenario(pauseMs int) []byte {
 	return bytes.Replace([]byte(callerScenario), []byte("PAUSE"), []byte(strconv.Itoa(pauseMs)), 1)
+}
+
+// FreeAddr is a loopback address whose port is free over UDP and TCP, for
+// a SIP listener or sipp.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	for range 20 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := u.LocalAddr().String()
+		l, err := net.Listen("tcp", addr)
+		_ = u.Close()
+		if err == nil {
+			_ = l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port")
+	return ""
+}
+
+// FreePort is a free loopback port, for sipp's -p and -mp.
+func FreePort(t testing.TB) string {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(FreeAddr(t))
+	return port
 }

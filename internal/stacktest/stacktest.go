@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/api"
@@ -129,7 +130,7 @@ func Start(t *testing.T) *Stack {
 	web := httptest.NewServer(mux)
 	s.URL = web.URL
 
-	s.SIPAddr = freeAddr(t)
+	s.SIPAddr = sipptest.FreeAddr(t)
 	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall})
 	if err != nil {
 		t.Fatal(err)
@@ -150,31 +151,4 @@ func Start(t *testing.T) *Stack {
 	})
 	time.Sleep(200 * time.Millisecond) // the SIP listeners come up
 	return s
-}
-
-// freeAddr is a loopback address whose port is free over UDP and TCP.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := u.LocalAddr().String()
-		l, err := net.Listen("tcp", addr)
-		_ = u.Close()
-		if err == nil {
-			_ = l.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
-
-// FreePort is a free loopback port, for sipp's -p and -mp.
-func FreePort(t *testing.T) string {
-	t.Helper()
-	_, port, _ := net.SplitHostPort(freeAddr(t))
-	return port
 }

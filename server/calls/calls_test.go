@@ -35,25 +35,6 @@ import (
 
 func loopback(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := u.LocalAddr().String()
-		l, err := net.Listen("tcp", addr)
-		_ = u.Close()
-		if err == nil {
-			_ = l.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
-
 // testAgent is an agent as the desktop engine will be: a WebSocket to the
 // hub and a pion peer connection for the call's audio.
 type testAgent struct {
@@ -249,7 +230,7 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	defer web.Close()
 	defer hub.Close()
 
-	sipAddr := freeAddr(t)
+	sipAddr := sipptest.FreeAddr(t)
 	tr, err := trunk.New(trunk.Config{SIPAddr: sipAddr, OnCall: mgr.OnCall})
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +265,7 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	sippDone := make(chan error, 1)
 	go func() {
 		cmd := exec.CommandContext(wctx, sipp, "-sf", "caller.xml", "-s", "hushphone", "-m", "1", "-i", "127.0.0.1",
-			"-p", strings.Split(freeAddr(t), ":")[1], "-mp", strings.Split(freeAddr(t), ":")[1], "-timeout", "50s", "-nostdin", sipAddr)
+			"-p", sipptest.FreePort(t), "-mp", sipptest.FreePort(t), "-timeout", "50s", "-nostdin", sipAddr)
 		cmd.Dir = work
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -86,7 +86,7 @@ func TestTwoAgentsTakeCallsUntilDone(t *testing.T) {
 	}
 	// Two calls at once: both agents are needed.
 	cmd := exec.CommandContext(ctx, sipp, "-sf", "caller.xml", "-s", "hushphone", "-m", "2", "-l", "2", "-r", "2", "-i", "127.0.0.1",
-		"-p", stacktest.FreePort(t), "-mp", stacktest.FreePort(t), "-timeout", "40s", "-nostdin", srv.SIPAddr)
+		"-p", sipptest.FreePort(t), "-mp", sipptest.FreePort(t), "-timeout", "40s", "-nostdin", srv.SIPAddr)
 	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sipp: %v\n%s", err, b)

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hushphone/hushphone/internal/sipptest"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -47,7 +49,7 @@ func startServe(t *testing.T, args ...string) (url string, stop func() (int, str
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
 	if !slices.Contains(args, "--sip") {
-		args = append([]string{"--sip", freeSIPAddr(t)}, args...)
+		args = append([]string{"--sip", sipptest.FreeAddr(t)}, args...)
 	}
 	args = append([]string{"serve"}, args...)
 	go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errOut) }()
@@ -241,30 +243,10 @@ func TestServeErrors(t *testing.T) {
 	}
 }
 
-// freeSIPAddr is a loopback address whose port is free over UDP and TCP.
-func freeSIPAddr(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := u.LocalAddr().String()
-		l, err := net.Listen("tcp", addr)
-		_ = u.Close()
-		if err == nil {
-			_ = l.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
-
 // TestServeSIPAndMetrics: serve answers SIP OPTIONS, puts a call in the
 // queue (it rings), and counts it on /metrics; /api/v1/ws wants a token.
 func TestServeSIPAndMetrics(t *testing.T) {
-	sip := freeSIPAddr(t)
+	sip := sipptest.FreeAddr(t)
 	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip", sip)
 	defer stop()
 	sipDo := func(method, extra, body string) int {
