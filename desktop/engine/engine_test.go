@@ -24,33 +24,9 @@ import (
 // scored with the masking measures; the server's recording holds the
 // agent's voice.
 func TestAgentTakesACall(t *testing.T) {
-	sipp, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip("sipp is missing: apt-get install sip-tester")
-	}
-	dir, err := maskscore.CorpusDir()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	corpus, err := maskscore.LoadCase(dir, "nominal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	from, n := 36000, 64000
-	in := corpus.Samples[from : from+n]
-	var tones []maskscore.Tone
-	for _, tn := range corpus.Tones {
-		if tn.Start >= from && tn.End <= from+n {
-			tn.Start, tn.End = tn.Start-from, tn.End-from
-			tones = append(tones, tn)
-		}
-	}
+	sipp := sipptest.Sipp(t)
+	in, tones := sipptest.Excerpt(t, "nominal", 36000, 64000) // 8 s with several key presses
+	n := len(in)
 
 	srv := stacktest.Start(t)
 	srv.AddAgent(t, "ann", "ann-password")

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"testing"
 
 	"github.com/pion/rtp"
+
+	"github.com/hushphone/hushphone/internal/maskscore"
 )
 
 // WritePCAP writes mu-law audio as a pcap of RTP packets (20 ms each, 50
@@ -151,4 +154,48 @@ func FreePort(t testing.TB) string {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(FreeAddr(t))
 	return port
+}
+
+// Sipp is sipp's path. Without sipp the test fails under CI (which
+// installs it) and is skipped elsewhere.
+func Sipp(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("sipp is missing (Debian package sip-tester): %v", err)
+		}
+		t.Skip("sipp is missing: apt-get install sip-tester")
+	}
+	return path
+}
+
+// Excerpt is n samples of the shared corpus's case name from sample from,
+// and the key presses wholly inside them (their times made relative to the
+// excerpt). Without the corpus the test fails under CI and is skipped
+// elsewhere.
+func Excerpt(t testing.TB, name string, from, n int) ([]int16, []maskscore.Tone) {
+	t.Helper()
+	dir, err := maskscore.CorpusDir()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	c, err := maskscore.LoadCase(dir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from < 0 || n <= 0 || from+n > len(c.Samples) {
+		t.Fatalf("excerpt [%d,%d) is outside %s's %d samples", from, from+n, name, len(c.Samples))
+	}
+	var tones []maskscore.Tone
+	for _, tn := range c.Tones {
+		if tn.Start >= from && tn.End <= from+n {
+			tn.Start, tn.End = tn.Start-from, tn.End-from
+			tones = append(tones, tn)
+		}
+	}
+	return c.Samples[from : from+n], tones
 }

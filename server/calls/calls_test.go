@@ -146,33 +146,9 @@ func (a *testAgent) newPeer(call string) {
 // and sees "a key was pressed" without digits; the caller gets the agent's
 // voice; the recording holds both, masked, and is indexed.
 func TestCallThroughToAnAgent(t *testing.T) {
-	sipp, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip("sipp is missing: apt-get install sip-tester")
-	}
-	dir, err := maskscore.CorpusDir()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	corpus, err := maskscore.LoadCase(dir, "nominal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	from, n := 36000, 64000 // 8 s with several key presses
-	in := corpus.Samples[from : from+n]
-	var tones []maskscore.Tone
-	for _, tn := range corpus.Tones {
-		if tn.Start >= from && tn.End <= from+n {
-			tn.Start, tn.End = tn.Start-from, tn.End-from
-			tones = append(tones, tn)
-		}
-	}
+	sipp := sipptest.Sipp(t)
+	in, tones := sipptest.Excerpt(t, "nominal", 36000, 64000) // 8 s with several key presses
+	n := len(in)
 
 	ctx := context.Background()
 	data := t.TempDir()

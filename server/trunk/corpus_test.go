@@ -24,29 +24,10 @@ import (
 // gives out is judged with the corpus measures, and each key is reported
 // once with its digit.
 func TestSippInBandKeysAreMasked(t *testing.T) {
-	bin := sipp(t)
-	dir, err := maskscore.CorpusDir()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	c, err := maskscore.LoadCase(dir, "nominal")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := sipptest.Sipp(t)
 	// 8 s from 4.5 s: several key presses between sentences.
-	from, n := 36000, 64000
-	in := c.Samples[from : from+n]
-	var tones []maskscore.Tone
-	for _, tn := range c.Tones {
-		if tn.Start >= from && tn.End <= from+n {
-			tn.Start -= from
-			tn.End -= from
-			tones = append(tones, tn)
-		}
-	}
+	in, tones := sipptest.Excerpt(t, "nominal", 36000, 64000)
+	n := len(in)
 	if len(tones) < 5 {
 		t.Fatalf("only %d key presses in the excerpt", len(tones))
 	}

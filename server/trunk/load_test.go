@@ -37,7 +37,7 @@ func TestLoad(t *testing.T) {
 	if secs <= 0 {
 		secs = 20
 	}
-	bin := sipp(t)
+	bin := sipptest.Sipp(t)
 	dir, err := maskscore.CorpusDir()
 	if err != nil {
 		t.Fatal(err)

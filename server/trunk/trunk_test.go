@@ -20,6 +20,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 
+	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 )
 
@@ -102,23 +103,11 @@ func autoAnswer(got *answered, c *Call) {
 	})
 }
 
-func sipp(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("sipp is missing (Debian package sip-tester): %v", err)
-		}
-		t.Skip("sipp is missing: apt-get install sip-tester")
-	}
-	return path
-}
-
 // TestSippCallWithRFC4733Key: sipp calls with G.711 A-law audio and then
 // the key 1 as RFC 4733 events (its built-in uac_pcap scenario), and hangs
 // up. The trunk answers, masks, and reports the key once; the call ends.
 func TestSippCallWithRFC4733Key(t *testing.T) {
-	bin := sipp(t)
+	bin := sipptest.Sipp(t)
 	addr, got := startTrunk(t, autoAnswer)
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "pcap"), 0o755); err != nil {

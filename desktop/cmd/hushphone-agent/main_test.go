@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/maskscore"
 	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/internal/stacktest"
 	"github.com/hushphone/hushphone/media/g711"
@@ -46,13 +45,8 @@ func TestUsage(t *testing.T) {
 // --record: two sipp calls, each answered by one of the two agents; the
 // command exits 0 after both, and each agent's recording holds a call.
 func TestTwoAgentsTakeCallsUntilDone(t *testing.T) {
-	sipp, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip("sipp is missing: apt-get install sip-tester")
-	}
+	sipp := sipptest.Sipp(t)
+	voice, _ := sipptest.Excerpt(t, "nominal", 36000, 3*8000)
 	srv := stacktest.Start(t)
 	srv.AddAgent(t, "bot1", "bots-password")
 	srv.AddAgent(t, "bot2", "bots-password")
@@ -68,16 +62,8 @@ func TestTwoAgentsTakeCallsUntilDone(t *testing.T) {
 	}()
 	srv.WaitAvailable(t, 2)
 
-	cdir, err := maskscore.CorpusDir()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := maskscore.LoadCase(cdir, "nominal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	audio := make([]byte, 3*8000)
-	g711.EncodeULawTo(audio, c.Samples[36000:36000+len(audio)])
+	audio := make([]byte, len(voice))
+	g711.EncodeULawTo(audio, voice)
 	if err := sipptest.WritePCAP(filepath.Join(dir, "caller.pcap"), audio); err != nil {
 		t.Fatal(err)
 	}
