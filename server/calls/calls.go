@@ -80,14 +80,17 @@ type call struct {
 	tc    *trunk.Call
 	agent string
 
-	mu     sync.Mutex
-	leg    *agentleg.Leg
-	early  []string // the agent's candidates that came before its offer
-	rec    *recorder.Recorder
-	recID  int64
-	toPCMU [160]byte
-	toLin  [160]int16
-	back   [160]byte
+	mu    sync.Mutex
+	leg   *agentleg.Leg
+	early []string // the agent's candidates that came before its offer
+	// answered: the SIP side is answered (an agent took the call once).
+	answered bool
+	hold     chan struct{} // closed to stop the hold tone; nil when none plays
+	rec      *recorder.Recorder
+	recID    int64
+	toPCMU   [160]byte
+	toLin    [160]int16
+	back     [160]byte
 }
 
 // New returns a Manager.
@@ -139,12 +142,24 @@ func (m *Manager) RouteEvent(e route.Event) {
 		if c == nil {
 			return
 		}
+		c.stopHold()
 		c.mu.Lock()
 		c.agent = e.Agent
+		answered := c.answered
 		c.mu.Unlock()
-		if !e.Rejoined {
+		// A rejoin, or a held call that went back to the queue and was
+		// taken by another agent, is answered already: the agent's offer
+		// brings the audio back.
+		if !e.Rejoined && !answered {
 			m.wg.Add(1)
 			go func() { defer m.wg.Done(); m.answer(c) }()
+		}
+	case route.CallHeld:
+		m.mu.Lock()
+		c := m.calls[e.Call]
+		m.mu.Unlock()
+		if c != nil {
+			m.startHold(c)
 		}
 	case route.CallEnded:
 		m.mu.Lock()
@@ -207,7 +222,11 @@ func (m *Manager) answer(c *call) {
 	})
 	if err != nil {
 		m.log.Warn("call not answered", "call", id, "err", err)
+		return
 	}
+	c.mu.Lock()
+	c.answered = true
+	c.mu.Unlock()
 }
 
 // SDP takes the agent's session description for its call (server/signal's
@@ -323,6 +342,7 @@ func (m *Manager) end(id string) {
 	if c == nil {
 		return
 	}
+	c.stopHold()
 	c.mu.Lock()
 	leg, rec, recID := c.leg, c.rec, c.recID
 	c.leg, c.rec = nil, nil

@@ -1,0 +1,183 @@
+package sipptest
+
+import (
+	"bytes"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Caller is a bare SIP caller over UDP with a mu-law RTP socket, for tests
+// that need what the server sends to the caller (sipp does not keep it).
+// It sends 20 ms of silence every 20 ms, as a phone would, so the server
+// latches onto its RTP address.
+type Caller struct {
+	Media *net.UDPConn
+
+	sig            *net.UDPConn
+	server, callID string
+	toTag          string
+	remoteMu       sync.Mutex
+	remote         *net.UDPAddr // the server's RTP address
+	stop           chan struct{}
+	wg             sync.WaitGroup
+}
+
+// Dial calls sipAddr and returns once the call is answered (200 OK, ACK
+// sent), within timeout.
+func Dial(t testing.TB, sipAddr string, timeout time.Duration) *Caller {
+	t.Helper()
+	media, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raddr, err := net.ResolveUDPAddr("udp", sipAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Caller{Media: media, sig: sig, server: sipAddr, stop: make(chan struct{}),
+		callID: "caller-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "@" + sig.LocalAddr().String()}
+	t.Cleanup(c.Close)
+	port := media.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket's address
+	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " + strconv.Itoa(port) +
+		" RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+	c.send(t, "INVITE", 1, "Content-Type: application/sdp\r\n", offer)
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(timeout)
+	for {
+		_ = sig.SetReadDeadline(deadline)
+		n, err := sig.Read(buf)
+		if err != nil {
+			t.Fatalf("the call was not answered: %v", err)
+		}
+		resp := buf[:n]
+		if !bytes.HasPrefix(resp, []byte("SIP/2.0 ")) || len(resp) < 12 {
+			continue
+		}
+		code, _ := strconv.Atoi(string(resp[8:11]))
+		if code < 200 {
+			continue
+		}
+		if code != 200 {
+			t.Fatalf("the call was refused: %s", firstLine(resp))
+		}
+		ip, rport := "", 0
+		for _, line := range strings.Split(string(resp), "\r\n") {
+			switch {
+			case strings.HasPrefix(line, "To:"):
+				if i := strings.Index(line, ";tag="); i >= 0 {
+					c.toTag = line[i:]
+				}
+			case strings.HasPrefix(line, "c=IN IP4 "):
+				ip = strings.TrimPrefix(line, "c=IN IP4 ")
+			case strings.HasPrefix(line, "m=audio "):
+				rport, _ = strconv.Atoi(strings.Fields(line)[1])
+			}
+		}
+		if c.remote = (&net.UDPAddr{IP: net.ParseIP(ip), Port: rport}); c.remote.IP == nil || rport == 0 {
+			t.Fatalf("no RTP address in the answer:\n%s", resp)
+		}
+		c.send(t, "ACK", 1, "", "")
+		break
+	}
+	c.wg.Add(1)
+	go c.speak()
+	return c
+}
+
+func firstLine(b []byte) string {
+	if i := bytes.IndexByte(b, '\r'); i >= 0 {
+		return string(b[:i])
+	}
+	return string(b)
+}
+
+func (c *Caller) send(t testing.TB, method string, cseq int, headers, body string) {
+	t.Helper()
+	local := c.sig.LocalAddr().String()
+	msg := method + " sip:hushphone@" + c.server + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "\r\n" +
+		"From: <sip:0123456789@" + local + ">;tag=caller\r\n" +
+		"To: <sip:hushphone@" + c.server + ">" + c.toTag + "\r\n" +
+		"Call-ID: " + c.callID + "\r\n" +
+		"CSeq: " + strconv.Itoa(cseq) + " " + method + "\r\n" +
+		"Contact: <sip:0123456789@" + local + ">\r\nMax-Forwards: 70\r\n" +
+		headers + "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := c.sig.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// speak sends mu-law silence to the server's RTP address every 20 ms (the
+// answer's, then where the server's packets come from).
+func (c *Caller) speak() {
+	defer c.wg.Done()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	p := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 0x5eed}, Payload: bytes.Repeat([]byte{0xff}, 160)}
+	for i := 0; ; i++ {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		c.remoteMu.Lock()
+		to := c.remote
+		c.remoteMu.Unlock()
+		p.SequenceNumber, p.Timestamp = uint16(i), uint32(i*160)
+		b, _ := p.Marshal()
+		_, _ = c.Media.WriteToUDP(b, to)
+	}
+}
+
+// Listen returns the audio (mu-law payloads, in arrival order) the server
+// sends to the caller for d, and how many packets it was.
+func (c *Caller) Listen(d time.Duration) (audio []byte, packets int) {
+	buf := make([]byte, 1500)
+	var p rtp.Packet
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		_ = c.Media.SetReadDeadline(end)
+		n, from, err := c.Media.ReadFromUDP(buf)
+		if err != nil {
+			break
+		}
+		if p.Unmarshal(buf[:n]) != nil || p.PayloadType != 0 {
+			continue
+		}
+		c.remoteMu.Lock()
+		c.remote = from
+		c.remoteMu.Unlock()
+		audio = append(audio, p.Payload...)
+		packets++
+	}
+	return audio, packets
+}
+
+// Hangup sends BYE.
+func (c *Caller) Hangup(t testing.TB) {
+	t.Helper()
+	c.send(t, "BYE", 2, "", "")
+}
+
+// Close stops the caller's audio and closes its sockets.
+func (c *Caller) Close() {
+	select {
+	case <-c.stop:
+		return
+	default:
+	}
+	close(c.stop)
+	c.wg.Wait()
+	_ = c.Media.Close()
+	_ = c.sig.Close()
+}
