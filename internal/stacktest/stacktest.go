@@ -135,9 +135,12 @@ func Start(t *testing.T) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := tr.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
 	tctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- tr.ListenAndServe(tctx) }()
+	go func() { done <- tr.Serve(tctx) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
@@ -149,6 +152,5 @@ func Start(t *testing.T) *Stack {
 		_ = router.Close()
 		_ = st.Close()
 	})
-	time.Sleep(200 * time.Millisecond) // the SIP listeners come up
 	return s
 }

@@ -211,11 +211,13 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := tr.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
 	tctx, stopTrunk := context.WithCancel(ctx)
 	trunkDone := make(chan error, 1)
-	go func() { trunkDone <- tr.ListenAndServe(tctx) }()
+	go func() { trunkDone <- tr.Serve(tctx) }()
 	defer func() { stopTrunk(); <-trunkDone; _ = mgr.Close() }()
-	time.Sleep(200 * time.Millisecond)
 
 	// The agent signs on and becomes available.
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)

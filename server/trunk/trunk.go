@@ -79,6 +79,9 @@ type Trunk struct {
 	closing  bool             // shutting down: new INVITEs are refused
 	wg       sync.WaitGroup   // call goroutines
 	handlers sync.WaitGroup   // INVITE handlers, which call OnCall
+
+	udp net.PacketConn // bound by Listen
+	tcp net.Listener
 }
 
 // New checks the configuration and prepares the trunk side.
@@ -132,15 +135,45 @@ func New(cfg Config) (*Trunk, error) {
 	return t, nil
 }
 
-// ListenAndServe serves SIP over UDP and TCP until ctx is done, then hangs
-// up every call and waits for them to end.
+// Listen binds SIPAddr over UDP and TCP, so a taken port is an error now
+// and requests are queued by the OS from here on; Serve serves them.
+func (t *Trunk) Listen(ctx context.Context) error {
+	if t.udp != nil {
+		return fmt.Errorf("%w: Listen called twice", ErrConfig)
+	}
+	var lc net.ListenConfig
+	udp, err := lc.ListenPacket(ctx, "udp", t.cfg.SIPAddr)
+	if err != nil {
+		return fmt.Errorf("trunk: SIP over UDP on %s: %w", t.cfg.SIPAddr, err)
+	}
+	tcp, err := lc.Listen(ctx, "tcp", t.cfg.SIPAddr)
+	if err != nil {
+		_ = udp.Close()
+		return fmt.Errorf("trunk: SIP over TCP on %s: %w", t.cfg.SIPAddr, err)
+	}
+	t.udp, t.tcp = udp, tcp
+	return nil
+}
+
+// ListenAndServe is Listen, then Serve.
 func (t *Trunk) ListenAndServe(ctx context.Context) error {
+	if err := t.Listen(ctx); err != nil {
+		return err
+	}
+	return t.Serve(ctx)
+}
+
+// Serve serves SIP on what Listen bound until ctx is done, then hangs up
+// every call and waits for them to end.
+func (t *Trunk) Serve(ctx context.Context) error {
+	if t.udp == nil {
+		return fmt.Errorf("%w: Serve before Listen", ErrConfig)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)
-	for _, network := range []string{"udp", "tcp"} {
-		go func() { errs <- t.srv.ListenAndServe(ctx, network, t.cfg.SIPAddr) }()
-	}
+	go func() { errs <- t.srv.ServeUDP(t.udp) }()
+	go func() { errs <- t.srv.ServeTCP(t.tcp) }()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -148,13 +181,17 @@ func (t *Trunk) ListenAndServe(ctx context.Context) error {
 		cancel()
 	}
 	t.mu.Lock()
-	t.closing = true
+	t.closing = true // new INVITEs get 503 from here on
 	t.mu.Unlock()
+	// The listeners stay open while the calls are hung up, for the BYEs'
+	// answers.
 	t.hangupAll(context.WithoutCancel(ctx))
 	t.wg.Wait()
 	// OnCall's handlers are done with too before we return, so whoever
 	// owns OnCall may shut down once this returns.
 	t.handlers.Wait()
+	_ = t.udp.Close()
+	_ = t.tcp.Close()
 	_ = t.ua.Close()
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("trunk: %w", err)
@@ -169,11 +206,18 @@ func (t *Trunk) hangupAll(ctx context.Context) {
 		calls = append(calls, c)
 	}
 	t.mu.Unlock()
+	// All at once: each waits up to 2 s for its caller's answer.
+	var wg sync.WaitGroup
 	for _, c := range calls {
-		hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_ = c.Hangup(hctx)
-		cancel()
+		wg.Go(func() {
+			hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if err := c.Hangup(hctx); err != nil {
+				t.log.Info("trunk: call hung up uncleanly", "call", c.ID, "err", err)
+			}
+		})
 	}
+	wg.Wait()
 }
 
 func (t *Trunk) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
@@ -461,7 +505,15 @@ func (c *Call) Hangup(ctx context.Context) error {
 	case stateAnswered:
 		err = c.dlg.Bye(ctx)
 	default:
-		err = c.dlg.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
+		// sipgo waits for the caller's ACK of a final answer (up to
+		// 32 s); a caller that never sends it must not hold us past ctx.
+		done := make(chan error, 1)
+		go func() { done <- c.dlg.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil) }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("no ACK from the caller: %w", ctx.Err())
+		}
 	}
 	c.state = stateOver
 	c.end()

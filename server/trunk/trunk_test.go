@@ -73,20 +73,22 @@ func startTrunkWith(t *testing.T, m Metrics, h func(*answered, *Call)) (string, 
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if err := tr.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- tr.ListenAndServe(ctx) }()
+	go func() { done <- tr.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("ListenAndServe: %v", err)
+				t.Errorf("Serve: %v", err)
 			}
 		case <-time.After(10 * time.Second):
 			t.Error("the trunk did not stop")
 		}
 	})
-	time.Sleep(200 * time.Millisecond) // let the listeners come up
 	return addr, got
 }
 
@@ -244,10 +246,12 @@ func TestSourceNotAllowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if err := tr.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- tr.ListenAndServe(ctx) }()
+	go func() { done <- tr.Serve(ctx) }()
 	defer func() { cancel(); <-done }()
-	time.Sleep(200 * time.Millisecond)
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"
 	if code := request(t, addr, "INVITE", "Content-Type: application/sdp\r\n", offer); code != 403 {
 		t.Fatalf("INVITE from a stranger: %d, want 403", code)
@@ -342,7 +346,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 	}
 }
 
-// TestNoGoroutinesLeft: once ListenAndServe has returned, the goroutines it
+// TestNoGoroutinesLeft: once Serve has returned, the goroutines it
 // started (listeners, transactions) are gone.
 func TestNoGoroutinesLeft(t *testing.T) {
 	before := runtime.NumGoroutine()
@@ -455,5 +459,27 @@ func TestAgentVoiceToTheCaller(t *testing.T) {
 			t.Fatalf("packet %d follows %+v with %+v", i, prev, p.Header)
 		}
 		prev = p.Header
+	}
+}
+
+// TestListenOnATakenPort: a SIP port another process holds is an error
+// from Listen, naming the address, and Serve without Listen is refused.
+func TestListenOnATakenPort(t *testing.T) {
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.LocalAddr().String()
+	tr, err := New(Config{SIPAddr: addr, OnCall: func(c *Call) { _ = c.Reject(480, "Unavailable") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tr.Listen(context.Background())
+	if err == nil || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("Listen on a taken port: %v", err)
+	}
+	if err := tr.Serve(context.Background()); !errors.Is(err, ErrConfig) {
+		t.Fatalf("Serve before Listen: %v", err)
 	}
 }

@@ -169,6 +169,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	if err := tr.Listen(ctx); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("%w (is another server on %s? choose another with --sip)", err, cfg.SIP)
+	}
 	url := "http://" + ln.Addr().String()
 	log.Info("serving", "http", url, "sip", cfg.SIP, "data", cfg.DataDir, "db", st.Path())
 	fmt.Fprintf(stdout, "%s: serving on %s (SIP on %s over UDP and TCP; data in %s); Ctrl-C stops\n", prog, url, cfg.SIP, cfg.DataDir)
@@ -176,7 +180,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	sipCtx, stopSIP := context.WithCancel(ctx)
 	defer stopSIP()
 	sipc := make(chan error, 1)
-	go func() { sipc <- tr.ListenAndServe(sipCtx) }()
+	go func() { sipc <- tr.Serve(sipCtx) }()
 	defer func() {
 		stopSIP() // hangs every call up
 		if err := <-sipc; err != nil {
@@ -193,7 +197,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	case err := <-sipc:
 		sipc <- nil // for the deferred wait
 		_ = srv.Close()
-		return fmt.Errorf("SIP (is another server on %s? choose another with --sip): %w", cfg.SIP, err)
+		return fmt.Errorf("SIP: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
