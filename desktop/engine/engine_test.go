@@ -124,7 +124,13 @@ func TestAgentTakesACall(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("agent's recording (from %.2f s into the call): %s", float64(start)/8000, rep)
-	for _, p := range rep.Problems(maskscore.DefaultLimits()) {
+	lim := maskscore.DefaultLimits()
+	if raceDetector {
+		// Late packets become silence in the recording, so it is not
+		// bit-exact; leaks, the flat tone and the detectors still count.
+		lim.MinSpeechSNRDB = math.Inf(-1)
+	}
+	for _, p := range rep.Problems(lim) {
 		t.Error(p)
 	}
 	for _, d := range maskscore.Detectors() {
