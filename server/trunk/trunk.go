@@ -288,7 +288,8 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
 		t.mu.Unlock()
 		_ = conn.Close()
-		_ = dlg.Respond(sip.StatusServiceUnavailable, "Shutting down", nil)
+		t.respond(tx, req, sip.StatusServiceUnavailable, "Shutting down") // not the dialog's Respond, which waits for the ACK
+		_ = dlg.Close()
 		return
 	}
 	t.calls[c.ID] = c
