@@ -21,7 +21,7 @@ SHARED        ?= ../shared
 RACE_PKGS      = $(shell $(GO) list ./server/... ./payment/... ./desktop/... 2>/dev/null)
 TEST_TIMEOUT  ?= 20m
 
-.PHONY: all run scrub-corpus deps test vet lint go-test race-test bench bench-ratio spandsp-bench build
+.PHONY: all run scrub-corpus deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
 
 all: test
 
@@ -67,3 +67,9 @@ bench-ratio:
 spandsp-bench:
 	build/spandsp/build.sh
 	build/spandsp/dtmfrx --bench $(SHARED)/dtmf-corpus/nominal.wav --iterations 2000
+
+# The whole call path under load, by hand: N sipp calls, N headless agents,
+# WebRTC and recording included (build/load-call-path.sh).
+N ?= 20
+load-call-path:
+	build/load-call-path.sh $(N)
