@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 )
 
 // What a tone of the corpus expects of a detector.
@@ -41,6 +42,20 @@ var ErrNoCorpus = errors.New("dtmf corpus not found")
 
 // CorpusEnv names the environment variable that overrides the corpus location.
 const CorpusEnv = "HUSHPHONE_CORPUS"
+
+// NeedCorpus is CorpusDir for a test: without the corpus the test fails
+// under CI (which has it) and is skipped elsewhere.
+func NeedCorpus(t testing.TB) string {
+	t.Helper()
+	dir, err := CorpusDir()
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return dir
+}
 
 // CorpusDir finds the DTMF corpus: $HUSHPHONE_CORPUS if set, otherwise
 // ../shared/dtmf-corpus next to the module root (the directory holding

@@ -176,14 +176,7 @@ func Sipp(t testing.TB) string {
 // elsewhere.
 func Excerpt(t testing.TB, name string, from, n int) ([]int16, []maskscore.Tone) {
 	t.Helper()
-	dir, err := maskscore.CorpusDir()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	c, err := maskscore.LoadCase(dir, name)
+	c, err := maskscore.LoadCase(maskscore.NeedCorpus(t), name)
 	if err != nil {
 		t.Fatal(err)
 	}

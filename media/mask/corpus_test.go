@@ -108,21 +108,9 @@ func checkReports(t *testing.T, name string, tones []maskscore.Tone, evs []dtmf.
 	}
 }
 
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := maskscore.CorpusDir()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	return dir
-}
-
 // TestCorpus judges the Masker on every case of the shared corpus.
 func TestCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := maskscore.NeedCorpus(t)
 	names, err := maskscore.CaseNames(dir)
 	if err != nil {
 		t.Fatal(err)
