@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/hushphone/hushphone/internal/testkit"
 	"github.com/hushphone/hushphone/server/auth"
 	"github.com/hushphone/hushphone/server/store"
 )
@@ -19,22 +19,10 @@ import (
 // parameters.
 var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	t     *testing.T
 	url   string
-	clock *clock
+	clock *testkit.Clock
 	store *store.Store
 }
 
@@ -44,8 +32,8 @@ type env struct {
 func newEnv(t *testing.T, hash auth.Params) *env {
 	t.Helper()
 	ctx := context.Background()
-	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	st, err := store.Open(ctx, t.TempDir(), store.WithClock(c.now))
+	c := testkit.NewClock(time.Now().UTC().Truncate(time.Millisecond))
+	st, err := store.Open(ctx, t.TempDir(), store.WithClock(c.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +50,7 @@ func newEnv(t *testing.T, hash auth.Params) *env {
 			t.Fatal(err)
 		}
 	}
-	s, err := New(Params{Store: st, SessionTTL: time.Hour, Now: c.now, Hash: hash})
+	s, err := New(Params{Store: st, SessionTTL: time.Hour, Now: c.Now, Hash: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +154,7 @@ func TestSignIn(t *testing.T) {
 			t.Errorf("%s: %s", tc.name, r.raw)
 		}
 		exp, err := time.Parse(time.RFC3339, r.body["expires"].(string))
-		if err != nil || !exp.Equal(e.clock.now().Add(time.Hour)) {
+		if err != nil || !exp.Equal(e.clock.Now().Add(time.Hour)) {
 			t.Errorf("%s: expires %v (%v), want an hour from now", tc.name, r.body["expires"], err)
 		}
 		if r.header.Get("Cache-Control") != "no-store" {
@@ -244,11 +232,11 @@ func TestSessionLifecycle(t *testing.T) {
 	}
 
 	// Expiry.
-	e.clock.add(time.Hour - time.Second)
+	e.clock.Add(time.Hour - time.Second)
 	if r := e.do("GET", "/api/v1/me", tok2, ""); r.status != 200 {
 		t.Errorf("a second before expiry: %d", r.status)
 	}
-	e.clock.add(time.Second)
+	e.clock.Add(time.Second)
 	r = e.do("GET", "/api/v1/me", tok2, "")
 	if msg, _ := r.body["error"].(string); r.status != 401 || !strings.Contains(msg, "expired") {
 		t.Errorf("expired token: %d %s", r.status, r.raw)
@@ -300,7 +288,7 @@ func TestRateLimit(t *testing.T) {
 		if r := e.do("POST", "/api/v1/session", "", bad); r.status != 401 {
 			t.Fatalf("failure %d: %d", i+1, r.status)
 		}
-		e.clock.add(time.Second)
+		e.clock.Add(time.Second)
 	}
 	// The next attempt, even with the right password, waits.
 	r := e.do("POST", "/api/v1/session", "", good)
@@ -321,7 +309,7 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("same name in capitals: %d", r.status)
 	}
 	// Once the oldest failure leaves the window, one attempt is allowed.
-	e.clock.add(55 * time.Second)
+	e.clock.Add(55 * time.Second)
 	if r := e.do("POST", "/api/v1/session", "", good); r.status != 200 {
 		t.Errorf("after the window: %d %s", r.status, r.raw)
 	}

@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/hushphone/hushphone/internal/testkit"
 	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/media/wav"
 	"github.com/hushphone/hushphone/server/internal/testwav"
@@ -89,7 +89,7 @@ func TestProgress(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var b syncBuffer
+			var b testkit.SyncBuffer
 			p := newProgress(TreeOptions{Progress: &b, Terminal: tt.tty, Interval: time.Millisecond}, 2, 2000)
 			p.start()
 			p.bytes(500)
@@ -108,24 +108,6 @@ func TestProgress(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the progress goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestFileCancelled: a scrub stopped by its context leaves nothing behind.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/hushphone/hushphone/internal/testkit"
 	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/auth"
 	"github.com/hushphone/hushphone/server/route"
@@ -27,18 +28,6 @@ import (
 
 // cheap keeps sign-ins quick.
 var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // echoMedia stands in for the lead's agent leg: it records what the hub
 // hands it and answers every SDP offer with an answer, through the hub.
@@ -81,7 +70,7 @@ func (m *echoMedia) recorded() []string {
 type env struct {
 	t      *testing.T
 	url    string
-	clock  *clock
+	clock  *testkit.Clock
 	store  *store.Store
 	router *route.Router
 	hub    *signal.Hub
@@ -92,8 +81,8 @@ type env struct {
 func newEnv(t *testing.T, ps ...func(*signal.Params)) *env {
 	t.Helper()
 	ctx := context.Background()
-	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	st, err := store.Open(ctx, t.TempDir(), store.WithClock(c.now))
+	c := testkit.NewClock(time.Now().UTC().Truncate(time.Millisecond))
+	st, err := store.Open(ctx, t.TempDir(), store.WithClock(c.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +355,7 @@ func TestAuth(t *testing.T) {
 		})
 	}
 	t.Run("expired", func(t *testing.T) {
-		e.clock.add(2 * time.Hour)
+		e.clock.Add(2 * time.Hour)
 		_, status, msg, err := e.dial("bob", expiring, false)
 		if err == nil || status != http.StatusUnauthorized || !strings.Contains(msg, "expired") {
 			t.Fatalf("expired session: %d %q %v", status, msg, err)

@@ -6,13 +6,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hushphone/hushphone/internal/testkit"
 )
 
 func TestRecordings(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{t: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
-	s := open(t, dir, WithClock(c.now))
+	s := open(t, dir, WithClock(c.Now))
 
 	for _, bad := range []Recording{
 		{CallID: "", Path: "recordings/a.wav"},
@@ -28,13 +30,13 @@ func TestRecordings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.ID == 0 || !first.Started.Equal(c.now()) {
+	if first.ID == 0 || !first.Started.Equal(c.Now()) {
 		t.Errorf("first: %+v", first)
 	}
 	if _, err := s.AddRecording(ctx, Recording{CallID: "c1b", Path: filepath.Join("recordings", "c1.wav")}); err == nil {
 		t.Error("two recordings in one file")
 	}
-	c.add(time.Minute)
+	c.Add(time.Minute)
 	second, err := s.AddRecording(ctx, Recording{CallID: "c2", Agent: "bob", Path: "recordings/c2.wav"})
 	if err != nil {
 		t.Fatal(err)

@@ -10,20 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hushphone/hushphone/internal/testkit"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func open(t *testing.T, dir string, opts ...Option) *Store {
 	t.Helper()
@@ -153,8 +142,8 @@ func TestUsers(t *testing.T) {
 
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
-	c := &clock{t: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
-	s := open(t, t.TempDir(), WithClock(c.now))
+	c := testkit.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	s := open(t, t.TempDir(), WithClock(c.Now))
 	ann, err := s.AddUser(ctx, "ann", RoleAgent, "h")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +152,7 @@ func TestSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !se.Expires.Equal(c.now().Add(time.Hour)) || se.User.Name != "ann" {
+	if !se.Expires.Equal(c.Now().Add(time.Hour)) || se.User.Name != "ann" {
 		t.Errorf("session %+v", se)
 	}
 	got, err := s.LookupSession(ctx, hash("t1"))
@@ -178,11 +167,11 @@ func TestSessions(t *testing.T) {
 	}
 
 	// Expiry is enforced.
-	c.add(time.Hour - time.Millisecond)
+	c.Add(time.Hour - time.Millisecond)
 	if _, err := s.LookupSession(ctx, hash("t1")); err != nil {
 		t.Errorf("a millisecond before expiry: %v", err)
 	}
-	c.add(time.Millisecond)
+	c.Add(time.Millisecond)
 	if _, err := s.LookupSession(ctx, hash("t1")); !errors.Is(err, ErrNoSession) {
 		t.Errorf("at expiry: %v, want ErrNoSession", err)
 	}
