@@ -50,7 +50,7 @@ func TestCallerHearsTheHoldToneWhileTheAgentIsAway(t *testing.T) {
 	}
 	stop := run()
 	srv.WaitAvailable(t, 1)
-	caller := sipptest.Dial(t, srv.SIPAddr, 15*time.Second)
+	caller := sipptest.Dial(t, srv.SIPAddr, g711.ULaw, 15*time.Second)
 
 	// The agent's audio (silence: this agent has no microphone) reaches
 	// the caller once the agent's WebRTC leg is up.

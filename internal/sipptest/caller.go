@@ -10,14 +10,17 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/hushphone/hushphone/media/g711"
 )
 
-// Caller is a bare SIP caller over UDP with a mu-law RTP socket, for tests
+// Caller is a bare SIP caller over UDP with a G.711 RTP socket, for tests
 // that need what the server sends to the caller (sipp does not keep it).
 // It sends 20 ms of silence every 20 ms, as a phone would, so the server
 // latches onto its RTP address.
 type Caller struct {
 	Media *net.UDPConn
+	PT    uint8 // the RTP payload type offered: 0 (PCMU) or 8 (PCMA)
 
 	sig            *net.UDPConn
 	server, callID string
@@ -28,10 +31,14 @@ type Caller struct {
 	wg             sync.WaitGroup
 }
 
-// Dial calls sipAddr and returns once the call is answered (200 OK, ACK
-// sent), within timeout.
-func Dial(t testing.TB, sipAddr string, timeout time.Duration) *Caller {
+// Dial calls sipAddr offering law (and telephone-event) and returns once
+// the call is answered (200 OK, ACK sent), within timeout.
+func Dial(t testing.TB, sipAddr string, law g711.Law, timeout time.Duration) *Caller {
 	t.Helper()
+	pt, name := uint8(0), "PCMU"
+	if law == g711.ALaw {
+		pt, name = 8, "PCMA"
+	}
 	media, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -44,12 +51,12 @@ func Dial(t testing.TB, sipAddr string, timeout time.Duration) *Caller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Caller{Media: media, sig: sig, server: sipAddr, stop: make(chan struct{}),
+	c := &Caller{Media: media, PT: pt, sig: sig, server: sipAddr, stop: make(chan struct{}),
 		callID: "caller-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "@" + sig.LocalAddr().String()}
 	t.Cleanup(c.Close)
 	port := media.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket's address
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " + strconv.Itoa(port) +
-		" RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+		" RTP/AVP " + strconv.Itoa(int(pt)) + " 101\r\na=rtpmap:" + strconv.Itoa(int(pt)) + " " + name + "/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
 	c.send(t, "INVITE", 1, "Content-Type: application/sdp\r\n", offer)
 	buf := make([]byte, 4096)
 	deadline := time.Now().Add(timeout)
@@ -123,7 +130,13 @@ func (c *Caller) speak() {
 	defer c.wg.Done()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	p := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 0x5eed}, Payload: bytes.Repeat([]byte{0xff}, 160)}
+	silence := make([]byte, 160)
+	law := g711.ULaw
+	if c.PT == 8 {
+		law = g711.ALaw
+	}
+	law.Encode(silence, make([]int16, 160))
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: c.PT, SSRC: 0x5eed}, Payload: silence}
 	for i := 0; ; i++ {
 		select {
 		case <-c.stop:
@@ -139,7 +152,7 @@ func (c *Caller) speak() {
 	}
 }
 
-// Listen returns the audio (mu-law payloads, in arrival order) the server
+// Listen returns the audio (G.711 payloads, in arrival order) the server
 // sends to the caller for d, and how many packets it was.
 func (c *Caller) Listen(d time.Duration) (audio []byte, packets int) {
 	buf := make([]byte, 1500)
@@ -151,7 +164,7 @@ func (c *Caller) Listen(d time.Duration) (audio []byte, packets int) {
 		if err != nil {
 			break
 		}
-		if p.Unmarshal(buf[:n]) != nil || p.PayloadType != 0 {
+		if p.Unmarshal(buf[:n]) != nil || p.PayloadType != c.PT {
 			continue
 		}
 		c.remoteMu.Lock()

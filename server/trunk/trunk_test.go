@@ -22,6 +22,7 @@ import (
 
 	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/media/g711"
 )
 
 func fmtSscanf(s string, code *int) (int, error) { return fmt.Sscanf(s, "SIP/2.0 %d", code) }
@@ -369,12 +370,6 @@ func TestNoGoroutinesLeft(t *testing.T) {
 // TestAgentVoiceToTheCaller: after Answer, Send puts the agent's frames on
 // RTP to the caller's SDP address, in order, in the agreed payload type.
 func TestAgentVoiceToTheCaller(t *testing.T) {
-	media, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer media.Close()
-	mport := media.LocalAddr().(*net.UDPAddr).Port
 	sent := make(chan error, 1)
 	addr, _ := startTrunk(t, func(_ *answered, c *Call) {
 		if err := c.Send(make([]byte, 160)); !errors.Is(err, ErrNotAnswered) {
@@ -394,49 +389,8 @@ func TestAgentVoiceToTheCaller(t *testing.T) {
 		}
 		sent <- nil
 	})
-	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " + strconv.Itoa(mport) + " RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
-	sig, err := net.Dial("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sig.Close()
-	local := sig.LocalAddr().String()
-	head := func(method, toTag string, cseq int) string {
-		return method + " sip:hushphone@" + addr + " SIP/2.0\r\n" +
-			"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + method + strconv.FormatInt(time.Now().UnixNano(), 36) + "\r\n" +
-			"From: <sip:caller@" + local + ">;tag=a1\r\n" +
-			"To: <sip:hushphone@" + addr + ">" + toTag + "\r\n" +
-			"Call-ID: agent-voice@" + local + "\r\n" +
-			"CSeq: " + strconv.Itoa(cseq) + " " + method + "\r\n" +
-			"Contact: <sip:caller@" + local + ">\r\nMax-Forwards: 70\r\n"
-	}
-	if _, err := sig.Write([]byte(head("INVITE", "", 1) + "Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(offer)) + "\r\n\r\n" + offer)); err != nil {
-		t.Fatal(err)
-	}
-	resp := make([]byte, 4096)
-	for {
-		_ = sig.SetReadDeadline(time.Now().Add(3 * time.Second))
-		n, err := sig.Read(resp)
-		if err != nil {
-			t.Fatalf("no 200 OK: %v", err)
-		}
-		if !bytes.HasPrefix(resp[:n], []byte("SIP/2.0 200")) {
-			continue
-		}
-		// ACK the 200 with its To tag.
-		var toTag string
-		for _, line := range strings.Split(string(resp[:n]), "\r\n") {
-			if strings.HasPrefix(line, "To:") {
-				if i := strings.Index(line, ";tag="); i >= 0 {
-					toTag = line[i:]
-				}
-			}
-		}
-		if _, err := sig.Write([]byte(head("ACK", toTag, 1) + "Content-Length: 0\r\n\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		break
-	}
+	caller := sipptest.Dial(t, addr, g711.ALaw, 3*time.Second)
+	media := caller.Media
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
