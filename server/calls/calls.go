@@ -6,6 +6,11 @@
 // voice goes back to the caller and to the recorder, and every key press
 // shows on the hub as "a key was pressed", never its digit.
 //
+// Supervisors listen in silently (Listen, then the same SDP and Candidate
+// exchange as an agent): each gets its own WebRTC leg carrying the masked
+// caller mixed with the agent's voice, the very audio the agent and the
+// recording get, and nothing goes back from it. The agent is not told.
+//
 // The digits themselves go to Params.Keys, the payment side's input, and
 // nowhere else.
 package calls
@@ -28,21 +33,31 @@ import (
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/recorder"
 	"github.com/hushphone/hushphone/server/route"
+	"github.com/hushphone/hushphone/server/signal"
 	"github.com/hushphone/hushphone/server/store"
 	"github.com/hushphone/hushphone/server/trunk"
 )
 
-// Errors.
+// Errors. The listen-in ones wrap server/signal's, so the hub can tell the
+// supervisor what happened.
 var (
-	ErrNoCall = errors.New("calls: no such call for this agent")
-	ErrParams = errors.New("calls: bad parameters")
+	ErrNoCall       = fmt.Errorf("calls: %w", signal.ErrNoSuchCall)
+	ErrParams       = errors.New("calls: bad parameters")
+	ErrNotActive    = fmt.Errorf("calls: %w", signal.ErrCallNotActive)
+	ErrListenLimit  = fmt.Errorf("calls: %w (at most %d a call)", signal.ErrTooManyListeners, MaxListeners)
+	ErrNotListening = fmt.Errorf("calls: %w", signal.ErrNotListening)
 )
+
+// MaxListeners bounds the supervisors listening to one call.
+const MaxListeners = 8
 
 // Hub is what the calls say to agents (server/signal's Hub).
 type Hub interface {
-	SDP(agent, call, kind, sdp string) error
-	Candidate(agent, call, candidate string) error
+	SDP(user, call, kind, sdp string) error
+	Candidate(user, call, candidate string) error
 	KeyPressed(call string)
+	// ListenEnded tells a supervisor their listening to the call is over.
+	ListenEnded(user, call, reason string)
 }
 
 // Router is the call queue (server/route's Router).
@@ -91,7 +106,26 @@ type call struct {
 	toPCMU   [160]byte
 	toLin    [160]int16
 	back     [160]byte
+
+	// Listen-in: the supervisors' legs, and the agent's latest frames
+	// waiting to be mixed into the next caller frame for them.
+	listeners map[string]*listener
+	agentQ    [mixDepth][160]int16
+	aq, an    int // first waiting frame, and how many wait
+	mixLin    [160]int16
+	mixOut    [160]byte
 }
+
+// listener is one supervisor listening to a call.
+type listener struct {
+	leg   *agentleg.Leg // nil until the supervisor's offer
+	early []string
+}
+
+// mixDepth bounds the agent's frames waiting for the caller's (80 ms):
+// the two streams run on different clocks, and a burst of the agent's
+// frames beyond this drops the oldest.
+const mixDepth = 4
 
 // New returns a Manager.
 func New(p Params) (*Manager, error) {
@@ -214,6 +248,9 @@ func (m *Manager) answer(c *call) {
 			}
 			_ = c.leg.WriteFrame(out)
 		}
+		if len(c.listeners) > 0 {
+			c.mixForListeners(frame, law)
+		}
 	}, func(e dtmf.Event) {
 		if e.Phase == dtmf.KeyDown {
 			m.p.HubReady().KeyPressed(id)
@@ -229,23 +266,27 @@ func (m *Manager) answer(c *call) {
 	c.mu.Unlock()
 }
 
-// SDP takes the agent's session description for its call (server/signal's
-// Media): the agent offers, the server answers.
-func (m *Manager) SDP(ctx context.Context, agent, callID, kind, sdp string) error {
-	c, err := m.agentCall(agent, callID)
+// SDP takes the session description of the call's agent or of a
+// supervisor listening to it (server/signal's Media): the client offers,
+// the server answers.
+func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error {
+	c, lis, err := m.userCall(user, callID)
 	if err != nil {
 		return err
 	}
 	if kind != "offer" {
-		return fmt.Errorf("%w: the server answers the agent's offer; got %q", agentleg.ErrSDP, kind)
+		return fmt.Errorf("%w: the server answers the client's offer; got %q", agentleg.ErrSDP, kind)
 	}
 	hub := m.p.HubReady()
-	leg, err := m.p.WebRTC.NewLeg(ctx, agentleg.LegParams{
-		OnAgentAudio: func(frame []byte) { m.agentAudio(c, frame) },
+	params := agentleg.LegParams{
 		OnCandidate: func(ci webrtc.ICECandidateInit) {
-			_ = hub.Candidate(agent, callID, ci.Candidate)
+			_ = hub.Candidate(user, callID, ci.Candidate)
 		},
-	})
+	}
+	if lis == nil {
+		params.OnAgentAudio = func(frame []byte) { m.agentAudio(c, frame) }
+	} // a supervisor's audio goes nowhere: listening is silent
+	leg, err := m.p.WebRTC.NewLeg(ctx, params)
 	if err != nil {
 		return fmt.Errorf("calls: %w", err)
 	}
@@ -255,10 +296,20 @@ func (m *Manager) SDP(ctx context.Context, agent, callID, kind, sdp string) erro
 		return fmt.Errorf("calls: %w", err)
 	}
 	c.mu.Lock()
-	old := c.leg
-	c.leg = leg
-	early := c.early
-	c.early = nil
+	var old *agentleg.Leg
+	var early []string
+	switch {
+	case lis == nil && c.agent == user:
+		old, c.leg = c.leg, leg
+		early, c.early = c.early, nil
+	case lis != nil && c.listeners[user] == lis:
+		old, lis.leg = lis.leg, leg
+		early, lis.early = lis.early, nil
+	default: // the call changed hands, or the supervisor stopped, meanwhile
+		c.mu.Unlock()
+		_ = leg.Close()
+		return ErrNoCall
+	}
 	c.mu.Unlock()
 	for _, cand := range early {
 		if err := leg.AddCandidate(webrtc.ICECandidateInit{Candidate: cand}); err != nil {
@@ -266,22 +317,26 @@ func (m *Manager) SDP(ctx context.Context, agent, callID, kind, sdp string) erro
 		}
 	}
 	if old != nil {
-		_ = old.Close() // a rejoin replaces the agent's leg
+		_ = old.Close() // a rejoin (or a second offer) replaces the leg
 	}
-	if err := hub.SDP(agent, callID, "answer", answer); err != nil {
+	if err := hub.SDP(user, callID, "answer", answer); err != nil {
 		return fmt.Errorf("calls: %w", err)
 	}
 	return nil
 }
 
-// Candidate takes one of the agent's ICE candidates.
-func (m *Manager) Candidate(_ context.Context, agent, callID, candidate string) error {
-	c, err := m.agentCall(agent, callID)
+// Candidate takes one of the ICE candidates of the call's agent or of a
+// supervisor listening to it.
+func (m *Manager) Candidate(_ context.Context, user, callID, candidate string) error {
+	c, lis, err := m.userCall(user, callID)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	leg := c.leg
+	leg, early := c.leg, &c.early
+	if lis != nil {
+		leg, early = lis.leg, &lis.early
+	}
 	if leg == nil {
 		// A peer may gather candidates before its offer is sent: they are
 		// kept, a few, until the offer comes.
@@ -289,10 +344,10 @@ func (m *Manager) Candidate(_ context.Context, agent, callID, candidate string) 
 		if err := agentleg.CheckCandidate(candidate); err != nil {
 			return fmt.Errorf("calls: %w", err)
 		}
-		if len(c.early) >= maxEarlyCandidates {
+		if len(*early) >= maxEarlyCandidates {
 			return fmt.Errorf("%w: more than %d candidates before the offer; send the offer first", agentleg.ErrCandidate, maxEarlyCandidates)
 		}
-		c.early = append(c.early, candidate)
+		*early = append(*early, candidate)
 		return nil
 	}
 	c.mu.Unlock()
@@ -302,19 +357,111 @@ func (m *Manager) Candidate(_ context.Context, agent, callID, candidate string) 
 	return nil
 }
 
-func (m *Manager) agentCall(agent, callID string) (*call, error) {
+// userCall finds the call and the user's part in it: its agent (a nil
+// listener), or a supervisor listening to it.
+func (m *Manager) userCall(user, callID string) (*call, *listener, error) {
 	m.mu.Lock()
 	c := m.calls[callID]
 	m.mu.Unlock()
 	if c == nil {
-		return nil, ErrNoCall
+		return nil, nil, ErrNoCall
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.agent != agent {
-		return nil, ErrNoCall
+	if c.agent == user {
+		return c, nil, nil
 	}
-	return c, nil
+	if lis := c.listeners[user]; lis != nil {
+		return c, lis, nil
+	}
+	return nil, nil, ErrNoCall
+}
+
+// Listen starts a supervisor listening to a call an agent has answered:
+// the supervisor then sends its offer (SDP) and candidates as an agent
+// does. Listening again to the same call keeps the place (a new offer
+// replaces the leg).
+func (m *Manager) Listen(_ context.Context, user, callID string) error {
+	m.mu.Lock()
+	c := m.calls[callID]
+	m.mu.Unlock()
+	if c == nil {
+		return ErrNoCall
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.answered {
+		return ErrNotActive
+	}
+	if c.agent == user {
+		return fmt.Errorf("%w: you are the call's agent", ErrNoCall)
+	}
+	if c.listeners[user] != nil {
+		return nil
+	}
+	if len(c.listeners) >= MaxListeners {
+		return ErrListenLimit
+	}
+	if c.listeners == nil {
+		c.listeners = map[string]*listener{}
+	}
+	c.listeners[user] = &listener{}
+	m.log.Info("supervisor listening", "call", callID, "user", user)
+	return nil
+}
+
+// Unlisten stops a supervisor listening to a call, or to every call when
+// callID is empty (the supervisor's connection closed).
+func (m *Manager) Unlisten(_ context.Context, user, callID string) error {
+	m.mu.Lock()
+	var cs []*call
+	if callID == "" {
+		for _, c := range m.calls {
+			cs = append(cs, c)
+		}
+	} else if c := m.calls[callID]; c != nil {
+		cs = append(cs, c)
+	}
+	m.mu.Unlock()
+	found := false
+	for _, c := range cs {
+		c.mu.Lock()
+		lis := c.listeners[user]
+		delete(c.listeners, user)
+		c.mu.Unlock()
+		if lis == nil {
+			continue
+		}
+		found = true
+		if lis.leg != nil {
+			_ = lis.leg.Close()
+		}
+		m.log.Info("supervisor stopped listening", "call", c.tc.ID, "user", user)
+	}
+	if !found {
+		return ErrNotListening
+	}
+	return nil
+}
+
+// mixForListeners sends the supervisors the caller's masked frame mixed
+// with the agent's voice (c.mu held).
+func (c *call) mixForListeners(frame []byte, law g711.Law) {
+	law.Decode(c.mixLin[:], frame)
+	if c.an > 0 {
+		a := &c.agentQ[c.aq]
+		for i, v := range a {
+			c.mixLin[i] = int16(max(-32768, min(32767, int32(c.mixLin[i])+int32(v))))
+		}
+		c.aq = (c.aq + 1) % mixDepth
+		c.an--
+	}
+	g711.EncodeULawTo(c.mixOut[:], c.mixLin[:])
+	for _, lis := range c.listeners {
+		if lis.leg != nil {
+			_ = lis.leg.WriteFrame(c.mixOut[:])
+		}
+	}
 }
 
 // agentAudio sends the agent's voice to the caller and the recorder.
@@ -323,6 +470,14 @@ func (m *Manager) agentAudio(c *call, frame []byte) {
 	g711.DecodeULawTo(c.toLin[:], frame)
 	if c.rec != nil {
 		_ = c.rec.Agent(c.toLin[:])
+	}
+	if len(c.listeners) > 0 {
+		if c.an == mixDepth { // the oldest goes
+			c.aq = (c.aq + 1) % mixDepth
+			c.an--
+		}
+		c.agentQ[(c.aq+c.an)%mixDepth] = c.toLin
+		c.an++
 	}
 	out := frame
 	if law := c.tc.Offer.Law; law != g711.ULaw {
@@ -344,11 +499,17 @@ func (m *Manager) end(id string) {
 	}
 	c.stopHold()
 	c.mu.Lock()
-	leg, rec, recID := c.leg, c.rec, c.recID
-	c.leg, c.rec = nil, nil
+	leg, rec, recID, listeners := c.leg, c.rec, c.recID, c.listeners
+	c.leg, c.rec, c.listeners = nil, nil, nil
 	c.mu.Unlock()
 	if leg != nil {
 		_ = leg.Close()
+	}
+	for user, lis := range listeners {
+		if lis.leg != nil {
+			_ = lis.leg.Close()
+		}
+		m.p.HubReady().ListenEnded(user, id, "call_ended")
 	}
 	if rec != nil {
 		d := rec.Duration()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -188,11 +189,16 @@ func (c *conn) handle(ctx context.Context, m Message) error {
 		c.send(Message{Type: TypePong, ID: m.ID})
 		return nil
 	}
+	if isSupervisor(c.role) {
+		return c.handleSupervisor(ctx, m)
+	}
 	if c.role != store.RoleAgent {
 		return perr(CodeForbidden, "only agents send "+m.Type+" messages")
 	}
 	r := c.h.p.Router
 	switch m.Type {
+	case TypeListen, TypeUnlisten:
+		return perr(CodeForbidden, "only supervisors and admins listen in to calls")
 	case TypePresence:
 		return routeError(r.SetPresence(c.user, route.State(m.Status)))
 	case TypeAnswer:
@@ -205,20 +211,69 @@ func (c *conn) handle(ctx context.Context, m Message) error {
 		if a, ok := r.Agent(c.user); !ok || a.Call != m.Call || (a.State != route.StateRinging && a.State != route.StateBusy) {
 			return perr(CodeNotYourCall, "you are not on that call")
 		}
-		if c.h.p.Media == nil {
-			return perr(CodeUnavailable, "this server has no media side")
-		}
-		var err error
-		if m.Type == TypeSDP {
-			err = c.h.p.Media.SDP(ctx, c.user, m.Call, m.Kind, m.SDP)
-		} else {
-			err = c.h.p.Media.Candidate(ctx, c.user, m.Call, m.Candidate)
-		}
-		if err != nil {
-			c.h.log.Info("websocket: media refused", "user", c.user, "call", m.Call, "type", m.Type, "err", err)
-			return perr(CodeMedia, "the media side refused the "+m.Type+": "+err.Error())
-		}
-		return nil
+		return c.media(ctx, m)
 	}
 	return perr(CodeUnknownType, "unknown message type")
+}
+
+// media passes an sdp or candidate message to the media side.
+func (c *conn) media(ctx context.Context, m Message) error {
+	if c.h.p.Media == nil {
+		return perr(CodeUnavailable, "this server has no media side")
+	}
+	var err error
+	if m.Type == TypeSDP {
+		err = c.h.p.Media.SDP(ctx, c.user, m.Call, m.Kind, m.SDP)
+	} else {
+		err = c.h.p.Media.Candidate(ctx, c.user, m.Call, m.Candidate)
+	}
+	if errors.Is(err, ErrNoSuchCall) {
+		return perr(CodeNotYourCall, "you are not on that call, nor listening to it")
+	}
+	if err != nil {
+		c.h.log.Info("websocket: media refused", "user", c.user, "call", m.Call, "type", m.Type, "err", err)
+		return perr(CodeMedia, "the media side refused the "+m.Type+": "+err.Error())
+	}
+	return nil
+}
+
+// handleSupervisor serves a supervisor's or admin's message: listening in.
+func (c *conn) handleSupervisor(ctx context.Context, m Message) error {
+	switch m.Type {
+	case TypeListen, TypeUnlisten, TypeSDP, TypeCandidate:
+	default:
+		return perr(CodeForbidden, "supervisors send only listen, unlisten, sdp, candidate and ping")
+	}
+	media := c.h.p.Media
+	if media == nil {
+		return perr(CodeUnavailable, "this server has no media side")
+	}
+	var err error
+	switch m.Type {
+	case TypeListen:
+		err = media.Listen(ctx, c.user, m.Call)
+	case TypeUnlisten:
+		err = media.Unlisten(ctx, c.user, m.Call)
+	default:
+		return c.media(ctx, m)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNoSuchCall):
+		return perr(CodeNoCall, "no such call: it may have ended")
+	case errors.Is(err, ErrCallNotActive):
+		return perr(CodeNotActive, "no agent has answered that call yet: listen once it is active")
+	case errors.Is(err, ErrTooManyListeners):
+		return perr(CodeLimit, "too many supervisors are listening to that call")
+	case errors.Is(err, ErrNotListening):
+		return perr(CodeNotListening, "you are not listening to that call")
+	default:
+		return fmt.Errorf("signal: %s: %w", m.Type, err)
+	}
+	if m.Type == TypeListen {
+		c.send(Message{Type: TypeListening, ID: m.ID, Call: m.Call})
+	} else {
+		c.send(Message{Type: TypeListenEnd, ID: m.ID, Call: m.Call, Reason: "supervisor"})
+	}
+	return nil
 }

@@ -72,13 +72,27 @@ type Router interface {
 	Calls() []route.CallInfo
 }
 
-// Media is the agent's media leg: it takes the agent's SDP (kind "offer" or
-// "answer") and ICE candidates for a call, and answers through Hub.SDP and
-// Hub.Candidate.
+// Media is the calls' media side: it takes the SDP (kind "offer" or
+// "answer") and ICE candidates of a call's agent, or of a supervisor
+// listening to it, and answers through Hub.SDP and Hub.Candidate. Listen
+// and Unlisten start and stop a supervisor's listening (Unlisten with no
+// call: every call, when the supervisor's connection closes); their errors
+// wrap ErrNoSuchCall, ErrCallNotActive, ErrTooManyListeners or
+// ErrNotListening when they are the caller's fault.
 type Media interface {
-	SDP(ctx context.Context, agent, call, kind, sdp string) error
-	Candidate(ctx context.Context, agent, call, candidate string) error
+	SDP(ctx context.Context, user, call, kind, sdp string) error
+	Candidate(ctx context.Context, user, call, candidate string) error
+	Listen(ctx context.Context, user, call string) error
+	Unlisten(ctx context.Context, user, call string) error
 }
+
+// Errors Media returns (wrapped) for listen-in.
+var (
+	ErrNoSuchCall       = errors.New("no such call")
+	ErrCallNotActive    = errors.New("no agent has answered the call yet")
+	ErrTooManyListeners = errors.New("too many supervisors listen to the call")
+	ErrNotListening     = errors.New("not listening to the call")
+)
 
 // Params are what the Hub needs.
 type Params struct {
@@ -225,7 +239,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("websocket: connected", "user", c.user, "role", string(c.role))
 	h.attach(c)
 	c.readLoop(ctx)
-	h.detach(c)
+	h.detach(ctx, c)
 	cancel()
 	wg.Wait()
 	_ = ws.CloseNow()
@@ -295,7 +309,7 @@ func (h *Hub) attach(c *conn) {
 
 // detach forgets c if it is still its user's connection; an agent's call
 // queue then learns the agent is gone.
-func (h *Hub) detach(c *conn) {
+func (h *Hub) detach(ctx context.Context, c *conn) {
 	h.mu.Lock()
 	current := h.conns[c.user] == c
 	if current {
@@ -305,6 +319,12 @@ func (h *Hub) detach(c *conn) {
 	if current && c.role == store.RoleAgent {
 		if err := h.p.Router.Disconnect(c.user); err != nil && !errors.Is(err, route.ErrNoAgent) && !errors.Is(err, route.ErrClosed) {
 			h.log.Error("websocket: agent disconnect", "user", c.user, "err", err)
+		}
+	}
+	if current && isSupervisor(c.role) && h.p.Media != nil {
+		// The supervisor's ears close with the connection.
+		if err := h.p.Media.Unlisten(context.WithoutCancel(ctx), c.user, ""); err != nil && !errors.Is(err, ErrNotListening) {
+			h.log.Error("websocket: supervisor disconnect", "user", c.user, "err", err)
 		}
 	}
 }
@@ -353,14 +373,21 @@ func (h *Hub) Connected(user string) bool {
 }
 
 // SDP sends the media side's SDP (kind "offer" or "answer") for a call to
-// the agent.
-func (h *Hub) SDP(agent, call, kind, sdp string) error {
-	return h.Send(agent, Message{Type: TypeSDP, Call: call, Kind: kind, SDP: sdp})
+// its agent or a supervisor listening to it.
+func (h *Hub) SDP(user, call, kind, sdp string) error {
+	return h.Send(user, Message{Type: TypeSDP, Call: call, Kind: kind, SDP: sdp})
 }
 
-// Candidate sends the media side's ICE candidate for a call to the agent.
-func (h *Hub) Candidate(agent, call, candidate string) error {
-	return h.Send(agent, Message{Type: TypeCandidate, Call: call, Candidate: candidate})
+// Candidate sends the media side's ICE candidate for a call to its agent
+// or a supervisor listening to it.
+func (h *Hub) Candidate(user, call, candidate string) error {
+	return h.Send(user, Message{Type: TypeCandidate, Call: call, Candidate: candidate})
+}
+
+// ListenEnded tells a supervisor that listening to a call is over
+// (reason "call_ended" when the call ended).
+func (h *Hub) ListenEnded(user, call, reason string) {
+	_ = h.Send(user, Message{Type: TypeListenEnd, Call: call, Reason: reason})
 }
 
 // KeyPressed tells the agent on the call, and every supervisor, that the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,10 +33,11 @@ var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32
 // echoMedia stands in for the lead's agent leg: it records what the hub
 // hands it and answers every SDP offer with an answer, through the hub.
 type echoMedia struct {
-	mu   sync.Mutex
-	hub  *signal.Hub
-	got  []string
-	fail bool
+	mu        sync.Mutex
+	hub       *signal.Hub
+	got       []string
+	fail      bool
+	listening map[string]bool // "user call"
 }
 
 func (m *echoMedia) SDP(_ context.Context, agent, call, kind, sdp string) error {
@@ -56,6 +58,44 @@ func (m *echoMedia) Candidate(_ context.Context, agent, call, cand string) error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.got = append(m.got, "candidate "+agent+" "+call+" "+cand)
+	return nil
+}
+
+// Listen refuses the calls named nope, ringing and full as the real media
+// side would; it records the rest.
+func (m *echoMedia) Listen(_ context.Context, user, call string) error {
+	switch call {
+	case "nope":
+		return fmt.Errorf("media: %w", signal.ErrNoSuchCall)
+	case "ringing":
+		return fmt.Errorf("media: %w", signal.ErrCallNotActive)
+	case "full":
+		return fmt.Errorf("media: %w", signal.ErrTooManyListeners)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, "listen "+user+" "+call)
+	if m.listening == nil {
+		m.listening = map[string]bool{}
+	}
+	m.listening[user+" "+call] = true
+	return nil
+}
+
+func (m *echoMedia) Unlisten(_ context.Context, user, call string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, "unlisten "+user+" "+call)
+	found := false
+	for k := range m.listening {
+		if k == user+" "+call || call == "" && strings.HasPrefix(k, user+" ") {
+			delete(m.listening, k)
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("media: %w", signal.ErrNotListening)
+	}
 	return nil
 }
 
@@ -771,4 +811,85 @@ func TestQueueRefusesAgent(t *testing.T) {
 	sue := e.connect("sue")
 	sue.send(map[string]any{"type": "ping"})
 	sue.expect("pong")
+}
+
+func TestSupervisorListens(t *testing.T) {
+	e := newEnv(t)
+	sue := e.connect("sue")
+	ann := e.connect("ann")
+	ann.available()
+	_ = e.router.Inbound("call-abc", "+441632960001")
+	ann.expect("call.offered")
+	ann.send(map[string]any{"type": "answer", "call": "call-abc"})
+	ann.expect("call.started")
+
+	// Agents do not listen in.
+	ann.send(map[string]any{"type": "listen", "call": "call-abc", "id": "a1"})
+	if m := ann.expect("error"); m["code"] != "forbidden" || m["id"] != "a1" {
+		t.Fatalf("agent listen: %v", m)
+	}
+	// Each refusal has its code.
+	for call, code := range map[string]string{"nope": "no_call", "ringing": "not_active", "full": "limit"} {
+		sue.send(map[string]any{"type": "listen", "call": call, "id": call})
+		if m := sue.expect("error"); m["code"] != code || m["id"] != call {
+			t.Errorf("listen %s: %v, want %s", call, m, code)
+		}
+	}
+	sue.send(map[string]any{"type": "listen", "id": "x"})
+	if m := sue.expect("error"); m["code"] != "bad_request" {
+		t.Errorf("listen without a call: %v", m)
+	}
+	sue.send(map[string]any{"type": "unlisten", "call": "call-abc", "id": "u0"})
+	if m := sue.expect("error"); m["code"] != "not_listening" || m["id"] != "u0" {
+		t.Errorf("unlisten first: %v", m)
+	}
+
+	// Listen, then the WebRTC exchange as an agent does it.
+	sue.send(map[string]any{"type": "listen", "call": "call-abc", "id": "l1"})
+	if m := sue.expect("listen.started"); m["call"] != "call-abc" || m["id"] != "l1" {
+		t.Fatalf("listen.started %v", m)
+	}
+	sue.send(map[string]any{"type": "sdp", "call": "call-abc", "kind": "offer", "sdp": "v=0 sue"})
+	if m := sue.expect("sdp"); m["kind"] != "answer" || m["sdp"] != "answer to v=0 sue" {
+		t.Fatalf("sdp %v", m)
+	}
+	sue.send(map[string]any{"type": "candidate", "call": "call-abc", "candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host"})
+	// Supervisors still take no calls.
+	sue.send(map[string]any{"type": "answer", "call": "call-abc", "id": "s2"})
+	if m := sue.expect("error"); m["code"] != "forbidden" {
+		t.Fatalf("supervisor answer: %v", m)
+	}
+	sue.send(map[string]any{"type": "unlisten", "call": "call-abc", "id": "u1"})
+	if m := sue.expect("listen.ended"); m["reason"] != "supervisor" || m["id"] != "u1" {
+		t.Fatalf("listen.ended %v", m)
+	}
+	// The media side ends it when the call ends.
+	e.hub.ListenEnded("sue", "call-abc", "call_ended")
+	if m := sue.expect("listen.ended"); m["reason"] != "call_ended" || m["call"] != "call-abc" {
+		t.Fatalf("listen.ended %v", m)
+	}
+	// The agent heard nothing of it.
+	ann.send(map[string]any{"type": "ping", "id": "p"})
+	ann.expect("pong")
+
+	// A supervisor who leaves stops listening everywhere.
+	sue.send(map[string]any{"type": "listen", "call": "call-abc", "id": "l2"})
+	sue.expect("listen.started")
+	_ = sue.ws.Close(websocket.StatusNormalClosure, "")
+	eventually(t, "unlisten on disconnect", func() bool {
+		r := e.media.recorded()
+		return r[len(r)-1] == "unlisten sue "
+	})
+	want := []string{
+		"unlisten sue call-abc", // refused: not listening yet
+		"listen sue call-abc",
+		"sdp sue call-abc offer v=0 sue",
+		"candidate sue call-abc candidate:1 1 udp 1 127.0.0.1 9 typ host",
+		"unlisten sue call-abc",
+		"listen sue call-abc",
+		"unlisten sue ",
+	}
+	if got := e.media.recorded(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("media got\n%q\nwant\n%q", got, want)
+	}
 }

@@ -21,6 +21,8 @@ const (
 	TypeSDP       = "sdp"
 	TypeCandidate = "candidate"
 	TypePing      = "ping"
+	TypeListen    = "listen"   // supervisors: listen in to a call
+	TypeUnlisten  = "unlisten" // supervisors: stop listening
 
 	// server to client (TypePresence, TypeSDP and TypeCandidate too)
 	TypeHello      = "hello"
@@ -30,6 +32,8 @@ const (
 	TypeStarted    = "call.started"
 	TypeEnded      = "call.ended"
 	TypeKeyPressed = "key.pressed"
+	TypeListening  = "listen.started"
+	TypeListenEnd  = "listen.ended"
 	TypeAgents     = "agents"
 	TypeCalls      = "calls"
 	TypeError      = "error"
@@ -55,6 +59,9 @@ const (
 	CodeUnavailable   = "unavailable"    // the server is shutting down, or has no media
 	CodeInternal      = "internal"       // the server failed; try again
 	CodeNotRegistered = "not_registered" // the agent is not in the queue (reconnect)
+	CodeNotActive     = "not_active"     // listen to a call no agent has answered yet
+	CodeLimit         = "limit"          // too many supervisors listen to that call
+	CodeNotListening  = "not_listening"  // unlisten of a call not listened to
 )
 
 // Message is every message, both ways: a type, an optional id the server
@@ -149,7 +156,7 @@ func Parse(b []byte) (Message, error) {
 		if err = need("status"); err == nil && m.Status != "available" && m.Status != "away" {
 			err = perr(CodeBadRequest, `"status" must be "available" or "away"`)
 		}
-	case TypeAnswer, TypeDecline, TypeHangup:
+	case TypeAnswer, TypeDecline, TypeHangup, TypeListen, TypeUnlisten:
 		err = need("call")
 	case TypeSDP:
 		if err = need("call", "kind", "sdp"); err == nil && m.Kind != KindOffer && m.Kind != KindAnswer {
@@ -160,7 +167,7 @@ func Parse(b []byte) (Message, error) {
 	case "":
 		err = perr(CodeBadRequest, `every message needs a "type"`)
 	default:
-		err = perr(CodeUnknownType, "unknown message type: use presence, answer, decline, hangup, sdp, candidate or ping")
+		err = perr(CodeUnknownType, "unknown message type: use presence, answer, decline, hangup, sdp, candidate, listen, unlisten or ping")
 	}
 	if err != nil {
 		return Message{ID: m.ID}, err
