@@ -7,6 +7,10 @@
 //
 // What reaches the agent is the masked caller (key presses are flat tones)
 // and "a key was pressed"; digits never do.
+//
+// Signed in as a supervisor or admin, the same Agent takes no calls: it
+// follows every call (Event.Calls) and listens in silently (Listen), hearing
+// the masked caller mixed with the agent's voice; nothing goes back.
 package engine
 
 import (
@@ -58,6 +62,18 @@ type Event struct {
 	Type string // the protocol message type: call.offered, key.pressed, ...
 	Call string
 	From string
+	// Calls is every call, for supervisors (Type "calls").
+	Calls []CallState
+	// Code and Message are an error's (Type "error").
+	Code, Message string
+}
+
+// CallState is one call as supervisors see it.
+type CallState struct {
+	Call  string `json:"call"`
+	From  string `json:"from,omitempty"`
+	State string `json:"state"` // queued, ringing, active, held
+	Agent string `json:"agent,omitempty"`
 }
 
 // Config configures an agent.
@@ -150,9 +166,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.wg.Wait()
 		_ = ws.Close(websocket.StatusNormalClosure, "signing off")
 	}()
-	if err := a.send(ctx, msg{Type: "presence", Status: "available"}); err != nil {
-		return err
-	}
 	for {
 		_, b, err := ws.Read(ctx)
 		if err != nil {
@@ -173,29 +186,41 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // msg is one protocol message (the fields the engine uses).
 type msg struct {
-	Type      string `json:"type"`
-	Call      string `json:"call,omitempty"`
-	From      string `json:"from,omitempty"`
-	Status    string `json:"status,omitempty"`
-	Kind      string `json:"kind,omitempty"`
-	SDP       string `json:"sdp,omitempty"`
-	Candidate string `json:"candidate,omitempty"`
-	Code      string `json:"code,omitempty"`
-	Message   string `json:"message,omitempty"`
-	Reason    string `json:"reason,omitempty"`
+	Type      string      `json:"type"`
+	Call      string      `json:"call,omitempty"`
+	From      string      `json:"from,omitempty"`
+	Status    string      `json:"status,omitempty"`
+	Kind      string      `json:"kind,omitempty"`
+	SDP       string      `json:"sdp,omitempty"`
+	Candidate string      `json:"candidate,omitempty"`
+	Code      string      `json:"code,omitempty"`
+	Message   string      `json:"message,omitempty"`
+	Reason    string      `json:"reason,omitempty"`
+	Role      string      `json:"role,omitempty"`
+	Calls     []CallState `json:"calls,omitempty"`
 }
 
 func (a *Agent) handle(ctx context.Context, m msg) error {
 	if a.cfg.OnEvent != nil && m.Type != "pong" {
-		a.cfg.OnEvent(Event{Type: m.Type, Call: m.Call, From: m.From})
+		a.cfg.OnEvent(Event{Type: m.Type, Call: m.Call, From: m.From, Calls: m.Calls, Code: m.Code, Message: m.Message})
 	}
 	switch m.Type {
+	case "hello":
+		if m.Role == "agent" {
+			return a.send(ctx, msg{Type: "presence", Status: "available"})
+		}
+	case "listen.started":
+		if a.media(m.Call) == nil {
+			return a.startMedia(ctx, m.Call, true)
+		}
+	case "listen.ended":
+		a.endCall(m.Call)
 	case "call.offered":
 		if a.cfg.AutoAnswer {
 			return a.Answer(ctx, m.Call)
 		}
 	case "call.started":
-		return a.startMedia(ctx, m.Call)
+		return a.startMedia(ctx, m.Call, false)
 	case "sdp":
 		if c := a.media(m.Call); c != nil {
 			if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
@@ -219,6 +244,18 @@ func (a *Agent) handle(ctx context.Context, m msg) error {
 // Answer takes a call that rings.
 func (a *Agent) Answer(ctx context.Context, call string) error {
 	return a.send(ctx, msg{Type: "answer", Call: call})
+}
+
+// Listen asks to listen in to a call (supervisors and admins; the call
+// must be active): once the server agrees, what the call sounds like goes
+// to the Audio's Speaker, between CallStarted and CallEnded.
+func (a *Agent) Listen(ctx context.Context, call string) error {
+	return a.send(ctx, msg{Type: "listen", Call: call})
+}
+
+// Unlisten stops listening to a call.
+func (a *Agent) Unlisten(ctx context.Context, call string) error {
+	return a.send(ctx, msg{Type: "unlisten", Call: call})
 }
 
 // Hangup ends the agent's call.
@@ -332,18 +369,23 @@ func (c *media) close() {
 	c.wg.Wait()
 }
 
-// startMedia offers the server a peer connection for the call.
-func (a *Agent) startMedia(ctx context.Context, call string) error {
+// startMedia offers the server a peer connection for the call: both ways
+// for the agent on it, receive only for a supervisor listening in.
+func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error {
 	pc, err := a.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "voice", "agent")
-	if err != nil {
-		_ = pc.Close()
-		return fmt.Errorf("engine: %w", err)
+	var track *webrtc.TrackLocalStaticRTP
+	if listen {
+		_, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+	} else {
+		track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "voice", "agent")
+		if err == nil {
+			_, err = pc.AddTrack(track)
+		}
 	}
-	if _, err := pc.AddTrack(track); err != nil {
+	if err != nil {
 		_ = pc.Close()
 		return fmt.Errorf("engine: %w", err)
 	}
@@ -363,7 +405,7 @@ func (a *Agent) startMedia(ctx context.Context, call string) error {
 	})
 	var once sync.Once
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
+		if s == webrtc.PeerConnectionStateConnected && track != nil {
 			once.Do(func() { go c.run(func() { a.speak(c) }) })
 		}
 	})

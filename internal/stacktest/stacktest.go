@@ -70,11 +70,17 @@ var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 16, SaltLen: 8}
 // AddAgent adds an agent who signs in with password.
 func (s *Stack) AddAgent(t *testing.T, name, password string) {
 	t.Helper()
+	s.AddUser(t, name, store.RoleAgent, password)
+}
+
+// AddUser adds a user of any role who signs in with password.
+func (s *Stack) AddUser(t *testing.T, name string, role store.Role, password string) {
+	t.Helper()
 	h, err := cheap.Hash(password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Store.AddUser(context.Background(), name, store.RoleAgent, h); err != nil {
+	if _, err := s.Store.AddUser(context.Background(), name, role, h); err != nil {
 		t.Fatal(err)
 	}
 }
