@@ -12,6 +12,9 @@
 // time they get the same call back, otherwise it goes to the front of the
 // queue. Calls that hang up while queued or ringing leave the queue.
 //
+// An agent may also place a call (Outbound): it is theirs at once and
+// never queued, and if they drop and do not rejoin in time it ends.
+//
 // The Router is pure logic: time comes from an injected Clock, and every
 // change goes out as an Event to one callback, in order. The Router starts
 // no goroutines; timers run through the Clock, and Close stops them and
@@ -42,6 +45,7 @@ var (
 	ErrBadPresence = errors.New("presence must be available or away")
 	ErrNotOffered  = errors.New("the call is not being offered to this agent")
 	ErrNotYourCall = errors.New("the agent is not on this call")
+	ErrAgentBusy   = errors.New("the agent has a call ringing or in progress")
 	ErrClosed      = errors.New("the router is closed")
 )
 
@@ -119,11 +123,13 @@ type WithdrawOffer struct {
 	Agent, Call, Reason string
 }
 
-// CallAssigned: the agent answered the call, or rejoined it (Rejoined).
+// CallAssigned: the agent answered the call, or rejoined it (Rejoined),
+// or placed it (Outbound: From is then the number dialled).
 type CallAssigned struct {
 	Agent, Call string
 	From        string
 	Rejoined    bool
+	Outbound    bool
 }
 
 // CallQueued: a new inbound call is waiting.
@@ -176,7 +182,8 @@ type AgentInfo struct {
 
 // CallInfo is a call as Calls reports it.
 type CallInfo struct {
-	ID, From string
+	ID, From string // From: the caller's number, or the number an agent dialled (Outbound)
+	Outbound bool
 	State    CallState
 	Agent    string    // ringing, active or held with this agent
 	Since    time.Time // when State began
@@ -216,6 +223,7 @@ type agent struct {
 
 type call struct {
 	id, from string
+	outbound bool // placed by its agent; never queued
 	state    CallState
 	since    time.Time
 	arrived  time.Time
@@ -427,6 +435,40 @@ func (r *Router) Inbound(id, from string) error {
 	return nil
 }
 
+// Outbound records a call the agent places (to is the number dialled): it
+// is the agent's at once, active, and never queued. The agent must be
+// connected with no call ringing or in progress; an agent who was
+// available is busy until it ends, then available again. If the agent's
+// connection drops, the call is held for the rejoin timeout like any, but
+// then it ends (ReasonAgentGone) instead of going to the queue.
+func (r *Router) Outbound(agentID, callID, to string) error {
+	if callID == "" || agentID == "" {
+		return fmt.Errorf("outbound call: %w", ErrBadID)
+	}
+	if err := r.lock(); err != nil {
+		return err
+	}
+	defer r.unlock()
+	a, ok := r.agents[agentID]
+	if !ok || a.state == StateOffline {
+		return fmt.Errorf("outbound call: %w", ErrNoAgent)
+	}
+	if a.call != nil {
+		return fmt.Errorf("outbound call: %w", ErrAgentBusy)
+	}
+	if _, ok := r.calls[callID]; ok {
+		return fmt.Errorf("outbound call: %w", ErrCallExists)
+	}
+	now := r.clock.Now()
+	c := &call{id: callID, from: to, outbound: true, state: CallStateActive, since: now, arrived: now, agent: a, tried: map[string]bool{}}
+	r.calls[callID] = c
+	a.call = c
+	r.log.Info("outbound call", "agent", agentID, "call", callID)
+	r.emit(CallAssigned{Agent: agentID, Call: callID, From: to, Outbound: true})
+	r.setState(a, StateBusy, now)
+	return nil
+}
+
 // Answer takes the call offered to the agent.
 func (r *Router) Answer(agentID, callID string) error {
 	if err := r.lock(); err != nil {
@@ -573,7 +615,7 @@ func (a *agent) info() AgentInfo {
 }
 
 func (c *call) info() CallInfo {
-	i := CallInfo{ID: c.id, From: c.from, State: c.state, Since: c.since, Arrived: c.arrived}
+	i := CallInfo{ID: c.id, From: c.from, Outbound: c.outbound, State: c.state, Since: c.since, Arrived: c.arrived}
 	if c.agent != nil {
 		i.Agent = c.agent.id
 	}
@@ -734,6 +776,11 @@ func (r *Router) rejoinTimeout(c *call, gen uint64) {
 		return
 	}
 	now := r.clock.Now()
+	if c.outbound { // nobody else can take over a call an agent placed
+		r.log.Info("agent did not rejoin; ending the call they placed", "agent", c.agent.id, "call", c.id)
+		r.end(c, ReasonAgentGone, now)
+		return
+	}
 	a := c.agent
 	c.gen++
 	c.state, c.since, c.agent = CallStateQueued, now, nil

@@ -114,6 +114,9 @@ func describe(e Event) string {
 		if e.Rejoined {
 			return "rejoined " + e.Agent + " " + e.Call
 		}
+		if e.Outbound {
+			return "outbound " + e.Agent + " " + e.Call + " to " + e.From
+		}
 		return "assigned " + e.Agent + " " + e.Call
 	case CallQueued:
 		return "queued " + e.Call
@@ -132,7 +135,7 @@ func describe(e Event) string {
 var errNames = map[string]error{
 	"ErrNoAgent": ErrNoAgent, "ErrNoCall": ErrNoCall, "ErrCallExists": ErrCallExists,
 	"ErrBadID": ErrBadID, "ErrBadPresence": ErrBadPresence, "ErrNotOffered": ErrNotOffered,
-	"ErrNotYourCall": ErrNotYourCall, "ErrClosed": ErrClosed,
+	"ErrNotYourCall": ErrNotYourCall, "ErrClosed": ErrClosed, "ErrAgentBusy": ErrAgentBusy,
 }
 
 type harness struct {
@@ -191,6 +194,8 @@ func (h *harness) run(step string) {
 		err = h.r.Hangup(f[1], "")
 	case "bye":
 		err = h.r.AgentHangup(f[1], f[2])
+	case "dial":
+		err = h.r.Outbound(f[1], f[2], "+441632960999")
 	case "tick":
 		d, perr := time.ParseDuration(f[1])
 		if perr != nil {
@@ -403,6 +408,40 @@ func TestRules(t *testing.T) {
 				"answer z c1 !ErrNoAgent", "in c1 !ErrCallExists", "in - !ErrBadID", "busy a !ErrBadPresence",
 				"avail z !ErrNoAgent", "bye a c1 !ErrNotYourCall", "hangup c9 !ErrNoCall", "reg - !ErrBadID",
 			},
+		},
+		{
+			name:  "an agent places a call, then is available again",
+			setup: []string{"reg a", "avail a"},
+			steps: []string{"dial a o1", "in c1", "bye a o1"},
+			want:  []string{"outbound a o1 to +441632960999", "queued c1", "ended o1 agent a", "offer a c1"},
+			agent: map[string]State{"a": StateRinging},
+		},
+		{
+			name:  "an away agent may dial, and is away after",
+			setup: []string{"reg a"},
+			steps: []string{"dial a o1", "hangup o1"},
+			want:  []string{"outbound a o1 to +441632960999", "ended o1 caller_gone a"},
+			agent: map[string]State{"a": StateAway},
+		},
+		{
+			name:  "no dialling with a call ringing or in progress, or when not connected",
+			setup: []string{"reg a", "reg b", "avail a", "in c1", "reg c", "avail c", "dial c o2", "drop b"},
+			steps: []string{"dial a o1 !ErrAgentBusy", "dial c o3 !ErrAgentBusy", "dial b o4 !ErrNoAgent", "dial z o5 !ErrNoAgent", "dial a - !ErrBadID"},
+			agent: map[string]State{"a": StateRinging, "c": StateBusy},
+		},
+		{
+			name:  "a placed call whose agent does not rejoin ends instead of queueing",
+			setup: []string{"reg a", "reg b", "avail a", "avail b", "dial a o1"},
+			steps: []string{"drop a", "tick 30s"},
+			want:  []string{"held a o1", "ended o1 agent_gone a"},
+			agent: map[string]State{"b": StateAvailable},
+		},
+		{
+			name:  "a placed call comes back to its agent who rejoins",
+			setup: []string{"reg a", "avail a", "dial a o1"},
+			steps: []string{"drop a", "tick 10s", "reg a"},
+			want:  []string{"held a o1", "rejoined a o1"},
+			agent: map[string]State{"a": StateBusy},
 		},
 		{
 			name:  "closed",
@@ -638,7 +677,12 @@ func (m *model) event(e Event) {
 		delete(m.offers, e.Call)
 		delete(m.ringAt, e.Agent)
 	case CallAssigned:
-		if !e.Rejoined {
+		if e.Outbound {
+			if m.live[e.Call] || m.state[e.Agent] == StateRinging || m.state[e.Agent] == StateBusy || m.state[e.Agent] == StateOffline {
+				m.t.Fatalf("outbound %s by %s agent %s (known call: %v)", e.Call, m.state[e.Agent], e.Agent, m.live[e.Call])
+			}
+			m.live[e.Call] = true
+		} else if !e.Rejoined {
 			if m.offers[e.Call] != e.Agent {
 				m.t.Fatalf("%s assigned to %s, but it rang at %q", e.Call, e.Agent, m.offers[e.Call])
 			}
@@ -698,7 +742,7 @@ func FuzzRouter(f *testing.F) {
 			return a.Call
 		}
 		for i := 0; i+1 < len(data) && i < 400; i += 2 {
-			op, arg := data[i]%13, int(data[i+1])
+			op, arg := data[i]%14, int(data[i+1])
 			ag, ca := agents[arg%len(agents)], calls[(arg/4)%len(calls)]
 			switch op {
 			case 0:
@@ -732,6 +776,8 @@ func FuzzRouter(f *testing.F) {
 				}
 			case 12:
 				clk.Advance(time.Duration(arg%10) * time.Second)
+			case 13:
+				_ = r.Outbound(ag, "o"+ca, "+441632960999")
 			}
 			checkInvariants(t, r)
 			m.check(r)

@@ -207,6 +207,18 @@ func (c *conn) handle(ctx context.Context, m Message) error {
 		return routeError(r.Decline(c.user, m.Call))
 	case TypeHangup:
 		return routeError(r.AgentHangup(c.user, m.Call))
+	case TypeDial:
+		if c.h.p.Dialer == nil {
+			return perr(CodeUnavailable, "this server places no calls: it has no outbound trunk")
+		}
+		err := c.h.p.Dialer.Dial(ctx, c.user, m.Number)
+		switch {
+		case errors.Is(err, ErrNoOutbound):
+			return perr(CodeUnavailable, "this server places no calls: it has no outbound trunk")
+		case errors.Is(err, route.ErrAgentBusy):
+			return perr(CodeBusy, "you have a call ringing or in progress: end it first")
+		}
+		return routeError(err)
 	case TypeSDP, TypeCandidate:
 		if a, ok := r.Agent(c.user); !ok || a.Call != m.Call || (a.State != route.StateRinging && a.State != route.StateBusy) {
 			return perr(CodeNotYourCall, "you are not on that call")

@@ -86,6 +86,18 @@ type Media interface {
 	Unlisten(ctx context.Context, user, call string) error
 }
 
+// Dialer places an agent's outbound call through the trunk (the calls
+// manager): it returns once the call is the agent's (call.started, then the
+// agent's media as for any call), and the call goes on in the background.
+// Its errors wrap ErrNoOutbound when no outbound trunk is configured, or
+// route.ErrAgentBusy.
+type Dialer interface {
+	Dial(ctx context.Context, agent, number string) error
+}
+
+// ErrNoOutbound is what a Dialer returns when it cannot place calls.
+var ErrNoOutbound = errors.New("no outbound trunk is configured")
+
 // Errors Media returns (wrapped) for listen-in.
 var (
 	ErrNoSuchCall       = errors.New("no such call")
@@ -99,6 +111,7 @@ type Params struct {
 	Sessions Sessions // required
 	Router   Router   // required
 	Media    Media    // nil: sdp and candidate messages get an "unavailable" error
+	Dialer   Dialer   // nil: dial messages get an "unavailable" error
 	Logger   *slog.Logger
 	// OriginPatterns are the browser origins allowed besides the server's
 	// own (see websocket.AcceptOptions); clients that send no Origin, such
@@ -384,6 +397,12 @@ func (h *Hub) Candidate(user, call, candidate string) error {
 	return h.Send(user, Message{Type: TypeCandidate, Call: call, Candidate: candidate})
 }
 
+// Progress tells an agent how the call they placed is going: "ringing"
+// (the far end rings) or "answered".
+func (h *Hub) Progress(agent, call, status string) {
+	_ = h.Send(agent, Message{Type: TypeProgress, Call: call, Status: status})
+}
+
 // ListenEnded tells a supervisor that listening to a call is over
 // (reason "call_ended" when the call ended).
 func (h *Hub) ListenEnded(user, call, reason string) {
@@ -415,7 +434,7 @@ func (h *Hub) calls() []CallSnapshot {
 	cs := h.p.Router.Calls()
 	out := make([]CallSnapshot, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, CallSnapshot{Call: c.ID, From: c.From, State: string(c.State), Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()})
+		out = append(out, CallSnapshot{Call: c.ID, From: c.From, State: string(c.State), Outbound: c.Outbound, Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()})
 	}
 	return out
 }
@@ -441,7 +460,7 @@ func (h *Hub) RouteEvent(e route.Event) {
 	case route.WithdrawOffer:
 		_ = h.Send(e.Agent, Message{Type: TypeWithdrawn, Call: e.Call, Reason: e.Reason})
 	case route.CallAssigned:
-		_ = h.Send(e.Agent, Message{Type: TypeStarted, Call: e.Call, From: e.From, Rejoined: e.Rejoined})
+		_ = h.Send(e.Agent, Message{Type: TypeStarted, Call: e.Call, From: e.From, Rejoined: e.Rejoined, Outbound: e.Outbound})
 	case route.CallEnded:
 		if e.Agent != "" {
 			_ = h.Send(e.Agent, Message{Type: TypeEnded, Call: e.Call, Reason: e.Reason})

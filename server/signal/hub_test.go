@@ -893,3 +893,86 @@ func TestSupervisorListens(t *testing.T) {
 		t.Errorf("media got\n%q\nwant\n%q", got, want)
 	}
 }
+
+// routerDialer places calls as the calls manager does, minus the trunk:
+// the call becomes the agent's at once.
+type routerDialer struct {
+	r    *route.Router
+	n    int
+	none bool // as if no outbound trunk were configured
+}
+
+func (d *routerDialer) Dial(_ context.Context, agent, number string) error {
+	if d.none {
+		return fmt.Errorf("dial: %w", signal.ErrNoOutbound)
+	}
+	d.n++
+	return d.r.Outbound(agent, fmt.Sprintf("out-%d", d.n), number) //nolint:wrapcheck // the hub's to classify
+}
+
+func TestAgentDials(t *testing.T) {
+	d := &routerDialer{}
+	e := newEnv(t, func(p *signal.Params) { p.Dialer = d })
+	d.r = e.router
+	ann := e.connect("ann")
+	sue := e.connect("sue")
+	ann.expectStatus("away")
+
+	for _, bad := range []string{"", "12a4", "+", "++44", strings.Repeat("1", 33), "0800 123"} {
+		ann.send(map[string]any{"type": "dial", "number": bad, "id": "b"})
+		if m := ann.expect("error"); m["code"] != "bad_request" || m["id"] != "b" {
+			t.Errorf("dial %q: %v", bad, m)
+		}
+	}
+	sue.send(map[string]any{"type": "dial", "number": "123", "id": "s"})
+	if m := sue.expect("error"); m["code"] != "forbidden" {
+		t.Errorf("supervisor dial: %v", m)
+	}
+
+	// An away agent may dial; the call is theirs at once.
+	ann.send(map[string]any{"type": "dial", "number": "+441632960123"})
+	m := ann.expect("call.started")
+	if m["call"] != "out-1" || m["from"] != "+441632960123" || m["outbound"] != true {
+		t.Fatalf("call.started %v", m)
+	}
+	ann.expectStatus("busy")
+	for {
+		m := sue.expect("calls")
+		if cs := m["calls"].([]any); len(cs) == 1 {
+			c := cs[0].(map[string]any)
+			if c["outbound"] != true || c["agent"] != "ann" || c["state"] != "active" {
+				t.Fatalf("calls %v", m)
+			}
+			break
+		}
+	}
+	e.hub.Progress("ann", "out-1", "ringing")
+	if m := ann.expect("call.progress"); m["status"] != "ringing" || m["call"] != "out-1" {
+		t.Fatalf("call.progress %v", m)
+	}
+	// One call at a time.
+	ann.send(map[string]any{"type": "dial", "number": "123", "id": "2"})
+	if m := ann.expect("error"); m["code"] != "busy" || m["id"] != "2" {
+		t.Errorf("second dial: %v", m)
+	}
+	ann.send(map[string]any{"type": "hangup", "call": "out-1"})
+	if m := ann.expect("call.ended"); m["reason"] != "agent" {
+		t.Fatalf("call.ended %v", m)
+	}
+	ann.expectStatus("away")
+
+	d.none = true
+	ann.send(map[string]any{"type": "dial", "number": "123", "id": "3"})
+	if m := ann.expect("error"); m["code"] != "unavailable" {
+		t.Errorf("dial with no trunk: %v", m)
+	}
+}
+
+func TestDialWithoutDialer(t *testing.T) {
+	e := newEnv(t)
+	ann := e.connect("ann")
+	ann.send(map[string]any{"type": "dial", "number": "123", "id": "x"})
+	if m := ann.expect("error"); m["code"] != "unavailable" || m["id"] != "x" {
+		t.Errorf("dial: %v", m)
+	}
+}

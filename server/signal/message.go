@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,7 @@ const (
 	TypeSDP       = "sdp"
 	TypeCandidate = "candidate"
 	TypePing      = "ping"
+	TypeDial      = "dial"     // agents: place a call through the trunk
 	TypeListen    = "listen"   // supervisors: listen in to a call
 	TypeUnlisten  = "unlisten" // supervisors: stop listening
 
@@ -32,6 +34,7 @@ const (
 	TypeStarted    = "call.started"
 	TypeEnded      = "call.ended"
 	TypeKeyPressed = "key.pressed"
+	TypeProgress   = "call.progress" // an outbound call rings or is answered
 	TypeListening  = "listen.started"
 	TypeListenEnd  = "listen.ended"
 	TypeAgents     = "agents"
@@ -60,6 +63,7 @@ const (
 	CodeInternal      = "internal"       // the server failed; try again
 	CodeNotRegistered = "not_registered" // the agent is not in the queue (reconnect)
 	CodeNotActive     = "not_active"     // listen to a call no agent has answered yet
+	CodeBusy          = "busy"           // dial while a call rings or is in progress
 	CodeLimit         = "limit"          // too many supervisors listen to that call
 	CodeNotListening  = "not_listening"  // unlisten of a call not listened to
 )
@@ -75,6 +79,8 @@ type Message struct {
 	Call      string          `json:"call,omitempty"`
 	From      string          `json:"from,omitempty"`
 	Rejoined  bool            `json:"rejoined,omitempty"`
+	Outbound  bool            `json:"outbound,omitempty"`
+	Number    string          `json:"number,omitempty"`
 	Reason    string          `json:"reason,omitempty"`
 	Kind      string          `json:"kind,omitempty"`
 	SDP       string          `json:"sdp,omitempty"`
@@ -95,12 +101,13 @@ type AgentSnapshot struct {
 
 // CallSnapshot is one call in a calls message.
 type CallSnapshot struct {
-	Call    string    `json:"call"`
-	From    string    `json:"from,omitempty"`
-	State   string    `json:"state"` // queued, ringing, active, held
-	Agent   string    `json:"agent,omitempty"`
-	Since   time.Time `json:"since"`
-	Arrived time.Time `json:"arrived"`
+	Call     string    `json:"call"`
+	From     string    `json:"from,omitempty"`
+	State    string    `json:"state"` // queued, ringing, active, held
+	Outbound bool      `json:"outbound,omitempty"`
+	Agent    string    `json:"agent,omitempty"`
+	Since    time.Time `json:"since"`
+	Arrived  time.Time `json:"arrived"`
 }
 
 // protoError is an error reply: a code and a message for the client.
@@ -142,6 +149,8 @@ func Parse(b []byte) (Message, error) {
 				v = m.Kind
 			case "candidate":
 				v = m.Candidate
+			case "number":
+				v = m.Number
 			}
 			if v == "" {
 				return perr(CodeBadRequest, fmt.Sprintf("a %q message needs %q", m.Type, f))
@@ -164,13 +173,33 @@ func Parse(b []byte) (Message, error) {
 		}
 	case TypeCandidate:
 		err = need("call", "candidate")
+	case TypeDial:
+		if err = need("number"); err == nil && !validNumber(m.Number) {
+			err = perr(CodeBadRequest, `"number" is 1 to 32 of the digits 0-9, * and #, with an optional leading +`)
+		}
 	case "":
 		err = perr(CodeBadRequest, `every message needs a "type"`)
 	default:
-		err = perr(CodeUnknownType, "unknown message type: use presence, answer, decline, hangup, sdp, candidate, listen, unlisten or ping")
+		err = perr(CodeUnknownType, "unknown message type: use presence, answer, decline, hangup, sdp, candidate, dial, listen, unlisten or ping")
 	}
 	if err != nil {
 		return Message{ID: m.ID}, err
 	}
 	return m, nil
+}
+
+// validNumber reports whether s is a number to dial: 1 to 32 keypad
+// characters, optionally after a +.
+func validNumber(s string) bool {
+	d := strings.TrimPrefix(s, "+")
+	if d == "" || len(d) > 32 {
+		return false
+	}
+	for i := range len(d) {
+		c := d[i]
+		if (c < '0' || c > '9') && c != '*' && c != '#' {
+			return false
+		}
+	}
+	return true
 }
