@@ -179,8 +179,18 @@ func (m *Manager) RouteEvent(e route.Event) {
 		c.stopHold()
 		c.mu.Lock()
 		c.agent = e.Agent
-		answered := c.answered
+		answered, recID := c.answered, c.recID
 		c.mu.Unlock()
+		if answered && !e.Rejoined && recID != 0 {
+			// A held call another agent took: the recording names them too.
+			m.wg.Add(1)
+			go func() {
+				defer m.wg.Done()
+				if err := m.p.Store.AddRecordingAgent(context.Background(), recID, e.Agent); err != nil {
+					m.log.Error("recording's agents not updated", "call", e.Call, "err", err)
+				}
+			}()
+		}
 		// A rejoin, or a held call that went back to the queue and was
 		// taken by another agent, is answered already: the agent's offer
 		// brings the audio back.
@@ -377,7 +387,7 @@ func (m *Manager) userCall(user, callID string) (*call, *listener, error) {
 	return nil, nil, ErrNoCall
 }
 
-// Listen starts a supervisor listening to a call an agent has answered:
+// Listen starts a supervisor listening to a call an agent has taken:
 // the supervisor then sends its offer (SDP) and candidates as an agent
 // does. Listening again to the same call keeps the place (a new offer
 // replaces the leg).
@@ -390,7 +400,7 @@ func (m *Manager) Listen(_ context.Context, user, callID string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.answered {
+	if c.agent == "" { // queued or ringing: there is nothing to hear yet
 		return ErrNotActive
 	}
 	if c.agent == user {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -18,8 +20,11 @@ var ErrBadRecording = errors.New("invalid recording")
 // Recording is one call recording's entry in the index. Path is relative
 // to the data directory (e.g. recordings/2026/11/26/CALL.wav).
 type Recording struct {
-	ID       int64
-	CallID   string
+	ID     int64
+	CallID string
+	// Agent is the agent who answered the call; when it went to others
+	// after (the first dropped and the call was requeued), their names
+	// follow, comma-separated, in the order they took it.
 	Agent    string
 	Started  time.Time
 	Duration time.Duration // 0 until the call ends
@@ -57,6 +62,25 @@ func (s *Store) SetRecordingDuration(ctx context.Context, id int64, d time.Durat
 		return fmt.Errorf("update recording %d: %w", id, err)
 	} else if n == 0 {
 		return fmt.Errorf("%w: %d", ErrNoRecording, id)
+	}
+	return nil
+}
+
+// AddRecordingAgent adds an agent who took the call over to a recording's
+// entry (nothing if they are already in it).
+func (s *Store) AddRecordingAgent(ctx context.Context, id int64, agent string) error {
+	if err := CheckName(agent); err != nil {
+		return fmt.Errorf("recording %d: %w", id, err)
+	}
+	rec, err := s.RecordingByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(strings.Split(rec.Agent, ","), agent) {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, "UPDATE recordings SET agent = agent || ',' || ? WHERE id = ?", agent, id); err != nil {
+		return fmt.Errorf("update recording %d: %w", id, err)
 	}
 	return nil
 }

@@ -63,3 +63,27 @@ func TestRecordings(t *testing.T) {
 		t.Errorf("ListRecordings(1) = %+v, %v", one, err)
 	}
 }
+
+func TestRecordingAgents(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	rec, err := s.AddRecording(ctx, Recording{CallID: "c1", Agent: "ann", Path: "recordings/c1.wav"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bob took the call over, then ann again, then bob: each once, in order.
+	for _, a := range []string{"bob", "ann", "bob", "an"} {
+		if err := s.AddRecordingAgent(ctx, rec.ID, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := s.RecordingByID(ctx, rec.ID); got.Agent != "ann,bob,an" {
+		t.Errorf("agents %q, want ann,bob,an", got.Agent)
+	}
+	if err := s.AddRecordingAgent(ctx, rec.ID, "x,y"); !errors.Is(err, ErrBadName) {
+		t.Errorf("a name with a comma: %v", err)
+	}
+	if err := s.AddRecordingAgent(ctx, 999, "bob"); !errors.Is(err, ErrNoRecording) {
+		t.Errorf("no such recording: %v", err)
+	}
+}
