@@ -95,8 +95,14 @@ func TestSupervisorListensIn(t *testing.T) {
 				evMu.Lock()
 				sueErrs = append(sueErrs, e.Code)
 				evMu.Unlock()
-				if e.Code == "not_active" { // answered a moment later: try again
-					listening = false
+				if e.Code == "not_active" { // taken a moment later: try again
+					go func() {
+						time.Sleep(50 * time.Millisecond)
+						evMu.Lock()
+						id := callID
+						evMu.Unlock()
+						_ = sue.Listen(context.Background(), id)
+					}()
 				}
 			}
 		}})

@@ -85,8 +85,21 @@ func (s *Stack) AddUser(t *testing.T, name string, role store.Role, password str
 	}
 }
 
+// Option changes the stack Start runs.
+type Option func(*options)
+
+type options struct {
+	route []route.Option
+}
+
+// WithRejoinTimeout sets how long a held call waits for its dropped agent
+// (the server's default is 30 s).
+func WithRejoinTimeout(d time.Duration) Option {
+	return func(o *options) { o.route = append(o.route, route.WithRejoinTimeout(d)) }
+}
+
 // Start runs the stack until the test ends.
-func Start(t *testing.T) *Stack {
+func Start(t *testing.T, opts ...Option) *Stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &Stack{DataDir: t.TempDir()}
@@ -105,14 +118,18 @@ func Start(t *testing.T) *Stack {
 	}
 	var hubP atomic.Pointer[signal.Hub]
 	var mgrP atomic.Pointer[calls.Manager]
-	router := route.New(route.WithEvents(func(e route.Event) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	router := route.New(append(o.route, route.WithEvents(func(e route.Event) {
 		if hub := hubP.Load(); hub != nil {
 			hub.RouteEvent(e)
 		}
 		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
 		}
-	}))
+	}))...)
 	s.router = router
 	mgr, err := calls.New(calls.Params{Router: router, WebRTC: webRTC, Store: st, DataDir: s.DataDir,
 		HubReady: func() calls.Hub { return hubP.Load() },

@@ -907,7 +907,7 @@ func (d *routerDialer) Dial(_ context.Context, agent, number string) error {
 		return fmt.Errorf("dial: %w", signal.ErrNoOutbound)
 	}
 	d.n++
-	return d.r.Outbound(agent, fmt.Sprintf("out-%d", d.n), number) //nolint:wrapcheck // the hub's to classify
+	return d.r.Outbound(agent, fmt.Sprintf("out-%d", d.n), number)
 }
 
 func TestAgentDials(t *testing.T) {
