@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,8 +84,9 @@ type baresip struct {
 	r       *bufio.Reader
 	events  chan baresipMsg
 	resps   chan baresipMsg
-	dumps   string        // sndfile's folder
-	exited  chan struct{} // closed when baresip has exited
+	dumps   string         // sndfile's folder
+	exited  chan struct{}  // closed when baresip has exited
+	readers sync.WaitGroup // read
 	started time.Time
 }
 
@@ -101,7 +103,7 @@ type baresipMsg struct {
 
 // startBaresip runs baresip in a fresh config folder as
 // <sip:caller@127.0.0.1> (no registration), playing play (an 8 kHz mono
-// WAV file). It is killed when the test ends.
+// WAV file). It is killed when ctx ends or the test does.
 func startBaresip(ctx context.Context, t testing.TB, play string) *baresip {
 	t.Helper()
 	path := baresipPath(t)
@@ -123,7 +125,7 @@ func startBaresip(ctx context.Context, t testing.TB, play string) *baresip {
 	}
 	b := &baresip{t: t, out: &testkit.SyncBuffer{}, dumps: dumps,
 		events: make(chan baresipMsg, 64), resps: make(chan baresipMsg, 8)}
-	b.cmd = exec.Command(path, "-f", dir)
+	b.cmd = exec.CommandContext(ctx, path, "-f", dir)
 	b.cmd.Stdout, b.cmd.Stderr = b.out, b.out
 	b.started = time.Now()
 	if err := b.cmd.Start(); err != nil {
@@ -133,15 +135,16 @@ func startBaresip(ctx context.Context, t testing.TB, play string) *baresip {
 	b.exited = exited
 	go func() { _ = b.cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		if b.conn != nil {
-			_ = b.conn.Close()
-		}
 		select {
 		case <-exited:
 		default:
 			_ = b.cmd.Process.Kill()
 			<-exited
 		}
+		if b.conn != nil {
+			_ = b.conn.Close()
+		}
+		b.readers.Wait()
 		if t.Failed() {
 			t.Logf("baresip's output:\n%s", statusLine.ReplaceAllString(b.out.String(), ""))
 		}
@@ -166,6 +169,7 @@ func startBaresip(ctx context.Context, t testing.TB, play string) *baresip {
 		}
 	}
 	b.r = bufio.NewReader(b.conn)
+	b.readers.Add(1)
 	go b.read()
 	return b
 }
@@ -173,6 +177,7 @@ func startBaresip(ctx context.Context, t testing.TB, play string) *baresip {
 // read sorts ctrl_tcp's netstrings ("LEN:JSON,") into events and
 // responses until the connection closes.
 func (b *baresip) read() {
+	defer b.readers.Done()
 	defer close(b.events)
 	for {
 		n, err := b.r.ReadString(':')

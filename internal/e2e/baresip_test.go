@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,50 +102,61 @@ func TestBaresipCallsAnAgent(t *testing.T) {
 	}
 	_ = f.Close()
 
-	// expect checks that x holds hz for most of the call at level dBFS
-	// (within 1 dB: G.711 both ways, no gain anywhere) and nothing steady
-	// at other: no block where it dominates, and over the whole recording
-	// 50 dB or more below level (an echo or a loop of the other side's
-	// tone for even a tenth of the call would be 20 dB below).
-	expect := func(what string, x []int16, hz, level, other float64) {
+	// On a busy machine baresip falls behind real time: aufile sleeps
+	// 4 ms between 20 ms frames and sends one frame per wake-up, so when
+	// wake-ups come late it sends fewer frames than the call lasts (seen:
+	// 4.3 s in a 6.4 s call at a load average of 8 on 2 cores), and all
+	// that follows from its packets (what the agent hears, the server's
+	// recording, clocked by the caller) is as short. So each recording must
+	// hold its tone for at least half the call, in runs of 2 s or more, and
+	// the agent and the server's recording must have what baresip sent,
+	// less at most 0.3 s (frames in flight when the call ended).
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("load average: %s", strings.TrimSpace(string(load)))
+
+	// expect checks that x holds hz at level dBFS (within 1 dB: G.711 both
+	// ways, no gain anywhere) for at least half the call, and nothing
+	// steady at other: no block where it dominates, and over the whole
+	// recording 50 dB or more below level (an echo or a loop of the other
+	// side's tone for even a tenth of the call would be 20 dB below).
+	expect := func(what string, x []int16, hz, level, other float64) toneStats {
 		t.Helper()
 		st := measureTone(x, hz)
 		o := measureTone(x, other)
 		t.Logf("%s: %.2f s recorded; %.0f Hz in %.2f s (longest run %.2f s) at %.2f dBFS (sent at %.2f); %.0f Hz: %d blocks, %.1f dBFS over the whole",
 			what, float64(len(x))/8000, hz, st.Seconds, st.Longest, st.Level, level, other, o.Blocks, math.Max(o.Steady, -200))
-		if d := float64(len(x)) / 8000; d < talk.Seconds()-1.5 || d > talk.Seconds()+2 {
+		if d := float64(len(x)) / 8000; d > talk.Seconds()+2 {
 			t.Errorf("%s: %.2f s recorded of a %v call", what, d, talk)
 		}
-		if st.Longest < talk.Seconds()-1.5 {
-			t.Errorf("%s: %.0f Hz for at most %.2f s in a row of a %v call", what, hz, st.Longest, talk)
+		if st.Seconds < talk.Seconds()/2 || st.Longest < 2 {
+			t.Errorf("%s: %.0f Hz for %.2f s (longest run %.2f s) of a %v call", what, hz, st.Seconds, st.Longest, talk)
 		}
 		if math.Abs(st.Level-level) > 1 {
 			t.Errorf("%s: %.0f Hz at %.2f dBFS, sent at %.2f", what, hz, st.Level, level)
 		}
 		if o.Blocks > 0 || o.Steady > level-50 {
-			t.Errorf("%s: the other side's %.0f Hz is there too (%d blocks, %.1f dBFS over the whole)", what, other, o.Blocks, o.Steady)
+			t.Errorf("%s: %.0f Hz, which does not belong there, is there too (%d blocks, %.1f dBFS over the whole)", what, other, o.Blocks, o.Steady)
 		}
+		return st
+	}
+	dump := func(dir string) []int16 {
+		t.Helper()
+		a, err := wav.ReadFile(b.dump(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.SampleRate != 8000 || a.Channels != 1 {
+			t.Fatalf("baresip's %s dump is %d Hz, %d channels", dir, a.SampleRate, a.Channels)
+		}
+		return a.Samples
 	}
 	heard, err := wav.ReadFile(agentRec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	expect("the agent heard", heard.Samples, callerHz, dbfs(callerAmp), agentHz)
-
-	for _, dump := range []struct{ dir, what string }{{"dec", "baresip heard"}, {"enc", "baresip sent"}} {
-		a, err := wav.ReadFile(b.dump(dump.dir))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a.SampleRate != 8000 || a.Channels != 1 {
-			t.Fatalf("baresip's %s dump is %d Hz, %d channels", dump.dir, a.SampleRate, a.Channels)
-		}
-		if dump.dir == "dec" {
-			expect(dump.what, a.Samples, agentHz, dbfs(agentAmp), callerHz)
-		} else {
-			expect(dump.what, a.Samples, callerHz, dbfs(callerAmp), agentHz)
-		}
-	}
+	sent := expect("baresip sent", dump("enc"), callerHz, dbfs(callerAmp), agentHz)
+	agentHeard := expect("the agent heard", heard.Samples, callerHz, dbfs(callerAmp), agentHz)
+	expect("baresip heard", dump("dec"), agentHz, dbfs(agentAmp), callerHz)
 
 	recs, err := srv.Store.ListRecordings(ctx, 0)
 	if err != nil || len(recs) != 1 {
@@ -157,6 +169,14 @@ func TestBaresipCallsAnAgent(t *testing.T) {
 	if sr.Channels != 2 || sr.SampleRate != 8000 {
 		t.Fatalf("the server's recording is %d Hz, %d channels", sr.SampleRate, sr.Channels)
 	}
-	expect("the server's recording, left (caller)", channel(sr.Samples, 2, 0), callerHz, dbfs(callerAmp), agentHz)
+	left := expect("the server's recording, left (caller)", channel(sr.Samples, 2, 0), callerHz, dbfs(callerAmp), agentHz)
 	expect("the server's recording, right (agent)", channel(sr.Samples, 2, 1), agentHz, dbfs(agentAmp), callerHz)
+	for _, got := range []struct {
+		what string
+		st   toneStats
+	}{{"the agent", agentHeard}, {"the server's recording", left}} {
+		if got.st.Seconds < sent.Seconds-0.3 {
+			t.Errorf("%s got %.2f s of the %.2f s of tone baresip sent", got.what, got.st.Seconds, sent.Seconds)
+		}
+	}
 }
