@@ -28,9 +28,9 @@ func baresipPath(t testing.TB) string {
 	path, err := exec.LookPath("baresip")
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("baresip is missing (Debian packages baresip, baresip-core): %v", err)
+			t.Fatalf("baresip is missing (Debian package baresip-core, see build/install-deps.sh): %v", err)
 		}
-		t.Skip("baresip is missing: apt-get install --no-install-recommends baresip baresip-core")
+		t.Skip("baresip is missing: apt-get install --no-install-recommends baresip-core")
 	}
 	return path
 }
