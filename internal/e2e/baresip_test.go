@@ -35,7 +35,7 @@ const (
 // takes the call. Each side plays a tone and records what it hears; after
 // 6 s baresip hangs up. Both directions are checked from the audio: the
 // agent heard baresip's tone, baresip heard the agent's, at the level sent
-// (G.711 both ways), for most of the call, with none of its own tone; and
+// (G.711 both ways), for at least half the call, none of its own tone; and
 // the server's recording has the caller on the left, the agent on the
 // right.
 func TestBaresipCallsAnAgent(t *testing.T) {
@@ -69,7 +69,7 @@ func TestBaresipCallsAnAgent(t *testing.T) {
 	srv.WaitAvailable(t, 1)
 
 	// baresip's microphone: longer than the call, so that aufile's end of
-	// file (which ends the call) does not come first.
+	// file (which it reports as an audio error) does not come first.
 	callerWAV := filepath.Join(dir, "caller.wav")
 	if err := maskscore.WriteWAV(callerWAV, sine(20*8000, callerHz, callerAmp)); err != nil {
 		t.Fatal(err)
