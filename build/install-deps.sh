@@ -7,11 +7,13 @@
 #   sox                                           audio conversion and checks
 #   espeak-ng                                     speech for generated talk-off test audio
 #   sip-tester                                    sipp, for the SIP integration tests to come
+#   baresip-core                                  baresip, a second real SIP client (internal/e2e);
+#                                                 the "baresip" metapackage adds only GUI recommends
 #   ca-certificates git                           the Go module proxy, go's VCS stamping
 set -euo pipefail
 packages=(
 	make gcc libc6-dev pkg-config libspandsp-dev
-	multimon-ng dtmf2num sox espeak-ng sip-tester
+	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core
 	ca-certificates git
 )
 
