@@ -62,6 +62,12 @@ type Event struct {
 	Type string // the protocol message type: call.offered, key.pressed, ...
 	Call string
 	From string
+	// Outbound: a call the agent placed (Type "call.started").
+	Outbound bool
+	// Status is the agent's presence (Type "presence") or how a call the
+	// agent placed is going (Type "call.progress": ringing, answered);
+	// Reason why a call ended or stopped ringing.
+	Status, Reason string
 	// Calls is every call, for supervisors (Type "calls").
 	Calls []CallState
 	// Code and Message are an error's (Type "error").
@@ -197,12 +203,15 @@ type msg struct {
 	Message   string      `json:"message,omitempty"`
 	Reason    string      `json:"reason,omitempty"`
 	Role      string      `json:"role,omitempty"`
+	Number    string      `json:"number,omitempty"`
+	Outbound  bool        `json:"outbound,omitempty"`
 	Calls     []CallState `json:"calls,omitempty"`
 }
 
 func (a *Agent) handle(ctx context.Context, m msg) error {
 	if a.cfg.OnEvent != nil && m.Type != "pong" {
-		a.cfg.OnEvent(Event{Type: m.Type, Call: m.Call, From: m.From, Calls: m.Calls, Code: m.Code, Message: m.Message})
+		a.cfg.OnEvent(Event{Type: m.Type, Call: m.Call, From: m.From, Outbound: m.Outbound, Status: m.Status, Reason: m.Reason,
+			Calls: m.Calls, Code: m.Code, Message: m.Message})
 	}
 	switch m.Type {
 	case "hello":
@@ -244,6 +253,13 @@ func (a *Agent) handle(ctx context.Context, m msg) error {
 // Answer takes a call that rings.
 func (a *Agent) Answer(ctx context.Context, call string) error {
 	return a.send(ctx, msg{Type: "answer", Call: call})
+}
+
+// Dial places a call to number through the server's outbound trunk: it
+// comes back as a call.started event (Outbound) and runs as any call,
+// with call.progress events as the far end rings and answers.
+func (a *Agent) Dial(ctx context.Context, number string) error {
+	return a.send(ctx, msg{Type: "dial", Number: number})
 }
 
 // Listen asks to listen in to a call (supervisors and admins; the call

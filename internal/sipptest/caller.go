@@ -176,6 +176,14 @@ func (c *Caller) Listen(d time.Duration) (audio []byte, packets int) {
 	return audio, packets
 }
 
+// ServerRTP is the address the server's RTP for this call comes from (its
+// SDP answer's until a packet has come).
+func (c *Caller) ServerRTP() *net.UDPAddr {
+	c.remoteMu.Lock()
+	defer c.remoteMu.Unlock()
+	return c.remote
+}
+
 // Hangup sends BYE.
 func (c *Caller) Hangup(t testing.TB) {
 	t.Helper()
