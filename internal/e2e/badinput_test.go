@@ -198,7 +198,10 @@ func TestBadInputKeepsCallsGoing(t *testing.T) {
 		t.Errorf("wrong password: %d %v", res.StatusCode, refusal)
 	}
 	token := signIn(ctx, t, srv.URL, "bob", "bob-password")
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/api/v1/ws?token="+token, nil)
+	ws, wsRes, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/api/v1/ws?token="+token, nil)
+	if wsRes != nil && wsRes.Body != nil {
+		_ = wsRes.Body.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
