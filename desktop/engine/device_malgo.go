@@ -86,20 +86,19 @@ func pick(list []malgo.DeviceInfo, id, what string) (*malgo.DeviceInfo, string, 
 		return nil, "", fmt.Errorf("%w: no %s found: plug one in, or check that the system's sound settings show it", ErrAudio, what)
 	}
 	if id == "" {
-		name := list[0].Name()
 		for i := range list {
 			if list[i].IsDefault != 0 {
-				name = list[i].Name()
+				return nil, list[i].Name(), nil
 			}
 		}
-		return nil, name, nil
+		return nil, "the system's default " + what, nil
 	}
 	for i := range list {
 		if list[i].ID.String() == id {
 			return &list[i], list[i].Name(), nil
 		}
 	}
-	return nil, "", fmt.Errorf("%w: no %s with ID %q: choose one of the %d listed (hushphone-agent --list-devices)", ErrAudio, what, id, len(list))
+	return nil, "", fmt.Errorf("%w: no %s with ID %q (unplugged?): choose one of the %d listed now", ErrAudio, what, id, len(list))
 }
 
 func openDevice(o deviceOptions) (_ *Device, err error) {
@@ -147,7 +146,7 @@ func openDevice(o deviceOptions) (_ *Device, err error) {
 		Stop: stopped("microphone"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: opening the microphone %q: %w", ErrAudio, micName, err)
+		return nil, fmt.Errorf("%w: opening the microphone (%s): %w: check that it is plugged in and not in use, or choose another", ErrAudio, micName, err)
 	}
 	devs = append(devs, capDev)
 	spkDev, err := initMalgo(ctx, malgo.Playback, spkInfo, o.rate, malgo.DeviceCallbacks{
@@ -159,7 +158,7 @@ func openDevice(o deviceOptions) (_ *Device, err error) {
 		Stop: stopped("speaker"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: opening the speaker %q: %w", ErrAudio, spkName, err)
+		return nil, fmt.Errorf("%w: opening the speaker (%s): %w: check that it is plugged in and not in use, or choose another", ErrAudio, spkName, err)
 	}
 	devs = append(devs, spkDev)
 	if capDev.CaptureFormat() != malgo.FormatF32 || capDev.CaptureChannels() != 1 || spkDev.PlaybackFormat() != malgo.FormatF32 || spkDev.PlaybackChannels() != 1 {
@@ -179,10 +178,10 @@ func openDevice(o deviceOptions) (_ *Device, err error) {
 	}
 	dp.Store(d)
 	if err := capDev.Start(); err != nil {
-		return nil, fmt.Errorf("%w: starting the microphone %q: %w", ErrAudio, micName, err)
+		return nil, fmt.Errorf("%w: starting the microphone (%s): %w", ErrAudio, micName, err)
 	}
 	if err := spkDev.Start(); err != nil {
-		return nil, fmt.Errorf("%w: starting the speaker %q: %w", ErrAudio, spkName, err)
+		return nil, fmt.Errorf("%w: starting the speaker (%s): %w", ErrAudio, spkName, err)
 	}
 	d.log.Info("sound devices open", "mic", micName, "mic_hz", d.micRate, "speaker", spkName, "speaker_hz", d.spkRate)
 	return d, nil
