@@ -137,7 +137,7 @@ func openDevice(o deviceOptions) (_ *Device, err error) {
 			}
 		}
 	}
-	capDev, err := initMalgo(ctx, malgo.Capture, micInfo, o.rate, malgo.DeviceCallbacks{
+	capDev, err := initMalgo(ctx, malgo.Capture, micInfo, micName, o.rate, malgo.DeviceCallbacks{
 		Data: func(_, in []byte, frames uint32) {
 			if d := dp.Load(); d != nil {
 				d.captured(float32s(in, frames))
@@ -146,10 +146,10 @@ func openDevice(o deviceOptions) (_ *Device, err error) {
 		Stop: stopped("microphone"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: opening the microphone (%s): %w: check that it is plugged in and not in use, or choose another", ErrAudio, micName, err)
+		return nil, err
 	}
 	devs = append(devs, capDev)
-	spkDev, err := initMalgo(ctx, malgo.Playback, spkInfo, o.rate, malgo.DeviceCallbacks{
+	spkDev, err := initMalgo(ctx, malgo.Playback, spkInfo, spkName, o.rate, malgo.DeviceCallbacks{
 		Data: func(out, _ []byte, frames uint32) {
 			if d := dp.Load(); d != nil {
 				d.render(float32s(out, frames))
@@ -158,7 +158,7 @@ func openDevice(o deviceOptions) (_ *Device, err error) {
 		Stop: stopped("speaker"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: opening the speaker (%s): %w: check that it is plugged in and not in use, or choose another", ErrAudio, spkName, err)
+		return nil, err
 	}
 	devs = append(devs, spkDev)
 	if capDev.CaptureFormat() != malgo.FormatF32 || capDev.CaptureChannels() != 1 || spkDev.PlaybackFormat() != malgo.FormatF32 || spkDev.PlaybackChannels() != 1 {
@@ -187,15 +187,15 @@ func openDevice(o deviceOptions) (_ *Device, err error) {
 	return d, nil
 }
 
-// initMalgo opens one device as mono float32 at rate (0: its native rate),
-// in 10 ms periods.
-func initMalgo(ctx *malgo.AllocatedContext, kind malgo.DeviceType, info *malgo.DeviceInfo, rate int, cb malgo.DeviceCallbacks) (*malgo.Device, error) {
+// initMalgo opens one device (info; nil: the default, called name) as mono
+// float32 at rate (0: its native rate), in 10 ms periods.
+func initMalgo(ctx *malgo.AllocatedContext, kind malgo.DeviceType, info *malgo.DeviceInfo, name string, rate int, cb malgo.DeviceCallbacks) (*malgo.Device, error) {
 	cfg := malgo.DefaultDeviceConfig(kind)
 	cfg.SampleRate = uint32(rate)
 	cfg.PeriodSizeInMilliseconds = 10
-	sub := &cfg.Capture
+	sub, what := &cfg.Capture, "microphone"
 	if kind == malgo.Playback {
-		sub = &cfg.Playback
+		sub, what = &cfg.Playback, "speaker"
 	}
 	sub.Format = malgo.FormatF32
 	sub.Channels = 1
@@ -204,10 +204,14 @@ func initMalgo(ctx *malgo.AllocatedContext, kind malgo.DeviceType, info *malgo.D
 	if info != nil {
 		id := new(malgo.DeviceID)
 		*id = info.ID
-		pin.Pin(id) // miniaudio copies it during init
-		sub.DeviceID = unsafe.Pointer(id)
+		pin.Pin(id)                       // miniaudio copies it during init
+		sub.DeviceID = unsafe.Pointer(id) //nolint:gosec // G103: miniaudio takes the device's ID by pointer, pinned here
 	}
-	return malgo.InitDevice(ctx.Context, cfg, cb)
+	dev, err := malgo.InitDevice(ctx.Context, cfg, cb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: opening the %s (%s): %w: check that it is plugged in and not in use, or choose another", ErrAudio, what, name, err)
+	}
+	return dev, nil
 }
 
 // float32s views a callback's buffer of frames mono float32 samples.
@@ -215,5 +219,5 @@ func float32s(b []byte, frames uint32) []float32 {
 	if len(b) < int(frames)*4 {
 		return nil
 	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), frames)
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), frames) //nolint:gosec // G103: malgo gives the callback's C buffer as bytes; it holds frames float32s (checked above)
 }
