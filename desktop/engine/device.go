@@ -20,8 +20,8 @@ import (
 //   - keeps a bounded buffer of 8 kHz audio in each direction between the
 //     device callback and the engine's 20 ms frames: it starts once it
 //     holds the target latency, an underrun plays or sends silence (and
-//     waits for the target again), an overrun drops the oldest audio; both
-//     are counted (Stats);
+//     waits for the target again), an overrun drops the oldest audio down
+//     to the target; both are counted (Stats);
 //   - mutes the microphone (SetMute), meters both directions (MicLevel,
 //     SpeakerLevel: peak and RMS in dBFS over 50 ms, safe to read from any
 //     goroutine, and running outside calls too, for a device-check screen),
@@ -369,8 +369,8 @@ func toPCM(v float32) int16 {
 
 // sampleRing is a bounded FIFO of 8 kHz samples that plays once it holds
 // target samples, gives silence when it runs dry (then waits for target
-// again) and drops its oldest samples when full. Not safe for concurrent
-// use.
+// again) and, when a write would overfill it, drops its oldest samples
+// down to target. Not safe for concurrent use.
 type sampleRing struct {
 	buf                 []int16
 	r, n                int
@@ -387,16 +387,18 @@ func (q *sampleRing) init(target, capacity int) {
 
 func (q *sampleRing) write(p []int16) {
 	c := len(q.buf)
-	if over := q.n + len(p) - c; over > 0 {
+	if q.n+len(p) > c {
+		// Full (the producer's clock runs fast, or a burst): drop the
+		// oldest down to the target, so latency goes back to it rather
+		// than staying at the bound.
+		keep := max(q.target, min(len(p), c))
+		drop := q.n + len(p) - keep
 		q.overruns++
-		q.dropped += uint64(over)
-		if len(p) >= c {
-			p = p[len(p)-c:]
-			q.r, q.n = 0, 0
-		} else {
-			q.r = (q.r + over) % c
-			q.n -= over
-		}
+		q.dropped += uint64(drop)
+		old := min(drop, q.n)
+		q.r = (q.r + old) % c
+		q.n -= old
+		p = p[drop-old:]
 	}
 	w := (q.r + q.n) % c
 	k := copy(q.buf[w:], p)

@@ -202,7 +202,8 @@ func TestSampleRing(t *testing.T) {
 		{"waits for the target", []step{{write: 3, read: 2, want: []int16{0, 0}}, {write: 1, read: 2, want: []int16{1, 2}}}, 0, 0, 0, 2},
 		{"underrun gives what there is, then silence", []step{{write: 4, read: 6, want: []int16{1, 2, 3, 4, 0, 0}}}, 1, 0, 0, 0},
 		{"after an underrun it waits for the target again", []step{{write: 4, read: 6}, {write: 3, read: 2, want: []int16{0, 0}}, {write: 1, read: 4, want: []int16{5, 6, 7, 8}}}, 1, 0, 0, 0},
-		{"overrun drops the oldest", []step{{write: 6, read: 0}, {write: 4, read: 8, want: []int16{3, 4, 5, 6, 7, 8, 9, 10}}}, 0, 1, 2, 0},
+		{"overrun drops the oldest down to the target", []step{{write: 6, read: 0}, {write: 4, read: 4, want: []int16{7, 8, 9, 10}}}, 0, 1, 6, 0},
+		{"overrun keeps the oldest that fit the target", []step{{write: 7, read: 0}, {write: 2, read: 4, want: []int16{6, 7, 8, 9}}}, 0, 1, 5, 0},
 		{"a write bigger than the ring keeps its end", []step{{write: 2, read: 0}, {write: 11, read: 8, want: []int16{6, 7, 8, 9, 10, 11, 12, 13}}}, 0, 1, 5, 0},
 		{"wraps around", []step{{write: 6, read: 5}, {write: 5, read: 6, want: []int16{6, 7, 8, 9, 10, 11}}}, 0, 0, 0, 0},
 	}
@@ -349,11 +350,12 @@ func TestDeviceCore(t *testing.T) {
 			if slices.ContainsFunc(out, func(v float32) bool { return v != 0 }) {
 				t.Error("a starved speaker played sound")
 			}
-			// Too much for the speaker: the oldest goes.
+			// Too much for the speaker (160 ms into 120): the oldest goes,
+			// down to the target (40 ms), then 3 more frames come.
 			for range 10 {
 				d.Speaker(frame)
 			}
-			if st := d.Stats().Speaker; st.Overruns == 0 || st.Buffered != st.Max {
+			if st := d.Stats().Speaker; st.Overruns != 1 || st.Dropped != 800 || st.Buffered != 100*time.Millisecond {
 				t.Errorf("speaker flooded: %+v", st)
 			}
 			d.CallEnded("c1")
