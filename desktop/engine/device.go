@@ -60,7 +60,7 @@ type Device struct {
 	stageN  int
 	spk     sampleRing
 	spkSeen uint64
-	tone    tone
+	tone    testTone
 
 	micMeter, spkMeter meter
 
@@ -478,29 +478,29 @@ func dBFS(a float64) float64 {
 	return max(20*math.Log10(a), MinDBFS)
 }
 
-// tone is the test tone's oscillator.
-type tone struct {
+// testTone is the test tone's oscillator.
+type testTone struct {
 	step, phase float64
 	pos, left   int
 	ramp        int
 }
 
-const toneAmp = 0.25 // -12 dBFS
+const testToneAmp = 0.25 // -12 dBFS
 
-func (t *tone) start(hz float64, dur time.Duration, rate int) {
+func (t *testTone) start(hz float64, dur time.Duration, rate int) {
 	t.step = 2 * math.Pi * hz / float64(rate)
 	t.phase, t.pos = 0, 0
 	t.left = int(dur.Seconds() * float64(rate))
 	t.ramp = max(rate/200, 1)
 }
 
-func (t *tone) mix(out []float32) {
+func (t *testTone) mix(out []float32) {
 	for i := range out {
 		if t.left == 0 {
 			return
 		}
 		g := min(1, float64(t.pos)/float64(t.ramp), float64(t.left)/float64(t.ramp))
-		out[i] += float32(toneAmp * g * math.Sin(t.phase))
+		out[i] += float32(testToneAmp * g * math.Sin(t.phase))
 		t.phase += t.step
 		if t.phase > 2*math.Pi {
 			t.phase -= 2 * math.Pi
