@@ -2,7 +2,10 @@
 # Install the Debian packages the build and the tests use, if any is missing.
 # Run as root or with sudo; does nothing when everything is there.
 #
-#   make gcc libc6-dev pkg-config libspandsp-dev  spandsp's dtmf_rx harness (build/spandsp)
+#   make gcc libc6-dev pkg-config libspandsp-dev  spandsp's dtmf_rx harness (build/spandsp); gcc and
+#                                                 libc6-dev are also cgo's, for malgo (desktop/engine's
+#                                                 sound devices: it loads ALSA or PulseAudio at run
+#                                                 time, so no sound package is needed to build or test)
 #   multimon-ng dtmf2num                          independent DTMF detectors on masked audio
 #   sox                                           audio conversion and checks
 #   espeak-ng                                     speech for generated talk-off test audio

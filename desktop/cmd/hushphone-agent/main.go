@@ -1,9 +1,11 @@
 // Command hushphone-agent is a headless Hushphone agent for bots, tests and
 // load: it signs in, takes calls, plays a WAV file as its voice and
-// records what it hears.
+// records what it hears, or talks through the sound devices (--device).
 //
 //	printf '%s\n' "$PASSWORD" | hushphone-agent --server http://127.0.0.1:8080 --user NAME --password-stdin \
 //	    [--auto-answer] [--record OUT.wav] [--play IN.wav] [--calls N] [--agents N]
+//	    [--device [--mic ID] [--speaker ID]]
+//	hushphone-agent --list-devices
 package main
 
 import (
@@ -42,6 +44,13 @@ or until --calls N calls have ended.
                       the other on one time line (with --agents N: OUT-1.wav ... OUT-n.wav)
   --calls N           exit 0 once N calls have ended (all agents together)
   --agents N          run N agents in this process, for load tests
+  --device            talk through the sound devices (the system's default microphone and
+                      speaker) instead of --play and --record; one agent only
+  --mic ID            with --device: this microphone (an ID from --list-devices)
+  --speaker ID        with --device: this speaker (an ID from --list-devices)
+  --list-devices      print the microphones and speakers (* the default) and exit
+  --null-devices      with --device or --list-devices: miniaudio's null devices (a silent
+                      microphone, a speaker that discards), for tests without a sound card
 
 Exit status: 0 done, 1 a failure, 2 a usage error.
 `
@@ -64,6 +73,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	record := fs.String("record", "", "")
 	calls := fs.Int("calls", 0, "")
 	agents := fs.Int("agents", 1, "")
+	device := fs.Bool("device", false, "")
+	mic := fs.String("mic", "", "")
+	speaker := fs.String("speaker", "", "")
+	list := fs.Bool("list-devices", false, "")
+	null := fs.Bool("null-devices", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -72,7 +86,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "hushphone-agent: %v\n\n%s", err, usage)
 		return 2
 	}
+	var devOpts []engine.DeviceOption
+	if *null {
+		devOpts = append(devOpts, engine.WithNullDevices())
+	}
+	if *list {
+		return listDevices(devOpts, stdout, stderr)
+	}
 	switch {
+	case (*mic != "" || *speaker != "" || *null) && !*device:
+		fmt.Fprintf(stderr, "hushphone-agent: --mic, --speaker and --null-devices go with --device\n\n%s", usage)
+		return 2
+	case *device && (*play != "" || *record != "" || *agents != 1):
+		fmt.Fprintf(stderr, "hushphone-agent: --device is one agent's sound devices: not with --play, --record or --agents\n\n%s", usage)
+		return 2
 	case *user == "":
 		fmt.Fprintf(stderr, "hushphone-agent: --user is needed\n\n%s", usage)
 		return 2
@@ -97,6 +124,30 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var dev *engine.Device
+	if *device {
+		if *mic != "" {
+			devOpts = append(devOpts, engine.WithMicrophone(*mic))
+		}
+		if *speaker != "" {
+			devOpts = append(devOpts, engine.WithSpeaker(*speaker))
+		}
+		if dev, err = engine.OpenDevice(append(devOpts, engine.WithDeviceLogger(log))...); err != nil {
+			fmt.Fprintf(stderr, "hushphone-agent: %v\n", err)
+			return 1
+		}
+		defer func() {
+			st := dev.Stats()
+			fmt.Fprintf(stdout, "devices: mic %d frames, %d underruns, %d overruns; speaker %d frames, %d underruns, %d overruns\n",
+				st.Mic.Frames, st.Mic.Underruns, st.Mic.Overruns, st.Speaker.Frames, st.Speaker.Underruns, st.Speaker.Overruns)
+			if err := dev.Close(); err != nil {
+				fmt.Fprintf(stderr, "hushphone-agent: %v\n", err)
+			}
+		}()
+		micName, spkName := dev.Names()
+		micHz, spkHz := dev.Rates()
+		fmt.Fprintf(stdout, "devices: mic %q at %d Hz, speaker %q at %d Hz\n", micName, micHz, spkName, spkHz)
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -127,9 +178,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			defer func() { _ = w.Close() }()
 		}
+		var audio engine.Audio = engine.NewFileAudio(voice, w)
+		if dev != nil {
+			audio = dev
+		}
 		a, err := engine.New(engine.Config{
 			Server: *server, User: name, Password: password, AutoAnswer: *auto,
-			Audio: engine.NewFileAudio(voice, w), Loopback: isLoopback(*server), Logger: log,
+			Audio: audio, Loopback: isLoopback(*server), Logger: log,
 			OnEvent: func(e engine.Event) {
 				if e.Type != "call.ended" {
 					return
@@ -165,6 +220,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code = 1
 	}
 	return code
+}
+
+// listDevices prints the microphones and speakers, the default marked *.
+func listDevices(opts []engine.DeviceOption, stdout, stderr io.Writer) int {
+	mics, speakers, err := engine.ListDevices(opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "hushphone-agent: %v\n", err)
+		return 1
+	}
+	for _, l := range []struct {
+		what, flag string
+		devs       []engine.DeviceInfo
+	}{{"microphones", "mic", mics}, {"speakers", "speaker", speakers}} {
+		fmt.Fprintf(stdout, "%s:\n", l.what)
+		if len(l.devs) == 0 {
+			fmt.Fprintln(stdout, "  (none)")
+		}
+		for _, d := range l.devs {
+			mark := " "
+			if d.Default {
+				mark = "*"
+			}
+			fmt.Fprintf(stdout, "%s %s  (--%s %s)\n", mark, d.Name, l.flag, d.ID)
+		}
+	}
+	return 0
 }
 
 // isLoopback reports whether the server is on this machine (the embedded

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +31,12 @@ func TestUsage(t *testing.T) {
 		{[]string{"--nope"}, 2, "flag provided but not defined"},
 		{[]string{"--user", "ann", "--password-stdin", "--play", "/no/such.wav"}, 1, "no/such.wav"},
 		{[]string{"--user", "ann", "--password-stdin", "--server", "http://127.0.0.1:1"}, 1, "is hushphone-server serve running?"},
+		{[]string{"--user", "ann", "--password-stdin", "--device", "--play", "in.wav"}, 2, "--device is one agent's sound devices"},
+		{[]string{"--user", "ann", "--password-stdin", "--device", "--agents", "2"}, 2, "--device is one agent's sound devices"},
+		{[]string{"--user", "ann", "--password-stdin", "--mic", "00"}, 2, "go with --device"},
+		{[]string{"--list-devices", "--null-devices"}, 0, "microphones:\n* NULL Capture Device  (--mic 00)\nspeakers:\n* NULL Playback Device  (--speaker 00)\n"},
+		{[]string{"--user", "ann", "--password-stdin", "--device", "--null-devices", "--mic", "ffff"}, 1, `no microphone with ID "ffff"`},
+		{[]string{"--user", "ann", "--password-stdin", "--device", "--null-devices", "--server", "http://127.0.0.1:1"}, 1, `devices: mic "NULL Capture Device" at 48000 Hz`},
 	} {
 		var out, errOut bytes.Buffer
 		code := run(context.Background(), c.args, strings.NewReader("secret-pw\n"), &out, &errOut)
@@ -96,5 +104,46 @@ func TestTwoAgentsTakeCallsUntilDone(t *testing.T) {
 		if a.Frames() < 8000 {
 			t.Errorf("%s: %d samples heard, want at least 1 s of a 3 s call", f, a.Frames())
 		}
+	}
+}
+
+// TestDeviceAgentTakesACall: --device --null-devices: an agent on real
+// (null) sound devices answers a call; the caller gets the agent's
+// microphone, the speaker gets the caller, and the agent exits 0 after
+// the call with its devices' counts.
+func TestDeviceAgentTakesACall(t *testing.T) {
+	srv := stacktest.Start(t)
+	srv.AddAgent(t, "ann", "ann-password")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan int, 1)
+	var out, errOut bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"--server", srv.URL, "--user", "ann", "--password-stdin", "--auto-answer",
+			"--device", "--null-devices", "--calls", "1"}, strings.NewReader("ann-password\n"), &out, &errOut)
+	}()
+	srv.WaitAvailable(t, 1)
+	caller := sipptest.Dial(t, srv.SIPAddr, g711.ULaw, 15*time.Second)
+	if _, n := caller.Listen(3 * time.Second); n < 50 {
+		t.Errorf("the caller got %d packets from the agent's microphone in 3 s", n)
+	}
+	caller.Hangup(t)
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("did not exit after the call: %s %s", out.String(), errOut.String())
+	}
+	m := regexp.MustCompile(`devices: mic (\d+) frames, \d+ underruns, \d+ overruns; speaker (\d+) frames`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no device counts in %q", out.String())
+	}
+	if mic, _ := strconv.Atoi(m[1]); mic < 50 {
+		t.Errorf("the microphone gave %d frames", mic)
+	}
+	if spk, _ := strconv.Atoi(m[2]); spk < 50 {
+		t.Errorf("the speaker got %d frames", spk)
 	}
 }
