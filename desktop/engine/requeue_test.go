@@ -107,9 +107,14 @@ func TestHeldCallGoesToAnotherAgent(t *testing.T) {
 	t.Fatalf("recordings %+v: want one, of ann then bob, with its duration", recs)
 }
 
-// tone is the amplitude of the hz component of mu-law audio.
+// tone is the amplitude of the hz component of mu-law audio, in its
+// median 20 ms block.
 func tone(ulaw []byte, hz float64) float64 {
 	pcm := make([]int16, len(ulaw))
 	g711.DecodeULawTo(pcm, ulaw)
-	return toneAmp(pcm, hz)
+	amps := blockAmps(pcm, hz)
+	if len(amps) == 0 {
+		return 0
+	}
+	return amps[len(amps)/2]
 }
