@@ -1,10 +1,11 @@
 // Command hushphone-agent is a headless Hushphone agent for bots, tests and
 // load: it signs in, takes calls, plays a WAV file as its voice and
 // records what it hears, or talks through the sound devices (--device).
+// With --listen it is a supervisor listening in to calls instead.
 //
 //	printf '%s\n' "$PASSWORD" | hushphone-agent --server http://127.0.0.1:8080 --user NAME --password-stdin \
 //	    [--auto-answer] [--record OUT.wav] [--play IN.wav] [--calls N] [--agents N]
-//	    [--device [--mic ID] [--speaker ID]]
+//	    [--device [--mic ID] [--speaker ID]] [--listen]
 //	hushphone-agent --list-devices
 package main
 
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hushphone/hushphone/desktop/engine"
 	"github.com/hushphone/hushphone/media/wav"
@@ -48,6 +50,8 @@ or until --calls N calls have ended.
                       speaker) instead of --play and --record; one agent only
   --mic ID            with --device: this microphone (an ID from --list-devices)
   --speaker ID        with --device: this speaker (an ID from --list-devices)
+  --listen            sign in as a supervisor and listen in to calls, one at a time, each as soon
+                      as an agent has it (--record, --device and --calls apply to what is heard)
   --list-devices      print the microphones and speakers (* the default) and exit
   --null-devices      with --device or --list-devices: miniaudio's null devices (a silent
                       microphone, a speaker that discards), for tests without a sound card
@@ -78,6 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	speaker := fs.String("speaker", "", "")
 	list := fs.Bool("list-devices", false, "")
 	null := fs.Bool("null-devices", false, "")
+	listen := fs.Bool("listen", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -99,6 +104,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	case *device && (*play != "" || *record != "" || *agents != 1):
 		fmt.Fprintf(stderr, "hushphone-agent: --device is one agent's sound devices: not with --play, --record or --agents\n\n%s", usage)
+		return 2
+	case *listen && (*auto || *play != "" || *agents != 1):
+		fmt.Fprintf(stderr, "hushphone-agent: --listen is one supervisor listening: not with --auto-answer, --play or --agents\n\n%s", usage)
 		return 2
 	case *user == "":
 		fmt.Fprintf(stderr, "hushphone-agent: --user is needed\n\n%s", usage)
@@ -182,18 +190,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if dev != nil {
 			audio = dev
 		}
-		a, err := engine.New(engine.Config{
+		var a *engine.Agent
+		var lis *listener
+		if *listen {
+			lis = &listener{heard: map[string]bool{}, out: stdout, listen: func(call string) {
+				if err := a.Listen(ctx, call); err != nil {
+					fmt.Fprintf(stderr, "hushphone-agent: listen: %v\n", err)
+				}
+			}}
+		}
+		a, err = engine.New(engine.Config{
 			Server: *server, User: name, Password: password, AutoAnswer: *auto,
 			Audio: audio, Loopback: isLoopback(*server), Logger: log,
 			OnEvent: func(e engine.Event) {
-				if e.Type != "call.ended" {
+				if lis != nil && !lis.event(e) {
+					return
+				}
+				if lis == nil && e.Type != "call.ended" {
 					return
 				}
 				mu.Lock()
 				ended++
 				done := *calls > 0 && ended >= *calls
 				mu.Unlock()
-				fmt.Fprintf(stdout, "%s: call ended\n", name)
+				if lis == nil {
+					fmt.Fprintf(stdout, "%s: call ended\n", name)
+				}
 				if done {
 					cancel()
 				}
@@ -220,6 +242,55 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		code = 1
 	}
 	return code
+}
+
+// listener is a supervisor listening in to calls one at a time: the first
+// active call it has not heard yet, as soon as it is active, then the next.
+type listener struct {
+	listen func(call string)
+	out    io.Writer
+
+	calls     []engine.CallState // the latest calls message
+	heard     map[string]bool
+	listening string
+}
+
+// event follows the supervisor's events (from the engine's goroutine) and
+// reports whether one listening ended.
+func (l *listener) event(e engine.Event) bool {
+	ended := false
+	switch e.Type {
+	case "calls":
+		l.calls = e.Calls
+	case "listen.started":
+		fmt.Fprintf(l.out, "listening to %s\n", e.Call)
+	case "listen.ended":
+		if e.Call == l.listening {
+			fmt.Fprintf(l.out, "stopped listening to %s (%s)\n", e.Call, e.Reason)
+			l.listening, ended = "", true
+		}
+	case "error":
+		switch call := l.listening; {
+		case call != "" && e.Code == "not_active":
+			// Taken by an agent a moment ago: ask again shortly.
+			time.AfterFunc(100*time.Millisecond, func() { l.listen(call) })
+		case call != "" && e.Code == "no_call":
+			l.listening = "" // it ended first: the next one
+		}
+	default:
+		return false
+	}
+	if l.listening == "" {
+		for _, c := range l.calls {
+			if (c.State == "active" || c.State == "held") && !l.heard[c.Call] {
+				l.listening = c.Call
+				l.heard[c.Call] = true
+				l.listen(c.Call)
+				break
+			}
+		}
+	}
+	return ended
 }
 
 // listDevices prints the microphones and speakers, the default marked *.

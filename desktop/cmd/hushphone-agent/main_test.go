@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushphone/hushphone/internal/maskscore"
 	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/internal/stacktest"
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/server/store"
 )
 
 func TestUsage(t *testing.T) {
@@ -34,6 +37,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"--user", "ann", "--password-stdin", "--device", "--play", "in.wav"}, 2, "--device is one agent's sound devices"},
 		{[]string{"--user", "ann", "--password-stdin", "--device", "--agents", "2"}, 2, "--device is one agent's sound devices"},
 		{[]string{"--user", "ann", "--password-stdin", "--mic", "00"}, 2, "go with --device"},
+		{[]string{"--user", "sue", "--password-stdin", "--listen", "--auto-answer"}, 2, "--listen is one supervisor listening"},
+		{[]string{"--user", "sue", "--password-stdin", "--listen", "--agents", "3"}, 2, "--listen is one supervisor listening"},
 		{[]string{"--list-devices", "--null-devices"}, 0, "microphones:\n* NULL Capture Device  (--mic 00)\nspeakers:\n* NULL Playback Device  (--speaker 00)\n"},
 		{[]string{"--user", "ann", "--password-stdin", "--device", "--null-devices", "--mic", "ffff"}, 1, `no microphone with ID "ffff"`},
 		{[]string{"--user", "ann", "--password-stdin", "--device", "--null-devices", "--server", "http://127.0.0.1:1"}, 1, `devices: mic "NULL Capture Device" at 48000 Hz`},
@@ -146,4 +151,80 @@ func TestDeviceAgentTakesACall(t *testing.T) {
 	if spk, _ := strconv.Atoi(m[2]); spk < 50 {
 		t.Errorf("the speaker got %d frames", spk)
 	}
+}
+
+// TestSupervisorListensToCalls: --listen --record --calls 2: a supervisor
+// listens in to two calls, one after the other, each as soon as an agent
+// (this command too, playing a 1000 Hz voice) has it, and exits 0 after
+// both; what it recorded holds the agent's voice.
+func TestSupervisorListensToCalls(t *testing.T) {
+	srv := stacktest.Start(t)
+	srv.AddAgent(t, "ann", "ann-password")
+	srv.AddUser(t, "sue", store.RoleSupervisor, "sue-password")
+	dir := t.TempDir()
+	voice := make([]int16, 10*8000)
+	for i := range voice {
+		voice[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+	}
+	if err := maskscore.WriteWAV(filepath.Join(dir, "voice.wav"), voice); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(dir, "sue.wav")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	agentDone, supDone := make(chan int, 1), make(chan int, 1)
+	var agentOut, agentErr, supOut, supErr bytes.Buffer
+	go func() {
+		agentDone <- run(ctx, []string{"--server", srv.URL, "--user", "ann", "--password-stdin", "--auto-answer",
+			"--play", filepath.Join(dir, "voice.wav"), "--calls", "2"}, strings.NewReader("ann-password\n"), &agentOut, &agentErr)
+	}()
+	go func() {
+		supDone <- run(ctx, []string{"--server", srv.URL, "--user", "sue", "--password-stdin", "--listen",
+			"--record", rec, "--calls", "2"}, strings.NewReader("sue-password\n"), &supOut, &supErr)
+	}()
+	srv.WaitAvailable(t, 1)
+	for i := range 2 {
+		if i > 0 {
+			srv.WaitAvailable(t, 1) // the agent, back from the first call
+		}
+		caller := sipptest.Dial(t, srv.SIPAddr, g711.ULaw, 15*time.Second)
+		if _, n := caller.Listen(3 * time.Second); n < 50 {
+			t.Errorf("the caller got %d packets from the agent in 3 s", n)
+		}
+		caller.Hangup(t)
+		caller.Close()
+	}
+	for who, done := range map[string]chan int{"agent": agentDone, "supervisor": supDone} {
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("%s: exit %d: %s %s %s %s", who, code, agentOut.String(), agentErr.String(), supOut.String(), supErr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s did not exit after 2 calls", who)
+		}
+	}
+	if n := len(regexp.MustCompile(`(?m)^listening to `).FindAllString(supOut.String(), -1)); n != 2 {
+		t.Errorf("the supervisor listened to %d calls: %s", n, supOut.String())
+	}
+	a, err := wav.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loud int
+	for i := 0; i+160 <= len(a.Samples); i += 160 {
+		var c, q float64
+		for j, v := range a.Samples[i : i+160] {
+			w := 2 * math.Pi * 1000 * float64(j) / 8000
+			c += float64(v) * math.Cos(w)
+			q += float64(v) * math.Sin(w)
+		}
+		if 2*math.Hypot(c, q)/160 > 4000 {
+			loud++
+		}
+	}
+	if loud < 200 { // 4 s of two 3 s calls
+		t.Errorf("the supervisor heard the agent's voice in %d blocks of 20 ms, want most of both calls", loud)
+	}
+	t.Logf("supervisor: %d of %d blocks with the agent's voice; %s", loud, a.Frames()/160, strings.TrimSpace(supOut.String()))
 }
