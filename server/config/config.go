@@ -36,6 +36,7 @@ import (
 type Config struct {
 	HTTP       string        // HTTP listen address, host:port
 	SIP        string        // SIP listen address (UDP and TCP), host:port
+	Ringback   string        // early media while a call waits: "uk", "us" or "off"
 	DataDir    string        // data directory: hushphone.db, recordings/
 	SessionTTL time.Duration // how long a sign-in lasts
 	LogLevel   slog.Level
@@ -80,6 +81,18 @@ var Settings = []Setting{
 			}
 			c.SIP = v
 			return nil
+		},
+	},
+	{
+		Name: "ringback", Env: "HUSHPHONE_RINGBACK", Arg: "TONE", Default: "off",
+		Usage: "early media for callers waiting for an agent: uk (400+450 Hz), us (440+480 Hz) or off (180 Ringing only)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "uk", "us", "off":
+				c.Ringback = v
+				return nil
+			}
+			return fmt.Errorf("%w: ringback %q: use uk, us or off", ErrBadValue, v)
 		},
 	},
 	{

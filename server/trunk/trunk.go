@@ -4,6 +4,13 @@
 // goes through the call's Masker before anything else sees it, and SIP INFO
 // key presses go to the same Masker. OPTIONS keep-alives are answered.
 //
+// With a Ringback configured, a call waiting for an agent gets early media:
+// Ring sends 183 Session Progress with our SDP answer and plays the
+// ringback tone from the call's RTP socket, on the same RTP stream (SSRC,
+// sequence) that carries the agent's voice after Answer; the 200 OK carries
+// the same SDP. Caller audio that arrives before Answer is dropped unheard
+// (only its source address is kept, to send the tone back to).
+//
 // What a call does once offered (ring an agent, answer, reject) is the
 // OnCall handler's business; the trunk only carries it out.
 package trunk
@@ -20,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -27,6 +35,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/server/callerleg"
 	"github.com/hushphone/hushphone/server/sdpneg"
@@ -52,6 +61,10 @@ type Config struct {
 	// OnCall is called, in its own goroutine, for every INVITE accepted:
 	// it must Answer or Reject the call.
 	OnCall func(*Call)
+	// Ringback, if set (RingbackUK, RingbackUS), makes Ring send early
+	// media: 183 Session Progress with our SDP answer, and this tone to the
+	// caller on RTP until Answer. Unset, Ring sends 180 Ringing only.
+	Ringback *Ringback
 	// Metrics, if set, counts calls and their caller legs.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -100,6 +113,11 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Ringback != nil {
+		if _, err := cfg.Ringback.frames(g711.ULaw); err != nil {
+			return nil, err
+		}
 	}
 	host, portS, err := net.SplitHostPort(cfg.SIPAddr)
 	if err != nil {
@@ -282,7 +300,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c := &Call{
 		ID: req.CallID().Value(), From: req.From().Address.User, Offer: offer,
-		t: t, dlg: dlg, conn: conn, ended: make(chan struct{}), stop: make(chan struct{}),
+		t: t, dlg: dlg, conn: conn, ended: make(chan struct{}), stop: make(chan struct{}), ringStop: make(chan struct{}),
 	}
 	t.mu.Lock()
 	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
@@ -403,7 +421,17 @@ type Call struct {
 	started bool
 	arrival time.Time // of the packet being handled
 
-	sendMu sync.Mutex // guards the agent's RTP stream to the caller
+	early netip.AddrPort // where the caller's RTP comes from before Answer
+
+	answer   []byte        // our SDP answer: the same in 183 and 200
+	ringStop chan struct{} // closed to stop the ringback
+	ringOnce sync.Once     // the ringback starts once at most
+	ringEnd  sync.Once     // and stops once
+	ringWG   sync.WaitGroup
+
+	agentSent atomic.Bool // the agent's first frame has gone (it gets the marker bit)
+
+	sendMu sync.Mutex // guards our RTP stream to the caller (ringback, then the agent)
 	send   rtp.Packet
 	sendB  [12 + 160]byte
 }
@@ -419,17 +447,84 @@ const (
 // Done is closed when the call has ended, whoever ended it.
 func (c *Call) Done() <-chan struct{} { return c.ended }
 
-// Ring sends 180 Ringing.
+// Ring tells the caller the call is waiting: 180 Ringing, or, with a
+// Ringback configured, 183 Session Progress with our SDP answer and the
+// ringback tone on RTP until Answer or the call's end.
 func (c *Call) Ring() error {
 	c.sig.Lock()
 	defer c.sig.Unlock()
 	if c.state != stateOffered {
 		return ErrAnswered
 	}
-	if err := c.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+	rb := c.t.cfg.Ringback
+	if rb == nil {
+		if err := c.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+			return fmt.Errorf("trunk: ring: %w", err)
+		}
+		return nil
+	}
+	answer, err := c.answerSDP()
+	if err != nil {
+		return err
+	}
+	tone, err := rb.frames(c.Offer.Law)
+	if err != nil {
+		return err
+	}
+	if err := c.dlg.Respond(sip.StatusSessionInProgress, "Session Progress", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
 		return fmt.Errorf("trunk: ring: %w", err)
 	}
+	c.ringOnce.Do(func() {
+		c.ringWG.Add(1)
+		go c.ringback(tone)
+	})
 	return nil
+}
+
+// answerSDP is our answer to the offer, made once so that 183 and 200
+// carry the same.
+func (c *Call) answerSDP() ([]byte, error) {
+	if c.answer != nil {
+		return c.answer, nil
+	}
+	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
+	if err != nil {
+		return nil, fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
+	}
+	c.answer = sdpneg.Answer(c.Offer, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
+	return c.answer, nil
+}
+
+// ringback plays tone (whole frames, repeated) to the caller every 20 ms
+// until stopped.
+func (c *Call) ringback(tone []byte) {
+	defer c.ringWG.Done()
+	done := c.dlg.Context().Done()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	marker := true
+	for i := 0; ; i = (i + mask.FrameSamples) % len(tone) {
+		if err := c.write(tone[i:i+mask.FrameSamples], marker); err != nil {
+			c.t.log.Debug("trunk: ringback not sent", "call", c.ID, "err", err)
+		}
+		marker = false
+		select {
+		case <-c.ringStop:
+			return
+		case <-c.stop:
+			return
+		case <-done:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// stopRingback stops the ringback, if any, and waits for it.
+func (c *Call) stopRingback() {
+	c.ringOnce.Do(func() {}) // none may start from now on
+	c.ringEnd.Do(func() { close(c.ringStop) })
+	c.ringWG.Wait()
 }
 
 // Answer answers the call (200 OK with our SDP; it returns once the caller
@@ -444,6 +539,11 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 		return ErrAnswered
 	}
 	c.state = stateAnswered
+	c.stopRingback()
+	answer, err := c.answerSDP()
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.masker = mask.New(mask.WithKeyEvents(keys))
@@ -460,11 +560,6 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 	if err != nil {
 		return fmt.Errorf("trunk: %w", err)
 	}
-	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
-	if err != nil {
-		return fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
-	}
-	answer := sdpneg.Answer(c.Offer, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
 	c.leg, c.started = leg, true
 	if err := c.dlg.RespondSDP(answer); err != nil {
 		return fmt.Errorf("trunk: answer: %w", err)
@@ -535,14 +630,31 @@ func (c *Call) Send(frame []byte) error {
 		return fmt.Errorf("%w: got %d bytes", callerleg.ErrMalformed, len(frame))
 	}
 	c.mu.Lock()
-	if !c.started {
-		c.mu.Unlock()
+	started := c.started
+	c.mu.Unlock()
+	if !started {
 		return ErrNotAnswered
 	}
-	to := c.leg.Stats().Remote
+	return c.write(frame, !c.agentSent.Swap(true))
+}
+
+// write sends one frame on the call's one RTP stream (one SSRC, one
+// sequence), which the ringback and then the agent's voice share.
+func (c *Call) write(frame []byte, marker bool) error {
+	c.mu.Lock()
+	var to netip.AddrPort
+	if c.leg != nil {
+		to = c.leg.Stats().Remote
+	}
+	if !to.IsValid() {
+		to = c.early
+	}
 	c.mu.Unlock()
 	if !to.IsValid() {
 		to = c.Offer.Remote
+	}
+	if to.Port() == 0 || to.Addr().IsUnspecified() {
+		return nil // held (c=0.0.0.0): nowhere to send
 	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
@@ -552,17 +664,17 @@ func (c *Call) Send(frame []byte) error {
 		if _, err := cryptorand.Read(b[:]); err != nil {
 			return fmt.Errorf("trunk: %w", err)
 		}
-		h.Version, h.PayloadType, h.Marker = 2, c.Offer.AudioPT, true
+		h.Version, h.PayloadType, marker = 2, c.Offer.AudioPT, true
 		h.SSRC = binary.BigEndian.Uint32(b[:4]) | 1
 		h.SequenceNumber = binary.BigEndian.Uint16(b[4:6])
 		h.Timestamp = uint32(b[6])<<8 | uint32(b[7])
 	}
+	h.Marker = marker
 	c.send.Payload = frame
 	n, err := c.send.MarshalTo(c.sendB[:])
 	if err != nil {
 		return fmt.Errorf("trunk: %w", err)
 	}
-	h.Marker = false
 	h.SequenceNumber++
 	h.Timestamp += mask.FrameSamples
 	if _, err := c.conn.WriteToUDPAddrPort(c.sendB[:n], to); err != nil {
@@ -602,10 +714,21 @@ func (c *Call) hungUp() bool {
 	}
 }
 
+// isCallerRTP reports whether b looks like RTP in a payload type the offer
+// agreed.
+func (c *Call) isCallerRTP(b []byte) bool {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return false
+	}
+	pt := b[1] & 0x7f
+	return pt == c.Offer.AudioPT || c.Offer.EventPT != 0 && pt == c.Offer.EventPT
+}
+
 // run receives the call's RTP until the dialog ends.
 func (c *Call) run() {
 	defer c.t.wg.Done()
 	defer func() {
+		c.stopRingback()
 		_ = c.conn.Close()
 		c.t.mu.Lock()
 		delete(c.t.calls, c.ID)
@@ -641,11 +764,18 @@ func (c *Call) run() {
 			}
 			return
 		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		c.mu.Lock()
-		if c.leg != nil {
+		switch {
+		case c.leg != nil:
 			// Bad or stray packets are counted in the leg's stats.
 			c.arrival = time.Now()
-			_ = c.leg.Packet(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n], c.arrival)
+			_ = c.leg.Packet(from, buf[:n], c.arrival)
+		case !c.early.IsValid() && c.isCallerRTP(buf[:n]):
+			// Before Answer nothing listens: the caller's audio is
+			// dropped unheard, and only its address is kept, for the
+			// ringback (symmetric RTP).
+			c.early = from
 		}
 		c.mu.Unlock()
 	}
