@@ -1,7 +1,10 @@
 // Package sdpneg answers a SIP trunk's SDP offer for the caller's audio:
 // G.711 (PCMU or PCMA, the offerer's preference first) with RFC 4733
 // telephone-events when offered, over plain RTP/AVP. It also reads the hold
-// direction of a re-INVITE. What it agrees becomes a callerleg.Params.
+// direction of a re-INVITE, and where the caller wants RTCP: on the RTP
+// port (a=rtcp-mux, RFC 5761, which the answer accepts), at a=rtcp's
+// address (RFC 3605), or on the RTP port plus one. It does not do SRTP,
+// ICE or any codec but G.711. What it agrees becomes a callerleg.Params.
 package sdpneg
 
 import (
@@ -59,6 +62,26 @@ type Offer struct {
 	EventPT   uint8 // 0 when no telephone-event was offered
 	Direction Direction
 	PtimeMs   int // the caller's packet time, 20 if it says none
+	// RTCPMux is set when the caller offers RTCP on the RTP port
+	// (a=rtcp-mux); the answer then accepts it.
+	RTCPMux bool
+	// RTCP is the caller's a=rtcp address, zero if it gave none (see
+	// RTCPAddr).
+	RTCP netip.AddrPort
+}
+
+// RTCPAddr is where the caller wants RTCP: the RTP address when muxed,
+// else a=rtcp's, else the RTP port plus one.
+func (o Offer) RTCPAddr() netip.AddrPort {
+	switch {
+	case o.RTCPMux:
+		return o.Remote
+	case o.RTCP.IsValid():
+		return o.RTCP
+	case o.Remote.Port() == 0 || o.Remote.Port() == 65535:
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(o.Remote.Addr(), o.Remote.Port()+1)
 }
 
 // Negotiate reads an offer and picks what to use from it.
@@ -165,6 +188,14 @@ func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription) (Offer, 
 				o.Direction = RecvOnly
 			case "inactive":
 				o.Direction = Inactive
+			case "rtcp-mux":
+				o.RTCPMux = true
+			case "rtcp":
+				a, err := parseRTCP(a.Value, addr)
+				if err != nil {
+					return o, err
+				}
+				o.RTCP = a
 			case "ptime":
 				if v, err := strconv.Atoi(strings.TrimSpace(a.Value)); err == nil && v > 0 && v <= 200 {
 					o.PtimeMs = v
@@ -178,7 +209,31 @@ func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription) (Offer, 
 	return o, nil
 }
 
-// Answer writes the SDP answer to an offer o, for our RTP at local.
+// parseRTCP reads an a=rtcp value: "PORT" or "PORT IN IP4 ADDR" (RFC
+// 3605); rtpAddr is the stream's address, for the first form.
+func parseRTCP(v string, rtpAddr netip.Addr) (netip.AddrPort, error) {
+	f := strings.Fields(v)
+	if len(f) != 1 && len(f) != 4 {
+		return netip.AddrPort{}, fmt.Errorf("%w: a=rtcp:%s", ErrMalformed, v)
+	}
+	port, err := strconv.ParseUint(f[0], 10, 16)
+	if err != nil || port == 0 {
+		return netip.AddrPort{}, fmt.Errorf("%w: a=rtcp port %q", ErrMalformed, f[0])
+	}
+	addr := rtpAddr
+	if len(f) == 4 {
+		if f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" {
+			return netip.AddrPort{}, fmt.Errorf("%w: a=rtcp:%s", ErrMalformed, v)
+		}
+		if addr, err = netip.ParseAddr(f[3]); err != nil {
+			return netip.AddrPort{}, fmt.Errorf("%w: a=rtcp address %q: %w", ErrMalformed, f[3], err)
+		}
+	}
+	return netip.AddrPortFrom(addr, uint16(port)), nil
+}
+
+// Answer writes the SDP answer to an offer o, for our RTP at local: RTCP
+// muxed on it when the offer asked, else on local's port plus one.
 // session and version are the o= line's session id and version (bump the
 // version on every new answer in a dialog).
 func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
@@ -200,6 +255,11 @@ func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 	fmt.Fprintf(&b, "\r\na=rtpmap:%d %s\r\n", o.AudioPT, codec)
 	if o.EventPT != 0 {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", o.EventPT, o.EventPT)
+	}
+	if o.RTCPMux {
+		b.WriteString("a=rtcp-mux\r\n")
+	} else {
+		fmt.Fprintf(&b, "a=rtcp:%d\r\n", local.Port()+1)
 	}
 	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", o.Direction.answer())
 	return []byte(b.String())

@@ -57,6 +57,19 @@ func TestNegotiate(t *testing.T) {
 		{"no c=", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "m=audio 6000 RTP/AVP 0"), Offer{}, ErrMalformed},
 		{"bad rtpmap", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
 			"m=audio 6000 RTP/AVP 0", "a=rtpmap:x PCMU/8000"), Offer{}, ErrMalformed},
+		{"rtcp-mux", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp-mux"),
+			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, PtimeMs: 20, RTCPMux: true}, nil},
+		{"a=rtcp with an address", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp:7001 IN IP4 127.0.0.2"),
+			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, PtimeMs: 20, RTCP: netip.MustParseAddrPort("127.0.0.2:7001")}, nil},
+		{"a=rtcp port only", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp:6003"),
+			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, PtimeMs: 20, RTCP: netip.MustParseAddrPort("127.0.0.1:6003")}, nil},
+		{"bad a=rtcp", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp:x"), Offer{}, ErrMalformed},
+		{"a=rtcp with a bad address", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp:7001 IN IP4 nowhere"), Offer{}, ErrMalformed},
 		{"not SDP", []byte("hello"), Offer{}, ErrMalformed},
 		{"empty", nil, Offer{}, ErrMalformed},
 	} {
@@ -96,6 +109,35 @@ func TestAnswer(t *testing.T) {
 		if back.Remote != local || back.Law != o.Law || back.AudioPT != o.AudioPT || back.EventPT != o.EventPT || back.Direction != RecvOnly {
 			t.Fatalf("answer reads back as %+v for %+v\n%s", back, o, ans)
 		}
+	}
+}
+
+func TestRTCPAddr(t *testing.T) {
+	rtp := netip.MustParseAddrPort("127.0.0.1:6000")
+	for _, c := range []struct {
+		o    Offer
+		want string
+	}{
+		{Offer{Remote: rtp}, "127.0.0.1:6001"},
+		{Offer{Remote: rtp, RTCPMux: true}, "127.0.0.1:6000"},
+		{Offer{Remote: rtp, RTCP: netip.MustParseAddrPort("127.0.0.2:9")}, "127.0.0.2:9"},
+	} {
+		if got := c.o.RTCPAddr().String(); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.o, got, c.want)
+		}
+	}
+	if a := (Offer{Remote: netip.MustParseAddrPort("127.0.0.1:65535")}).RTCPAddr(); a.IsValid() {
+		t.Errorf("RTCP past port 65535: %v", a)
+	}
+	// The answer accepts rtcp-mux, or says where our RTCP is.
+	o := Offer{Remote: rtp, Law: g711.ULaw, RTCPMux: true}
+	local := netip.MustParseAddrPort("127.0.0.1:20000")
+	if a := string(Answer(o, local, 1, 1)); !strings.Contains(a, "a=rtcp-mux\r\n") {
+		t.Errorf("muxed answer:\n%s", a)
+	}
+	o.RTCPMux = false
+	if a := string(Answer(o, local, 1, 1)); !strings.Contains(a, "a=rtcp:20001\r\n") || strings.Contains(a, "rtcp-mux") {
+		t.Errorf("answer:\n%s", a)
 	}
 }
 

@@ -11,6 +11,14 @@
 // the same SDP. Caller audio that arrives before Answer is dropped unheard
 // (only its source address is kept, to send the tone back to).
 //
+// RTCP runs beside each call's RTP: on the port above it (the pair is bound
+// even and odd), or muxed on it when the offer has a=rtcp-mux. Every
+// RTCPInterval the call sends a sender report while it sends audio (else a
+// receiver report) with the reception report of the caller's stream and our
+// CNAME, and a BYE when it ends; it reads the caller's reports (round trip
+// in Stats().RTT), counts junk and notes a BYE. It does not adapt anything
+// to what RTCP says, nor randomise the interval.
+//
 // What a call does once offered (ring an agent, answer, reject) is the
 // OnCall handler's business; the trunk only carries it out.
 package trunk
@@ -65,6 +73,8 @@ type Config struct {
 	// media: 183 Session Progress with our SDP answer, and this tone to the
 	// caller on RTP until Answer. Unset, Ring sends 180 Ringing only.
 	Ringback *Ringback
+	// RTCPInterval is how often a call sends RTCP reports (default 5 s).
+	RTCPInterval time.Duration
 	// Metrics, if set, counts calls and their caller legs.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -113,6 +123,9 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RTCPInterval <= 0 {
+		cfg.RTCPInterval = 5 * time.Second
 	}
 	if cfg.Ringback != nil {
 		if _, err := cfg.Ringback.frames(g711.ULaw); err != nil {
@@ -292,20 +305,17 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		t.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(t.cfg.RTPAddr, 0)))
+	c, err := t.newCall(offer, !offer.RTCPMux)
 	if err != nil {
 		t.log.Error("trunk: no RTP port", "err", err)
 		_ = dlg.Respond(sip.StatusServiceUnavailable, "No media port", nil)
 		return
 	}
-	c := &Call{
-		ID: req.CallID().Value(), From: req.From().Address.User, Offer: offer,
-		t: t, dlg: dlg, conn: conn, ended: make(chan struct{}), stop: make(chan struct{}), ringStop: make(chan struct{}),
-	}
+	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dlg, dlg
 	t.mu.Lock()
 	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
 		t.mu.Unlock()
-		_ = conn.Close()
+		c.closeSockets()
 		t.respond(tx, req, sip.StatusServiceUnavailable, "Shutting down") // not the dialog's Respond, which waits for the ACK
 		_ = dlg.Close()
 		return
@@ -320,6 +330,61 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	go c.run()
 	t.cfg.OnCall(c)
 	<-c.ended // the INVITE's handler lives as long as the call
+}
+
+// newCall binds a call's RTP port (and RTCP, on the next port up, when
+// pair) and sets up its RTP stream to the caller.
+func (t *Trunk) newCall(offer sdpneg.Offer, pair bool) (*Call, error) {
+	conn, rtcpConn, err := listenRTP(t.cfg.RTPAddr, pair)
+	if err != nil {
+		return nil, err
+	}
+	var b [14]byte
+	if _, err := cryptorand.Read(b[:]); err != nil {
+		_ = conn.Close()
+		if rtcpConn != nil {
+			_ = rtcpConn.Close()
+		}
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	c := &Call{
+		Offer: offer, t: t, conn: conn, rtcpConn: rtcpConn,
+		ended: make(chan struct{}), stop: make(chan struct{}), ringStop: make(chan struct{}),
+		cname: fmt.Sprintf("hushphone-%x", b[8:14]),
+	}
+	h := &c.send.Header
+	h.Version, h.PayloadType = 2, offer.AudioPT
+	h.SSRC = binary.BigEndian.Uint32(b[:4]) | 1
+	h.SequenceNumber = binary.BigEndian.Uint16(b[4:6])
+	h.Timestamp = uint32(b[6])<<8 | uint32(b[7])
+	return c, nil
+}
+
+// listenRTP binds an RTP port on ip, and when pair the RTCP port above it
+// (RTP even, RTCP odd, as RFC 3550 wants).
+func listenRTP(ip netip.Addr, pair bool) (rtpConn, rtcpConn *net.UDPConn, err error) {
+	if !pair {
+		rtpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("trunk: RTP port: %w", err)
+		}
+		return rtpConn, nil, nil
+	}
+	for range 100 {
+		rtpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("trunk: RTP port: %w", err)
+		}
+		port := rtpConn.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket's address
+		if port%2 == 0 && port < 65534 {
+			rtcpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port+1))))
+			if err == nil {
+				return rtpConn, rtcpConn, nil
+			}
+		}
+		_ = rtpConn.Close()
+	}
+	return nil, nil, fmt.Errorf("trunk: no free even and odd port pair for RTP and RTCP on %v", ip)
 }
 
 func (t *Trunk) call(req *sip.Request) *Call {
@@ -405,12 +470,15 @@ type Call struct {
 	From  string       // the caller's number (user part of From)
 	Offer sdpneg.Offer // what the caller's SDP asked for
 
-	t     *Trunk
-	dlg   *sipgo.DialogServerSession
-	conn  *net.UDPConn
-	ended chan struct{}
-	stop  chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
-	once  sync.Once
+	t        *Trunk
+	dlg      dialog                     // the call's dialog, either side
+	srv      *sipgo.DialogServerSession // an inbound call's dialog, for its responses
+	conn     *net.UDPConn               // RTP (and RTCP when muxed)
+	rtcpConn *net.UDPConn               // RTCP on the next port up; nil when muxed
+	cname    string                     // our RTCP CNAME
+	ended    chan struct{}
+	stop     chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
+	once     sync.Once
 
 	sig   sync.Mutex // serialises what is said on the dialog, and guards state
 	state callState
@@ -431,9 +499,24 @@ type Call struct {
 
 	agentSent atomic.Bool // the agent's first frame has gone (it gets the marker bit)
 
-	sendMu sync.Mutex // guards our RTP stream to the caller (ringback, then the agent)
-	send   rtp.Packet
-	sendB  [12 + 160]byte
+	rtcpFrom netip.AddrPort // where the caller's RTCP comes from (guarded by mu)
+
+	sendMu    sync.Mutex // guards our RTP stream to the caller (ringback, then the agent)
+	send      rtp.Packet
+	sendB     [12 + 160]byte
+	sentAny   bool      // the stream's first packet has gone (it had the marker bit)
+	sentNew   bool      // packets have gone since the last RTCP report
+	sentPkts  uint32    // for sender reports
+	sentBytes uint32    // payload octets
+	sentAt    time.Time // when the last packet went
+	sentTS    uint32    // and its RTP timestamp
+}
+
+// dialog is what a call does with its dialog, inbound or outbound.
+type dialog interface {
+	Bye(ctx context.Context) error
+	Close() error
+	Context() context.Context
 }
 
 type callState uint8
@@ -458,7 +541,7 @@ func (c *Call) Ring() error {
 	}
 	rb := c.t.cfg.Ringback
 	if rb == nil {
-		if err := c.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+		if err := c.srv.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
 			return fmt.Errorf("trunk: ring: %w", err)
 		}
 		return nil
@@ -471,7 +554,7 @@ func (c *Call) Ring() error {
 	if err != nil {
 		return err
 	}
-	if err := c.dlg.Respond(sip.StatusSessionInProgress, "Session Progress", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
+	if err := c.srv.Respond(sip.StatusSessionInProgress, "Session Progress", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
 		return fmt.Errorf("trunk: ring: %w", err)
 	}
 	c.ringOnce.Do(func() {
@@ -561,7 +644,7 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 		return fmt.Errorf("trunk: %w", err)
 	}
 	c.leg, c.started = leg, true
-	if err := c.dlg.RespondSDP(answer); err != nil {
+	if err := c.srv.RespondSDP(answer); err != nil {
 		return fmt.Errorf("trunk: answer: %w", err)
 	}
 	return nil
@@ -576,7 +659,7 @@ func (c *Call) Reject(code int, reason string) error {
 		return ErrAnswered
 	}
 	c.state = stateOver
-	err := c.dlg.Respond(code, reason, nil)
+	err := c.srv.Respond(code, reason, nil)
 	c.end()
 	if err != nil {
 		return fmt.Errorf("trunk: reject: %w", err)
@@ -604,7 +687,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 		// sipgo waits for the caller's ACK of a final answer (up to
 		// 32 s); a caller that never sends it must not hold us past ctx.
 		done := make(chan error, 1)
-		go func() { done <- c.dlg.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil) }()
+		go func() { done <- c.srv.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil) }()
 		select {
 		case err = <-done:
 		case <-ctx.Done():
@@ -659,22 +742,15 @@ func (c *Call) write(frame []byte, marker bool) error {
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	h := &c.send.Header
-	if h.SSRC == 0 {
-		var b [8]byte
-		if _, err := cryptorand.Read(b[:]); err != nil {
-			return fmt.Errorf("trunk: %w", err)
-		}
-		h.Version, h.PayloadType, marker = 2, c.Offer.AudioPT, true
-		h.SSRC = binary.BigEndian.Uint32(b[:4]) | 1
-		h.SequenceNumber = binary.BigEndian.Uint16(b[4:6])
-		h.Timestamp = uint32(b[6])<<8 | uint32(b[7])
-	}
-	h.Marker = marker
+	h.Marker = marker || !c.sentAny
 	c.send.Payload = frame
 	n, err := c.send.MarshalTo(c.sendB[:])
 	if err != nil {
 		return fmt.Errorf("trunk: %w", err)
 	}
+	c.sentAny, c.sentNew, c.sentAt, c.sentTS = true, true, time.Now(), h.Timestamp
+	c.sentPkts++
+	c.sentBytes += uint32(len(frame)) //nolint:gosec // one frame
 	h.SequenceNumber++
 	h.Timestamp += mask.FrameSamples
 	if _, err := c.conn.WriteToUDPAddrPort(c.sendB[:n], to); err != nil {
@@ -724,12 +800,24 @@ func (c *Call) isCallerRTP(b []byte) bool {
 	return pt == c.Offer.AudioPT || c.Offer.EventPT != 0 && pt == c.Offer.EventPT
 }
 
-// run receives the call's RTP until the dialog ends.
+// closeSockets closes the call's RTP and RTCP sockets.
+func (c *Call) closeSockets() {
+	_ = c.conn.Close()
+	if c.rtcpConn != nil {
+		_ = c.rtcpConn.Close()
+	}
+}
+
+// run receives the call's RTP (and RTCP) and sends its RTCP reports until
+// the dialog ends.
 func (c *Call) run() {
 	defer c.t.wg.Done()
+	var loops sync.WaitGroup
 	defer func() {
 		c.stopRingback()
-		_ = c.conn.Close()
+		loops.Wait()
+		c.sendBye()
+		c.closeSockets()
 		c.t.mu.Lock()
 		delete(c.t.calls, c.ID)
 		c.t.mu.Unlock()
@@ -742,20 +830,45 @@ func (c *Call) run() {
 	ctx := c.dlg.Context()
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() {
+	over := func() bool { return ctx.Err() != nil || c.hungUp() }
+	loops.Go(func() {
 		select {
 		case <-ctx.Done():
 		case <-c.stop:
 		case <-stop:
 			return
 		}
-		_ = c.conn.SetReadDeadline(time.Now()) // wake the read below
-	}()
+		// Wake the reads below.
+		_ = c.conn.SetReadDeadline(time.Now())
+		if c.rtcpConn != nil {
+			_ = c.rtcpConn.SetReadDeadline(time.Now())
+		}
+	})
+	loops.Go(func() { c.reportLoop(ctx, stop) })
+	if c.rtcpConn != nil {
+		loops.Go(func() {
+			buf := make([]byte, 1500)
+			for {
+				n, from, err := c.rtcpConn.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					if over() {
+						return
+					}
+					var ne net.Error
+					if errors.As(err, &ne) && ne.Timeout() {
+						continue
+					}
+					return
+				}
+				c.rtcpIn(buf[:n], from)
+			}
+		})
+	}
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if ctx.Err() != nil || c.hungUp() {
+			if over() {
 				return
 			}
 			var ne net.Error
@@ -763,6 +876,10 @@ func (c *Call) run() {
 				continue
 			}
 			return
+		}
+		if c.Offer.RTCPMux && callerleg.IsRTCP(buf[:n]) {
+			c.rtcpIn(buf[:n], from)
+			continue
 		}
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		c.mu.Lock()
