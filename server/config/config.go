@@ -37,6 +37,7 @@ type Config struct {
 	HTTP       string        // HTTP listen address, host:port
 	SIP        string        // SIP listen address (UDP and TCP), host:port
 	Ringback   string        // early media while a call waits: "uk", "us" or "off"
+	TrunkAuth  string        // the trunk credentials file ("" for none)
 	DataDir    string        // data directory: hushphone.db, recordings/
 	SessionTTL time.Duration // how long a sign-in lasts
 	LogLevel   slog.Level
@@ -93,6 +94,14 @@ var Settings = []Setting{
 				return nil
 			}
 			return fmt.Errorf("%w: ringback %q: use uk, us or off", ErrBadValue, v)
+		},
+	},
+	{
+		Name: "trunk-auth", Env: "HUSHPHONE_TRUNK_AUTH", Arg: "FILE", Default: "",
+		Usage: "SIP digest credentials, one 'in|out REALM USER PASSWORD' a line: 'in' ones trunks must prove (401 otherwise), 'out' ones we prove to --trunk-out (empty: none)",
+		set: func(c *Config, v string) error {
+			c.TrunkAuth = v
+			return nil
 		},
 	},
 	{
@@ -276,8 +285,12 @@ func Help(names ...string) string {
 		if !ok {
 			continue
 		}
+		def := s.Default
+		if def == "" {
+			def = "none"
+		}
 		fmt.Fprintf(&b, "  --%-22s %s\n", s.Name+" "+s.Arg, s.Usage)
-		fmt.Fprintf(&b, "  %-24s (env %s; default %s)\n", "", s.Env, s.Default)
+		fmt.Fprintf(&b, "  %-24s (env %s; default %s)\n", "", s.Env, def)
 	}
 	fmt.Fprintf(&b, "  --%-22s %s\n", "config FILE", "read settings from FILE: one 'key = value' a line, keys as the")
 	fmt.Fprintf(&b, "  %-24s %s\n", "", "flags without dashes, '#' comments (env "+FileEnv+")")

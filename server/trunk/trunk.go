@@ -19,6 +19,12 @@
 // in Stats().RTT), counts junk and notes a BYE. It does not adapt anything
 // to what RTCP says, nor randomise the interval.
 //
+// Trunks are known by their source address (Config.Allow); with
+// Config.Auth they must also prove a credential with SIP digest (RFC 3261,
+// RFC 8760: MD5 or SHA-256, qop=auth, nonces that expire after 5 minutes).
+// Nonce counts are not tracked, so a captured INVITE could be replayed
+// within its nonce's life. Passwords are never logged.
+//
 // What a call does once offered (ring an agent, answer, reject) is the
 // OnCall handler's business; the trunk only carries it out.
 package trunk
@@ -73,6 +79,14 @@ type Config struct {
 	// media: 183 Session Progress with our SDP answer, and this tone to the
 	// caller on RTP until Answer. Unset, Ring sends 180 Ringing only.
 	Ringback *Ringback
+	// Auth, if set, makes INVITEs from allowed sources prove one of these
+	// credentials with SIP digest (SHA-256 or MD5, qop=auth): one without
+	// valid credentials gets 401 with a challenge. Unset, the source
+	// address is all that is checked.
+	Auth []Credential
+	// AuthAlgorithms are the digest algorithms offered, in order, and the
+	// only ones accepted (default DefaultAuthAlgorithms).
+	AuthAlgorithms []string
 	// RTCPInterval is how often a call sends RTCP reports (default 5 s).
 	RTCPInterval time.Duration
 	// Metrics, if set, counts calls and their caller legs.
@@ -102,6 +116,8 @@ type Trunk struct {
 	closing  bool             // shutting down: new INVITEs are refused
 	wg       sync.WaitGroup   // call goroutines
 	handlers sync.WaitGroup   // INVITE handlers, which call OnCall
+
+	auth *authenticator // nil without Config.Auth
 
 	udp net.PacketConn // bound by Listen
 	tcp net.Listener
@@ -155,6 +171,11 @@ func New(cfg Config) (*Trunk, error) {
 	t := &Trunk{
 		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{},
 		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
+	}
+	if len(cfg.Auth) > 0 {
+		if t.auth, err = newAuthenticator(cfg.Auth, cfg.AuthAlgorithms); err != nil {
+			return nil, err
+		}
 	}
 	srv.OnInvite(t.onInvite)
 	srv.OnAck(t.onAck)
@@ -289,6 +310,17 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if c := t.call(req); c != nil {
 		t.respond(tx, req, sip.StatusOK, "OK") // a re-INVITE: hold and resume keep the media as it is
 		return
+	}
+	if t.auth != nil {
+		if _, err := t.auth.verify(req); err != nil {
+			if !errors.Is(err, errNoCredentials) && !errors.Is(err, errStale) {
+				t.log.Info("trunk: INVITE failed authentication", "source", req.Source(), "err", err)
+			}
+			if err := tx.Respond(t.auth.challenge(req, errors.Is(err, errStale))); err != nil {
+				t.log.Debug("trunk: challenge not sent", "err", err)
+			}
+			return
+		}
 	}
 	offer, err := sdpneg.Negotiate(req.Body())
 	if err != nil {

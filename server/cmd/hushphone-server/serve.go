@@ -153,6 +153,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	} else if on {
 		tcfg.Ringback = &rb
 	}
+	if cfg.TrunkAuth != "" {
+		if tcfg.Auth, _, err = trunk.ReadCredentials(cfg.TrunkAuth); err != nil {
+			return err //nolint:wrapcheck // trunk's error names the file and line
+		}
+		log.Info("trunk: INVITEs must authenticate", "credentials", len(tcfg.Auth))
+	}
 	tr, err := trunk.New(tcfg)
 	if err != nil {
 		return err //nolint:wrapcheck // trunk's error says what is wrong
