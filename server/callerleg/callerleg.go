@@ -167,7 +167,7 @@ func (l *Leg) Packet(from netip.AddrPort, b []byte, arrival time.Time) error {
 		l.stats.Ignored++
 		return fmt.Errorf("%w: %v, latched to %v", ErrStranger, from, l.stats.Remote)
 	}
-	if h.PayloadType == l.p.EventPT {
+	if l.p.EventPT != 0 && h.PayloadType == l.p.EventPT {
 		// Consumed by the Masker: never passed on.
 		if err := l.p.Masker.TelephoneEvent(h.Timestamp, l.pkt.Payload); err != nil {
 			l.stats.Malformed++
