@@ -38,6 +38,7 @@ type Config struct {
 	SIP        string        // SIP listen address (UDP and TCP), host:port
 	Ringback   string        // early media while a call waits: "uk", "us" or "off"
 	TrunkAuth  string        // the trunk credentials file ("" for none)
+	TrunkOut   string        // the outbound trunk, host:port ("" for no outbound calls)
 	DataDir    string        // data directory: hushphone.db, recordings/
 	SessionTTL time.Duration // how long a sign-in lasts
 	LogLevel   slog.Level
@@ -101,6 +102,19 @@ var Settings = []Setting{
 		Usage: "SIP digest credentials, one 'in|out REALM USER PASSWORD' a line: 'in' ones trunks must prove (401 otherwise), 'out' ones we prove to --trunk-out (empty: none)",
 		set: func(c *Config, v string) error {
 			c.TrunkAuth = v
+			return nil
+		},
+	},
+	{
+		Name: "trunk-out", Env: "HUSHPHONE_TRUNK_OUT", Arg: "ADDR", Default: "",
+		Usage: "the outbound SIP trunk that outbound calls go to (host:port; empty: no outbound calls)",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if host, port, err := net.SplitHostPort(v); err != nil || host == "" || port == "" || port == "0" {
+					return fmt.Errorf("%w: %q is not host:port with a port, e.g. sip.example.net:5060", ErrBadValue, v)
+				}
+			}
+			c.TrunkOut = v
 			return nil
 		},
 	},

@@ -79,6 +79,7 @@ func TestBadValues(t *testing.T) {
 		{"short ttl", "a minute or more", nil, []string{"--session-ttl", "1s"}},
 		{"bad level", "debug, info", nil, []string{"--log-level", "loud"}},
 		{"bad ringback", "uk, us or off", nil, []string{"--ringback", "fr"}},
+		{"bad trunk-out", "host:port", nil, []string{"--trunk-out", "sip.example.net"}},
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
 		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},

@@ -264,3 +264,40 @@ func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", o.Direction.answer())
 	return []byte(b.String())
 }
+
+// OfferEventPT is the telephone-event payload type our offers use.
+const OfferEventPT = 101
+
+// MakeOffer writes our SDP offer for an outbound call, with our RTP at
+// local and RTCP on the port above: PCMU, then PCMA, and telephone-event.
+func MakeOffer(local netip.AddrPort, session, version uint64) []byte {
+	ipv := "IP4"
+	if local.Addr().Is6() && !local.Addr().Is4In6() {
+		ipv = "IP6"
+	}
+	addr := local.Addr().Unmap().String()
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=hushphone %d %d IN %s %s\r\ns=Hushphone\r\nc=IN %s %s\r\nt=0 0\r\n", session, version, ipv, addr, ipv, addr)
+	fmt.Fprintf(&b, "m=audio %d RTP/AVP 0 8 %d\r\n", local.Port(), OfferEventPT)
+	fmt.Fprintf(&b, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", OfferEventPT, OfferEventPT)
+	fmt.Fprintf(&b, "a=rtcp:%d\r\na=ptime:20\r\na=sendrecv\r\n", local.Port()+1)
+	return []byte(b.String())
+}
+
+// ReadAnswer reads the answer to MakeOffer's offer: what the far end
+// agreed, which must be among what we offered.
+func ReadAnswer(answer []byte) (Offer, error) {
+	o, err := Negotiate(answer)
+	if err != nil {
+		return Offer{}, err
+	}
+	if o.AudioPT != 0 && o.AudioPT != 8 {
+		return Offer{}, fmt.Errorf("%w: the answer's audio payload type %d was not offered", ErrNotAcceptable, o.AudioPT)
+	}
+	if o.EventPT != 0 && o.EventPT != OfferEventPT {
+		return Offer{}, fmt.Errorf("%w: the answer's telephone-event payload type %d was not offered", ErrNotAcceptable, o.EventPT)
+	}
+	// An answer cannot turn on rtcp-mux that was not offered.
+	o.RTCPMux = false
+	return o, nil
+}

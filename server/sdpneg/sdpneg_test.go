@@ -158,3 +158,32 @@ func FuzzNegotiate(f *testing.F) {
 		}
 	})
 }
+
+func TestOfferAndAnswer(t *testing.T) {
+	local := netip.MustParseAddrPort("127.0.0.1:30000")
+	offer := MakeOffer(local, 7, 1)
+	o, err := Negotiate(offer)
+	if err != nil {
+		t.Fatalf("our offer does not parse: %v\n%s", err, offer)
+	}
+	if o.Remote != local || o.Law != g711.ULaw || o.EventPT != OfferEventPT || o.RTCPAddr().Port() != 30001 {
+		t.Fatalf("our offer reads as %+v", o)
+	}
+	// The far end picks PCMA.
+	o.Law, o.AudioPT = g711.ALaw, 8
+	got, err := ReadAnswer(Answer(o, netip.MustParseAddrPort("127.0.0.2:40000"), 1, 1))
+	if err != nil || got.Law != g711.ALaw || got.AudioPT != 8 || got.EventPT != OfferEventPT || got.Remote.Port() != 40000 {
+		t.Fatalf("answer: %+v, %v", got, err)
+	}
+	for name, ans := range map[string][]byte{
+		"dynamic audio type": sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 97", "a=rtpmap:97 PCMU/8000"),
+		"other event type": sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0 96", "a=rtpmap:96 telephone-event/8000"),
+		"junk": []byte("nope"),
+	} {
+		if _, err := ReadAnswer(ans); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

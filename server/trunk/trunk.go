@@ -25,6 +25,13 @@
 // Nonce counts are not tracked, so a captured INVITE could be replayed
 // within its nonce's life. Passwords are never logged.
 //
+// Outbound calls (Trunk.Dial) go to one configured trunk (Config.Outbound)
+// from the SIP port, offering PCMU, PCMA and telephone-event, answering a
+// 401/407 with Config.OutboundAuth; once answered the *Call is like an
+// answered inbound one (the far end's audio through its Masker, Send,
+// Hangup, Done). Early media from the far end is not played to anyone, and
+// there is no outbound proxy, DNS SRV or registration.
+//
 // What a call does once offered (ring an agent, answer, reject) is the
 // OnCall handler's business; the trunk only carries it out.
 package trunk
@@ -87,6 +94,12 @@ type Config struct {
 	// AuthAlgorithms are the digest algorithms offered, in order, and the
 	// only ones accepted (default DefaultAuthAlgorithms).
 	AuthAlgorithms []string
+	// Outbound is the outbound trunk's SIP address, HOST:PORT, for Dial
+	// (empty: Dial returns ErrNoOutbound).
+	Outbound string
+	// OutboundAuth, if set, answers the outbound trunk's digest
+	// challenge (its realm is not checked).
+	OutboundAuth *Credential
 	// RTCPInterval is how often a call sends RTCP reports (default 5 s).
 	RTCPInterval time.Duration
 	// Metrics, if set, counts calls and their caller legs.
@@ -118,6 +131,11 @@ type Trunk struct {
 	handlers sync.WaitGroup   // INVITE handlers, which call OnCall
 
 	auth *authenticator // nil without Config.Auth
+
+	outDialogs *sipgo.DialogClientCache // nil without Config.Outbound
+	outHost    string
+	outPort    int
+	serving    chan struct{} // closed when Serve serves: Dial may send
 
 	udp net.PacketConn // bound by Listen
 	tcp net.Listener
@@ -169,8 +187,20 @@ func New(cfg Config) (*Trunk, error) {
 		return nil, fmt.Errorf("trunk: %w", err)
 	}
 	t := &Trunk{
-		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{},
+		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}),
 		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
+	}
+	if cfg.Outbound != "" {
+		if t.outHost, t.outPort, err = outbound(cfg.Outbound); err != nil {
+			return nil, err
+		}
+		// Outbound requests go from the SIP port, so that the far end's
+		// answers and requests come back where we serve.
+		outCli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(cfg.SIPAddr), sipgo.WithClientAddr(cfg.SIPAddr))
+		if err != nil {
+			return nil, fmt.Errorf("trunk: %w", err)
+		}
+		t.outDialogs = sipgo.NewDialogClientCache(outCli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}})
 	}
 	if len(cfg.Auth) > 0 {
 		if t.auth, err = newAuthenticator(cfg.Auth, cfg.AuthAlgorithms); err != nil {
@@ -203,8 +233,23 @@ func (t *Trunk) Listen(ctx context.Context) error {
 		_ = udp.Close()
 		return fmt.Errorf("trunk: SIP over TCP on %s: %w", t.cfg.SIPAddr, err)
 	}
+	t.mu.Lock()
 	t.udp, t.tcp = udp, tcp
+	t.mu.Unlock()
 	return nil
+}
+
+// readyConn closes ready when sipgo first reads the SIP socket: it has
+// registered the socket by then, so that Dial's requests go out from it.
+type readyConn struct {
+	net.PacketConn
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (r *readyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	r.once.Do(func() { close(r.ready) })
+	return r.PacketConn.ReadFrom(b) //nolint:wrapcheck // a net.PacketConn's own errors
 }
 
 // ListenAndServe is Listen, then Serve.
@@ -224,7 +269,7 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)
-	go func() { errs <- t.srv.ServeUDP(t.udp) }()
+	go func() { errs <- t.srv.ServeUDP(&readyConn{PacketConn: t.udp, ready: t.serving}) }()
 	go func() { errs <- t.srv.ServeTCP(t.tcp) }()
 	var err error
 	select {
@@ -434,7 +479,11 @@ func (t *Trunk) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (t *Trunk) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	if err := t.dialogs.ReadBye(req, tx); err != nil {
+	err := t.dialogs.ReadBye(req, tx)
+	if err != nil && t.outDialogs != nil {
+		err = t.outDialogs.ReadBye(req, tx) // the far end of an outbound call
+	}
+	if err != nil {
 		t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	}
 }
@@ -499,8 +548,10 @@ func parseInfo(req *sip.Request) (byte, time.Duration, error) {
 // Call is one inbound call, from its INVITE until it ends.
 type Call struct {
 	ID    string       // the SIP Call-ID
-	From  string       // the caller's number (user part of From)
-	Offer sdpneg.Offer // what the caller's SDP asked for
+	From  string       // the caller's number (user part of From); for an outbound call, the number dialled
+	Offer sdpneg.Offer // what the caller's SDP asked for; for an outbound call, what the far end's answer agreed
+	// Outbound is set for calls made with Dial.
+	Outbound bool
 
 	t        *Trunk
 	dlg      dialog                     // the call's dialog, either side
@@ -661,6 +712,18 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.startLeg(out, keys); err != nil {
+		return err
+	}
+	if err := c.srv.RespondSDP(answer); err != nil {
+		return fmt.Errorf("trunk: answer: %w", err)
+	}
+	return nil
+}
+
+// startLeg makes the call's Masker and caller leg: from now on the far
+// end's audio goes through the Masker to out. Called with mu held.
+func (c *Call) startLeg(out func(frame []byte), keys func(dtmf.Event)) error {
 	c.masker = mask.New(mask.WithKeyEvents(keys))
 	if m := c.t.cfg.Metrics; m != nil {
 		// The frame going out now holds audio that arrived one look-ahead
@@ -676,9 +739,6 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 		return fmt.Errorf("trunk: %w", err)
 	}
 	c.leg, c.started = leg, true
-	if err := c.srv.RespondSDP(answer); err != nil {
-		return fmt.Errorf("trunk: answer: %w", err)
-	}
 	return nil
 }
 
