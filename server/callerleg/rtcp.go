@@ -20,8 +20,8 @@ func IsRTCP(b []byte) bool {
 
 // ntp is t as a 64-bit NTP timestamp.
 func ntp(t time.Time) uint64 {
-	const epochOffset = 2208988800        // 1900 to 1970, in seconds
-	sec := uint64(t.Unix()) + epochOffset //nolint:gosec // times after 1970
+	const epochOffset = 2208988800 // 1900 to 1970, in seconds
+	sec := uint64(t.Unix()) + epochOffset
 	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
 	return sec<<32 | frac
 }
@@ -45,7 +45,7 @@ func (l *Leg) RTCP(b []byte, arrival time.Time, ours uint32) error {
 		var reports []rtcp.ReceptionReport
 		switch p := p.(type) {
 		case *rtcp.SenderReport:
-			l.lastSR, l.lastSRAt = uint32(p.NTPTime>>16), arrival //nolint:gosec // the middle 32 bits, as RFC 3550 wants
+			l.lastSR, l.lastSRAt = uint32(p.NTPTime>>16), arrival
 			reports = p.Reports
 		case *rtcp.ReceiverReport:
 			reports = p.Reports
@@ -57,7 +57,7 @@ func (l *Leg) RTCP(b []byte, arrival time.Time, ours uint32) error {
 				continue
 			}
 			// RFC 3550 6.4.1: arrival - LSR - DLSR, in 1/65536 s.
-			a := uint32(ntp(arrival) >> 16) //nolint:gosec // the middle 32 bits
+			a := uint32(ntp(arrival) >> 16)
 			rtt := int64(int32(a - r.LastSenderReport - r.Delay))
 			if rtt >= 0 {
 				l.stats.RTT = time.Duration(rtt * int64(time.Second) >> 16)
@@ -82,18 +82,18 @@ func (l *Leg) ReceptionReport(now time.Time) (rtcp.ReceptionReport, bool) {
 	l.expectedPrior, l.receivedPrior = expected, l.received
 	var fraction uint8
 	if lostInt := expInt - recInt; expInt > 0 && lostInt > 0 {
-		fraction = uint8(min(lostInt<<8/expInt, 255)) //nolint:gosec // clamped
+		fraction = uint8(min(lostInt<<8/expInt, 255))
 	}
 	r := rtcp.ReceptionReport{
 		SSRC:               l.ssrc,
 		FractionLost:       fraction,
-		TotalLost:          uint32(max(min(lost, 0x7fffff), 0)), //nolint:gosec // clamped to 24 bits
+		TotalLost:          uint32(max(min(lost, 0x7fffff), 0)),
 		LastSequenceNumber: extMax,
-		Jitter:             uint32(l.jitter >> 4), //nolint:gosec // jitter is never negative
+		Jitter:             uint32(l.jitter >> 4),
 	}
 	if !l.lastSRAt.IsZero() {
 		r.LastSenderReport = l.lastSR
-		r.Delay = uint32(now.Sub(l.lastSRAt) * 65536 / time.Second) //nolint:gosec // a delay of seconds
+		r.Delay = uint32(now.Sub(l.lastSRAt) * 65536 / time.Second)
 	}
 	return r, true
 }

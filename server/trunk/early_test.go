@@ -51,7 +51,7 @@ func newRawCaller(t *testing.T, server string, media *net.UDPConn) *rawCaller {
 // offer is a PCMU (payload type 0) and telephone-event offer for the
 // caller's media socket, with extra SDP lines appended.
 func (c *rawCaller) offer(extra string) string {
-	port := c.media.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket
+	port := c.media.LocalAddr().(*net.UDPAddr).Port
 	return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " + strconv.Itoa(port) +
 		" RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n" + extra
 }

@@ -85,7 +85,7 @@ func (c *Call) report(bye bool) {
 	c.sendMu.Lock()
 	ssrc, sent, sentAny := c.send.SSRC, c.sentNew, c.sentAny
 	// The RTP timestamp that corresponds to now, on our stream's clock.
-	ts := c.sentTS + uint32(now.Sub(c.sentAt)*8000/time.Second) //nolint:gosec // a wrapping clock
+	ts := c.sentTS + uint32(now.Sub(c.sentAt)*8000/time.Second)
 	pkts, octets := c.sentPkts, c.sentBytes
 	c.sentNew = false
 	c.sendMu.Unlock()

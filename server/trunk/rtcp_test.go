@@ -24,7 +24,7 @@ func udpPair(t *testing.T) (rtpConn, rtcpConn *net.UDPConn) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		port := r.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket
+		port := r.LocalAddr().(*net.UDPAddr).Port
 		if port%2 == 0 {
 			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port + 1})
 			if err == nil {

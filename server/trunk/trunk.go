@@ -67,6 +67,7 @@ var (
 	ErrConfig   = errors.New("trunk: bad configuration")
 	ErrAnswered = errors.New("trunk: call already answered or ended")
 	ErrInfo     = errors.New("trunk: SIP INFO holds no key press")
+	ErrNoPorts  = errors.New("trunk: no media ports")
 )
 
 // Config configures the trunk side.
@@ -461,7 +462,7 @@ func listenRTP(ip netip.Addr, pair bool) (rtpConn, rtcpConn *net.UDPConn, err er
 		}
 		_ = rtpConn.Close()
 	}
-	return nil, nil, fmt.Errorf("trunk: no free even and odd port pair for RTP and RTCP on %v", ip)
+	return nil, nil, fmt.Errorf("%w: no free even and odd port pair for RTP and RTCP on %v", ErrNoPorts, ip)
 }
 
 func (t *Trunk) call(req *sip.Request) *Call {
@@ -842,7 +843,7 @@ func (c *Call) write(frame []byte, marker bool) error {
 	}
 	c.sentAny, c.sentNew, c.sentAt, c.sentTS = true, true, time.Now(), h.Timestamp
 	c.sentPkts++
-	c.sentBytes += uint32(len(frame)) //nolint:gosec // one frame
+	c.sentBytes += uint32(len(frame))
 	h.SequenceNumber++
 	h.Timestamp += mask.FrameSamples
 	if _, err := c.conn.WriteToUDPAddrPort(c.sendB[:n], to); err != nil {
