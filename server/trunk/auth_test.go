@@ -273,3 +273,23 @@ func TestReadCredentials(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// FuzzVerify: whatever Authorization a caller sends, verify refuses it with
+// ErrAuth (the fuzzer cannot guess a valid response) and never panics.
+func FuzzVerify(f *testing.F) {
+	f.Add(`Digest username="u", realm="r", nonce="AAAA", uri="sip:x", response="00", qop=auth, nc=00000001, cnonce="c"`)
+	f.Add(`Digest username="u", realm="r", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", algorithm=SHA-256`)
+	f.Add(`Basic dTpw`)
+	f.Add(`Digest nc=zz`)
+	a, err := newAuthenticator([]Credential{{Realm: "r", User: "u", Password: "p"}}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		req := sip.NewRequest(sip.INVITE, sip.Uri{User: "hushphone", Host: "127.0.0.1"})
+		req.AppendHeader(sip.NewHeader("Authorization", v))
+		if _, err := a.verify(req); !errors.Is(err, ErrAuth) {
+			t.Fatalf("%q: %v", v, err)
+		}
+	})
+}

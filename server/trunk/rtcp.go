@@ -2,6 +2,7 @@ package trunk
 
 import (
 	"context"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -47,10 +48,13 @@ func (c *Call) rtcpDest() netip.AddrPort {
 	return c.Offer.RTCPAddr()
 }
 
-// reportLoop sends an RTCP report every RTCPInterval until the call ends.
+// reportLoop sends an RTCP report about every RTCPInterval until the call
+// ends: each wait is drawn from 0.5 to 1.5 intervals (RFC 3550 6.3.1), so
+// that calls set up together do not report together.
 func (c *Call) reportLoop(ctx context.Context, stop <-chan struct{}) {
-	tick := time.NewTicker(c.t.cfg.RTCPInterval)
-	defer tick.Stop()
+	iv := c.t.cfg.RTCPInterval
+	timer := time.NewTimer(iv/2 + rand.N(iv)) //nolint:gosec // timing spread, not a secret
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -59,9 +63,10 @@ func (c *Call) reportLoop(ctx context.Context, stop <-chan struct{}) {
 			return
 		case <-stop:
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
 		c.report(false)
+		timer.Reset(iv/2 + rand.N(iv)) //nolint:gosec // timing spread, not a secret
 	}
 }
 

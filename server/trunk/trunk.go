@@ -12,12 +12,12 @@
 // (only its source address is kept, to send the tone back to).
 //
 // RTCP runs beside each call's RTP: on the port above it (the pair is bound
-// even and odd), or muxed on it when the offer has a=rtcp-mux. Every
-// RTCPInterval the call sends a sender report while it sends audio (else a
-// receiver report) with the reception report of the caller's stream and our
-// CNAME, and a BYE when it ends; it reads the caller's reports (round trip
-// in Stats().RTT), counts junk and notes a BYE. It does not adapt anything
-// to what RTCP says, nor randomise the interval.
+// even and odd), or muxed on it when the offer has a=rtcp-mux. About every
+// RTCPInterval (randomised, RFC 3550 6.3.1) the call sends a sender report
+// while it sends audio (else a receiver report) with the reception report
+// of the caller's stream and our CNAME, and a BYE when it ends; it reads
+// the caller's reports (round trip in Stats().RTT), counts junk and notes a
+// BYE. It does not adapt anything to what RTCP says.
 //
 // Trunks are known by their source address (Config.Allow); with
 // Config.Auth they must also prove a credential with SIP digest (RFC 3261,
@@ -101,7 +101,8 @@ type Config struct {
 	// OutboundAuth, if set, answers the outbound trunk's digest
 	// challenge (its realm is not checked).
 	OutboundAuth *Credential
-	// RTCPInterval is how often a call sends RTCP reports (default 5 s).
+	// RTCPInterval is how often a call sends RTCP reports, on average
+	// (default 5 s; each wait is 0.5 to 1.5 of it).
 	RTCPInterval time.Duration
 	// Metrics, if set, counts calls and their caller legs.
 	Metrics Metrics
