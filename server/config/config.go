@@ -39,6 +39,7 @@ type Config struct {
 	Ringback   string        // early media while a call waits: "uk", "us" or "off"
 	TrunkAuth  string        // the trunk credentials file ("" for none)
 	TrunkOut   string        // the outbound trunk, host:port ("" for no outbound calls)
+	TrunkFrom  string        // the number outbound calls present ("" for the default)
 	DataDir    string        // data directory: hushphone.db, recordings/
 	SessionTTL time.Duration // how long a sign-in lasts
 	LogLevel   slog.Level
@@ -115,6 +116,19 @@ var Settings = []Setting{
 				}
 			}
 			c.TrunkOut = v
+			return nil
+		},
+	},
+	{
+		Name: "trunk-out-from", Env: "HUSHPHONE_TRUNK_OUT_FROM", Arg: "NUMBER", Default: "",
+		Usage: "the number outbound calls present to the outbound trunk (digits, optional leading +; empty: 'hushphone')",
+		set: func(c *Config, v string) error {
+			for i, r := range v {
+				if (r < '0' || r > '9') && (r != '+' || i != 0) || len(v) > 32 {
+					return fmt.Errorf("%w: %q is not a number: digits, with an optional leading +", ErrBadValue, v)
+				}
+			}
+			c.TrunkFrom = v
 			return nil
 		},
 	},

@@ -80,6 +80,7 @@ func TestBadValues(t *testing.T) {
 		{"bad level", "debug, info", nil, []string{"--log-level", "loud"}},
 		{"bad ringback", "uk, us or off", nil, []string{"--ringback", "fr"}},
 		{"bad trunk-out", "host:port", nil, []string{"--trunk-out", "sip.example.net"}},
+		{"bad trunk-out-from", "not a number", nil, []string{"--trunk-out-from", "44+20"}},
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
 		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},

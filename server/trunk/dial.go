@@ -111,7 +111,9 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	}
 	offer := sdpneg.MakeOffer(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
 	host, port := t.outHost, t.outPort
-	dlg, err := t.outDialogs.Invite(ctx, sip.Uri{User: number, Host: host, Port: port}, offer, sip.NewHeader("Content-Type", "application/sdp"))
+	from := &sip.FromHeader{Address: sip.Uri{User: t.cfg.OutboundFrom, Host: t.sipHost}}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	dlg, err := t.outDialogs.Invite(ctx, sip.Uri{User: number, Host: host, Port: port}, offer, from, sip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
 		c.closeSockets()
 		return nil, fmt.Errorf("trunk: INVITE to the outbound trunk: %w", err)

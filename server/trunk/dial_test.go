@@ -150,7 +150,7 @@ func TestDialAnotherTrunk(t *testing.T) {
 		}
 		calls <- farCall{c}
 	})
-	_, _, near := startTrunkCfg(t, Config{Outbound: farAddr, OutboundAuth: &cred}, func(_ *answered, c *Call) { _ = c.Reject(480, "No") })
+	_, _, near := startTrunkCfg(t, Config{Outbound: farAddr, OutboundAuth: &cred, OutboundFrom: "+442070000000"}, func(_ *answered, c *Call) { _ = c.Reject(480, "No") })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -162,6 +162,9 @@ func TestDialAnotherTrunk(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 	far := (<-calls).c
+	if far.From != "+442070000000" {
+		t.Errorf("the far end sees the call from %q, want +442070000000", far.From)
+	}
 	voice := bytes.Repeat([]byte{0x17, 0x2f, 0x3c, 0x2f, 0x17, 0x97, 0xaf, 0xbc, 0xaf, 0x97}, 16)
 	for range 25 {
 		if err := call.Send(voice); err != nil {
@@ -229,6 +232,9 @@ func TestDialRefusesBadUse(t *testing.T) {
 		if _, err := tr.Dial(context.Background(), n, func([]byte) {}, noKeys); !errors.Is(err, ErrNumber) {
 			t.Errorf("Dial %q: %v", n, err)
 		}
+	}
+	if _, err := New(Config{Outbound: "127.0.0.1:9", OutboundFrom: "me", OnCall: func(*Call) {}}); !errors.Is(err, ErrConfig) {
+		t.Errorf("a caller number that is not one: %v", err)
 	}
 	if _, err := New(Config{Outbound: "nowhere", OnCall: func(*Call) {}}); !errors.Is(err, ErrConfig) {
 		t.Errorf("outbound without a port: %v", err)

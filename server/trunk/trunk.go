@@ -98,6 +98,9 @@ type Config struct {
 	// Outbound is the outbound trunk's SIP address, HOST:PORT, for Dial
 	// (empty: Dial returns ErrNoOutbound).
 	Outbound string
+	// OutboundFrom is the number our outbound calls present (From's user
+	// part; default "hushphone").
+	OutboundFrom string
 	// OutboundAuth, if set, answers the outbound trunk's digest
 	// challenge (its realm is not checked).
 	OutboundAuth *Credential
@@ -137,6 +140,7 @@ type Trunk struct {
 	outDialogs *sipgo.DialogClientCache // nil without Config.Outbound
 	outHost    string
 	outPort    int
+	sipHost    string        // our SIP address's host, for From
 	serving    chan struct{} // closed when Serve serves: Dial may send
 
 	udp net.PacketConn // bound by Listen
@@ -192,6 +196,12 @@ func New(cfg Config) (*Trunk, error) {
 		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}),
 		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
 	}
+	if cfg.OutboundFrom == "" {
+		cfg.OutboundFrom = "hushphone"
+	} else if !validNumber(cfg.OutboundFrom) {
+		return nil, fmt.Errorf("%w: outbound caller number %q: digits, with an optional leading +", ErrConfig, cfg.OutboundFrom)
+	}
+	t.cfg.OutboundFrom, t.sipHost = cfg.OutboundFrom, host
 	if cfg.Outbound != "" {
 		if t.outHost, t.outPort, err = outbound(cfg.Outbound); err != nil {
 			return nil, err

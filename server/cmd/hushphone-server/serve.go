@@ -147,7 +147,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	hubP.Store(hub)
 	defer func() { _ = hub.Close() }()
-	tcfg := trunk.Config{SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, Metrics: m, Logger: log, OnCall: mgr.OnCall}
+	tcfg := trunk.Config{SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom, Metrics: m, Logger: log, OnCall: mgr.OnCall}
 	if rb, on, err := trunk.RingbackByName(cfg.Ringback); err != nil {
 		return err //nolint:wrapcheck // trunk's error says what is wrong
 	} else if on {
