@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -88,6 +89,15 @@ type authenticator struct {
 	algs  []string // offered, in this order; only these are accepted
 	key   [32]byte
 	now   func() time.Time
+
+	mu   sync.Mutex
+	used map[string]usedNonce // by nonce and cnonce: answers seen, against replays
+}
+
+// usedNonce is the highest nonce count accepted for a nonce and cnonce.
+type usedNonce struct {
+	nc     int
+	issued time.Time
 }
 
 // DefaultAuthAlgorithms is the challenges' order by default: MD5 first,
@@ -106,7 +116,7 @@ func newAuthenticator(creds []Credential, algs []string) (*authenticator, error)
 			return nil, fmt.Errorf("%w: algorithm %q (MD5 or SHA-256)", ErrAuth, alg)
 		}
 	}
-	a := &authenticator{creds: creds, algs: algs, now: time.Now}
+	a := &authenticator{creds: creds, algs: algs, now: time.Now, used: map[string]usedNonce{}}
 	for _, c := range creds {
 		if c.Realm == "" || c.User == "" || c.Password == "" || strings.ContainsAny(c.Realm+c.User, "\"\r\n") {
 			return nil, fmt.Errorf("%w: %v: realm, user and password must be set, without quotes or line breaks", ErrAuth, c)
@@ -127,20 +137,43 @@ func (a *authenticator) nonce() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// checkNonce reports whether n is one of ours, and whether it has expired.
-func (a *authenticator) checkNonce(n string) (ours, stale bool) {
+// checkNonce reports whether n is one of ours, when it was issued, and
+// whether it has expired.
+func (a *authenticator) checkNonce(n string) (ours bool, issued time.Time, stale bool) {
 	b, err := base64.RawURLEncoding.DecodeString(n)
 	if err != nil || len(b) != 24 {
-		return false, false
+		return false, time.Time{}, false
 	}
 	m := hmac.New(sha256.New, a.key[:])
 	m.Write(b[:8])
 	if !hmac.Equal(m.Sum(nil)[:16], b[8:]) {
-		return false, false
+		return false, time.Time{}, false
 	}
-	issued := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
+	issued = time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
 	age := a.now().Sub(issued)
-	return true, age < 0 || age > nonceTTL
+	return true, issued, age < 0 || age > nonceTTL
+}
+
+// fresh records an answer's nonce count, and reports whether it is higher
+// than any accepted before for its nonce and cnonce (RFC 7616 3.4.5): a
+// replayed INVITE is not. Records older than the nonces' life are dropped.
+func (a *authenticator) fresh(nonce, cnonce string, nc int, issued time.Time) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	if len(a.used) > 1024 {
+		for k, u := range a.used {
+			if now.Sub(u.issued) > nonceTTL {
+				delete(a.used, k)
+			}
+		}
+	}
+	k := nonce + " " + cnonce
+	if u, ok := a.used[k]; ok && nc <= u.nc {
+		return false
+	}
+	a.used[k] = usedNonce{nc: nc, issued: issued}
+	return true
 }
 
 // challenge is the 401 for req: a WWW-Authenticate per realm and
@@ -184,7 +217,7 @@ func (a *authenticator) verify(req *sip.Request) (string, error) {
 	if cr.QOP != "" && cr.QOP != "auth" {
 		return "", fmt.Errorf("%w: qop %q", ErrAuth, cr.QOP)
 	}
-	ours, stale := a.checkNonce(cr.Nonce)
+	ours, issued, stale := a.checkNonce(cr.Nonce)
 	if !ours {
 		return "", fmt.Errorf("%w: not our nonce", ErrAuth)
 	}
@@ -209,6 +242,9 @@ func (a *authenticator) verify(req *sip.Request) (string, error) {
 		if stale {
 			return "", errStale
 		}
+		if !a.fresh(cr.Nonce, cr.Cnonce, cr.Nc, issued) {
+			return "", errReplay
+		}
 		return c.User, nil
 	}
 	return "", fmt.Errorf("%w: unknown user %q in realm %q", ErrAuth, cr.Username, cr.Realm)
@@ -217,4 +253,5 @@ func (a *authenticator) verify(req *sip.Request) (string, error) {
 var (
 	errNoCredentials = fmt.Errorf("%w: none given", ErrAuth)
 	errStale         = fmt.Errorf("%w: nonce expired", ErrAuth)
+	errReplay        = fmt.Errorf("%w: nonce count not above the last one (a replay?)", ErrAuth)
 )

@@ -194,9 +194,31 @@ func TestAuthenticator(t *testing.T) {
 		return r
 	}
 	for _, h := range hs {
-		if user, err := a.verify(answer(h, "u", "p", nil)); err != nil || user != "u" {
+		r := answer(h, "u", "p", nil)
+		if user, err := a.verify(r); err != nil || user != "u" {
 			t.Errorf("%s: %q %v", h.Value(), user, err)
 		}
+		// The same INVITE again is a replay.
+		if _, err := a.verify(r); !errors.Is(err, errReplay) {
+			t.Errorf("%s replayed: %v", h.Value(), err)
+		}
+	}
+	// The next nonce count for the same nonce and cnonce passes.
+	var first *digest.Credentials
+	r1 := answer(hs[0], "u", "p", func(c *digest.Credentials) { first = c })
+	if _, err := a.verify(r1); err != nil {
+		t.Fatal(err)
+	}
+	r2 := answer(hs[0], "u", "p", func(c *digest.Credentials) {
+		ch, _ := digest.ParseChallenge(hs[0].Value())
+		next, err := digest.Digest(ch, digest.Options{Method: "INVITE", URI: req.Recipient.String(), Username: "u", Password: "p", Cnonce: first.Cnonce, Count: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*c = *next
+	})
+	if _, err := a.verify(r2); err != nil {
+		t.Errorf("nonce count 2: %v", err)
 	}
 	if !strings.HasPrefix(hs[0].Value(), "Digest ") || !strings.Contains(hs[0].Value(), "SHA-256") || !strings.Contains(hs[1].Value(), "MD5") || !strings.Contains(hs[0].Value(), `qop="auth"`) {
 		t.Errorf("challenges %q, %q", hs[0].Value(), hs[1].Value())

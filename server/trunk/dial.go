@@ -99,6 +99,16 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	t.handlers.Add(1) // Serve waits for us before it returns
 	t.mu.Unlock()
 	defer t.handlers.Done()
+	// Shutting down cancels a call not yet answered.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-t.shutdown:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 
 	c, err := t.newCall(sdpneg.Offer{}, true)
 	if err != nil {

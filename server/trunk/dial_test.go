@@ -247,3 +247,43 @@ func TestDialRefusesBadUse(t *testing.T) {
 		t.Errorf("Dial before Serve: %v", err)
 	}
 }
+
+// TestDialCancelledByShutdown: a Dial still waiting for an answer when the
+// trunk shuts down is cancelled, and Serve returns.
+func TestDialCancelledByShutdown(t *testing.T) {
+	rung := make(chan *Call, 1)
+	farAddr, _, _ := startTrunkCfg(t, Config{}, func(_ *answered, c *Call) { _ = c.Ring(); rung <- c })
+	near, err := New(Config{SIPAddr: sipptest.FreeAddr(t), Outbound: farAddr, OnCall: func(*Call) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := near.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- near.Serve(ctx) }()
+	dialed := make(chan error, 1)
+	go func() {
+		_, err := near.Dial(context.Background(), "1", func([]byte) {}, noKeys)
+		dialed <- err
+	}()
+	far := <-rung
+	cancel()
+	select {
+	case err := <-dialed:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Dial during shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Dial was not cancelled by the shutdown")
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-far.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the far end's call did not end after the CANCEL")
+	}
+}

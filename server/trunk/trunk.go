@@ -22,8 +22,9 @@
 // Trunks are known by their source address (Config.Allow); with
 // Config.Auth they must also prove a credential with SIP digest (RFC 3261,
 // RFC 8760: MD5 or SHA-256, qop=auth, nonces that expire after 5 minutes).
-// Nonce counts are not tracked, so a captured INVITE could be replayed
-// within its nonce's life. Passwords are never logged.
+// An answer whose nonce count is not above the last one accepted for its
+// nonce and cnonce is refused, so a captured INVITE cannot be replayed.
+// Passwords are never logged.
 //
 // Outbound calls (Trunk.Dial) go to one configured trunk (Config.Outbound)
 // from the SIP port, offering PCMU, PCMA and telephone-event, answering a
@@ -142,6 +143,7 @@ type Trunk struct {
 	outPort    int
 	sipHost    string        // our SIP address's host, for From
 	serving    chan struct{} // closed when Serve serves: Dial may send
+	shutdown   chan struct{} // closed when Serve begins to shut down: Dials are cancelled
 
 	udp net.PacketConn // bound by Listen
 	tcp net.Listener
@@ -193,7 +195,7 @@ func New(cfg Config) (*Trunk, error) {
 		return nil, fmt.Errorf("trunk: %w", err)
 	}
 	t := &Trunk{
-		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}),
+		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
 		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
 	}
 	if cfg.OutboundFrom == "" {
@@ -292,6 +294,7 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	t.mu.Lock()
 	t.closing = true // new INVITEs get 503 from here on
 	t.mu.Unlock()
+	close(t.shutdown)
 	// The listeners stay open while the calls are hung up, for the BYEs'
 	// answers.
 	t.hangupAll(context.WithoutCancel(ctx))
