@@ -2,8 +2,12 @@ package trunk
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
 )
@@ -316,5 +321,39 @@ func TestRingbackConfig(t *testing.T) {
 		if _, err := New(Config{Ringback: &bad, OnCall: func(*Call) {}}); err == nil {
 			t.Errorf("ringback %+v accepted", bad)
 		}
+	}
+}
+
+// TestSippEarlyMedia: sipp, as a real caller, must get our 183 with SDP and
+// then the 200 OK (sipptest's caller scenario), plays its audio and hangs
+// up; the call is answered and masked as without early media.
+func TestSippEarlyMedia(t *testing.T) {
+	bin := sipptest.Sipp(t)
+	addr, got, _ := startTrunkCfg(t, Config{Ringback: &RingbackUS}, autoAnswer)
+	dir := t.TempDir()
+	// The 183 is not optional here: sipp fails without it.
+	scenario := bytes.Replace(sipptest.CallerScenario(500), []byte(`<recv response="183" optional="true"/>`), []byte(`<recv response="183"/>`), 1)
+	if !bytes.Contains(scenario, []byte(`<recv response="183"/>`)) {
+		t.Fatal("sipptest's caller scenario has no optional 183 to make mandatory")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "caller.xml"), scenario, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	silence := bytes.Repeat([]byte{0xff}, 8000)
+	if err := sipptest.WritePCAP(filepath.Join(dir, "caller.pcap"), silence); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-sf", "caller.xml", "-m", "1", "-i", "127.0.0.1", "-p", sipptest.FreePort(t),
+		"-mp", sipptest.FreePort(t), "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", addr)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sipp: %v\n%s", err, out)
+	}
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if len(got.calls) != 1 || got.frames == 0 {
+		t.Fatalf("%d calls, %d masked frames", len(got.calls), got.frames)
 	}
 }
