@@ -195,11 +195,11 @@ func testRTCP(t *testing.T, mux bool) {
 	if _, err := ctl.WriteToUDP(bye, rtcpTo); err != nil {
 		t.Fatal(err)
 	}
-	// One more report round, so the BYE has been read.
-	next("another report", func([]rtcp.Packet, netip.AddrPort) bool { return true })
-	next("another report", func([]rtcp.Packet, netip.AddrPort) bool { return true })
-	if !call.Stats().RTCPBye {
-		t.Fatal("the caller's RTCP BYE was not seen")
+	// The BYE is read by the call's RTCP goroutine: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); !call.Stats().RTCPBye; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the caller's RTCP BYE was not seen: %+v", call.Stats())
+		}
 	}
 	caller.send("BYE", 2, "", "")
 	next("our BYE", func(pkts []rtcp.Packet, _ netip.AddrPort) bool {
