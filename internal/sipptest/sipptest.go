@@ -92,6 +92,7 @@ a=fmtp:101 0-15
 ]]></send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
   <recv response="200" rtd="true"/>
   <send><![CDATA[
 ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0

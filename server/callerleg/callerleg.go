@@ -3,7 +3,9 @@
 // address they come from and ignores any other, keeps the caller's audio on
 // one continuous time line (lost or suppressed packets become silence),
 // runs every 20 ms of it through the call's Masker before anything else sees
-// it, and routes telephone-events to the Masker, which consumes them. What
+// it, and routes telephone-events to the Masker, which consumes them. It
+// also reads the caller's RTCP (sender reports, reports of our stream, BYE)
+// and writes the reception report block for ours. What
 // comes out, in order, is only masked audio: the one stream the agent,
 // supervisors and the recorder get.
 //
@@ -66,6 +68,12 @@ type Stats struct {
 	Jitter    time.Duration  // interarrival jitter (RFC 3550 A.8)
 	Frames    uint64         // masked frames given out
 	Remote    netip.AddrPort // the address latched onto
+	SSRC      uint32         // the caller's RTP stream
+
+	RTCPReceived  uint64        // RTCP datagrams from the caller that parsed
+	RTCPMalformed uint64        // datagrams on the RTCP port that did not
+	RTCPBye       bool          // the caller sent an RTCP BYE
+	RTT           time.Duration // round trip, from the caller's last report of our stream (0 if none)
 }
 
 // Leg is one caller leg.
@@ -90,6 +98,12 @@ type Leg struct {
 	transit int64
 	jitter  int64
 	clock0  time.Time
+
+	// RTCP: the interval's baseline for the fraction lost, and the
+	// caller's last sender report (middle 32 bits of its NTP time)
+	expectedPrior, receivedPrior int64
+	lastSR                       uint32
+	lastSRAt                     time.Time
 
 	pend        [frameBytes]byte // audio waiting to fill a frame
 	pendN       int
@@ -124,6 +138,7 @@ func (l *Leg) Stats() Stats {
 		s.Lost = expected - l.received
 	}
 	s.Jitter = time.Duration(l.jitter/16) * time.Second / clockRate
+	s.SSRC = l.ssrc
 	return s
 }
 
@@ -152,7 +167,7 @@ func (l *Leg) Packet(from netip.AddrPort, b []byte, arrival time.Time) error {
 		l.stats.Ignored++
 		return fmt.Errorf("%w: %v, latched to %v", ErrStranger, from, l.stats.Remote)
 	}
-	if h.PayloadType == l.p.EventPT {
+	if l.p.EventPT != 0 && h.PayloadType == l.p.EventPT {
 		// Consumed by the Masker: never passed on.
 		if err := l.p.Masker.TelephoneEvent(h.Timestamp, l.pkt.Payload); err != nil {
 			l.stats.Malformed++
@@ -177,6 +192,7 @@ func (l *Leg) sequence(seq uint16, ssrc uint32) bool {
 		// A first packet, or a new stream (re-INVITE, a new SSRC).
 		l.started, l.ssrc = true, ssrc
 		l.maxSeq, l.cycles, l.baseSeq, l.received = seq, 0, uint32(seq), 1
+		l.expectedPrior, l.receivedPrior = 0, 0
 		l.haveTransit = false
 		return true
 	}

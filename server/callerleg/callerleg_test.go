@@ -316,3 +316,22 @@ func FuzzPacket(f *testing.F) {
 		}
 	})
 }
+
+// TestPCMUWithoutEvents: with no telephone-event agreed (EventPT 0), PCMU
+// (payload type 0) is audio, not events.
+func TestPCMUWithoutEvents(t *testing.T) {
+	var frames int
+	leg, err := New(Params{Masker: mask.New(), Law: g711.ULaw, AudioPT: 0, Out: func([]byte) { frames++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1700000000, 0)
+	for i := range 5 {
+		if err := leg.Packet(caller, packet(t, 0, uint16(i), uint32(i*160), 1, silence(160)), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := leg.Stats(); s.Received != 5 || s.Events != 0 || frames != 5 {
+		t.Fatalf("stats %+v, %d frames: want 5 audio packets and frames", s, frames)
+	}
+}

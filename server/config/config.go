@@ -36,6 +36,10 @@ import (
 type Config struct {
 	HTTP       string        // HTTP listen address, host:port
 	SIP        string        // SIP listen address (UDP and TCP), host:port
+	Ringback   string        // early media while a call waits: "uk", "us" or "off"
+	TrunkAuth  string        // the trunk credentials file ("" for none)
+	TrunkOut   string        // the outbound trunk, host:port ("" for no outbound calls)
+	TrunkFrom  string        // the number outbound calls present ("" for the default)
 	DataDir    string        // data directory: hushphone.db, recordings/
 	SessionTTL time.Duration // how long a sign-in lasts
 	LogLevel   slog.Level
@@ -79,6 +83,52 @@ var Settings = []Setting{
 				return fmt.Errorf("%w: %q is not host:port with a port, e.g. 127.0.0.1:5060", ErrBadValue, v)
 			}
 			c.SIP = v
+			return nil
+		},
+	},
+	{
+		Name: "ringback", Env: "HUSHPHONE_RINGBACK", Arg: "TONE", Default: "off",
+		Usage: "early media for callers waiting for an agent: uk (400+450 Hz), us (440+480 Hz) or off (180 Ringing only)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "uk", "us", "off":
+				c.Ringback = v
+				return nil
+			}
+			return fmt.Errorf("%w: ringback %q: use uk, us or off", ErrBadValue, v)
+		},
+	},
+	{
+		Name: "trunk-auth", Env: "HUSHPHONE_TRUNK_AUTH", Arg: "FILE", Default: "",
+		Usage: "SIP digest credentials, one 'in|out REALM USER PASSWORD' a line: 'in' ones trunks must prove (401 otherwise), 'out' ones we prove to --trunk-out (empty: none)",
+		set: func(c *Config, v string) error {
+			c.TrunkAuth = v
+			return nil
+		},
+	},
+	{
+		Name: "trunk-out", Env: "HUSHPHONE_TRUNK_OUT", Arg: "ADDR", Default: "",
+		Usage: "the outbound SIP trunk that outbound calls go to (host:port; empty: no outbound calls)",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if host, port, err := net.SplitHostPort(v); err != nil || host == "" || port == "" || port == "0" {
+					return fmt.Errorf("%w: %q is not host:port with a port, e.g. sip.example.net:5060", ErrBadValue, v)
+				}
+			}
+			c.TrunkOut = v
+			return nil
+		},
+	},
+	{
+		Name: "trunk-out-from", Env: "HUSHPHONE_TRUNK_OUT_FROM", Arg: "NUMBER", Default: "",
+		Usage: "the number outbound calls present to the outbound trunk (digits, optional leading +; empty: 'hushphone')",
+		set: func(c *Config, v string) error {
+			for i, r := range v {
+				if (r < '0' || r > '9') && (r != '+' || i != 0) || len(v) > 32 {
+					return fmt.Errorf("%w: %q is not a number: digits, with an optional leading +", ErrBadValue, v)
+				}
+			}
+			c.TrunkFrom = v
 			return nil
 		},
 	},
@@ -263,8 +313,12 @@ func Help(names ...string) string {
 		if !ok {
 			continue
 		}
+		def := s.Default
+		if def == "" {
+			def = "none"
+		}
 		fmt.Fprintf(&b, "  --%-22s %s\n", s.Name+" "+s.Arg, s.Usage)
-		fmt.Fprintf(&b, "  %-24s (env %s; default %s)\n", "", s.Env, s.Default)
+		fmt.Fprintf(&b, "  %-24s (env %s; default %s)\n", "", s.Env, def)
 	}
 	fmt.Fprintf(&b, "  --%-22s %s\n", "config FILE", "read settings from FILE: one 'key = value' a line, keys as the")
 	fmt.Fprintf(&b, "  %-24s %s\n", "", "flags without dashes, '#' comments (env "+FileEnv+")")

@@ -14,7 +14,7 @@ import (
 
 func TestDefaults(t *testing.T) {
 	c := Defaults()
-	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
+	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "off", DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
 	if c != want {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -45,13 +45,13 @@ func TestPrecedence(t *testing.T) {
 	}{
 		{"defaults", nil, nil, Defaults()},
 		{"file", nil, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "off", DataDir: "/from file", SessionTTL: time.Hour}},
 		{"file from env", map[string]string{FileEnv: file}, nil,
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "off", DataDir: "/from file", SessionTTL: time.Hour}},
 		{"env over file", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_LOG_LEVEL": "debug"}, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
+			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "off", DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
 		{"flag over env", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_DATA": "/env"}, []string{"--http", "[::1]:3333"},
-			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", DataDir: "/env", SessionTTL: 12 * time.Hour}},
+			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "off", DataDir: "/env", SessionTTL: 12 * time.Hour}},
 	} {
 		got, err := load(t, tc.env, tc.args...)
 		if err != nil || got != tc.want {
@@ -78,6 +78,9 @@ func TestBadValues(t *testing.T) {
 		{"bad ttl env", "HUSHPHONE_SESSION_TTL", map[string]string{"HUSHPHONE_SESSION_TTL": "forever"}, nil},
 		{"short ttl", "a minute or more", nil, []string{"--session-ttl", "1s"}},
 		{"bad level", "debug, info", nil, []string{"--log-level", "loud"}},
+		{"bad ringback", "uk, us or off", nil, []string{"--ringback", "fr"}},
+		{"bad trunk-out", "host:port", nil, []string{"--trunk-out", "sip.example.net"}},
+		{"bad trunk-out-from", "not a number", nil, []string{"--trunk-out-from", "44+20"}},
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
 		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},

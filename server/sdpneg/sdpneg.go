@@ -1,7 +1,10 @@
 // Package sdpneg answers a SIP trunk's SDP offer for the caller's audio:
 // G.711 (PCMU or PCMA, the offerer's preference first) with RFC 4733
 // telephone-events when offered, over plain RTP/AVP. It also reads the hold
-// direction of a re-INVITE. What it agrees becomes a callerleg.Params.
+// direction of a re-INVITE, and where the caller wants RTCP: on the RTP
+// port (a=rtcp-mux, RFC 5761, which the answer accepts), at a=rtcp's
+// address (RFC 3605), or on the RTP port plus one. It does not do SRTP,
+// ICE or any codec but G.711. What it agrees becomes a callerleg.Params.
 package sdpneg
 
 import (
@@ -59,6 +62,26 @@ type Offer struct {
 	EventPT   uint8 // 0 when no telephone-event was offered
 	Direction Direction
 	PtimeMs   int // the caller's packet time, 20 if it says none
+	// RTCPMux is set when the caller offers RTCP on the RTP port
+	// (a=rtcp-mux); the answer then accepts it.
+	RTCPMux bool
+	// RTCP is the caller's a=rtcp address, zero if it gave none (see
+	// RTCPAddr).
+	RTCP netip.AddrPort
+}
+
+// RTCPAddr is where the caller wants RTCP: the RTP address when muxed,
+// else a=rtcp's, else the RTP port plus one.
+func (o Offer) RTCPAddr() netip.AddrPort {
+	switch {
+	case o.RTCPMux:
+		return o.Remote
+	case o.RTCP.IsValid():
+		return o.RTCP
+	case o.Remote.Port() == 0 || o.Remote.Port() == 65535:
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(o.Remote.Addr(), o.Remote.Port()+1)
 }
 
 // Negotiate reads an offer and picks what to use from it.
@@ -165,6 +188,14 @@ func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription) (Offer, 
 				o.Direction = RecvOnly
 			case "inactive":
 				o.Direction = Inactive
+			case "rtcp-mux":
+				o.RTCPMux = true
+			case "rtcp":
+				a, err := parseRTCP(a.Value, addr)
+				if err != nil {
+					return o, err
+				}
+				o.RTCP = a
 			case "ptime":
 				if v, err := strconv.Atoi(strings.TrimSpace(a.Value)); err == nil && v > 0 && v <= 200 {
 					o.PtimeMs = v
@@ -178,7 +209,31 @@ func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription) (Offer, 
 	return o, nil
 }
 
-// Answer writes the SDP answer to an offer o, for our RTP at local.
+// parseRTCP reads an a=rtcp value: "PORT" or "PORT IN IP4 ADDR" (RFC
+// 3605); rtpAddr is the stream's address, for the first form.
+func parseRTCP(v string, rtpAddr netip.Addr) (netip.AddrPort, error) {
+	f := strings.Fields(v)
+	if len(f) != 1 && len(f) != 4 {
+		return netip.AddrPort{}, fmt.Errorf("%w: a=rtcp:%s", ErrMalformed, v)
+	}
+	port, err := strconv.ParseUint(f[0], 10, 16)
+	if err != nil || port == 0 {
+		return netip.AddrPort{}, fmt.Errorf("%w: a=rtcp port %q", ErrMalformed, f[0])
+	}
+	addr := rtpAddr
+	if len(f) == 4 {
+		if f[1] != "IN" || f[2] != "IP4" && f[2] != "IP6" {
+			return netip.AddrPort{}, fmt.Errorf("%w: a=rtcp:%s", ErrMalformed, v)
+		}
+		if addr, err = netip.ParseAddr(f[3]); err != nil {
+			return netip.AddrPort{}, fmt.Errorf("%w: a=rtcp address %q: %w", ErrMalformed, f[3], err)
+		}
+	}
+	return netip.AddrPortFrom(addr, uint16(port)), nil
+}
+
+// Answer writes the SDP answer to an offer o, for our RTP at local: RTCP
+// muxed on it when the offer asked, else on local's port plus one.
 // session and version are the o= line's session id and version (bump the
 // version on every new answer in a dialog).
 func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
@@ -201,6 +256,48 @@ func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 	if o.EventPT != 0 {
 		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", o.EventPT, o.EventPT)
 	}
+	if o.RTCPMux {
+		b.WriteString("a=rtcp-mux\r\n")
+	} else {
+		fmt.Fprintf(&b, "a=rtcp:%d\r\n", local.Port()+1)
+	}
 	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", o.Direction.answer())
 	return []byte(b.String())
+}
+
+// OfferEventPT is the telephone-event payload type our offers use.
+const OfferEventPT = 101
+
+// MakeOffer writes our SDP offer for an outbound call, with our RTP at
+// local and RTCP on the port above: PCMU, then PCMA, and telephone-event.
+func MakeOffer(local netip.AddrPort, session, version uint64) []byte {
+	ipv := "IP4"
+	if local.Addr().Is6() && !local.Addr().Is4In6() {
+		ipv = "IP6"
+	}
+	addr := local.Addr().Unmap().String()
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=hushphone %d %d IN %s %s\r\ns=Hushphone\r\nc=IN %s %s\r\nt=0 0\r\n", session, version, ipv, addr, ipv, addr)
+	fmt.Fprintf(&b, "m=audio %d RTP/AVP 0 8 %d\r\n", local.Port(), OfferEventPT)
+	fmt.Fprintf(&b, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", OfferEventPT, OfferEventPT)
+	fmt.Fprintf(&b, "a=rtcp:%d\r\na=ptime:20\r\na=sendrecv\r\n", local.Port()+1)
+	return []byte(b.String())
+}
+
+// ReadAnswer reads the answer to MakeOffer's offer: what the far end
+// agreed, which must be among what we offered.
+func ReadAnswer(answer []byte) (Offer, error) {
+	o, err := Negotiate(answer)
+	if err != nil {
+		return Offer{}, err
+	}
+	if o.AudioPT != 0 && o.AudioPT != 8 {
+		return Offer{}, fmt.Errorf("%w: the answer's audio payload type %d was not offered", ErrNotAcceptable, o.AudioPT)
+	}
+	if o.EventPT != 0 && o.EventPT != OfferEventPT {
+		return Offer{}, fmt.Errorf("%w: the answer's telephone-event payload type %d was not offered", ErrNotAcceptable, o.EventPT)
+	}
+	// An answer cannot turn on rtcp-mux that was not offered.
+	o.RTCPMux = false
+	return o, nil
 }

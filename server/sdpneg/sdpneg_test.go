@@ -57,6 +57,19 @@ func TestNegotiate(t *testing.T) {
 		{"no c=", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0", "m=audio 6000 RTP/AVP 0"), Offer{}, ErrMalformed},
 		{"bad rtpmap", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
 			"m=audio 6000 RTP/AVP 0", "a=rtpmap:x PCMU/8000"), Offer{}, ErrMalformed},
+		{"rtcp-mux", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp-mux"),
+			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, PtimeMs: 20, RTCPMux: true}, nil},
+		{"a=rtcp with an address", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp:7001 IN IP4 127.0.0.2"),
+			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, PtimeMs: 20, RTCP: netip.MustParseAddrPort("127.0.0.2:7001")}, nil},
+		{"a=rtcp port only", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp:6003"),
+			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, PtimeMs: 20, RTCP: netip.MustParseAddrPort("127.0.0.1:6003")}, nil},
+		{"bad a=rtcp", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp:x"), Offer{}, ErrMalformed},
+		{"a=rtcp with a bad address", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0", "a=rtcp:7001 IN IP4 nowhere"), Offer{}, ErrMalformed},
 		{"not SDP", []byte("hello"), Offer{}, ErrMalformed},
 		{"empty", nil, Offer{}, ErrMalformed},
 	} {
@@ -99,6 +112,35 @@ func TestAnswer(t *testing.T) {
 	}
 }
 
+func TestRTCPAddr(t *testing.T) {
+	rtp := netip.MustParseAddrPort("127.0.0.1:6000")
+	for _, c := range []struct {
+		o    Offer
+		want string
+	}{
+		{Offer{Remote: rtp}, "127.0.0.1:6001"},
+		{Offer{Remote: rtp, RTCPMux: true}, "127.0.0.1:6000"},
+		{Offer{Remote: rtp, RTCP: netip.MustParseAddrPort("127.0.0.2:9")}, "127.0.0.2:9"},
+	} {
+		if got := c.o.RTCPAddr().String(); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.o, got, c.want)
+		}
+	}
+	if a := (Offer{Remote: netip.MustParseAddrPort("127.0.0.1:65535")}).RTCPAddr(); a.IsValid() {
+		t.Errorf("RTCP past port 65535: %v", a)
+	}
+	// The answer accepts rtcp-mux, or says where our RTCP is.
+	o := Offer{Remote: rtp, Law: g711.ULaw, RTCPMux: true}
+	local := netip.MustParseAddrPort("127.0.0.1:20000")
+	if a := string(Answer(o, local, 1, 1)); !strings.Contains(a, "a=rtcp-mux\r\n") {
+		t.Errorf("muxed answer:\n%s", a)
+	}
+	o.RTCPMux = false
+	if a := string(Answer(o, local, 1, 1)); !strings.Contains(a, "a=rtcp:20001\r\n") || strings.Contains(a, "rtcp-mux") {
+		t.Errorf("answer:\n%s", a)
+	}
+}
+
 func FuzzNegotiate(f *testing.F) {
 	f.Add(sippOffer)
 	f.Add(baresipOffer)
@@ -115,4 +157,33 @@ func FuzzNegotiate(f *testing.F) {
 			t.Fatalf("answer to an accepted offer does not parse: %v", err)
 		}
 	})
+}
+
+func TestOfferAndAnswer(t *testing.T) {
+	local := netip.MustParseAddrPort("127.0.0.1:30000")
+	offer := MakeOffer(local, 7, 1)
+	o, err := Negotiate(offer)
+	if err != nil {
+		t.Fatalf("our offer does not parse: %v\n%s", err, offer)
+	}
+	if o.Remote != local || o.Law != g711.ULaw || o.EventPT != OfferEventPT || o.RTCPAddr().Port() != 30001 {
+		t.Fatalf("our offer reads as %+v", o)
+	}
+	// The far end picks PCMA.
+	o.Law, o.AudioPT = g711.ALaw, 8
+	got, err := ReadAnswer(Answer(o, netip.MustParseAddrPort("127.0.0.2:40000"), 1, 1))
+	if err != nil || got.Law != g711.ALaw || got.AudioPT != 8 || got.EventPT != OfferEventPT || got.Remote.Port() != 40000 {
+		t.Fatalf("answer: %+v, %v", got, err)
+	}
+	for name, ans := range map[string][]byte{
+		"dynamic audio type": sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 97", "a=rtpmap:97 PCMU/8000"),
+		"other event type": sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0 96", "a=rtpmap:96 telephone-event/8000"),
+		"junk": []byte("nope"),
+	} {
+		if _, err := ReadAnswer(ans); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
 }

@@ -4,6 +4,35 @@
 // goes through the call's Masker before anything else sees it, and SIP INFO
 // key presses go to the same Masker. OPTIONS keep-alives are answered.
 //
+// With a Ringback configured, a call waiting for an agent gets early media:
+// Ring sends 183 Session Progress with our SDP answer and plays the
+// ringback tone from the call's RTP socket, on the same RTP stream (SSRC,
+// sequence) that carries the agent's voice after Answer; the 200 OK carries
+// the same SDP. Caller audio that arrives before Answer is dropped unheard
+// (only its source address is kept, to send the tone back to).
+//
+// RTCP runs beside each call's RTP: on the port above it (the pair is bound
+// even and odd), or muxed on it when the offer has a=rtcp-mux. About every
+// RTCPInterval (randomised, RFC 3550 6.3.1) the call sends a sender report
+// while it sends audio (else a receiver report) with the reception report
+// of the caller's stream and our CNAME, and a BYE when it ends; it reads
+// the caller's reports (round trip in Stats().RTT), counts junk and notes a
+// BYE. It does not adapt anything to what RTCP says.
+//
+// Trunks are known by their source address (Config.Allow); with
+// Config.Auth they must also prove a credential with SIP digest (RFC 3261,
+// RFC 8760: MD5 or SHA-256, qop=auth, nonces that expire after 5 minutes).
+// An answer whose nonce count is not above the last one accepted for its
+// nonce and cnonce is refused, so a captured INVITE cannot be replayed.
+// Passwords are never logged.
+//
+// Outbound calls (Trunk.Dial) go to one configured trunk (Config.Outbound)
+// from the SIP port, offering PCMU, PCMA and telephone-event, answering a
+// 401/407 with Config.OutboundAuth; once answered the *Call is like an
+// answered inbound one (the far end's audio through its Masker, Send,
+// Hangup, Done). Early media from the far end is not played to anyone, and
+// there is no outbound proxy, DNS SRV or registration.
+//
 // What a call does once offered (ring an agent, answer, reject) is the
 // OnCall handler's business; the trunk only carries it out.
 package trunk
@@ -20,6 +49,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -27,6 +57,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/server/callerleg"
 	"github.com/hushphone/hushphone/server/sdpneg"
@@ -37,6 +68,7 @@ var (
 	ErrConfig   = errors.New("trunk: bad configuration")
 	ErrAnswered = errors.New("trunk: call already answered or ended")
 	ErrInfo     = errors.New("trunk: SIP INFO holds no key press")
+	ErrNoPorts  = errors.New("trunk: no media ports")
 )
 
 // Config configures the trunk side.
@@ -52,6 +84,30 @@ type Config struct {
 	// OnCall is called, in its own goroutine, for every INVITE accepted:
 	// it must Answer or Reject the call.
 	OnCall func(*Call)
+	// Ringback, if set (RingbackUK, RingbackUS), makes Ring send early
+	// media: 183 Session Progress with our SDP answer, and this tone to the
+	// caller on RTP until Answer. Unset, Ring sends 180 Ringing only.
+	Ringback *Ringback
+	// Auth, if set, makes INVITEs from allowed sources prove one of these
+	// credentials with SIP digest (SHA-256 or MD5, qop=auth): one without
+	// valid credentials gets 401 with a challenge. Unset, the source
+	// address is all that is checked.
+	Auth []Credential
+	// AuthAlgorithms are the digest algorithms offered, in order, and the
+	// only ones accepted (default DefaultAuthAlgorithms).
+	AuthAlgorithms []string
+	// Outbound is the outbound trunk's SIP address, HOST:PORT, for Dial
+	// (empty: Dial returns ErrNoOutbound).
+	Outbound string
+	// OutboundFrom is the number our outbound calls present (From's user
+	// part; default "hushphone").
+	OutboundFrom string
+	// OutboundAuth, if set, answers the outbound trunk's digest
+	// challenge (its realm is not checked).
+	OutboundAuth *Credential
+	// RTCPInterval is how often a call sends RTCP reports, on average
+	// (default 5 s; each wait is 0.5 to 1.5 of it).
+	RTCPInterval time.Duration
 	// Metrics, if set, counts calls and their caller legs.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -80,6 +136,15 @@ type Trunk struct {
 	wg       sync.WaitGroup   // call goroutines
 	handlers sync.WaitGroup   // INVITE handlers, which call OnCall
 
+	auth *authenticator // nil without Config.Auth
+
+	outDialogs *sipgo.DialogClientCache // nil without Config.Outbound
+	outHost    string
+	outPort    int
+	sipHost    string        // our SIP address's host, for From
+	serving    chan struct{} // closed when Serve serves: Dial may send
+	shutdown   chan struct{} // closed when Serve begins to shut down: Dials are cancelled
+
 	udp net.PacketConn // bound by Listen
 	tcp net.Listener
 }
@@ -100,6 +165,14 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RTCPInterval <= 0 {
+		cfg.RTCPInterval = 5 * time.Second
+	}
+	if cfg.Ringback != nil {
+		if _, err := cfg.Ringback.frames(g711.ULaw); err != nil {
+			return nil, err
+		}
 	}
 	host, portS, err := net.SplitHostPort(cfg.SIPAddr)
 	if err != nil {
@@ -122,8 +195,31 @@ func New(cfg Config) (*Trunk, error) {
 		return nil, fmt.Errorf("trunk: %w", err)
 	}
 	t := &Trunk{
-		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{},
+		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
 		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
+	}
+	if cfg.OutboundFrom == "" {
+		cfg.OutboundFrom = "hushphone"
+	} else if !validNumber(cfg.OutboundFrom) {
+		return nil, fmt.Errorf("%w: outbound caller number %q: digits, with an optional leading +", ErrConfig, cfg.OutboundFrom)
+	}
+	t.cfg.OutboundFrom, t.sipHost = cfg.OutboundFrom, host
+	if cfg.Outbound != "" {
+		if t.outHost, t.outPort, err = outbound(cfg.Outbound); err != nil {
+			return nil, err
+		}
+		// Outbound requests go from the SIP port, so that the far end's
+		// answers and requests come back where we serve.
+		outCli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(cfg.SIPAddr), sipgo.WithClientAddr(cfg.SIPAddr))
+		if err != nil {
+			return nil, fmt.Errorf("trunk: %w", err)
+		}
+		t.outDialogs = sipgo.NewDialogClientCache(outCli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}})
+	}
+	if len(cfg.Auth) > 0 {
+		if t.auth, err = newAuthenticator(cfg.Auth, cfg.AuthAlgorithms); err != nil {
+			return nil, err
+		}
 	}
 	srv.OnInvite(t.onInvite)
 	srv.OnAck(t.onAck)
@@ -151,8 +247,23 @@ func (t *Trunk) Listen(ctx context.Context) error {
 		_ = udp.Close()
 		return fmt.Errorf("trunk: SIP over TCP on %s: %w", t.cfg.SIPAddr, err)
 	}
+	t.mu.Lock()
 	t.udp, t.tcp = udp, tcp
+	t.mu.Unlock()
 	return nil
+}
+
+// readyConn closes ready when sipgo first reads the SIP socket: it has
+// registered the socket by then, so that Dial's requests go out from it.
+type readyConn struct {
+	net.PacketConn
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (r *readyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	r.once.Do(func() { close(r.ready) })
+	return r.PacketConn.ReadFrom(b) //nolint:wrapcheck // a net.PacketConn's own errors
 }
 
 // ListenAndServe is Listen, then Serve.
@@ -172,7 +283,7 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)
-	go func() { errs <- t.srv.ServeUDP(t.udp) }()
+	go func() { errs <- t.srv.ServeUDP(&readyConn{PacketConn: t.udp, ready: t.serving}) }()
 	go func() { errs <- t.srv.ServeTCP(t.tcp) }()
 	var err error
 	select {
@@ -183,6 +294,7 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	t.mu.Lock()
 	t.closing = true // new INVITEs get 503 from here on
 	t.mu.Unlock()
+	close(t.shutdown)
 	// The listeners stay open while the calls are hung up, for the BYEs'
 	// answers.
 	t.hangupAll(context.WithoutCancel(ctx))
@@ -259,6 +371,17 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		t.respond(tx, req, sip.StatusOK, "OK") // a re-INVITE: hold and resume keep the media as it is
 		return
 	}
+	if t.auth != nil {
+		if _, err := t.auth.verify(req); err != nil {
+			if !errors.Is(err, errNoCredentials) && !errors.Is(err, errStale) {
+				t.log.Info("trunk: INVITE failed authentication", "source", req.Source(), "err", err)
+			}
+			if err := tx.Respond(t.auth.challenge(req, errors.Is(err, errStale))); err != nil {
+				t.log.Debug("trunk: challenge not sent", "err", err)
+			}
+			return
+		}
+	}
 	offer, err := sdpneg.Negotiate(req.Body())
 	if err != nil {
 		code, reason := sip.StatusBadRequest, "Bad SDP"
@@ -274,20 +397,17 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		t.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(t.cfg.RTPAddr, 0)))
+	c, err := t.newCall(offer, !offer.RTCPMux)
 	if err != nil {
 		t.log.Error("trunk: no RTP port", "err", err)
 		_ = dlg.Respond(sip.StatusServiceUnavailable, "No media port", nil)
 		return
 	}
-	c := &Call{
-		ID: req.CallID().Value(), From: req.From().Address.User, Offer: offer,
-		t: t, dlg: dlg, conn: conn, ended: make(chan struct{}), stop: make(chan struct{}),
-	}
+	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dlg, dlg
 	t.mu.Lock()
 	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
 		t.mu.Unlock()
-		_ = conn.Close()
+		c.closeSockets()
 		t.respond(tx, req, sip.StatusServiceUnavailable, "Shutting down") // not the dialog's Respond, which waits for the ACK
 		_ = dlg.Close()
 		return
@@ -302,6 +422,61 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	go c.run()
 	t.cfg.OnCall(c)
 	<-c.ended // the INVITE's handler lives as long as the call
+}
+
+// newCall binds a call's RTP port (and RTCP, on the next port up, when
+// pair) and sets up its RTP stream to the caller.
+func (t *Trunk) newCall(offer sdpneg.Offer, pair bool) (*Call, error) {
+	conn, rtcpConn, err := listenRTP(t.cfg.RTPAddr, pair)
+	if err != nil {
+		return nil, err
+	}
+	var b [14]byte
+	if _, err := cryptorand.Read(b[:]); err != nil {
+		_ = conn.Close()
+		if rtcpConn != nil {
+			_ = rtcpConn.Close()
+		}
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	c := &Call{
+		Offer: offer, t: t, conn: conn, rtcpConn: rtcpConn,
+		ended: make(chan struct{}), stop: make(chan struct{}), ringStop: make(chan struct{}),
+		cname: fmt.Sprintf("hushphone-%x", b[8:14]),
+	}
+	h := &c.send.Header
+	h.Version, h.PayloadType = 2, offer.AudioPT
+	h.SSRC = binary.BigEndian.Uint32(b[:4]) | 1
+	h.SequenceNumber = binary.BigEndian.Uint16(b[4:6])
+	h.Timestamp = uint32(b[6])<<8 | uint32(b[7])
+	return c, nil
+}
+
+// listenRTP binds an RTP port on ip, and when pair the RTCP port above it
+// (RTP even, RTCP odd, as RFC 3550 wants).
+func listenRTP(ip netip.Addr, pair bool) (rtpConn, rtcpConn *net.UDPConn, err error) {
+	if !pair {
+		rtpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("trunk: RTP port: %w", err)
+		}
+		return rtpConn, nil, nil
+	}
+	for range 100 {
+		rtpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("trunk: RTP port: %w", err)
+		}
+		port := rtpConn.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket's address
+		if port%2 == 0 && port < 65534 {
+			rtcpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port+1))))
+			if err == nil {
+				return rtpConn, rtcpConn, nil
+			}
+		}
+		_ = rtpConn.Close()
+	}
+	return nil, nil, fmt.Errorf("%w: no free even and odd port pair for RTP and RTCP on %v", ErrNoPorts, ip)
 }
 
 func (t *Trunk) call(req *sip.Request) *Call {
@@ -319,7 +494,11 @@ func (t *Trunk) onAck(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (t *Trunk) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	if err := t.dialogs.ReadBye(req, tx); err != nil {
+	err := t.dialogs.ReadBye(req, tx)
+	if err != nil && t.outDialogs != nil {
+		err = t.outDialogs.ReadBye(req, tx) // the far end of an outbound call
+	}
+	if err != nil {
 		t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 	}
 }
@@ -384,15 +563,20 @@ func parseInfo(req *sip.Request) (byte, time.Duration, error) {
 // Call is one inbound call, from its INVITE until it ends.
 type Call struct {
 	ID    string       // the SIP Call-ID
-	From  string       // the caller's number (user part of From)
-	Offer sdpneg.Offer // what the caller's SDP asked for
+	From  string       // the caller's number (user part of From); for an outbound call, the number dialled
+	Offer sdpneg.Offer // what the caller's SDP asked for; for an outbound call, what the far end's answer agreed
+	// Outbound is set for calls made with Dial.
+	Outbound bool
 
-	t     *Trunk
-	dlg   *sipgo.DialogServerSession
-	conn  *net.UDPConn
-	ended chan struct{}
-	stop  chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
-	once  sync.Once
+	t        *Trunk
+	dlg      dialog                     // the call's dialog, either side
+	srv      *sipgo.DialogServerSession // an inbound call's dialog, for its responses
+	conn     *net.UDPConn               // RTP (and RTCP when muxed)
+	rtcpConn *net.UDPConn               // RTCP on the next port up; nil when muxed
+	cname    string                     // our RTCP CNAME
+	ended    chan struct{}
+	stop     chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
+	once     sync.Once
 
 	sig   sync.Mutex // serialises what is said on the dialog, and guards state
 	state callState
@@ -403,9 +587,34 @@ type Call struct {
 	started bool
 	arrival time.Time // of the packet being handled
 
-	sendMu sync.Mutex // guards the agent's RTP stream to the caller
-	send   rtp.Packet
-	sendB  [12 + 160]byte
+	early netip.AddrPort // where the caller's RTP comes from before Answer
+
+	answer   []byte        // our SDP answer: the same in 183 and 200
+	ringStop chan struct{} // closed to stop the ringback
+	ringOnce sync.Once     // the ringback starts once at most
+	ringEnd  sync.Once     // and stops once
+	ringWG   sync.WaitGroup
+
+	agentSent atomic.Bool // the agent's first frame has gone (it gets the marker bit)
+
+	rtcpFrom netip.AddrPort // where the caller's RTCP comes from (guarded by mu)
+
+	sendMu    sync.Mutex // guards our RTP stream to the caller (ringback, then the agent)
+	send      rtp.Packet
+	sendB     [12 + 160]byte
+	sentAny   bool      // the stream's first packet has gone (it had the marker bit)
+	sentNew   bool      // packets have gone since the last RTCP report
+	sentPkts  uint32    // for sender reports
+	sentBytes uint32    // payload octets
+	sentAt    time.Time // when the last packet went
+	sentTS    uint32    // and its RTP timestamp
+}
+
+// dialog is what a call does with its dialog, inbound or outbound.
+type dialog interface {
+	Bye(ctx context.Context) error
+	Close() error
+	Context() context.Context
 }
 
 type callState uint8
@@ -419,17 +628,84 @@ const (
 // Done is closed when the call has ended, whoever ended it.
 func (c *Call) Done() <-chan struct{} { return c.ended }
 
-// Ring sends 180 Ringing.
+// Ring tells the caller the call is waiting: 180 Ringing, or, with a
+// Ringback configured, 183 Session Progress with our SDP answer and the
+// ringback tone on RTP until Answer or the call's end.
 func (c *Call) Ring() error {
 	c.sig.Lock()
 	defer c.sig.Unlock()
 	if c.state != stateOffered {
 		return ErrAnswered
 	}
-	if err := c.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+	rb := c.t.cfg.Ringback
+	if rb == nil {
+		if err := c.srv.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+			return fmt.Errorf("trunk: ring: %w", err)
+		}
+		return nil
+	}
+	answer, err := c.answerSDP()
+	if err != nil {
+		return err
+	}
+	tone, err := rb.frames(c.Offer.Law)
+	if err != nil {
+		return err
+	}
+	if err := c.srv.Respond(sip.StatusSessionInProgress, "Session Progress", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
 		return fmt.Errorf("trunk: ring: %w", err)
 	}
+	c.ringOnce.Do(func() {
+		c.ringWG.Add(1)
+		go c.ringback(tone)
+	})
 	return nil
+}
+
+// answerSDP is our answer to the offer, made once so that 183 and 200
+// carry the same.
+func (c *Call) answerSDP() ([]byte, error) {
+	if c.answer != nil {
+		return c.answer, nil
+	}
+	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
+	if err != nil {
+		return nil, fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
+	}
+	c.answer = sdpneg.Answer(c.Offer, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
+	return c.answer, nil
+}
+
+// ringback plays tone (whole frames, repeated) to the caller every 20 ms
+// until stopped.
+func (c *Call) ringback(tone []byte) {
+	defer c.ringWG.Done()
+	done := c.dlg.Context().Done()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	marker := true
+	for i := 0; ; i = (i + mask.FrameSamples) % len(tone) {
+		if err := c.write(tone[i:i+mask.FrameSamples], marker); err != nil {
+			c.t.log.Debug("trunk: ringback not sent", "call", c.ID, "err", err)
+		}
+		marker = false
+		select {
+		case <-c.ringStop:
+			return
+		case <-c.stop:
+			return
+		case <-done:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// stopRingback stops the ringback, if any, and waits for it.
+func (c *Call) stopRingback() {
+	c.ringOnce.Do(func() {}) // none may start from now on
+	c.ringEnd.Do(func() { close(c.ringStop) })
+	c.ringWG.Wait()
 }
 
 // Answer answers the call (200 OK with our SDP; it returns once the caller
@@ -444,8 +720,25 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 		return ErrAnswered
 	}
 	c.state = stateAnswered
+	c.stopRingback()
+	answer, err := c.answerSDP()
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.startLeg(out, keys); err != nil {
+		return err
+	}
+	if err := c.srv.RespondSDP(answer); err != nil {
+		return fmt.Errorf("trunk: answer: %w", err)
+	}
+	return nil
+}
+
+// startLeg makes the call's Masker and caller leg: from now on the far
+// end's audio goes through the Masker to out. Called with mu held.
+func (c *Call) startLeg(out func(frame []byte), keys func(dtmf.Event)) error {
 	c.masker = mask.New(mask.WithKeyEvents(keys))
 	if m := c.t.cfg.Metrics; m != nil {
 		// The frame going out now holds audio that arrived one look-ahead
@@ -460,15 +753,7 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 	if err != nil {
 		return fmt.Errorf("trunk: %w", err)
 	}
-	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
-	if err != nil {
-		return fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
-	}
-	answer := sdpneg.Answer(c.Offer, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
 	c.leg, c.started = leg, true
-	if err := c.dlg.RespondSDP(answer); err != nil {
-		return fmt.Errorf("trunk: answer: %w", err)
-	}
 	return nil
 }
 
@@ -481,7 +766,7 @@ func (c *Call) Reject(code int, reason string) error {
 		return ErrAnswered
 	}
 	c.state = stateOver
-	err := c.dlg.Respond(code, reason, nil)
+	err := c.srv.Respond(code, reason, nil)
 	c.end()
 	if err != nil {
 		return fmt.Errorf("trunk: reject: %w", err)
@@ -509,7 +794,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 		// sipgo waits for the caller's ACK of a final answer (up to
 		// 32 s); a caller that never sends it must not hold us past ctx.
 		done := make(chan error, 1)
-		go func() { done <- c.dlg.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil) }()
+		go func() { done <- c.srv.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil) }()
 		select {
 		case err = <-done:
 		case <-ctx.Done():
@@ -535,34 +820,44 @@ func (c *Call) Send(frame []byte) error {
 		return fmt.Errorf("%w: got %d bytes", callerleg.ErrMalformed, len(frame))
 	}
 	c.mu.Lock()
-	if !c.started {
-		c.mu.Unlock()
+	started := c.started
+	c.mu.Unlock()
+	if !started {
 		return ErrNotAnswered
 	}
-	to := c.leg.Stats().Remote
+	return c.write(frame, !c.agentSent.Swap(true))
+}
+
+// write sends one frame on the call's one RTP stream (one SSRC, one
+// sequence), which the ringback and then the agent's voice share.
+func (c *Call) write(frame []byte, marker bool) error {
+	c.mu.Lock()
+	var to netip.AddrPort
+	if c.leg != nil {
+		to = c.leg.Stats().Remote
+	}
+	if !to.IsValid() {
+		to = c.early
+	}
 	c.mu.Unlock()
 	if !to.IsValid() {
 		to = c.Offer.Remote
 	}
+	if to.Port() == 0 || to.Addr().IsUnspecified() {
+		return nil // held (c=0.0.0.0): nowhere to send
+	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
 	h := &c.send.Header
-	if h.SSRC == 0 {
-		var b [8]byte
-		if _, err := cryptorand.Read(b[:]); err != nil {
-			return fmt.Errorf("trunk: %w", err)
-		}
-		h.Version, h.PayloadType, h.Marker = 2, c.Offer.AudioPT, true
-		h.SSRC = binary.BigEndian.Uint32(b[:4]) | 1
-		h.SequenceNumber = binary.BigEndian.Uint16(b[4:6])
-		h.Timestamp = uint32(b[6])<<8 | uint32(b[7])
-	}
+	h.Marker = marker || !c.sentAny
 	c.send.Payload = frame
 	n, err := c.send.MarshalTo(c.sendB[:])
 	if err != nil {
 		return fmt.Errorf("trunk: %w", err)
 	}
-	h.Marker = false
+	c.sentAny, c.sentNew, c.sentAt, c.sentTS = true, true, time.Now(), h.Timestamp
+	c.sentPkts++
+	c.sentBytes += uint32(len(frame))
 	h.SequenceNumber++
 	h.Timestamp += mask.FrameSamples
 	if _, err := c.conn.WriteToUDPAddrPort(c.sendB[:n], to); err != nil {
@@ -602,11 +897,34 @@ func (c *Call) hungUp() bool {
 	}
 }
 
-// run receives the call's RTP until the dialog ends.
+// isCallerRTP reports whether b looks like RTP in a payload type the offer
+// agreed.
+func (c *Call) isCallerRTP(b []byte) bool {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return false
+	}
+	pt := b[1] & 0x7f
+	return pt == c.Offer.AudioPT || c.Offer.EventPT != 0 && pt == c.Offer.EventPT
+}
+
+// closeSockets closes the call's RTP and RTCP sockets.
+func (c *Call) closeSockets() {
+	_ = c.conn.Close()
+	if c.rtcpConn != nil {
+		_ = c.rtcpConn.Close()
+	}
+}
+
+// run receives the call's RTP (and RTCP) and sends its RTCP reports until
+// the dialog ends.
 func (c *Call) run() {
 	defer c.t.wg.Done()
+	var loops sync.WaitGroup
 	defer func() {
-		_ = c.conn.Close()
+		c.stopRingback()
+		loops.Wait()
+		c.sendBye()
+		c.closeSockets()
 		c.t.mu.Lock()
 		delete(c.t.calls, c.ID)
 		c.t.mu.Unlock()
@@ -619,20 +937,45 @@ func (c *Call) run() {
 	ctx := c.dlg.Context()
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() {
+	over := func() bool { return ctx.Err() != nil || c.hungUp() }
+	loops.Go(func() {
 		select {
 		case <-ctx.Done():
 		case <-c.stop:
 		case <-stop:
 			return
 		}
-		_ = c.conn.SetReadDeadline(time.Now()) // wake the read below
-	}()
+		// Wake the reads below.
+		_ = c.conn.SetReadDeadline(time.Now())
+		if c.rtcpConn != nil {
+			_ = c.rtcpConn.SetReadDeadline(time.Now())
+		}
+	})
+	loops.Go(func() { c.reportLoop(ctx, stop) })
+	if c.rtcpConn != nil {
+		loops.Go(func() {
+			buf := make([]byte, 1500)
+			for {
+				n, from, err := c.rtcpConn.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					if over() {
+						return
+					}
+					var ne net.Error
+					if errors.As(err, &ne) && ne.Timeout() {
+						continue
+					}
+					return
+				}
+				c.rtcpIn(buf[:n], from)
+			}
+		})
+	}
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if ctx.Err() != nil || c.hungUp() {
+			if over() {
 				return
 			}
 			var ne net.Error
@@ -641,11 +984,22 @@ func (c *Call) run() {
 			}
 			return
 		}
+		if c.Offer.RTCPMux && callerleg.IsRTCP(buf[:n]) {
+			c.rtcpIn(buf[:n], from)
+			continue
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		c.mu.Lock()
-		if c.leg != nil {
+		switch {
+		case c.leg != nil:
 			// Bad or stray packets are counted in the leg's stats.
 			c.arrival = time.Now()
-			_ = c.leg.Packet(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), buf[:n], c.arrival)
+			_ = c.leg.Packet(from, buf[:n], c.arrival)
+		case !c.early.IsValid() && c.isCallerRTP(buf[:n]):
+			// Before Answer nothing listens: the caller's audio is
+			// dropped unheard, and only its address is kept, for the
+			// ringback (symmetric RTP).
+			c.early = from
 		}
 		c.mu.Unlock()
 	}

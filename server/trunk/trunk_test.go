@@ -62,14 +62,24 @@ func startTrunk(t *testing.T, h func(*answered, *Call)) (string, *answered) {
 
 func startTrunkWith(t *testing.T, m Metrics, h func(*answered, *Call)) (string, *answered) {
 	t.Helper()
+	addr, got, _ := startTrunkCfg(t, Config{Metrics: m}, h)
+	return addr, got
+}
+
+// startTrunkCfg serves a trunk configured as cfg (its SIPAddr and OnCall
+// set here) until the test ends.
+func startTrunkCfg(t *testing.T, cfg Config, h func(*answered, *Call)) (string, *answered, *Trunk) {
+	t.Helper()
 	got := &answered{}
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	tr, err := New(Config{SIPAddr: addr, Metrics: m, OnCall: func(c *Call) {
+	cfg.SIPAddr = addr
+	cfg.OnCall = func(c *Call) {
 		got.mu.Lock()
 		got.calls = append(got.calls, c)
 		got.mu.Unlock()
 		h(got, c)
-	}})
+	}
+	tr, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +100,7 @@ func startTrunkWith(t *testing.T, m Metrics, h func(*answered, *Call)) (string, 
 			t.Error("the trunk did not stop")
 		}
 	})
-	return addr, got
+	return addr, got, tr
 }
 
 func autoAnswer(got *answered, c *Call) {

@@ -147,7 +147,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	hubP.Store(hub)
 	defer func() { _ = hub.Close() }()
-	tr, err := trunk.New(trunk.Config{SIPAddr: cfg.SIP, Metrics: m, Logger: log, OnCall: mgr.OnCall})
+	tcfg := trunk.Config{SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom, Metrics: m, Logger: log, OnCall: mgr.OnCall}
+	if rb, on, err := trunk.RingbackByName(cfg.Ringback); err != nil {
+		return err //nolint:wrapcheck // trunk's error says what is wrong
+	} else if on {
+		tcfg.Ringback = &rb
+	}
+	if cfg.TrunkAuth != "" {
+		var out []trunk.Credential
+		if tcfg.Auth, out, err = trunk.ReadCredentials(cfg.TrunkAuth); err != nil {
+			return err //nolint:wrapcheck // trunk's error names the file and line
+		}
+		if len(out) > 0 {
+			tcfg.OutboundAuth = &out[0]
+		}
+		if len(tcfg.Auth) > 0 {
+			log.Info("trunk: INVITEs must authenticate", "credentials", len(tcfg.Auth))
+		}
+	}
+	tr, err := trunk.New(tcfg)
 	if err != nil {
 		return err //nolint:wrapcheck // trunk's error says what is wrong
 	}

@@ -207,6 +207,9 @@ func TestServeErrors(t *testing.T) {
 		{"unknown flag", []string{"--nope", "x"}, 2, "flag provided but not defined: -nope"},
 		{"bad SIP address", []string{"--sip", "x"}, 2, `--sip: bad setting: "x" is not host:port`},
 		{"missing config", []string{"--config", "/nonexistent/h.conf"}, 2, "no such file"},
+		{"bad ringback", []string{"--ringback", "fr"}, 2, "uk, us or off"},
+		{"bad trunk-out", []string{"--trunk-out", "nowhere"}, 2, "--trunk-out: bad setting"},
+		{"missing trunk-auth", []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", sipptest.FreeAddr(t), "--trunk-auth", "/nonexistent/trunks"}, 1, "trunk: credentials"},
 	} {
 		code, _, errOut := runWith(t, "", append([]string{"serve"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errOut, tc.err) {
@@ -221,6 +224,48 @@ func TestServeErrors(t *testing.T) {
 	}
 	if code, out, _ := runWith(t, "", "serve", "--help"); code != 0 || !strings.Contains(out, "HUSHPHONE_HTTP") {
 		t.Errorf("serve --help: %d", code)
+	}
+}
+
+// TestServeTrunkAuth: with --trunk-auth, serve answers an INVITE without
+// credentials with 401 and a digest challenge.
+func TestServeTrunkAuth(t *testing.T) {
+	sip := sipptest.FreeAddr(t)
+	creds := filepath.Join(t.TempDir(), "trunks")
+	if err := os.WriteFile(creds, []byte("in hushphone carrier s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip", sip, "--trunk-auth", creds, "--ringback", "uk")
+	defer stop()
+	c, err := net.Dial("udp", sip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l := c.LocalAddr().String()
+	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"
+	msg := "INVITE sip:hushphone@" + sip + " SIP/2.0\r\nVia: SIP/2.0/UDP " + l + ";branch=z9hG4bK-auth\r\n" +
+		"From: <sip:0123@" + l + ">;tag=1\r\nTo: <sip:hushphone@" + sip + ">\r\nCall-ID: auth@" + l + "\r\n" +
+		"CSeq: 1 INVITE\r\nContact: <sip:0123@" + l + ">\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n" +
+		"Content-Length: " + strconv.Itoa(len(offer)) + "\r\n\r\n" + offer
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("no response: %v", err)
+		}
+		var code int
+		if _, err := fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code); err != nil || code < 200 {
+			continue
+		}
+		if r := string(buf[:n]); code != 401 || !strings.Contains(r, `WWW-Authenticate: Digest realm="hushphone"`) || strings.Contains(r, "s3cret") {
+			t.Fatalf("INVITE without credentials:\n%s", r)
+		}
+		return
 	}
 }
 

@@ -1,0 +1,202 @@
+package trunk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/server/sdpneg"
+)
+
+// Errors from Dial.
+var (
+	// ErrNoOutbound means no outbound trunk is configured.
+	ErrNoOutbound = errors.New("trunk: outbound calls are off: set the outbound trunk's address (--trunk-out HOST:PORT)")
+	// ErrNotServing means Dial was called while the trunk is not serving
+	// (before Serve, or during shutdown).
+	ErrNotServing = errors.New("trunk: not serving SIP")
+	// ErrRejected is wrapped by a *RejectedError: the far end refused.
+	ErrRejected = errors.New("trunk: call refused")
+	// ErrNumber means the number to dial is not one.
+	ErrNumber = errors.New("trunk: bad number")
+)
+
+// RejectedError is a final SIP response other than 2xx to our INVITE.
+type RejectedError struct {
+	Code   int
+	Reason string
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("trunk: call refused: %d %s", e.Code, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrRejected) true.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
+
+// validNumber is a dialable number: digits, '+', '*', '#', at most 32.
+func validNumber(n string) bool {
+	if n == "" || len(n) > 32 {
+		return false
+	}
+	for i := range len(n) {
+		switch c := n[i]; {
+		case c >= '0' && c <= '9', c == '*', c == '#', c == '+' && i == 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Dial calls number through the outbound trunk (Config.Outbound) and
+// returns once it is answered (200 OK, ACK sent): an answered *Call like an
+// inbound one. From then on the far end's audio, through the call's Masker,
+// goes to out (20 ms of G.711 in Call.Offer.Law, from the call's receive
+// goroutine; it must not block) and its key presses to keys; Send sends the
+// agent's voice; Hangup sends BYE; Done is closed when either side ends
+// it. Provisional responses (100, 180, 183) are waited through; their early
+// media is not played to anyone. A 401 or 407 is answered once with
+// Config.OutboundAuth, if set. A refusal is a *RejectedError (errors.Is
+// ErrRejected); when ctx ends first the INVITE is cancelled (CANCEL) and
+// ctx's error returned. Dial needs Listen to have been called, and waits
+// for Serve: the INVITE goes out from the SIP port, where the far end's
+// answers and BYE come back.
+func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte), keys func(dtmf.Event)) (*Call, error) {
+	if t.outDialogs == nil {
+		return nil, ErrNoOutbound
+	}
+	if !validNumber(number) {
+		return nil, fmt.Errorf("%w: %q: digits, with an optional leading +, at most 32", ErrNumber, number)
+	}
+	if out == nil || keys == nil {
+		return nil, fmt.Errorf("%w: Dial needs out and keys", ErrConfig)
+	}
+	t.mu.Lock()
+	listening := t.udp != nil
+	t.mu.Unlock()
+	if !listening {
+		return nil, ErrNotServing
+	}
+	select { // Serve may be starting
+	case <-t.serving:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrNotServing, ctx.Err())
+	}
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return nil, ErrNotServing
+	}
+	t.handlers.Add(1) // Serve waits for us before it returns
+	t.mu.Unlock()
+	defer t.handlers.Done()
+	// Shutting down cancels a call not yet answered.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-t.shutdown:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	c, err := t.newCall(sdpneg.Offer{}, true)
+	if err != nil {
+		return nil, err
+	}
+	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
+	if err != nil {
+		c.closeSockets()
+		return nil, fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
+	}
+	offer := sdpneg.MakeOffer(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
+	host, port := t.outHost, t.outPort
+	from := &sip.FromHeader{Address: sip.Uri{User: t.cfg.OutboundFrom, Host: t.sipHost}}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	dlg, err := t.outDialogs.Invite(ctx, sip.Uri{User: number, Host: host, Port: port}, offer, from, sip.NewHeader("Content-Type", "application/sdp"))
+	if err != nil {
+		c.closeSockets()
+		return nil, fmt.Errorf("trunk: INVITE to the outbound trunk: %w", err)
+	}
+	opts := sipgo.AnswerOptions{}
+	if a := t.cfg.OutboundAuth; a != nil {
+		opts.Username, opts.Password = a.User, a.Password
+	}
+	if err := dlg.WaitAnswer(ctx, opts); err != nil {
+		c.closeSockets()
+		_ = dlg.Close()
+		var rej *sipgo.ErrDialogResponse
+		switch {
+		case errors.As(err, &rej):
+			t.log.Info("trunk: outbound call refused", "code", rej.Res.StatusCode)
+			return nil, &RejectedError{Code: rej.Res.StatusCode, Reason: rej.Res.Reason}
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("trunk: outbound call cancelled: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("trunk: outbound call: %w", err)
+	}
+	fail := func(err error) (*Call, error) {
+		// Answered, but unusable: ACK, then hang up at once.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = dlg.Ack(bctx)
+		_ = dlg.Bye(bctx)
+		_ = dlg.Close()
+		c.closeSockets()
+		return nil, err
+	}
+	ans, err := sdpneg.ReadAnswer(dlg.InviteResponse.Body())
+	if err != nil {
+		t.log.Info("trunk: outbound call's answer refused", "err", err)
+		return fail(fmt.Errorf("trunk: the far end's SDP answer: %w", err))
+	}
+	c.Offer, c.send.PayloadType = ans, ans.AudioPT
+	c.ID, c.From, c.Outbound = dlg.InviteRequest.CallID().Value(), number, true
+	c.dlg, c.state = dlg, stateAnswered
+	c.mu.Lock()
+	err = c.startLeg(out, keys)
+	c.mu.Unlock()
+	if err != nil {
+		return fail(err)
+	}
+	if err := dlg.Ack(ctx); err != nil {
+		return fail(fmt.Errorf("trunk: ACK: %w", err))
+	}
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return fail(ErrNotServing)
+	}
+	t.calls[c.ID] = c
+	t.wg.Add(1)
+	t.mu.Unlock()
+	t.log.Info("trunk: outbound call answered", "call", c.ID, "law", ans.Law.String())
+	if t.cfg.Metrics != nil {
+		t.cfg.Metrics.CallOffered()
+	}
+	go c.run() //nolint:contextcheck // the call outlives Dial's ctx: it ends with its dialog
+	return c, nil
+}
+
+// outbound parses Config.Outbound.
+func outbound(addr string) (string, int, error) {
+	host, portS, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: outbound trunk %q is not HOST:PORT: %w", ErrConfig, addr, err)
+	}
+	port, err := strconv.Atoi(portS)
+	if err != nil || port <= 0 || port > 65535 || host == "" {
+		return "", 0, fmt.Errorf("%w: outbound trunk %q is not HOST:PORT", ErrConfig, addr)
+	}
+	return host, port, nil
+}
