@@ -89,7 +89,14 @@ func (s *Stack) AddUser(t *testing.T, name string, role store.Role, password str
 type Option func(*options)
 
 type options struct {
-	route []route.Option
+	route    []route.Option
+	outbound string
+}
+
+// WithOutbound lets agents place calls through the trunk to the SIP peer
+// at addr (host:port), as serve's --trunk-out does.
+func WithOutbound(addr string) Option {
+	return func(o *options) { o.outbound = addr }
 }
 
 // WithRejoinTimeout sets how long a held call waits for its dropped agent
@@ -142,7 +149,7 @@ func Start(t *testing.T, opts ...Option) *Stack {
 		t.Fatal(err)
 	}
 	mgrP.Store(mgr)
-	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr})
+	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Dialer: mgr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +161,12 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	s.URL = web.URL
 
 	s.SIPAddr = sipptest.FreeAddr(t)
-	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall})
+	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall, Outbound: o.outbound})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.outbound != "" {
+		mgr.SetOutbound(tr)
 	}
 	if err := tr.Listen(ctx); err != nil {
 		t.Fatal(err)

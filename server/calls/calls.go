@@ -17,6 +17,8 @@ package calls
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,6 +55,8 @@ const MaxListeners = 8
 
 // Hub is what the calls say to agents (server/signal's Hub).
 type Hub interface {
+	// Progress tells an agent how the call they placed goes: "answered".
+	Progress(agent, call, status string)
 	SDP(user, call, kind, sdp string) error
 	Candidate(user, call, candidate string) error
 	KeyPressed(call string)
@@ -63,8 +67,17 @@ type Hub interface {
 // Router is the call queue (server/route's Router).
 type Router interface {
 	Inbound(id, from string) error
+	Outbound(agent, id, to string) error
 	Hangup(callID, reason string) error
 }
+
+// Outbound places calls through the SIP trunk (*trunk.Trunk).
+type Outbound interface {
+	Dial(ctx context.Context, number string, out func(frame []byte), keys func(dtmf.Event)) (*trunk.Call, error)
+}
+
+// DialTimeout bounds how long an outbound call may ring unanswered.
+const DialTimeout = 60 * time.Second
 
 // Params are the parts a Manager joins.
 type Params struct {
@@ -82,9 +95,10 @@ type Manager struct {
 	p   Params
 	log *slog.Logger
 
-	mu    sync.Mutex
-	calls map[string]*call
-	wg    sync.WaitGroup
+	mu       sync.Mutex
+	calls    map[string]*call
+	wg       sync.WaitGroup
+	outbound Outbound // nil: agents cannot place calls
 }
 
 // maxEarlyCandidates bounds the candidates kept for an agent's offer
@@ -92,8 +106,13 @@ type Manager struct {
 const maxEarlyCandidates = 32
 
 type call struct {
-	tc    *trunk.Call
+	id    string
+	tc    *trunk.Call // nil until an outbound call is answered
 	agent string
+	// An outbound call: the number dialled, and how to stop dialling.
+	number string
+	cancel context.CancelFunc
+	over   bool // the queue ended the call before the far end answered
 
 	mu    sync.Mutex
 	leg   *agentleg.Leg
@@ -146,7 +165,7 @@ func New(p Params) (*Manager, error) {
 
 // OnCall is the trunk's OnCall: the call rings and waits in the queue.
 func (m *Manager) OnCall(tc *trunk.Call) {
-	c := &call{tc: tc}
+	c := &call{id: tc.ID, tc: tc}
 	m.mu.Lock()
 	m.calls[tc.ID] = c
 	m.mu.Unlock()
@@ -161,7 +180,7 @@ func (m *Manager) OnCall(tc *trunk.Call) {
 		defer m.wg.Done()
 		<-tc.Done()
 		_ = m.p.Router.Hangup(tc.ID, "caller hung up")
-		m.end(tc.ID)
+		m.end(context.Background(), tc.ID)
 	}()
 }
 
@@ -193,8 +212,9 @@ func (m *Manager) RouteEvent(e route.Event) {
 		}
 		// A rejoin, or a held call that went back to the queue and was
 		// taken by another agent, is answered already: the agent's offer
-		// brings the audio back.
-		if !e.Rejoined && !answered {
+		// brings the audio back. An outbound call is answered by the far
+		// end (Dial).
+		if !e.Rejoined && !answered && !e.Outbound {
 			m.wg.Add(1)
 			go func() { defer m.wg.Done(); m.answer(c) }()
 		}
@@ -211,12 +231,28 @@ func (m *Manager) RouteEvent(e route.Event) {
 		m.mu.Unlock()
 		if c != nil && e.Reason != "caller hung up" {
 			// The agent (or the queue) ended it: BYE to the caller, off
-			// the queue's goroutine.
+			// the queue's goroutine; an outbound call still ringing stops
+			// ringing.
+			c.mu.Lock()
+			tc, stopDial := c.tc, c.cancel
+			if tc == nil {
+				c.over = true // an answer that comes now is hung up at once
+			}
+			c.mu.Unlock()
+			if stopDial != nil {
+				stopDial()
+			}
+			if tc == nil {
+				if c.number != "" {
+					m.end(context.Background(), c.id) // dialling stopped: nothing else will end it
+				}
+				return
+			}
 			m.wg.Add(1)
 			go func() {
 				defer m.wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = c.tc.Hangup(ctx)
+				_ = tc.Hangup(ctx)
 				cancel()
 			}()
 		}
@@ -227,23 +263,42 @@ func (m *Manager) RouteEvent(e route.Event) {
 // caller's masked audio starts flowing to the agent's leg (once it exists)
 // and to the recorder.
 func (m *Manager) answer(c *call) {
-	id := c.tc.ID
+	m.record(context.Background(), c)
+	if err := c.tc.Answer(m.farEnd(c, c.tc.Offer.Law), m.keys(c)); err != nil {
+		m.log.Warn("call not answered", "call", c.id, "err", err)
+		return
+	}
+	c.mu.Lock()
+	c.answered = true
+	c.mu.Unlock()
+}
+
+// record starts the call's recording and indexes it.
+func (m *Manager) record(ctx context.Context, c *call) {
+	id := c.id
 	name := "call-" + time.Now().UTC().Format("20060102-150405") + "-" + safe(id) + ".wav"
 	rel := filepath.Join("recordings", name)
 	rec, err := recorder.Create(filepath.Join(m.p.DataDir, rel))
 	if err != nil {
 		m.log.Error("recording not started", "call", id, "err", err)
-	} else {
-		idx, err := m.p.Store.AddRecording(context.Background(), store.Recording{CallID: id, Agent: c.agent, Path: rel})
-		if err != nil {
-			m.log.Error("recording not indexed", "call", id, "err", err)
-		}
-		c.mu.Lock()
-		c.rec, c.recID = rec, idx.ID
-		c.mu.Unlock()
+		return
 	}
-	law := c.tc.Offer.Law
-	err = c.tc.Answer(func(frame []byte) {
+	c.mu.Lock()
+	agent := c.agent
+	c.mu.Unlock()
+	idx, err := m.p.Store.AddRecording(ctx, store.Recording{CallID: id, Agent: agent, Path: rel})
+	if err != nil {
+		m.log.Error("recording not indexed", "call", id, "err", err)
+	}
+	c.mu.Lock()
+	c.rec, c.recID = rec, idx.ID
+	c.mu.Unlock()
+}
+
+// farEnd is what the trunk feeds a call's masked far-end audio (20 ms of
+// G.711 in law) to: the recorder, the agent, the supervisors.
+func (m *Manager) farEnd(c *call, law g711.Law) func([]byte) {
+	return func(frame []byte) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if c.rec != nil {
@@ -261,19 +316,140 @@ func (m *Manager) answer(c *call) {
 		if len(c.listeners) > 0 {
 			c.mixForListeners(frame, law)
 		}
-	}, func(e dtmf.Event) {
+	}
+}
+
+// keys is what the trunk feeds a call's key presses to: the payment side,
+// and "a key was pressed" to the hub.
+func (m *Manager) keys(c *call) func(dtmf.Event) {
+	id := c.id
+	return func(e dtmf.Event) {
 		if e.Phase == dtmf.KeyDown {
 			m.p.HubReady().KeyPressed(id)
 		}
 		m.p.Keys(id, e)
-	})
+	}
+}
+
+// SetOutbound lets agents place calls through o (the trunk, which is
+// built after the Manager).
+func (m *Manager) SetOutbound(o Outbound) {
+	m.mu.Lock()
+	m.outbound = o
+	m.mu.Unlock()
+}
+
+// Dial places a call for the agent (server/signal's Dialer): the call is
+// the agent's at once (call.started, then the agent's media as for any
+// call); the trunk dials in the background and the agent hears the far
+// end, masked, once it answers. A refusal or no answer within DialTimeout
+// ends the call with the reason (busy, no_answer, rejected, failed).
+func (m *Manager) Dial(ctx context.Context, agent, number string) error {
+	m.mu.Lock()
+	ob := m.outbound
+	m.mu.Unlock()
+	if ob == nil {
+		return fmt.Errorf("calls: %w", signal.ErrNoOutbound)
+	}
+	var b [9]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Errorf("calls: %w", err)
+	}
+	id := "out-" + hex.EncodeToString(b[:])
+	// The call outlives the message that placed it.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DialTimeout)
+	c := &call{id: id, number: number, cancel: cancel}
+	m.mu.Lock()
+	m.calls[id] = c
+	m.mu.Unlock()
+	if err := m.p.Router.Outbound(agent, id, number); err != nil {
+		cancel()
+		m.mu.Lock()
+		delete(m.calls, id)
+		m.mu.Unlock()
+		return fmt.Errorf("calls: %w", err)
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer cancel()
+		m.dial(dctx, c, ob)
+	}()
+	return nil
+}
+
+// dial runs an outbound call from its INVITE to its end.
+func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
+	// The law is the answer's: until Dial returns it is not known, and
+	// frames that come first (there should be none) are dropped.
+	var outMu sync.Mutex
+	var out func([]byte)
+	tc, err := ob.Dial(ctx, c.number, func(frame []byte) {
+		outMu.Lock()
+		f := out
+		outMu.Unlock()
+		if f != nil {
+			f(frame)
+		}
+	}, m.keys(c))
 	if err != nil {
-		m.log.Warn("call not answered", "call", id, "err", err)
+		reason := dialFailure(err)
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			reason = "" // the agent hung up while it rang: the queue has ended it
+		}
+		m.log.Info("outbound call not answered", "call", c.id, "reason", reason, "err", err)
+		if reason != "" {
+			_ = m.p.Router.Hangup(c.id, reason)
+		}
+		m.end(context.WithoutCancel(ctx), c.id)
 		return
 	}
 	c.mu.Lock()
+	over := c.over
+	c.tc, c.cancel = tc, nil
+	agent := c.agent
+	c.mu.Unlock()
+	// From the answer on, the call is not bounded by the dial's timeout.
+	ctx = context.WithoutCancel(ctx)
+	if over { // the agent hung up as the far end answered
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = tc.Hangup(hctx)
+		cancel()
+		m.end(ctx, c.id)
+		return
+	}
+	m.record(ctx, c)
+	c.mu.Lock()
 	c.answered = true
 	c.mu.Unlock()
+	outMu.Lock()
+	out = m.farEnd(c, tc.Offer.Law)
+	outMu.Unlock()
+	m.log.Info("outbound call answered", "call", c.id)
+	m.p.HubReady().Progress(agent, c.id, "answered")
+	<-tc.Done()
+	_ = m.p.Router.Hangup(c.id, "caller hung up")
+	m.end(ctx, c.id)
+}
+
+// dialFailure names why an outbound call did not connect, for call.ended.
+func dialFailure(err error) string {
+	var rej *trunk.RejectedError
+	switch {
+	case errors.As(err, &rej):
+		switch rej.Code {
+		case 486, 600:
+			return "busy"
+		case 408, 480, 487:
+			return "no_answer"
+		case 404, 484, 485, 604:
+			return "rejected"
+		}
+		return "failed"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no_answer"
+	}
+	return "failed"
 }
 
 // SDP takes the session description of the call's agent or of a
@@ -446,7 +622,7 @@ func (m *Manager) Unlisten(_ context.Context, user, callID string) error {
 		if lis.leg != nil {
 			_ = lis.leg.Close()
 		}
-		m.log.Info("supervisor stopped listening", "call", c.tc.ID, "user", user)
+		m.log.Info("supervisor stopped listening", "call", c.id, "user", user)
 	}
 	if !found {
 		return ErrNotListening
@@ -489,17 +665,22 @@ func (m *Manager) agentAudio(c *call, frame []byte) {
 		c.agentQ[(c.aq+c.an)%mixDepth] = c.toLin
 		c.an++
 	}
+	tc := c.tc
+	if tc == nil { // an outbound call not answered yet: nobody to hear it
+		c.mu.Unlock()
+		return
+	}
 	out := frame
-	if law := c.tc.Offer.Law; law != g711.ULaw {
+	if law := tc.Offer.Law; law != g711.ULaw {
 		law.Encode(c.back[:], c.toLin[:])
 		out = c.back[:]
 	}
 	c.mu.Unlock()
-	_ = c.tc.Send(out)
+	_ = tc.Send(out)
 }
 
 // end closes what a finished call holds.
-func (m *Manager) end(id string) {
+func (m *Manager) end(ctx context.Context, id string) {
 	m.mu.Lock()
 	c := m.calls[id]
 	delete(m.calls, id)
@@ -527,7 +708,7 @@ func (m *Manager) end(id string) {
 			m.log.Error("recording not closed", "call", id, "err", err)
 		}
 		if recID != 0 {
-			_ = m.p.Store.SetRecordingDuration(context.Background(), recID, d)
+			_ = m.p.Store.SetRecordingDuration(ctx, recID, d)
 		}
 	}
 	m.log.Info("call over", "call", id)

@@ -56,7 +56,7 @@ func (m *Manager) startHold(c *call) {
 	if leg != nil {
 		_ = leg.Close()
 	}
-	m.log.Info("call on hold: the agent's connection dropped", "call", c.tc.ID)
+	m.log.Info("call on hold: the agent's connection dropped", "call", c.id)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

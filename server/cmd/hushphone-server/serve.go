@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err //nolint:wrapcheck // calls' error says what is wrong
 	}
 	mgrP.Store(mgr)
-	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Logger: log})
+	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Dialer: mgr, Logger: log})
 	if err != nil {
 		return err //nolint:wrapcheck // signal's error says what is wrong
 	}
@@ -168,6 +168,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	tr, err := trunk.New(tcfg)
 	if err != nil {
 		return err //nolint:wrapcheck // trunk's error says what is wrong
+	}
+	if cfg.TrunkOut != "" {
+		mgr.SetOutbound(tr) // agents may place calls
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
