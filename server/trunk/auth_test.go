@@ -132,6 +132,7 @@ func TestSippDigestAuth(t *testing.T) {
 			"-au", "carrier", "-ap", password, "-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)),
 			"-timeout", timeout, "-timeout_error", "-nostdin", addr)
 		cmd.Dir = dir
+		cmd.WaitDelay = 5 * time.Second // a killed sipp's pipes must not hold the test
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("%w: %s", err, out)

@@ -62,6 +62,7 @@ func TestSippInBandKeysAreMasked(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin, "-sf", "caller.xml", "-s", "hushphone", "-m", "1", "-i", "127.0.0.1",
 		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)), "-timeout", "40s", "-timeout_error", "-nostdin", addr)
 	cmd.Dir = work
+	cmd.WaitDelay = 5 * time.Second // a killed sipp's pipes must not hold the test
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Run(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -132,7 +133,10 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	if a := t.cfg.OutboundAuth; a != nil {
 		opts.Username, opts.Password = a.User, a.Password
 	}
-	if err := dlg.WaitAnswer(ctx, opts); err != nil {
+	if err := t.waitAnswer(ctx, dlg, opts, c); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, fmt.Errorf("trunk: outbound call cancelled: %w", err) // the background wait cleans up
+		}
 		c.closeSockets()
 		_ = dlg.Close()
 		var rej *sipgo.ErrDialogResponse
@@ -186,6 +190,58 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	}
 	go c.run() //nolint:contextcheck // the call outlives Dial's ctx: it ends with its dialog
 	return c, nil
+}
+
+// waitAnswer waits for dlg's final answer, or for ctx. When ctx ends first
+// it returns ctx's error at once, and the rest goes on in the background:
+// sipgo sends CANCEL once the far end has sent a provisional response (not
+// before, RFC 3261 9.1; a far end that sends nothing holds it until the
+// INVITE times out, 32 s, or Serve ends), a 200 that crosses the CANCEL is
+// ACKed and hung up, and the dialog and c's sockets are closed. Serve gives
+// these 2 s before it closes the SIP port, then ends them.
+func (t *Trunk) waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, opts sipgo.AnswerOptions, c *Call) error {
+	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+	var (
+		mu     sync.Mutex
+		gaveUp bool
+		done   = make(chan error, 1)
+	)
+	t.bg.Add(1)
+	go func() {
+		defer t.bg.Done()
+		defer wcancel()
+		err := dlg.WaitAnswer(wctx, opts)
+		mu.Lock()
+		if !gaveUp {
+			done <- err
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
+		if err == nil { // answered as we gave up
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(wctx), 2*time.Second) // wctx was cancelled when Dial gave up
+			_ = dlg.Ack(bctx)
+			_ = dlg.Bye(bctx)
+			cancel()
+		}
+		_ = dlg.Close()
+		c.closeSockets()
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	select {
+	case err := <-done: // the answer came as ctx ended
+		return err
+	default:
+	}
+	gaveUp = true
+	wcancel()        // CANCEL, in the background
+	return ctx.Err() //nolint:wrapcheck // Dial wraps it
 }
 
 // outbound parses Config.Outbound.

@@ -49,6 +49,7 @@ func TestDialSippUAS(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin, "-sn", "uas", "-i", "127.0.0.1", "-p", sippPort, "-mp", sipptest.FreePort(t),
 		"-rtp_echo", "-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err")
 	cmd.Dir = t.TempDir()
+	cmd.WaitDelay = 5 * time.Second // a killed sipp's pipes must not hold the test
 	var sippOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &sippOut, &sippOut
 	if err := cmd.Start(); err != nil {
@@ -58,18 +59,21 @@ func TestDialSippUAS(t *testing.T) {
 	go func() { sippDone <- cmd.Wait() }()
 	_, _, tr := startTrunkCfg(t, Config{Outbound: sippAddr}, func(_ *answered, c *Call) { _ = c.Reject(480, "No") })
 
-	var heard frameCounter
-	var call *Call
-	var err error
-	for range 50 { // until sipp listens
-		dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
-		call, err = tr.Dial(dctx, "0123456789", heard.out, noKeys)
-		dcancel()
-		if err == nil || !errors.Is(err, context.DeadlineExceeded) && !isRefused(err) {
+	// sipp listens once its SIP port is taken.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		probe, err := net.ListenPacket("udp", sippAddr)
+		if err != nil {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		_ = probe.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("sipp does not listen on %s\n%s", sippAddr, sippOut.String())
+		}
 	}
+	var heard frameCounter
+	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
+	call, err := tr.Dial(dctx, "0123456789", heard.out, noKeys)
+	dcancel()
 	if err != nil {
 		t.Fatalf("Dial: %v\n%s", err, sippOut.String())
 	}
@@ -111,11 +115,6 @@ func TestDialSippUAS(t *testing.T) {
 		t.Fatalf("sipp did not end\n%s", sippOut.String())
 	}
 	t.Logf("outbound call: %d masked frames heard; leg %+v", heard.n(), call.Stats())
-}
-
-// isRefused: sipp is not listening yet (ICMP port unreachable).
-func isRefused(err error) bool {
-	return err != nil && (bytes.Contains([]byte(err.Error()), []byte("refused")) || bytes.Contains([]byte(err.Error()), []byte("transaction terminated")))
 }
 
 func splitHostPort(t *testing.T, addr string) (string, string, int) {
@@ -245,6 +244,31 @@ func TestDialRefusesBadUse(t *testing.T) {
 	}
 	if _, err := notServing.Dial(context.Background(), "1", func([]byte) {}, noKeys); !errors.Is(err, ErrNotServing) {
 		t.Errorf("Dial before Serve: %v", err)
+	}
+}
+
+// TestDialSilentFarEnd: a far end that never answers at all does not hold
+// Dial past its ctx, nor the trunk's shutdown.
+func TestDialSilentFarEnd(t *testing.T) {
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	_, _, tr := startTrunkCfg(t, Config{Outbound: silent.LocalAddr().String()}, func(*answered, *Call) {})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := tr.Dial(ctx, "1", func([]byte) {}, noKeys); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial to a silent far end: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Dial took %v past a 300 ms deadline", d)
+	}
+	buf := make([]byte, 4096)
+	_ = silent.SetReadDeadline(time.Now().Add(time.Second))
+	if n, _, err := silent.ReadFrom(buf); err != nil || !bytes.HasPrefix(buf[:n], []byte("INVITE ")) {
+		t.Fatalf("the far end got no INVITE: %v %q", err, buf[:n])
 	}
 }
 

@@ -348,6 +348,7 @@ func TestSippEarlyMedia(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin, "-sf", "caller.xml", "-m", "1", "-i", "127.0.0.1", "-p", sipptest.FreePort(t),
 		"-mp", sipptest.FreePort(t), "-timeout", "20s", "-timeout_error", "-nostdin", "-trace_err", addr)
 	cmd.Dir = dir
+	cmd.WaitDelay = 5 * time.Second // a killed sipp's pipes must not hold the test
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sipp: %v\n%s", err, out)
 	}

@@ -79,6 +79,7 @@ func TestLoad(t *testing.T) {
 		"-p", strconv.Itoa(freePort(t)), "-mp", "20000", "-r", strconv.Itoa(max(calls/2, 1)), "-l", strconv.Itoa(calls),
 		"-m", strconv.Itoa(calls), "-timeout", strconv.Itoa(secs+90)+"s", "-nostdin", "-max_socket", "4096", addr)
 	cmd.Dir = work
+	cmd.WaitDelay = 5 * time.Second // a killed sipp's pipes must not hold the test
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	runErr := cmd.Run()

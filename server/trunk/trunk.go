@@ -134,7 +134,8 @@ type Trunk struct {
 	calls    map[string]*Call // by Call-ID
 	closing  bool             // shutting down: new INVITEs are refused
 	wg       sync.WaitGroup   // call goroutines
-	handlers sync.WaitGroup   // INVITE handlers, which call OnCall
+	handlers sync.WaitGroup   // INVITE handlers, which call OnCall, and Dials
+	bg       sync.WaitGroup   // abandoned Dials, cancelling in the background
 
 	auth *authenticator // nil without Config.Auth
 
@@ -305,9 +306,18 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	// OnCall's handlers are done with too before we return, so whoever
 	// owns OnCall may shut down once this returns.
 	t.handlers.Wait()
+	// Abandoned Dials get a moment to send their CANCELs; closing the UA
+	// then ends their transactions.
+	bgDone := make(chan struct{})
+	go func() { t.bg.Wait(); close(bgDone) }()
+	select {
+	case <-bgDone:
+	case <-time.After(2 * time.Second):
+	}
 	_ = t.udp.Close()
 	_ = t.tcp.Close()
 	_ = t.ua.Close()
+	<-bgDone
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("trunk: %w", err)
 	}

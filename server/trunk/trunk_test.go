@@ -140,6 +140,7 @@ func TestSippCallWithRFC4733Key(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin, "-sn", "uac_pcap", "-s", "1000", "-m", "1", "-i", "127.0.0.1",
 		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)), "-timeout", "40s", "-timeout_error", "-nostdin", "-trace_err", addr)
 	cmd.Dir = dir
+	cmd.WaitDelay = 5 * time.Second // a killed sipp's pipes must not hold the test
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
