@@ -161,7 +161,8 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	s.URL = web.URL
 
 	s.SIPAddr = sipptest.FreeAddr(t)
-	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall, Outbound: o.outbound})
+	rb := trunk.RingbackUK // serve's default: callers hear ringing while they wait
+	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall, Outbound: o.outbound, Ringback: &rb})
 	if err != nil {
 		t.Fatal(err)
 	}

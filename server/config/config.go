@@ -87,8 +87,8 @@ var Settings = []Setting{
 		},
 	},
 	{
-		Name: "ringback", Env: "HUSHPHONE_RINGBACK", Arg: "TONE", Default: "off",
-		Usage: "early media for callers waiting for an agent: uk (400+450 Hz), us (440+480 Hz) or off (180 Ringing only)",
+		Name: "ringback", Env: "HUSHPHONE_RINGBACK", Arg: "TONE", Default: "uk",
+		Usage: "early media for callers waiting for an agent (183 with the tone, then 200): uk (400+450 Hz), us (440+480 Hz) or off (180 Ringing only, for peers that do not take 183)",
 		set: func(c *Config, v string) error {
 			switch v {
 			case "uk", "us", "off":

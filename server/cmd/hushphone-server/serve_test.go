@@ -307,8 +307,8 @@ func TestServeSIPAndMetrics(t *testing.T) {
 		t.Fatalf("OPTIONS: %d", code)
 	}
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"
-	if code := sipDo("INVITE", "Content-Type: application/sdp\r\n", offer); code != 180 {
-		t.Fatalf("INVITE: %d, want 180: the call rings in the queue", code)
+	if code := sipDo("INVITE", "Content-Type: application/sdp\r\n", offer); code != 183 {
+		t.Fatalf("INVITE: %d, want 183: the call waits in the queue, hearing the default (uk) ringback", code)
 	}
 	res, err := http.Get(url + "/metrics")
 	if err != nil {
