@@ -18,7 +18,8 @@ import (
 )
 
 // farEnd is the other side of an outbound call: another SIP trunk on
-// loopback that answers and echoes what it hears, or says busy.
+// loopback that rings for 300 ms, then answers and echoes what it hears,
+// or says busy.
 type farEnd struct {
 	busy  atomic.Bool
 	calls atomic.Int32
@@ -35,6 +36,8 @@ func startFarEnd(t *testing.T) (*farEnd, string) {
 			_ = c.Reject(486, "Busy Here")
 			return
 		}
+		_ = c.Ring()
+		time.Sleep(300 * time.Millisecond)
 		echo := make(chan []byte, 50)
 		if err := c.Answer(func(frame []byte) {
 			select {
@@ -72,7 +75,8 @@ func startFarEnd(t *testing.T) (*farEnd, string) {
 
 // TestAgentPlacesACall: an agent dials a number; the call goes out through
 // the server's outbound trunk to another SIP trunk that answers and echoes.
-// The agent gets call.started (outbound) and call.progress answered, hears
+// The agent gets call.started (outbound), call.progress ringing and
+// answered, hears
 // its own voice back through the far end (masked, as all far-end audio is),
 // hangs up, and the call is recorded with both sides. A second call finds
 // the far end busy: call.ended says so, and the agent is free again.
@@ -128,8 +132,10 @@ func TestAgentPlacesACall(t *testing.T) {
 	if !started.Outbound || started.From != "+441632960123" || !strings.HasPrefix(started.Call, "out-") {
 		t.Fatalf("call.started %+v", started)
 	}
-	if p := next("call.progress"); p.Status != "answered" || p.Call != started.Call {
-		t.Fatalf("call.progress %+v", p)
+	for _, want := range []string{"ringing", "answered"} {
+		if p := next("call.progress"); p.Status != want || p.Call != started.Call {
+			t.Fatalf("call.progress %+v, want %s", p, want)
+		}
 	}
 	from := annEars.len()
 	time.Sleep(3 * time.Second)

@@ -55,7 +55,8 @@ const MaxListeners = 8
 
 // Hub is what the calls say to agents (server/signal's Hub).
 type Hub interface {
-	// Progress tells an agent how the call they placed goes: "answered".
+	// Progress tells an agent how the call they placed goes: "ringing",
+	// "answered".
 	Progress(agent, call, status string)
 	SDP(user, call, kind, sdp string) error
 	Candidate(user, call, candidate string) error
@@ -73,7 +74,7 @@ type Router interface {
 
 // Outbound places calls through the SIP trunk (*trunk.Trunk).
 type Outbound interface {
-	Dial(ctx context.Context, number string, out func(frame []byte), keys func(dtmf.Event)) (*trunk.Call, error)
+	Dial(ctx context.Context, number string, out func(frame []byte), keys func(dtmf.Event), opts ...trunk.DialOption) (*trunk.Call, error)
 }
 
 // DialTimeout bounds how long an outbound call may ring unanswered.
@@ -391,7 +392,12 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 		if f != nil {
 			f(frame)
 		}
-	}, m.keys(c))
+	}, m.keys(c), trunk.OnRinging(func() {
+		c.mu.Lock()
+		agent := c.agent
+		c.mu.Unlock()
+		m.p.HubReady().Progress(agent, c.id, "ringing")
+	}))
 	if err != nil {
 		reason := dialFailure(err)
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -58,6 +58,17 @@ func validNumber(n string) bool {
 	return true
 }
 
+// DialOption changes what Dial does.
+type DialOption func(*dialOptions)
+
+type dialOptions struct {
+	ringing func()
+}
+
+// OnRinging has Dial call f, once, when the far end says it rings (180 or
+// 183), from sipgo's goroutine; f must not block.
+func OnRinging(f func()) DialOption { return func(o *dialOptions) { o.ringing = f } }
+
 // Dial calls number through the outbound trunk (Config.Outbound) and
 // returns once it is answered (200 OK, ACK sent): an answered *Call like an
 // inbound one. From then on the far end's audio, through the call's Masker,
@@ -71,7 +82,11 @@ func validNumber(n string) bool {
 // ctx's error returned. Dial needs Listen to have been called, and waits
 // for Serve: the INVITE goes out from the SIP port, where the far end's
 // answers and BYE come back.
-func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte), keys func(dtmf.Event)) (*Call, error) {
+func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte), keys func(dtmf.Event), options ...DialOption) (*Call, error) {
+	var do dialOptions
+	for _, o := range options {
+		o(&do)
+	}
 	if t.outDialogs == nil {
 		return nil, ErrNoOutbound
 	}
@@ -130,6 +145,15 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		return nil, fmt.Errorf("trunk: INVITE to the outbound trunk: %w", err)
 	}
 	opts := sipgo.AnswerOptions{}
+	if do.ringing != nil {
+		var once sync.Once
+		opts.OnResponse = func(res *sip.Response) error {
+			if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
+				once.Do(do.ringing)
+			}
+			return nil
+		}
+	}
 	if a := t.cfg.OutboundAuth; a != nil {
 		opts.Username, opts.Password = a.User, a.Password
 	}
