@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -154,4 +155,41 @@ func TestAgentBacklogIsBounded(t *testing.T) {
 	if r.n != agentBacklog {
 		t.Fatalf("%d agent frames queued, want %d", r.n, agentBacklog)
 	}
+}
+
+// BenchmarkFrame is one 20 ms frame of a call's recording: the agent's
+// frame queued, the caller's written beside it (with the header patched
+// every second and a sync every 5 s, as in a call). The recording starts
+// afresh every 10 minutes of audio to keep the file small.
+func BenchmarkFrame(b *testing.B) {
+	dir := b.TempDir()
+	payload := make([]byte, 160)
+	g711.EncodeULawTo(payload, sine(1000, 160, 0))
+	agent := sine(300, 160, 0)
+	var r *Recorder
+	files, frames := 0, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if frames%30000 == 0 {
+			b.StopTimer()
+			if r != nil {
+				_ = r.Close()
+			}
+			files++
+			var err error
+			if r, err = Create(filepath.Join(dir, strconv.Itoa(files)+".wav")); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		frames++
+		if err := r.Agent(agent); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.Caller(payload, g711.ULaw); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	_ = r.Close()
 }
