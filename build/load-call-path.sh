@@ -90,9 +90,17 @@ for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18080/healthz && br
 echo "load-password" | "$work/hushphone-agent" --server http://127.0.0.1:18080 --agents "$N" --user bot \
 	--password-stdin --auto-answer --calls "$N" >"$work/agents.log" 2>&1 &
 AP=$!
-# Time for the agents to sign in (argon2id takes a while per agent); calls
-# that come before an agent is free wait in the queue.
-sleep $((3 + N / 10))
+# The agents sign in (argon2id takes a while per agent) and become
+# available.
+deadline=$((SECONDS + 30 + N / 2))
+until [ "$(grep -c 'msg="agent registered"' "$work/serve.log" || true)" -ge "$N" ]; do
+	if [ $SECONDS -ge $deadline ]; then
+		echo "only $(grep -c 'msg="agent registered"' "$work/serve.log" || true) of $N agents signed in"
+		exit 1
+	fi
+	sleep 0.5
+done
+sleep 1
 s0=$(cpu $SP) a0=$(cpu $AP) t0=$(date +%s.%N)
 sleep 3
 s1=$(cpu $SP) a1=$(cpu $AP) t1=$(date +%s.%N)
