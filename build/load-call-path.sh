@@ -113,16 +113,19 @@ echo "placing $N calls of $SECS s at $RATE a second"
 	-max_socket 4096 -timeout $((SECS + 120))s -nostdin 127.0.0.1:15060 >"$work/sipp.log" 2>&1) &
 SIPP=$!
 c0=$(cpu $SP) ca0=$(cpu $AP) w0=$(date +%s.%N)
-deadline=$((SECONDS + SECS))
-until [ "$(grep -c 'agent leg state.*state=connected' "$work/serve.log" || true)" -ge "$N" ]; do
-	if [ $SECONDS -ge $deadline ]; then
-		echo "only $(grep -c 'agent leg state.*state=connected' "$work/serve.log" || true) of $N agent legs connected within $SECS s"
-		exit 1
-	fi
+legs() { grep -c 'agent leg state.*state=connected' "$work/serve.log" || true; }
+deadline=$((SECONDS + N / RATE + 15 + N / 20))
+until [ "$(legs)" -ge "$N" ] || [ $SECONDS -ge $deadline ]; do
 	sleep 0.5
 done
 up=$(echo "$(date +%s.%N) - $w0" | bc -l)
-printf 'all %d agent legs connected %.1f s after the first call\n' "$N" "$up"
+if [ "$(legs)" -ge "$N" ]; then
+	printf 'all %d agent legs connected %.1f s after the first call\n' "$N" "$up"
+else
+	printf 'WARNING: only %d of %d agent legs connected %.1f s after the first call (%d failed); measuring anyway\n' \
+		"$(legs)" "$N" "$up" "$(grep -c 'agent leg state.*state=failed' "$work/serve.log" || true)"
+	KEEP=1
+fi
 sleep "$SETTLE"
 echo "window load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "${PROFILE:-}" ]; then
