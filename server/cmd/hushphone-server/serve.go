@@ -134,11 +134,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	var hubP atomic.Pointer[signal.Hub]
 	var mgrP atomic.Pointer[calls.Manager]
 	router := route.New(route.WithLogger(log), route.WithEvents(func(e route.Event) { //nolint:contextcheck // queue events carry no context: each call's work is bounded by the call
-		if hub := hubP.Load(); hub != nil {
-			hub.RouteEvent(e)
-		}
+		// The calls first: once the hub tells an agent its call started,
+		// the agent's offer can come at once, and the calls must know
+		// by then whose call it is (else "no such call for this agent",
+		// and the call has no audio).
 		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
+		}
+		if hub := hubP.Load(); hub != nil {
+			hub.RouteEvent(e)
 		}
 	}))
 	defer func() { _ = router.Close() }()
