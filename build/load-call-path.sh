@@ -31,7 +31,7 @@ WINDOW=${WINDOW:-20}
 SETTLE=${SETTLE:-3}
 RATE=${RATE:-50}
 # Calls are placed over N/RATE s, and set up as fast as the cores allow.
-SECS=${SECS:-$((N / RATE + N / 20 + SETTLE + WINDOW + 15))}
+SECS=${SECS:-$((N / RATE + N / 20 + SETTLE + WINDOW + 30))}
 work=$(mktemp -d /tmp/hushphone-load.XXXXXX)
 trap 'kill ${SP:-} ${AP:-} 2>/dev/null || true; [ -n "${SIPP:-}" ] && kill -9 $SIPP 2>/dev/null; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 trap "exit 1" INT TERM
