@@ -2,7 +2,7 @@
 # The whole call path under load, by hand: `make load-call-path N=100`.
 #
 # Starts `hushphone-server serve` on a scratch data directory, signs in N
-# headless agents (hushphone-agent --agents N --auto-answer), and has sipp
+# headless agents (hushphone-agent --agents 50 --auto-answer, N/50 of them), and has sipp
 # place N concurrent calls, each playing SECS seconds of mu-law audio with
 # an in-band DTMF key every 10 s (build/loadpcap). Every call is masked,
 # sent to an agent over WebRTC (DTLS-SRTP) and recorded.
@@ -33,25 +33,31 @@ RATE=${RATE:-50}
 # Calls are placed over N/RATE s, and set up as fast as the cores allow.
 SECS=${SECS:-$((N / RATE + N / 20 + SETTLE + WINDOW + 30))}
 work=$(mktemp -d /tmp/hushphone-load.XXXXXX)
-trap 'kill ${SP:-} ${AP:-} 2>/dev/null || true; [ -n "${SIPP:-}" ] && kill -9 $SIPP 2>/dev/null; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
+trap 'kill ${SP:-} ${APS[@]:-} 2>/dev/null || true; [ -n "${SIPP:-}" ] && kill -9 $SIPP 2>/dev/null; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
 trap "exit 1" INT TERM
 go build -o "$work/hushphone-server" ./server/cmd/hushphone-server
 go build -o "$work/hushphone-agent" ./desktop/cmd/hushphone-agent
 go run ./build/loadpcap -seconds "$SECS" -dir "$work"
 
-# Agents bot1..botN: argon2id makes adding one take 0.2 s, so they are
-# kept between runs in a template data directory.
-users=${TMPDIR:-/tmp}/hushphone-load-users
+# The agents sign in in batches of BATCH, one hushphone-agent process per
+# batch (b1x1..b1x50, b2x1..): every sign-in costs the server an argon2id
+# hash of 64 MiB, and hundreds at once exhaust the memory. Adding an agent
+# takes 0.2 s, so they are kept between runs in a template data directory.
+BATCH=${BATCH:-50}
+batches=$(((N + BATCH - 1) / BATCH))
+users=${TMPDIR:-/tmp}/hushphone-load-agents$BATCH
 mkdir -p "$users"
 have=$(cat "$users/count" 2>/dev/null || echo 0)
-for i in $(seq $((have + 1)) "$N"); do
-	echo "load-password" | "$work/hushphone-server" user add --name "bot$i" --role agent --password-stdin --data "$users" >/dev/null
-	echo "$i" >"$users/count"
+for k in $(seq $((have + 1)) "$batches"); do
+	for i in $(seq 1 "$BATCH"); do
+		echo "load-password" | "$work/hushphone-server" user add --name "b${k}x$i" --role agent --password-stdin --data "$users" >/dev/null
+	done
+	echo "$k" >"$users/count"
 done
 mkdir -p "$work/data"
 cp "$users"/hushphone.db* "$work/data/"
 
-cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+cpu() { for p; do cat "/proc/$p/stat"; done | awk '{s += $14 + $15} END {print s}'; }
 hz=$(getconf CLK_TCK)
 metrics() { curl -s --max-time 10 http://127.0.0.1:18080/metrics; }
 m() { awk -v k="$1" '$1==k {print $2}'; }
@@ -87,23 +93,26 @@ pprof=()
 "$work/hushphone-server" serve --data "$work/data" --http 127.0.0.1:18080 --sip 127.0.0.1:15060 "${pprof[@]}" >"$work/serve.log" 2>&1 &
 SP=$!
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18080/healthz && break; sleep 0.2; done
-echo "load-password" | "$work/hushphone-agent" --server http://127.0.0.1:18080 --agents "$N" --user bot \
-	--password-stdin --auto-answer --calls "$N" >"$work/agents.log" 2>&1 &
-AP=$!
-# The agents sign in (argon2id takes a while per agent) and become
-# available.
-deadline=$((SECONDS + 30 + N / 2))
-until [ "$(grep -c 'msg="agent registered"' "$work/serve.log" || true)" -ge "$N" ]; do
-	if [ $SECONDS -ge $deadline ]; then
-		echo "only $(grep -c 'msg="agent registered"' "$work/serve.log" || true) of $N agents signed in"
-		exit 1
-	fi
-	sleep 0.5
+APS=()
+for k in $(seq 1 "$batches"); do
+	n=$((k < batches ? BATCH : N - (batches - 1) * BATCH))
+	echo "load-password" | "$work/hushphone-agent" --server http://127.0.0.1:18080 --agents "$n" --user "b${k}x" \
+		--password-stdin --auto-answer --calls "$n" >"$work/agents$k.log" 2>&1 &
+	APS+=($!)
+	# They sign in (argon2id takes a while per agent) and become available.
+	deadline=$((SECONDS + 60))
+	until [ "$(grep -c 'msg="agent registered"' "$work/serve.log" || true)" -ge $(((k - 1) * BATCH + n)) ]; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "only $(grep -c 'msg="agent registered"' "$work/serve.log" || true) of $N agents signed in"
+			exit 1
+		fi
+		sleep 0.5
+	done
 done
 sleep 1
-s0=$(cpu $SP) a0=$(cpu $AP) t0=$(date +%s.%N)
+s0=$(cpu $SP) a0=$(cpu "${APS[@]}") t0=$(date +%s.%N)
 sleep 3
-s1=$(cpu $SP) a1=$(cpu $AP) t1=$(date +%s.%N)
+s1=$(cpu $SP) a1=$(cpu "${APS[@]}") t1=$(date +%s.%N)
 printf 'idle, %d agents signed in: server %.1f%% of a core, agents %.1f%%\n' "$N" \
 	"$(echo "100 * ($s1 - $s0) / $hz / ($t1 - $t0)" | bc -l)" "$(echo "100 * ($a1 - $a0) / $hz / ($t1 - $t0)" | bc -l)"
 idle=$(echo "($s1 - $s0) / $hz / ($t1 - $t0)" | bc -l)
@@ -112,7 +121,7 @@ echo "placing $N calls of $SECS s at $RATE a second"
 (cd "$work" && exec sipp -sf caller.xml -s hushphone -m "$N" -l "$N" -r "$RATE" -i 127.0.0.1 -p 15070 -mp 16000 \
 	-max_socket 4096 -timeout $((SECS + 120))s -nostdin 127.0.0.1:15060 >"$work/sipp.log" 2>&1) &
 SIPP=$!
-c0=$(cpu $SP) ca0=$(cpu $AP) w0=$(date +%s.%N)
+c0=$(cpu $SP) ca0=$(cpu "${APS[@]}") w0=$(date +%s.%N)
 legs() { grep -c 'agent leg state.*state=connected' "$work/serve.log" || true; }
 deadline=$((SECONDS + N / RATE + 15 + N / 20))
 until [ "$(legs)" -ge "$N" ] || [ $SECONDS -ge $deadline ]; do
@@ -133,17 +142,19 @@ if [ -n "${PROFILE:-}" ]; then
 	PF=$!
 fi
 metrics >"$work/m0"
-s0=$(cpu $SP) a0=$(cpu $AP) t0=$(date +%s.%N)
+s0=$(cpu $SP) a0=$(cpu "${APS[@]}") t0=$(date +%s.%N)
 sleep "$WINDOW"
-s1=$(cpu $SP) a1=$(cpu $AP) t1=$(date +%s.%N)
+s1=$(cpu $SP) a1=$(cpu "${APS[@]}") t1=$(date +%s.%N)
 metrics >"$work/m1"
 [ -n "${PF:-}" ] && wait "$PF"
 active=$(m hushphone_calls_active <"$work/m1")
 [ "${active%.*}" -ge "$N" ] || echo "warning: only $active calls active at the window's end: make SECS longer"
 wait $SIPP || { echo "sipp failed:"; tail -20 "$work/sipp.log"; exit 1; }
 SIPP=
-wait $AP || { echo "agents failed:"; tail -20 "$work/agents.log"; exit 1; }
-AP=
+for k in "${!APS[@]}"; do
+	wait "${APS[$k]}" || { echo "agents failed:"; tail -20 "$work/agents$((k + 1)).log"; exit 1; }
+done
+APS=()
 c1=$(cpu $SP) w1=$(date +%s.%N)
 metrics >"$work/m2"
 win=$(echo "$t1 - $t0" | bc -l)
