@@ -5,9 +5,11 @@
 // Masker's output, so key presses are already flat tones.
 //
 // The file is readable at every moment: its header is written first with
-// "unknown" sizes, patched to the true sizes every second and at Close, and
-// synced to disk every few seconds, so a server stopped mid-call, even
-// killed, leaves a complete, playable recording up to its last second or so.
+// "unknown" sizes; the audio is kept in memory and written once a second
+// (one write instead of fifty), followed by the header patched to the true
+// sizes, and at Close; the file is synced to disk every few seconds, so a
+// server stopped mid-call, even killed, leaves a complete, playable
+// recording up to its last second or so.
 package recorder
 
 import (
