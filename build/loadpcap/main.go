@@ -19,26 +19,31 @@ import (
 )
 
 func main() {
+	os.Exit(run()) //nolint:forbidigo // a main exits; build/ has no cmd/ folder
+}
+
+func run() int {
 	secs := flag.Int("seconds", 60, "seconds of caller audio")
 	dir := flag.String("dir", ".", "folder for caller.pcap and caller.xml")
 	flag.Parse()
 	if *secs < 1 {
 		fmt.Fprintln(os.Stderr, "loadpcap: -seconds must be 1 or more")
-		os.Exit(2)
+		return 2
 	}
 	lin := audio(*secs)
 	ulaw := make([]byte, len(lin))
 	g711.EncodeULawTo(ulaw, lin)
 	if err := sipptest.WritePCAP(filepath.Join(*dir, "caller.pcap"), ulaw); err != nil {
 		fmt.Fprintln(os.Stderr, "loadpcap:", err)
-		os.Exit(1)
+		return 1
 	}
 	// sipp plays the pcap in the background: pause as long, and a little
 	// more, before the BYE.
 	if err := os.WriteFile(filepath.Join(*dir, "caller.xml"), sipptest.CallerScenario(*secs*1000+300), 0o600); err != nil {
 		fmt.Fprintln(os.Stderr, "loadpcap:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // audio is secs seconds at 8 kHz: a voiced warble (a wandering pitch and

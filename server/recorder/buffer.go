@@ -13,7 +13,10 @@ import (
 // of fifty.
 const bufSize = 40 << 10
 
-var errWhence = errors.New("recorder: seek relative to the end")
+var (
+	errWhence = errors.New("recorder: seek relative to the end")
+	errSeek   = errors.New("recorder: seek before the start")
+)
 
 // fileBuffer is the io.WriteSeeker the recording's wav.Writer writes to: it
 // keeps the bytes written at one place in memory and writes them to the
@@ -61,7 +64,7 @@ func (b *fileBuffer) Seek(offset int64, whence int) (int64, error) {
 		return b.pos, errWhence
 	}
 	if offset < 0 {
-		return b.pos, fmt.Errorf("recorder: seek to %d", offset)
+		return b.pos, fmt.Errorf("%w: %d", errSeek, offset)
 	}
 	b.pos = offset
 	return offset, nil

@@ -292,7 +292,7 @@ func TestServePprof(t *testing.T) {
 	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--pprof", addr)
 	defer stop()
 	get := func(u string) int {
-		res, err := http.Get(u) //nolint:noctx // a test against loopback
+		res, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}
