@@ -46,6 +46,8 @@ func TestExposition(t *testing.T) {
 		"hushphone_caller_jitter_seconds_count 1",
 		`hushphone_added_latency_seconds_bucket{le="0.021"} 50`,
 		`hushphone_added_latency_seconds_bucket{le="0.02"} 0`,
+		`hushphone_added_latency_seconds_bucket{le="0.0202"} 0`,
+		`hushphone_added_latency_seconds_bucket{le="0.0205"} 50`,
 		"go_goroutines",
 	} {
 		if !strings.Contains(text, want) {

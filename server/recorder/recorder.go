@@ -5,9 +5,11 @@
 // Masker's output, so key presses are already flat tones.
 //
 // The file is readable at every moment: its header is written first with
-// "unknown" sizes, patched to the true sizes every second and at Close, and
-// synced to disk every few seconds, so a server stopped mid-call, even
-// killed, leaves a complete, playable recording up to its last second or so.
+// "unknown" sizes; the audio is kept in memory and written once a second
+// (one write instead of fifty), followed by the header patched to the true
+// sizes, and at Close; the file is synced to disk every few seconds, so a
+// server stopped mid-call, even killed, leaves a complete, playable
+// recording up to its last second or so.
 package recorder
 
 import (
@@ -40,6 +42,7 @@ const (
 type Recorder struct {
 	mu     sync.Mutex
 	f      *os.File
+	buf    *fileBuffer // between w and f: one write a second
 	w      *wav.Writer
 	frames int64
 	closed bool
@@ -58,13 +61,17 @@ func Create(path string) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recorder: %w", err)
 	}
-	w, err := wav.NewWriter(f, wav.Header{Format: wav.FormatPCM16, Channels: 2, SampleRate: mask.SampleRate})
+	buf := newFileBuffer(f)
+	w, err := wav.NewWriter(buf, wav.Header{Format: wav.FormatPCM16, Channels: 2, SampleRate: mask.SampleRate})
+	if err == nil {
+		err = buf.flush() // the header, at once
+	}
 	if err != nil {
 		_ = f.Close()
 		_ = os.Remove(path)
 		return nil, fmt.Errorf("recorder: %w", err)
 	}
-	return &Recorder{f: f, w: w}, nil
+	return &Recorder{f: f, buf: buf, w: w}, nil
 }
 
 // Agent queues 20 ms of the agent's voice (linear, 160 samples), to be
@@ -118,8 +125,12 @@ func (r *Recorder) Caller(payload []byte, law g711.Law) error {
 	}
 	r.frames++
 	if r.frames%flushEvery == 0 {
+		// The second's audio, then the header that counts it.
 		if err := r.w.Flush(); err != nil {
 			return fmt.Errorf("recorder: %w", err)
+		}
+		if err := r.buf.flush(); err != nil {
+			return err
 		}
 	}
 	if r.frames%syncEvery == 0 {
@@ -147,6 +158,9 @@ func (r *Recorder) Close() error {
 	}
 	r.closed = true
 	err := r.w.Close()
+	if ferr := r.buf.flush(); err == nil {
+		err = ferr
+	}
 	if serr := r.f.Sync(); err == nil {
 		err = serr
 	}

@@ -53,6 +53,10 @@ Settings:
 %[5]s
 %[6]s
 
+Profiling (off unless asked for):
+  --pprof ADDR   serve Go's profiles (net/http/pprof) on ADDR, which must be
+                 on loopback, e.g. 127.0.0.1:6060
+
 Exit status:
   0  stopped by a signal, cleanly
   1  could not start (a message says why), or failed while serving
@@ -68,6 +72,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	settings := config.Bind(fs)
+	pprofAddr := fs.String("pprof", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			serveHelp(stdout)
@@ -86,6 +91,14 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if *pprofAddr != "" {
+		stop, err := startPprof(ctx, *pprofAddr, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s serve: %v\n", prog, err)
+			return exitUsage
+		}
+		defer stop()
+	}
 	if err := serve(ctx, cfg, log, stdout); err != nil {
 		fmt.Fprintf(stderr, "%s serve: %v\n", prog, err)
 		return exitFailure
@@ -121,11 +134,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	var hubP atomic.Pointer[signal.Hub]
 	var mgrP atomic.Pointer[calls.Manager]
 	router := route.New(route.WithLogger(log), route.WithEvents(func(e route.Event) { //nolint:contextcheck // queue events carry no context: each call's work is bounded by the call
-		if hub := hubP.Load(); hub != nil {
-			hub.RouteEvent(e)
-		}
+		// The calls first: once the hub tells an agent its call started,
+		// the agent's offer can come at once, and the calls must know
+		// by then whose call it is (else "no such call for this agent",
+		// and the call has no audio).
 		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
+		}
+		if hub := hubP.Load(); hub != nil {
+			hub.RouteEvent(e)
 		}
 	}))
 	defer func() { _ = router.Close() }()

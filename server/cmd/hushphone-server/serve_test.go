@@ -210,6 +210,7 @@ func TestServeErrors(t *testing.T) {
 		{"bad ringback", []string{"--ringback", "fr"}, 2, "uk, us or off"},
 		{"bad trunk-out", []string{"--trunk-out", "nowhere"}, 2, "--trunk-out: bad setting"},
 		{"missing trunk-auth", []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", sipptest.FreeAddr(t), "--trunk-auth", "/nonexistent/trunks"}, 1, "trunk: credentials"},
+		{"pprof off loopback", []string{"--pprof", "0.0.0.0:6060"}, 2, "--pprof must be a loopback address"},
 	} {
 		code, _, errOut := runWith(t, "", append([]string{"serve"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errOut, tc.err) {
@@ -326,5 +327,27 @@ func TestServeSIPAndMetrics(t *testing.T) {
 	}
 	if body := string(b); res.StatusCode != 200 || !strings.Contains(body, "hushphone_calls_offered_total 1") || !strings.Contains(body, "hushphone_added_latency_seconds") {
 		t.Fatalf("/metrics: %d\n%s", res.StatusCode, body)
+	}
+}
+
+// TestServePprof: --pprof serves Go's profiles on its own loopback
+// address, not on the API's.
+func TestServePprof(t *testing.T) {
+	addr := sipptest.FreeAddr(t)
+	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--pprof", addr)
+	defer stop()
+	get := func(u string) int {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get("http://" + addr + "/debug/pprof/goroutine?debug=1"); code != http.StatusOK {
+		t.Errorf("pprof: %d", code)
+	}
+	if code := get(url + "/debug/pprof/goroutine?debug=1"); code == http.StatusOK {
+		t.Error("the API's address serves the profiles too")
 	}
 }
