@@ -130,11 +130,13 @@ func Start(t *testing.T, opts ...Option) *Stack {
 		f(&o)
 	}
 	router := route.New(append(o.route, route.WithEvents(func(e route.Event) {
-		if hub := hubP.Load(); hub != nil {
-			hub.RouteEvent(e)
-		}
+		// The calls first, as serve does: an agent told its call started
+		// may send its offer at once.
 		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
+		}
+		if hub := hubP.Load(); hub != nil {
+			hub.RouteEvent(e)
 		}
 	}))...)
 	s.router = router

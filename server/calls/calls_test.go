@@ -178,11 +178,13 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	var keysMu sync.Mutex
 	var keys []dtmf.Event
 	router := route.New(route.WithEvents(func(e route.Event) {
-		if hub := hubP.Load(); hub != nil {
-			hub.RouteEvent(e)
-		}
+		// The calls first, as serve does: an agent told its call started
+		// may send its offer at once.
 		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
+		}
+		if hub := hubP.Load(); hub != nil {
+			hub.RouteEvent(e)
 		}
 	}))
 	defer router.Close()
