@@ -5,6 +5,7 @@
 //	POST   /api/v1/session  {"name","password"} -> 200 {"token","role","expires"}
 //	                        401 {"error":"wrong name or password"} (unknown names too)
 //	                        429 after too many failures for one name (Retry-After)
+//	                        503 when too many sign-ins are being checked at once (Retry-After: 1)
 //	DELETE /api/v1/session  sign out: the token stops working (204)
 //	GET    /api/v1/me       who the token belongs to: {"name","role","expires"}
 //	GET    /api/v1/users    supervisors and admins: every user's name, role, created
@@ -24,8 +25,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -60,6 +63,12 @@ type Params struct {
 	// are checked against, so they take as long as for known ones (zero:
 	// auth.DefaultParams).
 	Hash auth.Params
+	// MaxHashing bounds the password checks that run at once (each holds
+	// the hash's memory, 64 MiB by default): 0 is two per CPU. Up to
+	// MaxWaiting more sign-ins wait their turn (0: 64 per running check);
+	// beyond that a sign-in gets 503 and Retry-After, so a burst of
+	// sign-ins (a shift starting, a flood) cannot exhaust the memory.
+	MaxHashing, MaxWaiting int
 }
 
 // Server is the HTTP API.
@@ -69,6 +78,10 @@ type Server struct {
 	limit   *limiter
 	dummy   string // a hash no password matches, for unknown names
 	handler http.Handler
+
+	hashing chan struct{} // a slot per password check running
+	waiting atomic.Int64  // sign-ins waiting for a slot
+	verify  func(password, encoded string) error
 }
 
 // New builds the API.
@@ -102,7 +115,14 @@ func New(p Params) (*Server, error) {
 	if err != nil {
 		return nil, err //nolint:wrapcheck // auth's error says what failed
 	}
-	s := &Server{p: p, log: p.Logger, limit: newLimiter(p.FailLimit, p.FailWindow), dummy: dummy}
+	if p.MaxHashing <= 0 {
+		p.MaxHashing = 2 * runtime.GOMAXPROCS(0)
+	}
+	if p.MaxWaiting <= 0 {
+		p.MaxWaiting = 64 * p.MaxHashing
+	}
+	s := &Server{p: p, log: p.Logger, limit: newLimiter(p.FailLimit, p.FailWindow), dummy: dummy,
+		hashing: make(chan struct{}, p.MaxHashing), verify: auth.Verify}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -187,7 +207,24 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "the server could not check the password; try again")
 		return
 	}
-	if verr := auth.Verify(req.Password, hash); verr != nil || err != nil {
+	// The check waits for a slot: memory-hard hashes must not all run at
+	// once.
+	if n := s.waiting.Add(1); n > int64(s.p.MaxWaiting) {
+		s.waiting.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the server is busy signing others in: try again in a second")
+		return
+	}
+	select {
+	case s.hashing <- struct{}{}:
+		s.waiting.Add(-1)
+	case <-ctx.Done():
+		s.waiting.Add(-1)
+		return // the client gave up
+	}
+	verr := s.verify(req.Password, hash)
+	<-s.hashing
+	if verr != nil || err != nil {
 		if verr != nil && !errors.Is(verr, auth.ErrMismatch) {
 			s.log.Error("sign-in: stored password hash unreadable; reset the user", "user", u.Name, "err", verr)
 		}

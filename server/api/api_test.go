@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -371,5 +372,72 @@ func TestSignInWithDefaultHash(t *testing.T) {
 	}
 	if r := e.do("POST", "/api/v1/session", "", `{"name":"nobody","password":"whatever1"}`); r.status != 401 {
 		t.Errorf("unknown: %d", r.status)
+	}
+}
+
+// TestSignInBurst: a burst of sign-ins runs at most MaxHashing password
+// checks at once (each holds the hash's memory); sign-ins beyond the
+// waiting room get 503 with Retry-After; every other one succeeds.
+func TestSignInBurst(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	h, err := cheap.Hash("ann-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddUser(ctx, "ann", store.RoleAgent, h); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Params{Store: st, Hash: cheap, MaxHashing: 2, MaxWaiting: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var running, peak atomic.Int64
+	release := make(chan struct{})
+	s.verify = func(pw, enc string) error {
+		n := running.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		<-release
+		defer running.Add(-1)
+		return auth.Verify(pw, enc)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	const n = 12
+	codes := make(chan int, n)
+	for range n {
+		go func() {
+			res, err := http.Post(srv.URL+"/api/v1/session", "application/json", strings.NewReader(`{"name":"ann","password":"ann-password"}`))
+			if err != nil {
+				codes <- 0
+				return
+			}
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") == "" {
+				codes <- -1
+				return
+			}
+			codes <- res.StatusCode
+		}()
+	}
+	// 2 checking and 6 waiting: the other 4 are turned away at once.
+	got := map[int]int{}
+	for range n - 8 {
+		got[<-codes]++
+	}
+	if got[http.StatusServiceUnavailable] != n-8 {
+		t.Fatalf("before any check finished: %v, want %d refusals with Retry-After", got, n-8)
+	}
+	close(release)
+	for range 8 {
+		got[<-codes]++
+	}
+	if got[http.StatusOK] != 8 || peak.Load() != 2 {
+		t.Fatalf("codes %v, at most %d checks at once; want 8 sign-ins, 2 at once", got, peak.Load())
 	}
 }
