@@ -60,7 +60,9 @@ type Hub interface {
 	Progress(agent, call, status string)
 	SDP(user, call, kind, sdp string) error
 	Candidate(user, call, candidate string) error
-	KeyPressed(call string)
+	// KeyPressed says a key was pressed on the call (to its agent, if
+	// any, and the supervisors); never which.
+	KeyPressed(call, agent string)
 	// ListenEnded tells a supervisor their listening to the call is over.
 	ListenEnded(user, call, reason string)
 }
@@ -219,6 +221,16 @@ func (m *Manager) RouteEvent(e route.Event) {
 			m.wg.Add(1)
 			go func() { defer m.wg.Done(); m.answer(c) }()
 		}
+	case route.CallRequeued:
+		// Back in the queue: no agent's until the next takes it.
+		m.mu.Lock()
+		c := m.calls[e.Call]
+		m.mu.Unlock()
+		if c != nil {
+			c.mu.Lock()
+			c.agent = ""
+			c.mu.Unlock()
+		}
 	case route.CallHeld:
 		m.mu.Lock()
 		c := m.calls[e.Call]
@@ -326,7 +338,10 @@ func (m *Manager) keys(c *call) func(dtmf.Event) {
 	id := c.id
 	return func(e dtmf.Event) {
 		if e.Phase == dtmf.KeyDown {
-			m.p.HubReady().KeyPressed(id)
+			c.mu.Lock()
+			agent := c.agent
+			c.mu.Unlock()
+			m.p.HubReady().KeyPressed(id, agent)
 		}
 		m.p.Keys(id, e)
 	}

@@ -409,14 +409,13 @@ func (h *Hub) ListenEnded(user, call, reason string) {
 	_ = h.Send(user, Message{Type: TypeListenEnd, Call: call, Reason: reason})
 }
 
-// KeyPressed tells the agent on the call, and every supervisor, that the
-// caller pressed a key. Which key is never said: there is no way to.
-func (h *Hub) KeyPressed(call string) {
+// KeyPressed tells the agent on the call (if any), and every supervisor,
+// that the caller pressed a key. Which key is never said: there is no way
+// to.
+func (h *Hub) KeyPressed(call, agent string) {
 	m := Message{Type: TypeKeyPressed, Call: call}
-	for _, ci := range h.p.Router.Calls() {
-		if ci.ID == call && ci.Agent != "" && ci.State == route.CallStateActive {
-			_ = h.Send(ci.Agent, m)
-		}
+	if agent != "" {
+		_ = h.Send(agent, m) // an agent who dropped is simply not told
 	}
 	h.Broadcast(m)
 }

@@ -603,7 +603,7 @@ func TestSupervisor(t *testing.T) {
 		t.Fatalf("root calls %v", m)
 	}
 
-	e.hub.KeyPressed("call-abc")
+	e.hub.KeyPressed("call-abc", "ann")
 	for _, c := range []*client{ann, sue, root} {
 		m, raw := c.expectRaw("key.pressed")
 		keys := make([]string, 0, len(m))
