@@ -5,17 +5,20 @@ package sipptest
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/pion/rtp"
 
 	"github.com/hushphone/hushphone/internal/maskscore"
+	"github.com/hushphone/hushphone/media/g711"
 )
 
 // WritePCAP writes mu-law audio as a pcap of RTP packets (20 ms each, 50
@@ -127,6 +130,32 @@ Content-Length: 0
 // folder), waits pauseMs, then hangs up.
 func CallerScenario(pauseMs int) []byte {
 	return bytes.Replace([]byte(callerScenario), []byte("PAUSE"), []byte(strconv.Itoa(pauseMs)), 1)
+}
+
+// Calls has sipp place n calls at once to sipAddr, each playing audio (8 kHz
+// linear, sent as mu-law) and hanging up 1.5 s after it ends; it returns
+// once sipp is done (within ctx), with sipp's output in the error if it
+// failed. It needs sipp (see Sipp).
+func Calls(ctx context.Context, t testing.TB, sipAddr string, audio []int16, n int) error {
+	t.Helper()
+	sipp := Sipp(t)
+	dir := t.TempDir()
+	ulaw := make([]byte, len(audio))
+	g711.EncodeULawTo(ulaw, audio)
+	if err := WritePCAP(filepath.Join(dir, "caller.pcap"), ulaw); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "caller.xml"), CallerScenario(len(audio)/8+1500), 0o600); err != nil {
+		return fmt.Errorf("sipptest: %w", err)
+	}
+	nn := strconv.Itoa(n)
+	cmd := exec.CommandContext(ctx, sipp, "-sf", "caller.xml", "-s", "hushphone", "-m", nn, "-l", nn, "-r", nn, "-i", "127.0.0.1",
+		"-p", FreePort(t), "-mp", FreePort(t), "-timeout", "50s", "-nostdin", sipAddr)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("sipptest: sipp: %w\n%s", err, out)
+	}
+	return nil
 }
 
 // FreeAddr is a loopback address whose port is free over UDP and TCP, for

@@ -966,27 +966,24 @@ func (c *Call) run() {
 	})
 	loops.Go(func() { c.reportLoop(ctx, stop) })
 	if c.rtcpConn != nil {
-		loops.Go(func() {
-			buf := make([]byte, 1500)
-			for {
-				n, from, err := c.rtcpConn.ReadFromUDPAddrPort(buf)
-				if err != nil {
-					if over() {
-						return
-					}
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						continue
-					}
-					return
-				}
-				c.rtcpIn(buf[:n], from)
-			}
-		})
+		loops.Go(func() { readUDP(c.rtcpConn, over, c.rtcpIn) })
 	}
+	readUDP(c.conn, over, func(b []byte, from netip.AddrPort) {
+		if c.Offer.RTCPMux && callerleg.IsRTCP(b) {
+			c.rtcpIn(b, from)
+			return
+		}
+		c.rtpIn(b, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+	})
+}
+
+// readUDP hands each datagram conn receives to handle (the slice is
+// reused) until a read fails for good or over says the call is over; a
+// read deadline only wakes it to ask.
+func readUDP(conn *net.UDPConn, over func() bool, handle func([]byte, netip.AddrPort)) {
 	buf := make([]byte, 1500)
 	for {
-		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if over() {
 				return
@@ -997,23 +994,23 @@ func (c *Call) run() {
 			}
 			return
 		}
-		if c.Offer.RTCPMux && callerleg.IsRTCP(buf[:n]) {
-			c.rtcpIn(buf[:n], from)
-			continue
-		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		c.mu.Lock()
-		switch {
-		case c.leg != nil:
-			// Bad or stray packets are counted in the leg's stats.
-			c.arrival = time.Now()
-			_ = c.leg.Packet(from, buf[:n], c.arrival)
-		case !c.early.IsValid() && c.isCallerRTP(buf[:n]):
-			// Before Answer nothing listens: the caller's audio is
-			// dropped unheard, and only its address is kept, for the
-			// ringback (symmetric RTP).
-			c.early = from
-		}
-		c.mu.Unlock()
+		handle(buf[:n], from)
+	}
+}
+
+// rtpIn takes one RTP datagram from the caller.
+func (c *Call) rtpIn(b []byte, from netip.AddrPort) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.leg != nil:
+		// Bad or stray packets are counted in the leg's stats.
+		c.arrival = time.Now()
+		_ = c.leg.Packet(from, b, c.arrival)
+	case !c.early.IsValid() && c.isCallerRTP(b):
+		// Before Answer nothing listens: the caller's audio is dropped
+		// unheard, and only its address is kept, for the ringback
+		// (symmetric RTP).
+		c.early = from
 	}
 }

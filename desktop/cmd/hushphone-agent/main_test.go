@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -58,7 +56,7 @@ func TestUsage(t *testing.T) {
 // --record: two sipp calls, each answered by one of the two agents; the
 // command exits 0 after both, and each agent's recording holds a call.
 func TestTwoAgentsTakeCallsUntilDone(t *testing.T) {
-	sipp := sipptest.Sipp(t)
+	sipptest.Sipp(t) // skip early without sipp
 	voice, _ := sipptest.Excerpt(t, "nominal", 36000, 3*8000)
 	srv := stacktest.Start(t)
 	srv.AddAgent(t, "bot1", "bots-password")
@@ -75,20 +73,9 @@ func TestTwoAgentsTakeCallsUntilDone(t *testing.T) {
 	}()
 	srv.WaitAvailable(t, 2)
 
-	audio := make([]byte, len(voice))
-	g711.EncodeULawTo(audio, voice)
-	if err := sipptest.WritePCAP(filepath.Join(dir, "caller.pcap"), audio); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "caller.xml"), sipptest.CallerScenario(3500), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	// Two calls at once: both agents are needed.
-	cmd := exec.CommandContext(ctx, sipp, "-sf", "caller.xml", "-s", "hushphone", "-m", "2", "-l", "2", "-r", "2", "-i", "127.0.0.1",
-		"-p", sipptest.FreePort(t), "-mp", sipptest.FreePort(t), "-timeout", "40s", "-nostdin", srv.SIPAddr)
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sipp: %v\n%s", err, b)
+	if err := sipptest.Calls(ctx, t, srv.SIPAddr, voice, 2); err != nil {
+		t.Fatal(err)
 	}
 	select {
 	case code := <-done:
