@@ -27,22 +27,30 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Config is the server's settings, resolved.
 type Config struct {
-	HTTP       string        // HTTP listen address, host:port
-	SIP        string        // SIP listen address (UDP and TCP), host:port
-	Ringback   string        // early media while a call waits: "uk", "us" or "off"
-	TrunkAuth  string        // the trunk credentials file ("" for none)
-	TrunkOut   string        // the outbound trunk, host:port ("" for no outbound calls)
-	TrunkFrom  string        // the number outbound calls present ("" for the default)
-	DataDir    string        // data directory: hushphone.db, recordings/
-	SessionTTL time.Duration // how long a sign-in lasts
-	LogLevel   slog.Level
+	HTTP       string         // HTTP listen address, host:port
+	SIP        string         // SIP listen address (UDP and TCP), host:port
+	Ringback   string         // early media while a call waits: "uk", "us" or "off"
+	TrunkAuth  string         // the trunk credentials file ("" for none)
+	TrunkOut   string         // the outbound trunk, host:port ("" for no outbound calls)
+	TrunkFrom  string         // the number outbound calls present ("" for the default)
+	TrunkAllow []netip.Prefix // source addresses trunks may call from
+	// RTPPortMin and RTPPortMax bound the UDP ports calls' media uses
+	// (the SIP side's RTP and RTCP, the agents' WebRTC); 0 and 0: any.
+	RTPPortMin, RTPPortMax uint16
+	MediaIP                netip.Addr    // where the SIP side's RTP is bound and advertised (zero: the --sip host)
+	PublicIP               netip.Addr    // the agents' WebRTC address behind a 1:1 NAT (zero: none)
+	DataDir                string        // data directory: hushphone.db, recordings/
+	SessionTTL             time.Duration // how long a sign-in lasts
+	LogLevel               slog.Level
 }
 
 // Setting is one row of the table.
@@ -129,6 +137,82 @@ var Settings = []Setting{
 				}
 			}
 			c.TrunkFrom = v
+			return nil
+		},
+	},
+	{
+		Name: "trunk-allow", Env: "HUSHPHONE_TRUNK_ALLOW", Arg: "CIDRS", Default: "127.0.0.0/8,::1/128",
+		Usage: "the addresses SIP trunks may call from, comma-separated (an address or a CIDR range); INVITEs from elsewhere get 403",
+		set: func(c *Config, v string) error {
+			c.TrunkAllow = nil
+			for _, f := range strings.Split(v, ",") {
+				f = strings.TrimSpace(f)
+				if f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return fmt.Errorf("%w: %q is not an address or a CIDR range, e.g. 192.0.2.0/24", ErrBadValue, f)
+					}
+					p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+				}
+				c.TrunkAllow = append(c.TrunkAllow, p.Masked())
+			}
+			if len(c.TrunkAllow) == 0 {
+				return fmt.Errorf("%w: no address: name at least one (127.0.0.1 for loopback only)", ErrBadValue)
+			}
+			return nil
+		},
+	},
+	{
+		Name: "rtp-ports", Env: "HUSHPHONE_RTP_PORTS", Arg: "MIN-MAX", Default: "",
+		Usage: "the UDP ports calls' media may use, for firewalls: the SIP side's RTP and RTCP and the agents' WebRTC (e.g. 10000-20000, at least 4 ports a call; empty: any)",
+		set: func(c *Config, v string) error {
+			c.RTPPortMin, c.RTPPortMax = 0, 0
+			if v == "" {
+				return nil
+			}
+			lo, hi, ok := strings.Cut(v, "-")
+			a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+			b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+			if !ok || err1 != nil || err2 != nil || a < 1024 || b < a+3 {
+				return fmt.Errorf("%w: %q is not a port range MIN-MAX of at least 4 ports above 1023, e.g. 10000-20000", ErrBadValue, v)
+			}
+			c.RTPPortMin, c.RTPPortMax = uint16(a), uint16(b)
+			return nil
+		},
+	},
+	{
+		Name: "media-ip", Env: "HUSHPHONE_MEDIA_IP", Arg: "IP", Default: "",
+		Usage: "the address the SIP side's RTP is bound to and advertised in SDP (empty: the --sip host, or 127.0.0.1 if that is not one address)",
+		set: func(c *Config, v string) error {
+			c.MediaIP = netip.Addr{}
+			if v == "" {
+				return nil
+			}
+			a, err := netip.ParseAddr(v)
+			if err != nil || a.IsUnspecified() {
+				return fmt.Errorf("%w: %q is not one IP address (not 0.0.0.0), e.g. 192.0.2.10", ErrBadValue, v)
+			}
+			c.MediaIP = a.Unmap()
+			return nil
+		},
+	},
+	{
+		Name: "public-ip", Env: "HUSHPHONE_PUBLIC_IP", Arg: "IP", Default: "",
+		Usage: "the public address agents reach the server's WebRTC at, when it sits behind a 1:1 NAT (empty: its own addresses)",
+		set: func(c *Config, v string) error {
+			c.PublicIP = netip.Addr{}
+			if v == "" {
+				return nil
+			}
+			a, err := netip.ParseAddr(v)
+			if err != nil || a.IsUnspecified() {
+				return fmt.Errorf("%w: %q is not one IP address, e.g. 203.0.113.7", ErrBadValue, v)
+			}
+			c.PublicIP = a.Unmap()
 			return nil
 		},
 	},

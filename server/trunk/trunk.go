@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"strconv"
@@ -78,6 +79,9 @@ type Config struct {
 	SIPAddr string
 	// RTPAddr is the local address for calls' RTP (default 127.0.0.1).
 	RTPAddr netip.Addr
+	// RTPPortMin and RTPPortMax, if set, bound the ports calls' RTP and
+	// RTCP use (for firewalls); 0 and 0: any free port.
+	RTPPortMin, RTPPortMax uint16
 	// Allow lists the source addresses trunks may call from (default
 	// loopback only, so the embedded setup works and nothing else does).
 	Allow []netip.Prefix
@@ -169,6 +173,9 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	if cfg.RTCPInterval <= 0 {
 		cfg.RTCPInterval = 5 * time.Second
+	}
+	if cfg.RTPPortMax < cfg.RTPPortMin || (cfg.RTPPortMin == 0) != (cfg.RTPPortMax == 0) {
+		return nil, fmt.Errorf("%w: RTP ports %d-%d: set both, MIN up to MAX", ErrConfig, cfg.RTPPortMin, cfg.RTPPortMax)
 	}
 	if cfg.Ringback != nil {
 		if _, err := cfg.Ringback.frames(g711.ULaw); err != nil {
@@ -440,7 +447,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // newCall binds a call's RTP port (and RTCP, on the next port up, when
 // pair) and sets up its RTP stream to the caller.
 func (t *Trunk) newCall(offer sdpneg.Offer, pair bool) (*Call, error) {
-	conn, rtcpConn, err := listenRTP(t.cfg.RTPAddr, pair)
+	conn, rtcpConn, err := listenRTP(t.cfg.RTPAddr, pair, t.cfg.RTPPortMin, t.cfg.RTPPortMax)
 	if err != nil {
 		return nil, err
 	}
@@ -466,23 +473,53 @@ func (t *Trunk) newCall(offer sdpneg.Offer, pair bool) (*Call, error) {
 }
 
 // listenRTP binds an RTP port on ip, and when pair the RTCP port above it
-// (RTP even, RTCP odd, as RFC 3550 wants).
-func listenRTP(ip netip.Addr, pair bool) (rtpConn, rtcpConn *net.UDPConn, err error) {
+// (an even and odd pair, RFC 3550): any free ports, or, with min and max
+// set, ports in that range, tried from a random place in it.
+func listenRTP(ip netip.Addr, pair bool, lo, hi uint16) (rtpConn, rtcpConn *net.UDPConn, err error) {
+	bind := func(port uint16) (*net.UDPConn, error) {
+		return net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, port)))
+	}
+	if lo != 0 {
+		// Even ports from a random one, round the range once.
+		first := int(lo+1) &^ 1
+		n := (int(hi) - first + 1) / 2
+		if n <= 0 {
+			return nil, nil, fmt.Errorf("%w: the range %d-%d holds no even port", ErrNoPorts, lo, hi)
+		}
+		start := mathrand.IntN(n) //nolint:gosec // spreading ports over the range, not a secret
+		for i := range n {
+			port := uint16(first + 2*((start+i)%n))
+			c, err := bind(port)
+			if err != nil {
+				continue
+			}
+			if !pair {
+				return c, nil, nil
+			}
+			if port < hi {
+				if rc, err := bind(port + 1); err == nil {
+					return c, rc, nil
+				}
+			}
+			_ = c.Close()
+		}
+		return nil, nil, fmt.Errorf("%w: every port in %d-%d on %v is taken: widen --rtp-ports", ErrNoPorts, lo, hi, ip)
+	}
 	if !pair {
-		rtpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		rtpConn, err = bind(0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("trunk: RTP port: %w", err)
 		}
 		return rtpConn, nil, nil
 	}
 	for range 100 {
-		rtpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		rtpConn, err = bind(0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("trunk: RTP port: %w", err)
 		}
 		port := rtpConn.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket's address
 		if port%2 == 0 && port < 65534 {
-			rtcpConn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port+1))))
+			rtcpConn, err = bind(uint16(port + 1))
 			if err == nil {
 				return rtpConn, rtcpConn, nil
 			}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"sync/atomic"
 	"time"
@@ -125,7 +126,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	m := metrics.New()
 	// The call path: the queue, the agents' WebSocket hub, their WebRTC
 	// legs, and the calls that join them to the SIP trunk.
-	webRTC, err := agentleg.NewAPI(agentleg.Config{Loopback: true, Logger: log})
+	wcfg := agentleg.Config{Loopback: true, Logger: log, PortMin: cfg.RTPPortMin, PortMax: cfg.RTPPortMax}
+	if cfg.PublicIP.IsValid() {
+		wcfg.PublicIP = cfg.PublicIP.String()
+	}
+	webRTC, err := agentleg.NewAPI(wcfg)
 	if err != nil {
 		return err //nolint:wrapcheck // agentleg's error says what is wrong
 	}
@@ -164,7 +169,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	hubP.Store(hub)
 	defer func() { _ = hub.Close() }()
-	tcfg := trunk.Config{SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom, Metrics: m, Logger: log, OnCall: mgr.OnCall}
+	rtpIP, err := mediaIP(cfg)
+	if err != nil {
+		return err
+	}
+	tcfg := trunk.Config{SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom, Metrics: m, Logger: log, OnCall: mgr.OnCall,
+		Allow: cfg.TrunkAllow, RTPAddr: rtpIP, RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax}
 	if rb, on, err := trunk.RingbackByName(cfg.Ringback); err != nil {
 		return err //nolint:wrapcheck // trunk's error says what is wrong
 	} else if on {
@@ -253,4 +263,24 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// errMediaIP: the SIP side's RTP address cannot be worked out.
+var errMediaIP = errors.New("with --sip on a name or on every address, set --media-ip to the address trunks send RTP to")
+
+// mediaIP is where the SIP side's RTP is bound and advertised: --media-ip,
+// else the --sip host, which must then be one address.
+func mediaIP(cfg config.Config) (netip.Addr, error) {
+	if cfg.MediaIP.IsValid() {
+		return cfg.MediaIP, nil
+	}
+	host, _, err := net.SplitHostPort(cfg.SIP)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("--sip %q: %w", cfg.SIP, err)
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.IsUnspecified() {
+		return netip.Addr{}, errMediaIP
+	}
+	return a.Unmap(), nil
 }

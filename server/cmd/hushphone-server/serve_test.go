@@ -211,6 +211,13 @@ func TestServeErrors(t *testing.T) {
 		{"bad trunk-out", []string{"--trunk-out", "nowhere"}, 2, "--trunk-out: bad setting"},
 		{"missing trunk-auth", []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", sipptest.FreeAddr(t), "--trunk-auth", "/nonexistent/trunks"}, 1, "trunk: credentials"},
 		{"pprof off loopback", []string{"--pprof", "0.0.0.0:6060"}, 2, "--pprof must be a loopback address"},
+		{"bad trunk-allow", []string{"--trunk-allow", "10.0.0.0/33"}, 2, "is not an address or a CIDR range"},
+		{"empty trunk-allow", []string{"--trunk-allow", " , "}, 2, "name at least one"},
+		{"bad rtp-ports", []string{"--rtp-ports", "20000-10000"}, 2, "MIN-MAX of at least 4 ports above 1023"},
+		{"tiny rtp-ports", []string{"--rtp-ports", "10000-10001"}, 2, "MIN-MAX of at least 4 ports"},
+		{"bad media-ip", []string{"--media-ip", "0.0.0.0"}, 2, "not one IP address"},
+		{"bad public-ip", []string{"--public-ip", "nat"}, 2, "not one IP address"},
+		{"sip everywhere without media-ip", []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", "0.0.0.0:" + sipptest.FreePort(t)}, 1, "set --media-ip"},
 	} {
 		code, _, errOut := runWith(t, "", append([]string{"serve"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errOut, tc.err) {
@@ -271,11 +278,15 @@ func TestServeTrunkAuth(t *testing.T) {
 }
 
 // TestServeSIPAndMetrics: serve answers SIP OPTIONS, puts a call in the
-// queue (it rings), and counts it on /metrics; /api/v1/ws wants a token.
+// queue (it rings, with early media from a port in --rtp-ports), and
+// counts it on /metrics; /api/v1/ws wants a token.
 func TestServeSIPAndMetrics(t *testing.T) {
 	sip := sipptest.FreeAddr(t)
-	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip", sip)
+	lo := 20000 + (os.Getpid()%1500)*8 // 8 ports below the ephemeral range, apart for parallel runs
+	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip", sip,
+		"--rtp-ports", fmt.Sprintf("%d-%d", lo, lo+7), "--trunk-allow", "127.0.0.1, ::1")
 	defer stop()
+	var media int // the port in the 183's SDP
 	sipDo := func(method, extra, body string) int {
 		t.Helper()
 		c, err := net.Dial("udp", sip)
@@ -300,6 +311,11 @@ func TestServeSIPAndMetrics(t *testing.T) {
 			}
 			var code int
 			if _, err := fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code); err == nil && code >= 180 {
+				for _, line := range strings.Split(string(buf[:n]), "\r\n") {
+					if strings.HasPrefix(line, "m=audio ") {
+						media, _ = strconv.Atoi(strings.Fields(line)[1])
+					}
+				}
 				return code
 			}
 		}
@@ -310,6 +326,9 @@ func TestServeSIPAndMetrics(t *testing.T) {
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"
 	if code := sipDo("INVITE", "Content-Type: application/sdp\r\n", offer); code != 183 {
 		t.Fatalf("INVITE: %d, want 183: the call waits in the queue, hearing the default (uk) ringback", code)
+	}
+	if media < lo || media > lo+6 || media%2 != 0 {
+		t.Fatalf("the call's RTP port %d, want an even one in %d-%d", media, lo, lo+7)
 	}
 	res, err := http.Get(url + "/metrics")
 	if err != nil {
