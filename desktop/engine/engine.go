@@ -142,6 +142,9 @@ func New(cfg Config) (*Agent, error) {
 	case "", CodecPCMU:
 		cfg.Codec = CodecPCMU
 	case CodecOpus:
+		if !opus.Available {
+			return nil, fmt.Errorf("%w: Codec %q: %w", ErrConfig, cfg.Codec, opus.ErrUnavailable)
+		}
 		cfg.Codec = CodecOpus
 		codecs = []webrtc.RTPCodecParameters{opusCodec, pcmuCodec}
 	default:

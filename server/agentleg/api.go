@@ -22,7 +22,8 @@
 // Opus-encodes it (media/opus, 8 kHz mono, 24 kbit/s, 960 RTP ticks a
 // frame), and the agent's Opus is decoded at 8 kHz and encoded to PCMU for
 // OnAgentAudio. A 1 kHz tone keeps its level within 0.1 dB through PCMU,
-// Opus and back (TestOpusAgent).
+// Opus and back (TestOpusAgent). A build without cgo has no libopus and
+// registers PCMU alone.
 //
 // WriteFrame sends 20 ms of masked caller audio (160 PCMU bytes) to the
 // agent as one RTP packet with its own sequence number and timestamp. One
@@ -176,8 +177,10 @@ func NewAPI(cfg Config) (*API, error) {
 	if err := me.RegisterCodec(pcmu, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("%w: registering PCMU: %w", ErrWebRTC, err)
 	}
-	if err := me.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("%w: registering Opus: %w", ErrWebRTC, err)
+	if opus.Available { // not in a build without cgo: PCMU only
+		if err := me.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("%w: registering Opus: %w", ErrWebRTC, err)
+		}
 	}
 	// RTCP sender and receiver reports. No NACK (late audio is useless),
 	// no TWCC or simulcast (no bandwidth estimation for 64 kbit/s).

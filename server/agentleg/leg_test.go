@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/hushphone/hushphone/media/opus"
 )
 
 // loopback4 keeps ICE on 127.0.0.1.
@@ -352,8 +355,12 @@ func TestTwoWayAudioOverLoopback(t *testing.T) {
 				if !tc.trickle && !strings.Contains(offer, "a=candidate:") {
 					t.Fatalf("offer without trickle holds no candidates:\n%s", offer)
 				}
-				if f := audioFormats(t, offer); len(f) != 2 || f[0] != "0" || f[1] != "111" {
-					t.Errorf("the server offers %v, want PCMU (0) then Opus (111)", f)
+				want := []string{"0", "111"} // PCMU, then Opus
+				if !opus.Available {
+					want = want[:1]
+				}
+				if f := audioFormats(t, offer); !slices.Equal(f, want) {
+					t.Errorf("the server offers %v, want %v", f, want)
 				}
 				ag.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 				answer, err := ag.pc.CreateAnswer(nil)

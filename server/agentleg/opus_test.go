@@ -74,6 +74,9 @@ func checkTone(t *testing.T, what string, got, want []int16) {
 // OnAgentAudio as 160-byte PCMU frames, a 1 kHz tone keeping its level
 // and frequency through PCMU, Opus and back; lost packets are silence.
 func TestOpusAgent(t *testing.T) {
+	if !opus.Available {
+		t.Skip("built without cgo: no Opus")
+	}
 	checkGoroutines(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -258,6 +261,9 @@ func TestOpusAgent(t *testing.T) {
 
 // WriteFrame on a connected Opus leg: PCMU decode, Opus encode, send.
 func BenchmarkWriteFrameOpus(b *testing.B) {
+	if !opus.Available {
+		b.Skip("built without cgo: no Opus")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	up := make(chan struct{})
