@@ -310,3 +310,64 @@ func BenchmarkWriteFrameOpus(b *testing.B) {
 		i++
 	}
 }
+
+// The answer puts first whichever of PCMU and Opus the offer lists first,
+// whatever payload type and fmtp the agent gives Opus (Chrome's, Firefox's,
+// none).
+func TestAnswerFollowsTheOffersOrder(t *testing.T) {
+	if !opus.Available {
+		t.Skip("built without cgo: no Opus")
+	}
+	checkGoroutines(t)
+	for _, c := range []struct {
+		fmtp      string
+		opusFirst bool
+		want      string
+	}{
+		{"minptime=10;useinbandfec=1", true, "109"},
+		{"maxplaybackrate=48000;stereo=1;useinbandfec=1", true, "109"},
+		{"", true, "109"},
+		{"minptime=10;useinbandfec=1", false, "0"},
+	} {
+		me := &webrtc.MediaEngine{}
+		o := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: c.fmtp}, PayloadType: 109}
+		order := []webrtc.RTPCodecParameters{o, pcmu}
+		if !c.opusFirst {
+			order = []webrtc.RTPCodecParameters{pcmu, o}
+		}
+		for _, codec := range order {
+			if err := me.RegisterCodec(codec, webrtc.RTPCodecTypeAudio); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
+		offer, err := pc.CreateOffer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leg, err := newServerAPI(t).NewLeg(context.Background(), LegParams{OnCandidate: func(webrtc.ICECandidateInit) {}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, err := leg.Answer(context.Background(), offer.SDP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := audioFormats(t, answer); len(f) == 0 || f[0] != c.want {
+			t.Errorf("fmtp %q, Opus first %v: the answer lists %v, want %s first", c.fmtp, c.opusFirst, f, c.want)
+		}
+		if err := leg.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := pc.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
