@@ -6,6 +6,7 @@
 #   make test           install what the tests need, vet, lint, then every
 #                       test (what CI runs, via .ci/run)
 #   make deps           the Debian packages the tests use (build/install-deps.sh)
+#   make build-deps     only what building needs: gcc, pkg-config, libopus-dev
 #   make bench-ratio    the Masker against spandsp's detector, in one run
 #   make lint           golangci-lint only (.golangci.yml)
 #   make bench          Go benchmarks of the media hot path, with allocations
@@ -21,11 +22,12 @@ SHARED        ?= ../shared
 RACE_PKGS      = $(shell $(GO) list ./server/... ./payment/... ./desktop/... 2>/dev/null)
 TEST_TIMEOUT  ?= 20m
 
-.PHONY: all run scrub-corpus deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
+.PHONY: all run scrub-corpus deps build-deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
 
 all: test
 
-run:
+# gcc, pkg-config and libopus-dev first (cgo, media/opus): a no-op when there.
+run: build-deps
 	$(GO) run ./server/cmd/hushphone-server serve
 
 # The masking engine over the shared corpus, as a contact centre would run
@@ -38,7 +40,10 @@ scrub-corpus:
 deps:
 	build/install-deps.sh
 
-build:
+build-deps:
+	build/install-deps.sh --build
+
+build: build-deps
 	$(GO) build ./...
 
 test: deps vet lint go-test race-test

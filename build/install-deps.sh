@@ -2,6 +2,11 @@
 # Install the Debian packages the build and the tests use, if any is missing.
 # Run as root or with sudo; does nothing when everything is there.
 #
+# With --build, only what building the server needs (cgo and libopus, for
+# media/opus): what make run calls first.
+#
+#   libopus-dev                                   the Opus codec (media/opus, cgo, found through pkg-config):
+#                                                 the agents' WebRTC legs transcode PCMU to and from Opus
 #   make gcc libc6-dev pkg-config libspandsp-dev  spandsp's dtmf_rx harness (build/spandsp); gcc and
 #                                                 libc6-dev are also cgo's, for malgo (desktop/engine's
 #                                                 sound devices: it loads ALSA or PulseAudio at run
@@ -14,11 +19,18 @@
 #                                                 the "baresip" metapackage adds only GUI recommends
 #   ca-certificates git                           the Go module proxy, go's VCS stamping
 set -euo pipefail
+build=(gcc libc6-dev pkg-config libopus-dev)
 packages=(
-	make gcc libc6-dev pkg-config libspandsp-dev
+	"${build[@]}" make libspandsp-dev
 	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core
 	ca-certificates git
 )
+if [ "${1:-}" = "--build" ]; then
+	packages=("${build[@]}")
+elif [ "$#" -gt 0 ]; then
+	echo "usage: $0 [--build]" >&2
+	exit 2
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 // Package engine is the agent's side of Hushphone in Go: it signs in to the
 // server, keeps the agent's WebSocket (docs/protocol.md), answers calls,
 // and carries each call's audio over a pion peer connection (DTLS-SRTP,
-// PCMU) between the server and the agent's audio devices. The Wails app
+// PCMU, or Opus when Config.Codec asks for it) between the server and the
+// agent's audio devices. The Wails app
 // and the headless hushphone-agent are built on it. WebKitGTK has no
 // WebRTC: all media runs here, in Go.
 //
@@ -25,6 +26,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,6 +36,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/opus"
 )
 
 // Errors.
@@ -41,6 +44,13 @@ var (
 	ErrSignIn   = errors.New("engine: sign-in refused")
 	ErrProtocol = errors.New("engine: the server broke the protocol")
 	ErrAudio    = errors.New("engine: audio not usable")
+	ErrConfig   = errors.New("engine: bad configuration")
+)
+
+// The codecs Config.Codec names.
+const (
+	CodecPCMU = "pcmu"
+	CodecOpus = "opus"
 )
 
 // Audio is the agent's audio: a microphone and a speaker, 20 ms (160
@@ -95,6 +105,11 @@ type Config struct {
 	// Loopback allows loopback ICE candidates (the embedded setup, tests).
 	Loopback bool
 	Logger   *slog.Logger
+	// Codec is the audio codec the agent offers the server: CodecPCMU
+	// (the default, also for "") offers PCMU alone; CodecOpus offers Opus
+	// first and PCMU second (the server takes Opus), transcoding the 8 kHz
+	// audio of Audio to and from Opus (media/opus) in the engine.
+	Codec string
 }
 
 // Agent is one signed-in agent.
@@ -107,6 +122,8 @@ type Agent struct {
 	ws    *websocket.Conn
 	calls map[string]*media
 	wg    sync.WaitGroup
+
+	heardCodec atomic.Value // string: the codec of the latest server track played (tests)
 }
 
 // New checks the configuration.
@@ -120,12 +137,24 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Audio == nil {
 		cfg.Audio = silence{}
 	}
+	codecs := []webrtc.RTPCodecParameters{pcmuCodec}
+	switch strings.ToLower(cfg.Codec) {
+	case "", CodecPCMU:
+		cfg.Codec = CodecPCMU
+	case CodecOpus:
+		if !opus.Available {
+			return nil, fmt.Errorf("%w: Codec %q: %w", ErrConfig, cfg.Codec, opus.ErrUnavailable)
+		}
+		cfg.Codec = CodecOpus
+		codecs = []webrtc.RTPCodecParameters{opusCodec, pcmuCodec}
+	default:
+		return nil, fmt.Errorf("%w: Codec %q: use %q or %q", ErrConfig, cfg.Codec, CodecPCMU, CodecOpus)
+	}
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
-		PayloadType:        0,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
 	}
 	reg := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
@@ -143,6 +172,21 @@ func New(cfg Config) (*Agent, error) {
 		api: webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)),
 	}, nil
 }
+
+// The codecs: PCMU 8000 (payload type 0) and Opus as WebRTC has it.
+var (
+	pcmuCodec = webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
+		PayloadType:        0,
+	}
+	opusCodec = webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: opus.RTPClockRate, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1",
+		},
+		PayloadType: 111,
+	}
+)
 
 // Run signs in, connects, becomes available and serves calls until ctx is
 // done or the server closes the connection.
@@ -396,7 +440,11 @@ func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error 
 	if listen {
 		_, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 	} else {
-		track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}, "voice", "agent")
+		capability := pcmuCodec.RTPCodecCapability
+		if a.cfg.Codec == CodecOpus {
+			capability = opusCodec.RTPCodecCapability
+		}
+		track, err = webrtc.NewTrackLocalStaticRTP(capability, "voice", "agent")
 		if err == nil {
 			_, err = pc.AddTrack(track)
 		}
@@ -436,13 +484,44 @@ func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error 
 }
 
 // play gives the server's audio to the speaker, 20 ms at a time, lost or
-// missing packets as silence so the time line stays whole.
+// missing packets as silence so the time line stays whole. PCMU is decoded
+// as it comes; Opus is decoded at 8 kHz.
 func (a *Agent) play(tr *webrtc.TrackRemote) {
-	var pcm [160]int16
-	var silent [160]int16
-	var pend [160]byte
-	n := 0
-	var next uint32
+	a.heardCodec.Store(tr.Codec().MimeType)
+	var (
+		pcm    [160]int16
+		silent [160]int16
+		pend   [160]byte
+		lin    [160]int16
+		n      int
+		next   uint32
+		ticks  = uint32(1) // RTP ticks per 8 kHz sample
+		dec    *opus.Decoder
+		opcm   []int16
+	)
+	if strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeOpus) {
+		var err error
+		if dec, err = opus.NewDecoder(); err != nil {
+			a.log.Error("engine: no Opus decoder; the call is silent", "err", err)
+			return
+		}
+		defer dec.Close()
+		ticks = opus.RTPClockRate / 8000
+		opcm = make([]int16, opus.MaxFrameSamples)
+	}
+	// speaker plays samples in 160-sample frames.
+	var sn int
+	speaker := func(s []int16) {
+		for len(s) > 0 {
+			k := copy(pcm[sn:], s)
+			sn += k
+			s = s[k:]
+			if sn == len(pcm) {
+				a.cfg.Audio.Speaker(pcm[:])
+				sn = 0
+			}
+		}
+	}
 	started := false
 	for {
 		p, _, err := tr.ReadRTP()
@@ -450,13 +529,23 @@ func (a *Agent) play(tr *webrtc.TrackRemote) {
 			return
 		}
 		if started {
-			if gap := int32(p.Timestamp - next); gap > 0 && gap <= 8000 {
+			if gap := int32(p.Timestamp-next) / int32(ticks); gap > 0 && gap <= 8000 {
 				for ; gap >= 160; gap -= 160 {
-					a.cfg.Audio.Speaker(silent[:])
+					speaker(silent[:])
 				}
 			} else if gap < 0 {
 				continue // late
 			}
+		}
+		if dec != nil {
+			k, err := dec.Decode(opcm, p.Payload)
+			if err != nil {
+				continue // not Opus: its time becomes silence
+			}
+			started = true
+			next = p.Timestamp + uint32(k)*ticks
+			speaker(opcm[:k])
+			continue
 		}
 		started = true
 		next = p.Timestamp + uint32(len(p.Payload))
@@ -464,25 +553,48 @@ func (a *Agent) play(tr *webrtc.TrackRemote) {
 			pend[n] = b
 			n++
 			if n == len(pend) {
-				g711.DecodeULawTo(pcm[:], pend[:])
-				a.cfg.Audio.Speaker(pcm[:])
+				g711.DecodeULawTo(lin[:], pend[:])
+				speaker(lin[:])
 				n = 0
 			}
 		}
 	}
 }
 
-// speak sends the microphone, 20 ms at a time, until the call ends.
+// speak sends the microphone, 20 ms at a time, until the call ends: as
+// PCMU, or Opus-encoded when the track is Opus.
 func (a *Agent) speak(c *media) {
-	var pcm [160]int16
-	var payload [160]byte
+	var (
+		pcm     [160]int16
+		payload [opus.MaxPacket]byte
+		enc     *opus.Encoder
+		ticks   = uint32(160)
+	)
+	if strings.EqualFold(c.track.Codec().MimeType, webrtc.MimeTypeOpus) {
+		var err error
+		if enc, err = opus.NewEncoder(0); err != nil {
+			a.log.Error("engine: no Opus encoder; the agent is not heard", "err", err)
+			return
+		}
+		defer enc.Close()
+		ticks = opus.RTPFrameTicks
+	}
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 0x5EED}}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for i := 0; ; i++ {
 		a.cfg.Audio.Mic(pcm[:])
-		g711.EncodeULawTo(payload[:], pcm[:])
-		pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = uint16(i), uint32(i*160), payload[:]
+		n := len(pcm)
+		if enc != nil {
+			var err error
+			if n, err = enc.Encode(payload[:], pcm[:]); err != nil {
+				a.log.Error("engine: Opus encoding", "err", err)
+				return
+			}
+		} else {
+			g711.EncodeULawTo(payload[:n], pcm[:])
+		}
+		pkt.SequenceNumber, pkt.Timestamp, pkt.Payload = uint16(i), uint32(i)*ticks, payload[:n]
 		if err := c.track.WriteRTP(&pkt); err != nil {
 			return
 		}

@@ -1,8 +1,8 @@
 // Package agentleg is the agent's side of a call's media on the server: one
 // WebRTC peer connection (pion/webrtc v4) per agent leg, over DTLS-SRTP,
-// carrying PCMU audio both ways.
+// carrying PCMU audio both ways by default, Opus where both ends have it.
 //
-// An API holds what every leg shares: the codecs (PCMU 8000 only, see
+// An API holds what every leg shares: the codecs (PCMU 8000 and Opus, see
 // below), the interceptors (RTCP sender and receiver reports) and the ICE
 // settings (a public address for 1:1 NAT, a UDP port range, loopback host
 // candidates for tests and the embedded setup, an optional local address
@@ -12,26 +12,43 @@
 // candidates are trickled through LegParams.OnCandidate and AddCandidate, or,
 // with no OnCandidate, gathered in full before Offer and Answer return.
 //
+// Codecs: the server offers PCMU (payload type 0) first, then Opus
+// (opus/48000/2, payload type 111, minptime=10;useinbandfec=1, as
+// browsers have it). Answering, it takes whichever of the two the agent's
+// offer lists first (pion keeps the offer's order); an offer with neither
+// is refused with ErrSDP. The masked caller stream, the recorder and the
+// SIP leg are all 8 kHz G.711, so the API stays PCMU whatever the wire
+// carries: on an Opus leg WriteFrame decodes the PCMU frame to linear and
+// Opus-encodes it (media/opus, 8 kHz mono, 24 kbit/s, 960 RTP ticks a
+// frame), and the agent's Opus is decoded at 8 kHz and encoded to PCMU for
+// OnAgentAudio. A 1 kHz tone keeps its level within 0.1 dB through PCMU,
+// Opus and back (TestOpusAgent). A build without cgo has no libopus and
+// registers PCMU alone.
+//
 // WriteFrame sends 20 ms of masked caller audio (160 PCMU bytes) to the
 // agent as one RTP packet with its own sequence number and timestamp. One
 // goroutine per remote track reads the agent's RTP and hands OnAgentAudio
-// 160-byte PCMU frames in order (payloads of other sizes are split or
+// 160-byte PCMU frames in order (PCMU payloads of other sizes are split or
 // joined, lost packets up to 1 s become PCMU silence, late ones are
-// dropped; only the first PCMU track is played); another reads RTCP for the
+// dropped, Opus packets that do not decode are dropped like lost ones;
+// only the first PCMU or Opus track is played); another reads RTCP for the
 // sent track, so the interceptors and Stats see the agent's receiver
 // reports. Close stops and waits for all of them; callbacks must not call
 // Close.
 //
-// Per frame, WriteFrame itself allocates nothing; pion's SRTP and
-// interceptor chain below it cost 3 allocations (about 1.9 kB) a frame
-// (BenchmarkWriteFrame). Reading reuses one buffer per track.
+// Per frame, WriteFrame allocates nothing on either codec; pion's SRTP and
+// interceptor chain below it write in place (the allocations
+// BenchmarkWriteFrame reports are its receiving test peer's). A PCMU frame
+// costs about 7 µs to send; an Opus one about 150 µs, nearly all of it the
+// Opus encoder (media/opus BenchmarkEncode, about 105 µs), so Opus legs
+// cost some twenty times the CPU of PCMU ones. Reading reuses one buffer
+// per track (and one Opus decoder, about 10 µs a packet).
 //
 // What it does not do yet:
-//   - Opus. Only PCMU is registered and offered. The masked caller stream is
-//     G.711 and the recorder and the SIP leg want G.711, so Opus would mean a
-//     transcoder (an Opus encoder and decoder) on the hot path; that is for
-//     when an agent client cannot do PCMU. An offer without PCMU is refused
-//     with ErrSDP.
+//   - Opus in stereo, at other frame sizes than 20 ms from the server, with
+//     FEC or DTX from the server, or loss concealment (lost Opus packets
+//     are PCMU silence, as for PCMU). Received Opus packets of any frame
+//     size are decoded.
 //   - Telephone-events from the agent, PCMA, DTX or comfort noise.
 //   - ICE restarts, renegotiation after the first exchange, TURN or STUN
 //     servers (host candidates, and the public address when configured).
@@ -51,6 +68,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/hushphone/hushphone/media/opus"
 )
 
 // Errors. Each is wrapped with what went wrong; check with errors.Is.
@@ -61,8 +80,8 @@ var (
 	ErrParams = errors.New("agentleg: bad leg parameters")
 	// ErrClosed: the leg was closed; start a new one.
 	ErrClosed = errors.New("agentleg: leg closed")
-	// ErrSDP: an offer or answer was malformed, out of order, or has no
-	// PCMU audio; the agent must send a new one.
+	// ErrSDP: an offer or answer was malformed, out of order, or has
+	// neither PCMU nor Opus audio; the agent must send a new one.
 	ErrSDP = errors.New("agentleg: bad session description")
 	// ErrCandidate: an ICE candidate could not be parsed or added; the
 	// agent sent something that is not an ICE candidate line.
@@ -96,11 +115,22 @@ type API struct {
 	log *slog.Logger
 }
 
-// pcmu is the one codec: PCMU 8000, static payload type 0.
-var pcmu = webrtc.RTPCodecParameters{
-	RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: clockRate, Channels: 1},
-	PayloadType:        0,
-}
+// The codecs, in the order the server offers them: PCMU 8000 (static
+// payload type 0), then Opus as WebRTC has it (48000/2, payload type 111,
+// the fmtp browsers use).
+var (
+	pcmu = webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: clockRate, Channels: 1},
+		PayloadType:        0,
+	}
+	opusCodec = webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: opus.RTPClockRate, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1",
+		},
+		PayloadType: 111,
+	}
+)
 
 // NewAPI builds the shared WebRTC API from cfg.
 func NewAPI(cfg Config) (*API, error) {
@@ -146,6 +176,11 @@ func NewAPI(cfg Config) (*API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(pcmu, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("%w: registering PCMU: %w", ErrWebRTC, err)
+	}
+	if opus.Available { // not in a build without cgo: PCMU only
+		if err := me.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("%w: registering Opus: %w", ErrWebRTC, err)
+		}
 	}
 	// RTCP sender and receiver reports. No NACK (late audio is useless),
 	// no TWCC or simulcast (no bandwidth estimation for 64 kbit/s).

@@ -17,6 +17,9 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/opus"
 )
 
 const (
@@ -116,12 +119,13 @@ type Stats struct {
 type Leg struct {
 	log    *slog.Logger
 	pc     *webrtc.PeerConnection
-	track  *webrtc.TrackLocalStaticRTP
+	track  *sendTrack
 	sender *webrtc.RTPSender
 	params LegParams
 
 	mu      sync.Mutex // closed and wg.Add
 	closed  atomic.Bool
+	opusOut atomic.Bool // the sent track is Opus (RTCP jitter is in 48 kHz ticks)
 	reading atomic.Bool // a track's audio goes to OnAgentAudio
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -133,15 +137,22 @@ type Leg struct {
 	stateMu   sync.Mutex
 	lastState State
 
-	wmu sync.Mutex
-	pkt rtp.Packet
+	wmu sync.Mutex // the sending side below, and sendTrack's binding
+	hdr rtp.Header
+	// The codec pion bound the sent track to: nil stream until then.
+	stream   webrtc.TrackLocalWriter
+	sendOpus bool
+	enc      *opus.Encoder
+	pcm      [frameBytes]int16
+	opusBuf  [opus.MaxPacket]byte
 
 	sent, received, lost, late, frames, reports atomic.Uint64
 	jitterNs, remoteJitterNs                    atomic.Int64
 	remoteLost                                  atomic.Uint32
 }
 
-// NewLeg makes a leg with one sendrecv PCMU transceiver. It starts the
+// NewLeg makes a leg with one sendrecv audio transceiver (PCMU or Opus,
+// whichever the exchange puts first). It starts the
 // goroutine that reads RTCP for the sent audio; Close stops it.
 func (a *API) NewLeg(ctx context.Context, p LegParams) (*Leg, error) {
 	if err := ctx.Err(); err != nil {
@@ -156,10 +167,7 @@ func (a *API) NewLeg(ctx context.Context, p LegParams) (*Leg, error) {
 		_ = pc.GracefulClose()
 		return nil, fmt.Errorf("%w: %s: %w", ErrWebRTC, what, err)
 	}
-	l.track, err = webrtc.NewTrackLocalStaticRTP(pcmu.RTPCodecCapability, "audio", "hushphone")
-	if err != nil {
-		return fail("local track", err)
-	}
+	l.track = &sendTrack{l: l}
 	tr, err := pc.AddTransceiverFromTrack(l.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	if err != nil {
 		return fail("audio transceiver", err)
@@ -170,11 +178,11 @@ func (a *API) NewLeg(ctx context.Context, p LegParams) (*Leg, error) {
 	if _, err := rand.Read(seed[:]); err != nil {
 		return fail("random RTP start", err)
 	}
-	l.pkt.Version = 2
-	l.pkt.PayloadType = uint8(pcmu.PayloadType)
-	l.pkt.SequenceNumber = binary.BigEndian.Uint16(seed[:2])
-	l.pkt.Timestamp = binary.BigEndian.Uint32(seed[2:])
-	l.pkt.Marker = true
+	l.hdr.Version = 2
+	l.hdr.PayloadType = uint8(pcmu.PayloadType)
+	l.hdr.SequenceNumber = binary.BigEndian.Uint16(seed[:2])
+	l.hdr.Timestamp = binary.BigEndian.Uint32(seed[2:])
+	l.hdr.Marker = true
 
 	if p.OnCandidate != nil {
 		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -245,7 +253,8 @@ func (l *Leg) Offer(ctx context.Context) (string, error) {
 	return l.setLocal(ctx, offer)
 }
 
-// Answer answers the agent's offer, which must carry PCMU audio.
+// Answer answers the agent's offer, which must carry PCMU or Opus audio;
+// of the two, the one the offer lists first is used both ways.
 func (l *Leg) Answer(ctx context.Context, offer string) (string, error) {
 	l.sigMu.Lock()
 	defer l.sigMu.Unlock()
@@ -293,10 +302,10 @@ func (l *Leg) setLocal(ctx context.Context, d webrtc.SessionDescription) (string
 	return l.pc.LocalDescription().SDP, nil
 }
 
-// setRemote checks that d has PCMU audio, applies it and adds the
+// setRemote checks that d has PCMU or Opus audio, applies it and adds the
 // candidates that came before it. sigMu is held.
 func (l *Leg) setRemote(d webrtc.SessionDescription) error {
-	if err := checkPCMU(d.SDP); err != nil {
+	if err := checkAudio(d.SDP); err != nil {
 		return fmt.Errorf("%w: the agent's %s: %w", ErrSDP, d.Type, err)
 	}
 	if err := l.pc.SetRemoteDescription(d); err != nil {
@@ -313,15 +322,16 @@ func (l *Leg) setRemote(d webrtc.SessionDescription) error {
 	return nil
 }
 
-// errNoPCMU and errNoAudio say why a description was refused.
+// errNoCodec and errNoAudio say why a description was refused.
 var (
 	errNoAudio = errors.New("no audio section; the agent must offer audio")
-	errNoPCMU  = errors.New("no PCMU/8000 in the audio section; the agent must offer PCMU (Opus is not supported yet)")
+	errNoCodec = errors.New("neither PCMU/8000 nor opus/48000/2 in the audio section; the agent must offer one of them")
 )
 
-// checkPCMU parses a description and checks that an audio section offers
-// PCMU (static payload type 0 or an rtpmap to PCMU/8000).
-func checkPCMU(s string) error {
+// checkAudio parses a description and checks that an audio section offers
+// PCMU (static payload type 0 or an rtpmap to PCMU/8000) or Opus (an
+// rtpmap to opus/48000/2).
+func checkAudio(s string) error {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(s); err != nil {
 		return fmt.Errorf("unparsable SDP: %w", err)
@@ -338,7 +348,10 @@ func checkPCMU(s string) error {
 			}
 		}
 		for _, a := range m.Attributes {
-			if a.Key == "rtpmap" && strings.Contains(strings.ToUpper(a.Value), " PCMU/8000") {
+			if a.Key != "rtpmap" {
+				continue
+			}
+			if v := strings.ToUpper(a.Value); strings.Contains(v, " PCMU/8000") || strings.Contains(v, " OPUS/48000/2") {
 				return nil
 			}
 		}
@@ -346,7 +359,7 @@ func checkPCMU(s string) error {
 	if !audio {
 		return errNoAudio
 	}
-	return errNoPCMU
+	return errNoCodec
 }
 
 // CheckCandidate reports whether an ICE candidate line parses ("" is the
@@ -387,7 +400,8 @@ func (l *Leg) AddCandidate(c webrtc.ICECandidateInit) error {
 }
 
 // WriteFrame sends 20 ms of masked caller audio (160 PCMU bytes) to the
-// agent as one RTP packet. Before the leg connects, frames are dropped.
+// agent as one RTP packet: as it is on a PCMU leg, transcoded to Opus on an
+// Opus one. Before the leg connects, frames are dropped.
 func (l *Leg) WriteFrame(frame []byte) error {
 	if len(frame) != frameBytes {
 		return fmt.Errorf("%w: got %d bytes", ErrFrame, len(frame))
@@ -397,12 +411,27 @@ func (l *Leg) WriteFrame(frame []byte) error {
 	}
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
-	l.pkt.Payload = frame
-	err := l.track.WriteRTP(&l.pkt)
-	l.pkt.Payload = nil
-	l.pkt.Marker = false
-	l.pkt.SequenceNumber++
-	l.pkt.Timestamp += frameBytes
+	var err error
+	ticks := uint32(frameBytes)
+	if l.stream != nil {
+		payload := frame
+		if l.sendOpus {
+			ticks = opus.RTPFrameTicks
+			g711.DecodeULawTo(l.pcm[:], frame)
+			var n int
+			if n, err = l.enc.Encode(l.opusBuf[:], l.pcm[:]); err == nil {
+				payload = l.opusBuf[:n]
+			}
+		}
+		if err == nil {
+			_, err = l.stream.WriteRTP(&l.hdr, payload)
+		}
+	} else if l.sendOpus {
+		ticks = opus.RTPFrameTicks
+	}
+	l.hdr.Marker = false
+	l.hdr.SequenceNumber++
+	l.hdr.Timestamp += ticks
 	if err != nil {
 		if l.closed.Load() {
 			return ErrClosed
@@ -413,28 +442,95 @@ func (l *Leg) WriteFrame(frame []byte) error {
 	return nil
 }
 
+// sendTrack is the leg's local audio track. pion binds it when the
+// exchange is done, offering the negotiated codecs in the order of the
+// offer; it takes the first of PCMU and Opus, and WriteFrame sends that.
+type sendTrack struct{ l *Leg }
+
+func (t *sendTrack) Bind(c webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	l := t.l
+	for _, codec := range c.CodecParameters() {
+		isPCMU := strings.EqualFold(codec.MimeType, webrtc.MimeTypePCMU) && codec.ClockRate == clockRate
+		isOpus := strings.EqualFold(codec.MimeType, webrtc.MimeTypeOpus) && codec.ClockRate == opus.RTPClockRate
+		if !isPCMU && !isOpus {
+			continue
+		}
+		l.wmu.Lock()
+		defer l.wmu.Unlock()
+		if isOpus && l.enc == nil {
+			enc, err := opus.NewEncoder(0)
+			if err != nil {
+				return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: the Opus encoder: %w", ErrWebRTC, err)
+			}
+			l.enc = enc
+		}
+		l.sendOpus = isOpus
+		l.opusOut.Store(isOpus)
+		l.hdr.SSRC = uint32(c.SSRC())
+		l.hdr.PayloadType = uint8(codec.PayloadType)
+		l.stream = c.WriteStream()
+		l.log.Info("agent leg: sending", "codec", codec.MimeType, "pt", codec.PayloadType)
+		return codec, nil
+	}
+	return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+}
+
+func (t *sendTrack) Unbind(webrtc.TrackLocalContext) error {
+	t.l.wmu.Lock()
+	defer t.l.wmu.Unlock()
+	t.l.stream = nil
+	return nil
+}
+
+func (t *sendTrack) ID() string                { return "audio" }
+func (t *sendTrack) RID() string               { return "" }
+func (t *sendTrack) StreamID() string          { return "hushphone" }
+func (t *sendTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio }
+
 // readTrack reads one remote track until the leg closes, handing
-// OnAgentAudio 160-byte frames. Only the first PCMU track is played; any
-// other is read and dropped.
+// OnAgentAudio 160-byte PCMU frames (Opus decoded and encoded to PCMU).
+// Only the first PCMU or Opus track is played; any other is read and
+// dropped.
 func (l *Leg) readTrack(t *webrtc.TrackRemote) {
-	use := strings.EqualFold(t.Codec().MimeType, webrtc.MimeTypePCMU)
+	mime := t.Codec().MimeType
+	isOpus := strings.EqualFold(mime, webrtc.MimeTypeOpus)
+	use := isOpus || strings.EqualFold(mime, webrtc.MimeTypePCMU)
 	if !use {
-		l.log.Warn("agent leg: ignoring a track that is not PCMU", "codec", t.Codec().MimeType)
+		l.log.Warn("agent leg: ignoring a track that is neither PCMU nor Opus", "codec", mime)
 	} else if use = l.reading.CompareAndSwap(false, true); !use {
 		l.log.Warn("agent leg: ignoring a second audio track from the agent")
 	}
+	// ticks is RTP clock ticks per 8 kHz sample: 1 for PCMU, 6 for Opus.
+	ticks, rate := uint32(1), int64(clockRate)
 	var (
-		buf      [1500]byte
-		pkt      rtp.Packet
-		frame    [frameBytes]byte
-		fill     int // bytes in frame
-		started  bool
-		lastSeq  uint16
-		nextTS   uint32
-		transit  uint32
-		jitter   float64 // in samples
-		start    = time.Now()
-		sampleNs = int64(time.Second / clockRate)
+		dec *opus.Decoder
+		pcm []int16
+		ulw []byte
+	)
+	if use && isOpus {
+		var err error
+		if dec, err = opus.NewDecoder(); err != nil {
+			l.log.Error("agent leg: no Opus decoder; the agent's audio is dropped", "err", err)
+			use = false
+		} else {
+			defer dec.Close()
+			ticks, rate = opus.RTPClockRate/clockRate, opus.RTPClockRate
+			pcm = make([]int16, opus.MaxFrameSamples)
+			ulw = make([]byte, opus.MaxFrameSamples)
+		}
+	}
+	var (
+		buf     [1500]byte
+		pkt     rtp.Packet
+		frame   [frameBytes]byte
+		fill    int // bytes in frame
+		started bool
+		lastSeq uint16
+		nextTS  uint32
+		transit uint32
+		jitter  float64 // in clock ticks
+		start   = time.Now()
+		tickNs  = int64(time.Second) / rate
 	)
 	emit := func(b []byte) {
 		for len(b) > 0 {
@@ -465,6 +561,22 @@ func (l *Leg) readTrack(t *webrtc.TrackRemote) {
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
 		}
+		audio := pkt.Payload
+		if dec != nil {
+			// Decoded before the time line moves: a packet that is not
+			// Opus is skipped, and the next one fills its time with silence.
+			if started && int16(pkt.SequenceNumber-lastSeq) <= 0 {
+				l.late.Add(1)
+				continue
+			}
+			k, err := dec.Decode(pcm, pkt.Payload)
+			if err != nil {
+				l.log.Debug("agent leg: dropping an undecodable Opus packet", "err", err)
+				continue
+			}
+			audio = ulw[:k]
+			g711.EncodeULawTo(audio, pcm[:k])
+		}
 		if started {
 			d := int16(pkt.SequenceNumber - lastSeq)
 			if d <= 0 {
@@ -472,7 +584,7 @@ func (l *Leg) readTrack(t *webrtc.TrackRemote) {
 				continue
 			}
 			l.lost.Add(uint64(d - 1))
-			gap := int32(pkt.Timestamp - nextTS)
+			gap := int32(pkt.Timestamp-nextTS) / int32(ticks)
 			if gap > 0 && gap <= maxFill {
 				for gap > 0 {
 					k := min(int(gap), frameBytes)
@@ -481,8 +593,8 @@ func (l *Leg) readTrack(t *webrtc.TrackRemote) {
 				}
 			}
 		}
-		// RFC 3550 6.4.1, in samples, modulo 2^32 like the timestamps.
-		arrival := uint32(time.Since(start).Nanoseconds() / sampleNs)
+		// RFC 3550 6.4.1, in clock ticks, modulo 2^32 like the timestamps.
+		arrival := uint32(time.Since(start).Nanoseconds() / tickNs)
 		tr := arrival - pkt.Timestamp
 		if started {
 			dd := float64(int32(tr - transit))
@@ -490,14 +602,14 @@ func (l *Leg) readTrack(t *webrtc.TrackRemote) {
 				dd = -dd
 			}
 			jitter += (dd - jitter) / 16
-			l.jitterNs.Store(int64(jitter * float64(sampleNs)))
+			l.jitterNs.Store(int64(jitter * float64(tickNs)))
 		}
 		transit = tr
 		started = true
 		lastSeq = pkt.SequenceNumber
-		nextTS = pkt.Timestamp + uint32(len(pkt.Payload))
+		nextTS = pkt.Timestamp + uint32(len(audio))*ticks
 		l.received.Add(1)
-		emit(pkt.Payload)
+		emit(audio)
 	}
 }
 
@@ -526,7 +638,11 @@ func (l *Leg) readRTCP() {
 			for _, r := range reports {
 				l.reports.Add(1)
 				l.remoteLost.Store(r.TotalLost)
-				l.remoteJitterNs.Store(int64(r.Jitter) * int64(time.Second/clockRate))
+				rate := int64(clockRate)
+				if l.opusOut.Load() {
+					rate = opus.RTPClockRate
+				}
+				l.remoteJitterNs.Store(int64(r.Jitter) * int64(time.Second) / rate)
 			}
 		}
 	}
@@ -562,6 +678,13 @@ func (l *Leg) Close() error {
 
 	err := l.pc.GracefulClose()
 	l.wg.Wait()
+	l.wmu.Lock()
+	if l.enc != nil {
+		l.enc.Close()
+		l.enc = nil
+	}
+	l.stream = nil
+	l.wmu.Unlock()
 	l.report(StateClosed)
 	if err != nil {
 		return fmt.Errorf("%w: closing the peer connection: %w", ErrWebRTC, err)

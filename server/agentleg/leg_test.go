@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/hushphone/hushphone/media/opus"
 )
 
 // loopback4 keeps ICE on 127.0.0.1.
@@ -46,9 +49,19 @@ func newServerAPI(t testing.TB) *API {
 	return api
 }
 
-// agent is a plain pion peer, as the desktop app's engine will be: PCMU,
-// default interceptors, loopback only (and Opus too, if asked). It sends RTP with payloads of chunk
-// bytes and collects the payloads it receives.
+// codecs is what a test agent registers, in its order of preference.
+type codecs int
+
+const (
+	pcmuOnly codecs = iota
+	pcmuThenOpus
+	opusThenPCMU
+)
+
+// agent is a plain pion peer, as the desktop app's engine is: PCMU,
+// default interceptors, loopback only (and Opus too, if asked; its track
+// is of the codec it prefers). It sends RTP with payloads of chunk bytes
+// and collects the payloads it receives.
 type agent struct {
 	t     testing.TB
 	pc    *webrtc.PeerConnection
@@ -59,26 +72,33 @@ type agent struct {
 	mu        sync.Mutex
 	remoteSet bool
 	pending   []webrtc.ICECandidateInit
-	got       []byte // every payload byte received, in order
+	got       []byte       // every payload byte received, in order
+	keepPkts  bool         // set before connecting: keep pkts too
+	pkts      []rtp.Packet // every packet received, when keepPkts
+	codec     string       // of the track received
 	connected chan struct{}
 	once      sync.Once
 	readers   sync.WaitGroup
 }
 
-func newAgent(t testing.TB, chunk int, opus bool, trickle func(webrtc.ICECandidateInit)) *agent {
+func newAgent(t testing.TB, chunk int, cs codecs, trickle func(webrtc.ICECandidateInit)) *agent {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
-	if opus { // first, as browsers list it
-		o := webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
-			PayloadType:        111,
-		}
-		if err := me.RegisterCodec(o, webrtc.RTPCodecTypeAudio); err != nil {
+	o := webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+		},
+		PayloadType: 111,
+	}
+	order := map[codecs][]webrtc.RTPCodecParameters{
+		pcmuOnly:     {pcmu},
+		pcmuThenOpus: {pcmu, o},
+		opusThenPCMU: {o, pcmu},
+	}[cs]
+	for _, c := range order {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if err := me.RegisterCodec(pcmu, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
 	}
 	reg := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
@@ -95,7 +115,7 @@ func newAgent(t testing.TB, chunk int, opus bool, trickle func(webrtc.ICECandida
 		t.Fatal(err)
 	}
 	a := &agent{t: t, pc: pc, chunk: chunk, connected: make(chan struct{})}
-	a.track, err = webrtc.NewTrackLocalStaticRTP(pcmu.RTPCodecCapability, "mic", "agent")
+	a.track, err = webrtc.NewTrackLocalStaticRTP(order[0].RTPCodecCapability, "mic", "agent")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +154,10 @@ func newAgent(t testing.TB, chunk int, opus bool, trickle func(webrtc.ICECandida
 			}
 			a.mu.Lock()
 			a.got = append(a.got, p.Payload...)
+			if a.keepPkts {
+				a.pkts = append(a.pkts, *p.Clone())
+			}
+			a.codec = tr.Codec().MimeType
 			a.mu.Unlock()
 		}
 	})
@@ -269,15 +293,15 @@ func TestTwoWayAudioOverLoopback(t *testing.T) {
 		name         string
 		serverOffers bool
 		trickle      bool
-		agentChunk   int  // payload bytes per agent packet
-		agentOpus    bool // the agent offers Opus first, then PCMU
+		agentChunk   int // payload bytes per agent packet
+		agentCodecs  codecs
 	}{
-		{"server offers, trickle", true, true, 160, false},
-		{"agent offers, trickle", false, true, 160, false},
-		{"server offers, full gathering", true, false, 160, false},
-		{"agent offers, full gathering, 80-byte packets", false, false, 80, false},
-		{"server offers, trickle, 240-byte packets", true, true, 240, false},
-		{"agent offers Opus and PCMU, server picks PCMU", false, true, 160, true},
+		{"server offers, trickle", true, true, 160, pcmuOnly},
+		{"agent offers, trickle", false, true, 160, pcmuOnly},
+		{"server offers, full gathering", true, false, 160, pcmuOnly},
+		{"agent offers, full gathering, 80-byte packets", false, false, 80, pcmuOnly},
+		{"server offers, trickle, 240-byte packets", true, true, 240, pcmuOnly},
+		{"agent offers PCMU then Opus, server picks PCMU", false, true, 160, pcmuThenOpus},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -311,7 +335,7 @@ func TestTwoWayAudioOverLoopback(t *testing.T) {
 				}
 				params.OnCandidate = func(c webrtc.ICECandidateInit) { ag.addCandidate(c) }
 			}
-			ag = newAgent(t, tc.agentChunk, tc.agentOpus, agentTrickle)
+			ag = newAgent(t, tc.agentChunk, tc.agentCodecs, agentTrickle)
 			leg, err := api.NewLeg(ctx, params)
 			if err != nil {
 				t.Fatal(err)
@@ -331,6 +355,13 @@ func TestTwoWayAudioOverLoopback(t *testing.T) {
 				if !tc.trickle && !strings.Contains(offer, "a=candidate:") {
 					t.Fatalf("offer without trickle holds no candidates:\n%s", offer)
 				}
+				want := []string{"0", "111"} // PCMU, then Opus
+				if !opus.Available {
+					want = want[:1]
+				}
+				if f := audioFormats(t, offer); !slices.Equal(f, want) {
+					t.Errorf("the server offers %v, want %v", f, want)
+				}
 				ag.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer})
 				answer, err := ag.pc.CreateAnswer(nil)
 				if err != nil {
@@ -348,8 +379,8 @@ func TestTwoWayAudioOverLoopback(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if strings.Contains(strings.ToLower(answer), "opus") || !strings.Contains(answer, "PCMU/8000") {
-					t.Errorf("answer does not choose PCMU alone:\n%s", answer)
+				if f := audioFormats(t, answer); len(f) == 0 || f[0] != "0" {
+					t.Errorf("the answer does not put PCMU first:\n%s", answer)
 				}
 				ag.setRemote(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer})
 			}
@@ -461,6 +492,8 @@ const opusOnly = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
 // pcmuOffer is a well-formed offer with PCMU.
 var pcmuOffer = strings.Replace(opusOnly, "111\r\n", "111 0\r\n", 1) + "a=rtpmap:0 PCMU/8000\r\n"
 
+var g722Only = strings.Replace(opusOnly, "opus/48000/2", "G722/8000", 1)
+
 const videoOnly = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" +
 	"m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n"
 
@@ -475,7 +508,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"garbage offer", func(l *Leg) error { _, err := l.Answer(ctx, "not sdp"); return err }, ErrSDP},
 		{"empty offer", func(l *Leg) error { _, err := l.Answer(ctx, ""); return err }, ErrSDP},
-		{"opus-only offer", func(l *Leg) error { _, err := l.Answer(ctx, opusOnly); return err }, ErrSDP},
+		{"offer with neither PCMU nor Opus", func(l *Leg) error { _, err := l.Answer(ctx, g722Only); return err }, ErrSDP},
 		{"video-only offer", func(l *Leg) error { _, err := l.Answer(ctx, videoOnly); return err }, ErrSDP},
 		{"answer without an offer", func(l *Leg) error { return l.SetAnswer(pcmuOffer) }, ErrSDP},
 		{"an answer where an offer belongs", func(l *Leg) error {
@@ -631,13 +664,13 @@ func TestPublicIPInCandidates(t *testing.T) {
 	}
 }
 
-func FuzzCheckPCMU(f *testing.F) {
+func FuzzCheckAudio(f *testing.F) {
 	f.Add(opusOnly)
 	f.Add(videoOnly)
 	f.Add(pcmuOffer)
 	f.Add("")
 	f.Fuzz(func(_ *testing.T, s string) {
-		_ = checkPCMU(s)
+		_ = checkAudio(s)
 	})
 }
 
@@ -668,7 +701,7 @@ func connectPair(tb testing.TB) *pair {
 		tb.Fatal(err)
 	}
 	p.leg = leg
-	p.ag = newAgent(tb, frameBytes, false, nil)
+	p.ag = newAgent(tb, frameBytes, pcmuOnly, nil)
 	tb.Cleanup(func() {
 		if err := leg.Close(); err != nil {
 			tb.Error(err)

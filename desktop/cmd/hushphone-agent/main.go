@@ -45,6 +45,8 @@ or until --calls N calls have ended.
   --record OUT.wav    write what the agent hears, decoded to 8 kHz mono 16-bit, calls one after
                       the other on one time line (with --agents N: OUT-1.wav ... OUT-n.wav)
   --calls N           exit 0 once N calls have ended (all agents together)
+  --codec pcmu|opus   the codec offered to the server (default pcmu); opus offers Opus first,
+                      transcoded to and from the 8 kHz audio here
   --agents N          run N agents in this process, for load tests
   --device            talk through the sound devices (the system's default microphone and
                       speaker) instead of --play and --record; one agent only
@@ -83,6 +85,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	list := fs.Bool("list-devices", false, "")
 	null := fs.Bool("null-devices", false, "")
 	listen := fs.Bool("listen", false, "")
+	codec := fs.String("codec", engine.CodecPCMU, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -99,6 +102,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return listDevices(devOpts, stdout, stderr)
 	}
 	switch {
+	case *codec != engine.CodecPCMU && *codec != engine.CodecOpus:
+		fmt.Fprintf(stderr, "hushphone-agent: --codec is pcmu or opus, not %q\n\n%s", *codec, usage)
+		return 2
 	case (*mic != "" || *speaker != "" || *null) && !*device:
 		fmt.Fprintf(stderr, "hushphone-agent: --mic, --speaker and --null-devices go with --device\n\n%s", usage)
 		return 2
@@ -201,7 +207,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		a, err = engine.New(engine.Config{
 			Server: *server, User: name, Password: password, AutoAnswer: *auto,
-			Audio: audio, Loopback: isLoopback(*server), Logger: log,
+			Audio: audio, Loopback: isLoopback(*server), Logger: log, Codec: *codec,
 			OnEvent: func(e engine.Event) {
 				if lis != nil && !lis.event(e) {
 					return
