@@ -26,7 +26,7 @@ TEST_TIMEOUT  ?= 20m
 
 all: test
 
-# gcc, pkg-config and libopus-dev first (cgo, media/opus): a no-op when there.
+# gcc, pkg-config and libopus-dev first (cgo, internal/opus): a no-op when there.
 run: build-deps
 	$(GO) run ./server/cmd/hushphone-server serve
 

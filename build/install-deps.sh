@@ -3,9 +3,9 @@
 # Run as root or with sudo; does nothing when everything is there.
 #
 # With --build, only what building the server needs (cgo and libopus, for
-# media/opus): what make run calls first.
+# internal/opus): what make run calls first.
 #
-#   libopus-dev                                   the Opus codec (media/opus, cgo, found through pkg-config):
+#   libopus-dev                                   the Opus codec (internal/opus, cgo, found through pkg-config):
 #                                                 the agents' WebRTC legs transcode PCMU to and from Opus
 #   make gcc libc6-dev pkg-config libspandsp-dev  spandsp's dtmf_rx harness (build/spandsp); gcc and
 #                                                 libc6-dev are also cgo's, for malgo (desktop/engine's

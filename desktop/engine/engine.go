@@ -36,7 +36,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hushphone/hushphone/media/g711"
-	"github.com/hushphone/hushphone/media/opus"
+	"github.com/hushphone/hushphone/internal/opus"
 )
 
 // Errors.
@@ -108,7 +108,7 @@ type Config struct {
 	// Codec is the audio codec the agent offers the server: CodecPCMU
 	// (the default, also for "") offers PCMU alone; CodecOpus offers Opus
 	// first and PCMU second (the server takes Opus), transcoding the 8 kHz
-	// audio of Audio to and from Opus (media/opus) in the engine.
+	// audio of Audio to and from Opus (internal/opus) in the engine.
 	Codec string
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/internal/stacktest"
 	"github.com/hushphone/hushphone/media/g711"
-	"github.com/hushphone/hushphone/media/opus"
+	"github.com/hushphone/hushphone/internal/opus"
 	"github.com/hushphone/hushphone/media/wav"
 )
 

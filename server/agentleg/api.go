@@ -19,7 +19,7 @@
 // is refused with ErrSDP. The masked caller stream, the recorder and the
 // SIP leg are all 8 kHz G.711, so the API stays PCMU whatever the wire
 // carries: on an Opus leg WriteFrame decodes the PCMU frame to linear and
-// Opus-encodes it (media/opus, 8 kHz mono, 24 kbit/s, 960 RTP ticks a
+// Opus-encodes it (internal/opus, 8 kHz mono, 24 kbit/s, 960 RTP ticks a
 // frame), and the agent's Opus is decoded at 8 kHz and encoded to PCMU for
 // OnAgentAudio. A 1 kHz tone keeps its level within 0.1 dB through PCMU,
 // Opus and back (TestOpusAgent). A build without cgo has no libopus and
@@ -40,7 +40,7 @@
 // interceptor chain below it write in place (the allocations
 // BenchmarkWriteFrame reports are its receiving test peer's). A PCMU frame
 // costs about 7 µs to send; an Opus one about 150 µs, nearly all of it the
-// Opus encoder (media/opus BenchmarkEncode, about 105 µs), so Opus legs
+// Opus encoder (internal/opus BenchmarkEncode, about 105 µs), so Opus legs
 // cost some twenty times the CPU of PCMU ones. Reading reuses one buffer
 // per track (and one Opus decoder, about 10 µs a packet).
 //
@@ -69,7 +69,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/hushphone/hushphone/media/opus"
+	"github.com/hushphone/hushphone/internal/opus"
 )
 
 // Errors. Each is wrapped with what went wrong; check with errors.Is.

@@ -17,7 +17,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/hushphone/hushphone/media/opus"
+	"github.com/hushphone/hushphone/internal/opus"
 )
 
 // loopback4 keeps ICE on 127.0.0.1.

@@ -11,7 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hushphone/hushphone/media/g711"
-	"github.com/hushphone/hushphone/media/opus"
+	"github.com/hushphone/hushphone/internal/opus"
 )
 
 // audioFormats is the payload types of a description's first audio
