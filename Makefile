@@ -34,7 +34,7 @@ run: build-deps
 # it over its old recordings. Outputs land in data/scrubbed/ (what a
 # listener hears) and data/digits/ (the key presses: test data here, card
 # data in real life).
-scrub-corpus:
+scrub-corpus: build-deps
 	$(GO) run ./server/cmd/hushphone-server scrub --in $(SHARED)/dtmf-corpus --out data/scrubbed --digits data/digits --force
 
 deps:
@@ -76,5 +76,5 @@ spandsp-bench:
 # The whole call path under load, by hand: N sipp calls, N headless agents,
 # WebRTC and recording included (build/load-call-path.sh).
 N ?= 20
-load-call-path:
+load-call-path: build-deps
 	build/load-call-path.sh $(N)
