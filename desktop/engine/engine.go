@@ -35,8 +35,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/internal/opus"
+	"github.com/hushphone/hushphone/media/g711"
 )
 
 // Errors.

@@ -14,10 +14,10 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/hushphone/hushphone/internal/opus"
 	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/internal/stacktest"
 	"github.com/hushphone/hushphone/media/g711"
-	"github.com/hushphone/hushphone/internal/opus"
 	"github.com/hushphone/hushphone/media/wav"
 )
 

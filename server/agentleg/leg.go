@@ -18,8 +18,8 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/internal/opus"
+	"github.com/hushphone/hushphone/media/g711"
 )
 
 const (
