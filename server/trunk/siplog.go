@@ -4,6 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // sipgo logs what it cannot parse with the raw message as a "data"
@@ -13,14 +17,35 @@ import (
 // attribute, masks runs of four or more digits in the rest (error texts
 // quote what they choke on), and logs parse failures at info level, since
 // junk from the network is not the server's error.
+//
+// sipgo's default logger is one variable, read by its goroutines without a
+// lock, so it is set once per process (routeSIPLogs); each Trunk made
+// after points it at its own logger's handler (the latest Trunk's wins).
 type siplog struct {
-	h slog.Handler
+	attrs []slog.Attr
 }
 
-var digitRun = regexp.MustCompile(`[0-9]{4,}`)
+var (
+	sipTarget atomic.Pointer[slog.Handler]
+	sipOnce   sync.Once
+	digitRun  = regexp.MustCompile(`[0-9]{4,}`)
+)
+
+// routeSIPLogs sends sipgo's logs, cleaned, to h.
+func routeSIPLogs(h slog.Handler) {
+	sipTarget.Store(&h)
+	sipOnce.Do(func() { sip.SetDefaultLogger(slog.New(siplog{})) })
+}
+
+func target() slog.Handler {
+	if h := sipTarget.Load(); h != nil {
+		return *h
+	}
+	return slog.DiscardHandler
+}
 
 func (s siplog) Enabled(ctx context.Context, l slog.Level) bool {
-	return s.h.Enabled(ctx, min(l, slog.LevelInfo))
+	return target().Enabled(ctx, min(l, slog.LevelInfo))
 }
 
 func (s siplog) Handle(ctx context.Context, r slog.Record) error {
@@ -28,7 +53,12 @@ func (s siplog) Handle(ctx context.Context, r slog.Record) error {
 	if r.Message == "failed to parse" {
 		level = slog.LevelInfo
 	}
+	h := target()
+	if !h.Enabled(ctx, level) {
+		return nil
+	}
 	out := slog.NewRecord(r.Time, level, "sip: "+r.Message, r.PC)
+	out.AddAttrs(s.attrs...)
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "data" {
 			out.AddAttrs(slog.Int("bytes", len(a.Value.String())))
@@ -37,10 +67,7 @@ func (s siplog) Handle(ctx context.Context, r slog.Record) error {
 		out.AddAttrs(clean(a))
 		return true
 	})
-	if !s.h.Enabled(ctx, level) {
-		return nil
-	}
-	return s.h.Handle(ctx, out) //nolint:wrapcheck // a handler passing a record on
+	return h.Handle(ctx, out) //nolint:wrapcheck // a handler passing a record on
 }
 
 func clean(a slog.Attr) slog.Attr {
@@ -65,13 +92,14 @@ func clean(a slog.Attr) slog.Attr {
 }
 
 func (s siplog) WithAttrs(as []slog.Attr) slog.Handler {
-	cleaned := make([]slog.Attr, 0, len(as))
+	attrs := append([]slog.Attr(nil), s.attrs...)
 	for _, a := range as {
 		if a.Key != "data" {
-			cleaned = append(cleaned, clean(a))
+			attrs = append(attrs, clean(a))
 		}
 	}
-	return siplog{h: s.h.WithAttrs(cleaned)}
+	return siplog{attrs: attrs}
 }
 
-func (s siplog) WithGroup(name string) slog.Handler { return siplog{h: s.h.WithGroup(name)} }
+// WithGroup keeps sipgo's attributes flat: it uses no groups that matter.
+func (s siplog) WithGroup(string) slog.Handler { return s }

@@ -190,9 +190,9 @@ func New(cfg Config) (*Trunk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: SIP port %q: %w", ErrConfig, portS, err)
 	}
-	// sipgo's transports log through its default logger, taken when they
-	// are made: through siplog, which keeps raw SIP out of the logs.
-	sip.SetDefaultLogger(slog.New(siplog{h: cfg.Logger.Handler()}))
+	// sipgo logs through its default logger: through siplog, which keeps
+	// raw SIP out of the logs.
+	routeSIPLogs(cfg.Logger.Handler())
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Hushphone"))
 	if err != nil {
 		return nil, fmt.Errorf("trunk: %w", err)
