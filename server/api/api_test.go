@@ -190,7 +190,7 @@ func TestSessionLifecycle(t *testing.T) {
 	}{
 		{"no header", "", "", 401, "sign in first"},
 		{"not bearer", "", "Basic YW5uOmFubi1wYXNzd29yZA==", 401, "sign in first"},
-		{"unknown token", "x" + tok[1:], "", 401, "sign in again"},
+		{"unknown token", other(tok[0]) + tok[1:], "", 401, "sign in again"},
 		{"lowercase scheme", "", "bearer " + tok, 200, ""},
 	} {
 		req, _ := http.NewRequestWithContext(context.Background(), "GET", e.url+"/api/v1/me", nil)
@@ -440,4 +440,13 @@ func TestSignInBurst(t *testing.T) {
 	if got[http.StatusOK] != 8 || peak.Load() != 2 {
 		t.Fatalf("codes %v, at most %d checks at once; want 8 sign-ins, 2 at once", got, peak.Load())
 	}
+}
+
+// other is a token character other than c (a token with its first
+// character changed is an unknown one).
+func other(c byte) string {
+	if c == 'x' {
+		return "y"
+	}
+	return "x"
 }
