@@ -25,6 +25,7 @@ type Caller struct {
 	sig            *net.UDPConn
 	server, callID string
 	toTag          string
+	cseq           int // the last CSeq sent
 	remoteMu       sync.Mutex
 	remote         *net.UDPAddr // the server's RTP address
 	stop           chan struct{}
@@ -57,6 +58,7 @@ func Dial(t testing.TB, sipAddr string, law g711.Law, timeout time.Duration) *Ca
 	port := media.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket's address
 	offer := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " + strconv.Itoa(port) +
 		" RTP/AVP " + strconv.Itoa(int(pt)) + " 101\r\na=rtpmap:" + strconv.Itoa(int(pt)) + " " + name + "/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+	c.cseq = 1
 	c.send(t, "INVITE", 1, "Content-Type: application/sdp\r\n", offer)
 	buf := make([]byte, 4096)
 	deadline := time.Now().Add(timeout)
@@ -184,10 +186,43 @@ func (c *Caller) ServerRTP() *net.UDPAddr {
 	return c.remote
 }
 
+// ReInvite sends a re-INVITE in the call (the SDP body, none if empty) and
+// returns the final response's code and text (ACKing a 2xx), within
+// timeout.
+func (c *Caller) ReInvite(t testing.TB, sdp string, timeout time.Duration) (int, string) {
+	t.Helper()
+	c.cseq++
+	cseq := c.cseq
+	headers := ""
+	if sdp != "" {
+		headers = "Content-Type: application/sdp\r\n"
+	}
+	c.send(t, "INVITE", cseq, headers, sdp)
+	buf := make([]byte, 4096)
+	deadline := time.Now().Add(timeout)
+	for {
+		_ = c.sig.SetReadDeadline(deadline)
+		n, err := c.sig.Read(buf)
+		if err != nil {
+			t.Fatalf("no answer to the re-INVITE: %v", err)
+		}
+		resp := string(buf[:n])
+		code, _ := strconv.Atoi(resp[min(8, len(resp)):min(11, len(resp))])
+		if !strings.HasPrefix(resp, "SIP/2.0 ") || code < 200 || !strings.Contains(resp, "CSeq: "+strconv.Itoa(cseq)+" INVITE") {
+			continue
+		}
+		if code < 300 {
+			c.send(t, "ACK", cseq, "", "")
+		}
+		return code, resp
+	}
+}
+
 // Hangup sends BYE.
 func (c *Caller) Hangup(t testing.TB) {
 	t.Helper()
-	c.send(t, "BYE", 2, "", "")
+	c.cseq++
+	c.send(t, "BYE", c.cseq, "", "")
 }
 
 // Close stops the caller's audio and closes its sockets.

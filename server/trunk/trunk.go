@@ -388,7 +388,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if c := t.call(req); c != nil {
-		t.respond(tx, req, sip.StatusOK, "OK") // a re-INVITE: hold and resume keep the media as it is
+		t.reinvite(c, req, tx)
 		return
 	}
 	if t.auth != nil {
@@ -639,11 +639,14 @@ type Call struct {
 
 	early netip.AddrPort // where the caller's RTP comes from before Answer
 
-	answer   []byte        // our SDP answer: the same in 183 and 200
-	ringStop chan struct{} // closed to stop the ringback
-	ringOnce sync.Once     // the ringback starts once at most
-	ringEnd  sync.Once     // and stops once
-	ringWG   sync.WaitGroup
+	answer []byte // our SDP answer: the same in 183 and 200
+	// sdpSession is our o= line's session id; sdpVersion counts the
+	// answers to re-INVITEs since (each is version 1+sdpVersion).
+	sdpSession, sdpVersion uint64
+	ringStop               chan struct{} // closed to stop the ringback
+	ringOnce               sync.Once     // the ringback starts once at most
+	ringEnd                sync.Once     // and stops once
+	ringWG                 sync.WaitGroup
 
 	agentSent atomic.Bool // the agent's first frame has gone (it gets the marker bit)
 
@@ -714,6 +717,44 @@ func (c *Call) Ring() error {
 
 // answerSDP is our answer to the offer, made once so that 183 and 200
 // carry the same.
+// reinvite answers a re-INVITE in a call (hold, resume, a session
+// refresh): the media goes on as it is; the answer mirrors the offer's
+// direction (sendonly, our hold, is answered recvonly) with a new SDP
+// version, and an offer without SDP gets ours. An offer that drops our
+// codec gets 488, and the call goes on as before.
+func (t *Trunk) reinvite(c *Call, req *sip.Request, tx sip.ServerTransaction) {
+	c.sig.Lock()
+	defer c.sig.Unlock()
+	base, err := c.answerSDP()
+	if err != nil {
+		t.respond(tx, req, sip.StatusInternalServerError, "Server Error")
+		return
+	}
+	body := base
+	if len(req.Body()) > 0 {
+		o, err := sdpneg.Negotiate(req.Body())
+		if err != nil || o.Law != c.Offer.Law {
+			t.log.Info("trunk: re-INVITE refused", "call", c.ID, "err", err)
+			t.respond(tx, req, 488, "Not Acceptable Here")
+			return
+		}
+		o.AudioPT, o.EventPT, o.RTCPMux = c.Offer.AudioPT, c.Offer.EventPT, c.Offer.RTCPMux
+		local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
+		if err != nil {
+			t.respond(tx, req, sip.StatusInternalServerError, "Server Error")
+			return
+		}
+		c.sdpVersion++
+		body = sdpneg.Answer(o, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), c.sdpSession, 1+c.sdpVersion)
+		t.log.Info("trunk: re-INVITE", "call", c.ID, "direction", o.Direction.String())
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if err := tx.Respond(res); err != nil {
+		t.log.Debug("trunk: re-INVITE answer not sent", "call", c.ID, "err", err)
+	}
+}
+
 func (c *Call) answerSDP() ([]byte, error) {
 	if c.answer != nil {
 		return c.answer, nil
@@ -722,7 +763,8 @@ func (c *Call) answerSDP() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
 	}
-	c.answer = sdpneg.Answer(c.Offer, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
+	c.sdpSession = uint64(time.Now().Unix())
+	c.answer = sdpneg.Answer(c.Offer, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), c.sdpSession, 1)
 	return c.answer, nil
 }
 
