@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -528,4 +529,49 @@ func FuzzSandboxCharge(f *testing.F) {
 			t.Fatalf("Last4 %q", res.Last4)
 		}
 	})
+}
+
+var _ Connector = (*Sandbox)(nil)
+
+func TestSandboxName(t *testing.T) {
+	if n := NewSandbox().Name(); n != "sandbox" {
+		t.Errorf("Name() = %q", n)
+	}
+}
+
+// A caller waiting on the same key takes over when the first caller's
+// context ends before an answer, and a waiter's own deadline still holds.
+func TestSandboxIdempotencyWaiters(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s := newTestSandbox(WithLatency(100 * time.Millisecond))
+	r := cardRequest("handover", 100, "4242424242424242")
+
+	leaderCtx, cancelLeader := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancelLeader()
+	var leaderErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { _, leaderErr = s.Charge(leaderCtx, r) })
+	time.Sleep(5 * time.Millisecond) // the leader claims the key first
+
+	shortCtx, cancelShort := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancelShort()
+	var shortErr error
+	wg.Go(func() { _, shortErr = s.Charge(shortCtx, r) })
+
+	res, err := s.Charge(context.Background(), r)
+	wg.Wait()
+	if !errors.Is(leaderErr, ErrUnavailable) || !errors.Is(shortErr, ErrUnavailable) {
+		t.Errorf("leader %v, short waiter %v; want ErrUnavailable", leaderErr, shortErr)
+	}
+	if err != nil || res.Outcome != Approved || s.Charges() != 1 {
+		t.Errorf("waiter: %+v, %v, %d charges", res, err, s.Charges())
+	}
+	// The sandbox starts no goroutines: none are left behind.
+	deadline := time.Now().Add(time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left, %d before", n, before)
+	}
 }
