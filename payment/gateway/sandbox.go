@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hushphone/hushphone/payment/card"
 )
 
 // Sandbox defaults.
@@ -327,7 +329,7 @@ func (s *Sandbox) cardDecline(o op, r Request) string {
 	if o == opCharge && bytes.Equal(r.Number, cardChargeFails) {
 		return "card_declined"
 	}
-	if !luhn(r.Number) {
+	if !card.Luhn(r.Number) {
 		return "incorrect_number"
 	}
 	if len(r.Expiry) == 4 {
@@ -359,14 +361,14 @@ func check(o op, r Request) (params, error) {
 	case len(r.Description) > maxDescription:
 		return p, fmt.Errorf("%w: the description is too long (at most 1000 bytes)", ErrBadRequest)
 	}
-	card := len(r.Number) > 0 || len(r.Expiry) > 0 || len(r.SecurityCode) > 0 || len(r.PostalCode) > 0
+	isCard := len(r.Number) > 0 || len(r.Expiry) > 0 || len(r.SecurityCode) > 0 || len(r.PostalCode) > 0
 	bank := len(r.RoutingNumber) > 0 || len(r.AccountNumber) > 0
 	switch {
-	case card && bank:
+	case isCard && bank:
 		return p, fmt.Errorf("%w: send a card or a bank account, not both", ErrBadRequest)
-	case !card && !bank:
+	case !isCard && !bank:
 		return p, fmt.Errorf("%w: no card number or bank account", ErrBadRequest)
-	case card:
+	case isCard:
 		p.method = "card"
 		if len(r.Number) < 12 || len(r.Number) > 19 || !digits(r.Number) {
 			return p, fmt.Errorf("%w: the card number must be 12 to 19 digits", ErrBadRequest)
@@ -383,7 +385,7 @@ func check(o op, r Request) (params, error) {
 		p.last4 = last4(r.Number)
 	default:
 		p.method = "bank"
-		if len(r.RoutingNumber) != 9 || !digits(r.RoutingNumber) || !abaChecksum(r.RoutingNumber) {
+		if card.CheckRoutingNumber(r.RoutingNumber) != nil {
 			return p, fmt.Errorf("%w: the routing number must be 9 digits with a valid checksum", ErrBadRequest)
 		}
 		if len(r.AccountNumber) < 4 || len(r.AccountNumber) > 17 || !digits(r.AccountNumber) {
@@ -394,33 +396,12 @@ func check(o op, r Request) (params, error) {
 	return p, nil
 }
 
-// Brand names a card's brand by its first digits: visa, mastercard, amex,
-// discover, or unknown. It is a rough guide for results; the card rules
-// elsewhere validate brands properly.
+// Brand names a card's brand by its IIN (payment/card), or "unknown".
 func Brand(number []byte) string {
-	prefix := func(n int) int {
-		if len(number) < n || !digits(number[:n]) {
-			return -1
-		}
-		v := 0
-		for _, c := range number[:n] {
-			v = v*10 + int(c-'0')
-		}
-		return v
+	if b, ok := card.BrandOf(number); ok {
+		return string(b)
 	}
-	p1, p2, p4 := prefix(1), prefix(2), prefix(4)
-	switch {
-	case p1 == 4:
-		return "visa"
-	case (p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720):
-		return "mastercard"
-	case p2 == 34 || p2 == 37:
-		return "amex"
-	case p4 == 6011 || p2 == 65:
-		return "discover"
-	default:
-		return "unknown"
-	}
+	return "unknown"
 }
 
 func last4(b []byte) string {
@@ -437,32 +418,6 @@ func digits(b []byte) bool {
 		}
 	}
 	return true
-}
-
-func luhn(b []byte) bool {
-	sum := 0
-	double := false
-	for i := len(b) - 1; i >= 0; i-- {
-		d := int(b[i] - '0')
-		if double {
-			d *= 2
-			if d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-		double = !double
-	}
-	return sum%10 == 0
-}
-
-func abaChecksum(b []byte) bool {
-	w := [3]int{3, 7, 1}
-	sum := 0
-	for i, c := range b {
-		sum += w[i%3] * int(c-'0')
-	}
-	return sum%10 == 0
 }
 
 func isCurrency(c string) bool {

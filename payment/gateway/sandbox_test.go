@@ -89,7 +89,7 @@ var cardTable = []struct {
 	{"4000000000000341", "visa", Declined, Approved, "card_declined", ""},
 	{"2223003122003222", "mastercard", Approved, Approved, "", ""}, // other valid number
 	{"6500000000000002", "discover", Approved, Approved, "", ""},   // other valid number
-	{"3530111333300000", "unknown", Approved, Approved, "", ""},    // other valid number (JCB)
+	{"3530111333300000", "jcb", Approved, Approved, "", ""},    // other valid number (JCB)
 	{"4242424242424241", "visa", Declined, Declined, "incorrect_number", "incorrect_number"},
 }
 
@@ -480,7 +480,7 @@ func TestBrand(t *testing.T) {
 		"4111": "visa", "5105105105105100": "mastercard", "2221000000000009": "mastercard",
 		"2720990000000007": "mastercard", "2220990000000000": "unknown", "2721000000000000": "unknown",
 		"340000000000009": "amex", "371449635398431": "amex", "6011000990139424": "discover",
-		"6500000000000000": "discover", "3056930009020004": "unknown", "": "unknown", "x": "unknown",
+		"6500000000000000": "discover", "3056930009020004": "diners", "3530111333300000": "jcb", "": "unknown", "x": "unknown",
 	} {
 		if got := Brand([]byte(in)); got != want {
 			t.Errorf("Brand(%q) = %q, want %q", in, got, want)
