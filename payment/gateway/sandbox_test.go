@@ -89,7 +89,7 @@ var cardTable = []struct {
 	{"4000000000000341", "visa", Declined, Approved, "card_declined", ""},
 	{"2223003122003222", "mastercard", Approved, Approved, "", ""}, // other valid number
 	{"6500000000000002", "discover", Approved, Approved, "", ""},   // other valid number
-	{"3530111333300000", "jcb", Approved, Approved, "", ""},    // other valid number (JCB)
+	{"3530111333300000", "jcb", Approved, Approved, "", ""},        // other valid number (JCB)
 	{"4242424242424241", "visa", Declined, Declined, "incorrect_number", "incorrect_number"},
 }
 
