@@ -187,33 +187,17 @@ var Settings = []Setting{
 	{
 		Name: "media-ip", Env: "HUSHPHONE_MEDIA_IP", Arg: "IP", Default: "",
 		Usage: "the address the SIP side's RTP is bound to and advertised in SDP (empty: the --sip host, or 127.0.0.1 if that is not one address)",
-		set: func(c *Config, v string) error {
-			c.MediaIP = netip.Addr{}
-			if v == "" {
-				return nil
-			}
-			a, err := netip.ParseAddr(v)
-			if err != nil || a.IsUnspecified() {
-				return fmt.Errorf("%w: %q is not one IP address (not 0.0.0.0), e.g. 192.0.2.10", ErrBadValue, v)
-			}
-			c.MediaIP = a.Unmap()
-			return nil
+		set: func(c *Config, v string) (err error) {
+			c.MediaIP, err = oneIP(v, "192.0.2.10")
+			return err
 		},
 	},
 	{
 		Name: "public-ip", Env: "HUSHPHONE_PUBLIC_IP", Arg: "IP", Default: "",
 		Usage: "the public address agents reach the server's WebRTC at, when it sits behind a 1:1 NAT (empty: its own addresses)",
-		set: func(c *Config, v string) error {
-			c.PublicIP = netip.Addr{}
-			if v == "" {
-				return nil
-			}
-			a, err := netip.ParseAddr(v)
-			if err != nil || a.IsUnspecified() {
-				return fmt.Errorf("%w: %q is not one IP address, e.g. 203.0.113.7", ErrBadValue, v)
-			}
-			c.PublicIP = a.Unmap()
-			return nil
+		set: func(c *Config, v string) (err error) {
+			c.PublicIP, err = oneIP(v, "203.0.113.7")
+			return err
 		},
 	},
 	{
@@ -411,3 +395,16 @@ func Help(names ...string) string {
 
 // Precedence is one line for help texts.
 const Precedence = "Each setting comes from its flag, else its environment variable, else the\nconfig file, else its default."
+
+// oneIP reads a setting that is one IP address (not 0.0.0.0 or ::), or
+// empty for none.
+func oneIP(v, example string) (netip.Addr, error) {
+	if v == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil || a.IsUnspecified() {
+		return netip.Addr{}, fmt.Errorf("%w: %q is not one IP address (not 0.0.0.0), e.g. %s", ErrBadValue, v, example)
+	}
+	return a.Unmap(), nil
+}
