@@ -151,6 +151,28 @@ var migrations = []string{
 	);
 	CREATE INDEX recordings_started ON recordings (started);
 	CREATE INDEX recordings_call ON recordings (call_id);`,
+	// 2: the payments audit: one row per capture session. Never the card
+	// number (only its brand and last four), the expiry or the code.
+	`CREATE TABLE payments (
+		id              TEXT PRIMARY KEY, -- the capture session's id
+		call_id         TEXT NOT NULL,
+		agent           TEXT NOT NULL,
+		amount          INTEGER NOT NULL, -- minor units; 0 to tokenize
+		currency        TEXT NOT NULL,
+		method          TEXT NOT NULL CHECK (method IN ('card', 'bank')),
+		gateway         TEXT NOT NULL,
+		idempotency_key TEXT NOT NULL,
+		brand           TEXT NOT NULL DEFAULT '',
+		last4           TEXT NOT NULL DEFAULT '',
+		outcome         TEXT NOT NULL DEFAULT '', -- '' while capturing
+		reason          TEXT NOT NULL DEFAULT '',
+		reference       TEXT NOT NULL DEFAULT '',
+		token           TEXT NOT NULL DEFAULT '',
+		started         INTEGER NOT NULL, -- Unix milliseconds
+		ended           INTEGER NOT NULL DEFAULT 0
+	) WITHOUT ROWID;
+	CREATE INDEX payments_call ON payments (call_id);
+	CREATE INDEX payments_started ON payments (started);`,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// ErrNoPayment is returned for a payment id that is not in the audit.
+var ErrNoPayment = errors.New("no such payment")
+
+// ErrBadPayment is returned for an audit record the store refuses: a
+// missing field, or anything that could be card data (last4 other than
+// four digits, a run of 12 or more digits anywhere).
+var ErrBadPayment = errors.New("invalid payment record")
+
+// Payment outcomes besides the gateway's (approved, declined, failed).
+const (
+	PaymentCancelled = "cancelled" // the agent cancelled the session
+	PaymentDropped   = "dropped"   // the call ended mid-session
+	PaymentTimedOut  = "timed_out" // the caller stopped typing for good
+)
+
+// Payment is one capture session's audit record: who took it on which
+// call, what for, and how it ended. Never the card number, the expiry or
+// the security code: Brand and Last4 are all there is of the card.
+type Payment struct {
+	ID             string
+	CallID         string
+	Agent          string
+	Amount         int64 // minor units; 0: tokenize only
+	Currency       string
+	Method         string // card or bank
+	Gateway        string
+	IdempotencyKey string
+	Brand, Last4   string
+	Outcome        string // "" while capturing
+	Reason         string
+	Reference      string
+	Token          string
+	Started, Ended time.Time
+}
+
+var (
+	last4Re = regexp.MustCompile(`^([0-9]{4})?$`)
+	panRe   = regexp.MustCompile(`[0-9]{12,}`)
+)
+
+// check refuses a record that could hold card data.
+func (p Payment) check() error {
+	if p.ID == "" || p.CallID == "" || p.Agent == "" || p.Currency == "" || p.Gateway == "" {
+		return fmt.Errorf("%w: it needs an id, a call, an agent, a currency and a gateway", ErrBadPayment)
+	}
+	if p.Method != "card" && p.Method != "bank" {
+		return fmt.Errorf("%w: method must be card or bank", ErrBadPayment)
+	}
+	if !last4Re.MatchString(p.Last4) {
+		return fmt.Errorf("%w: last4 must be four digits or empty", ErrBadPayment)
+	}
+	for _, v := range []string{p.ID, p.CallID, p.Agent, p.Currency, p.Gateway, p.IdempotencyKey, p.Brand, p.Outcome, p.Reason, p.Reference, p.Token} {
+		if panRe.MatchString(v) {
+			return fmt.Errorf("%w: a field holds 12 or more digits in a row, which could be a card number", ErrBadPayment)
+		}
+	}
+	return nil
+}
+
+// AddPayment records a capture session as it starts.
+func (s *Store) AddPayment(ctx context.Context, p Payment) error {
+	if p.Started.IsZero() {
+		p.Started = s.now()
+	}
+	if err := p.check(); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO payments (id, call_id, agent, amount, currency, method, gateway, idempotency_key,
+		brand, last4, outcome, reason, reference, token, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.CallID, p.Agent, p.Amount, p.Currency, p.Method, p.Gateway, p.IdempotencyKey,
+		p.Brand, p.Last4, p.Outcome, p.Reason, p.Reference, p.Token, millis(p.Started))
+	if err != nil {
+		return fmt.Errorf("record payment: %w", err)
+	}
+	return nil
+}
+
+// FinishPayment records how a session ended: its outcome, the gateway's
+// reason, reference and token, and the card's brand and last four.
+func (s *Store) FinishPayment(ctx context.Context, p Payment) error {
+	if p.Ended.IsZero() {
+		p.Ended = s.now()
+	}
+	old, err := s.PaymentByID(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	old.Brand, old.Last4, old.Outcome, old.Reason, old.Reference, old.Token, old.Ended =
+		p.Brand, p.Last4, p.Outcome, p.Reason, p.Reference, p.Token, p.Ended
+	if err := old.check(); err != nil {
+		return err
+	}
+	if old.Outcome == "" {
+		return fmt.Errorf("%w: a finished payment needs an outcome", ErrBadPayment)
+	}
+	_, err = s.db.ExecContext(ctx, `UPDATE payments SET brand = ?, last4 = ?, outcome = ?, reason = ?, reference = ?, token = ?, ended = ?
+		WHERE id = ?`, old.Brand, old.Last4, old.Outcome, old.Reason, old.Reference, old.Token, millis(old.Ended), old.ID)
+	if err != nil {
+		return fmt.Errorf("record payment %s: %w", old.ID, err)
+	}
+	return nil
+}
+
+const paymentColumns = `id, call_id, agent, amount, currency, method, gateway, idempotency_key, brand, last4,
+	outcome, reason, reference, token, started, ended`
+
+func scanPayment(r scanner) (Payment, error) {
+	var p Payment
+	var started, ended int64
+	if err := r.Scan(&p.ID, &p.CallID, &p.Agent, &p.Amount, &p.Currency, &p.Method, &p.Gateway, &p.IdempotencyKey,
+		&p.Brand, &p.Last4, &p.Outcome, &p.Reason, &p.Reference, &p.Token, &started, &ended); err != nil {
+		return Payment{}, err //nolint:wrapcheck // callers wrap with what they were doing
+	}
+	p.Started = fromMillis(started)
+	if ended != 0 {
+		p.Ended = fromMillis(ended)
+	}
+	return p, nil
+}
+
+// PaymentByID returns one payment's record, or ErrNoPayment.
+func (s *Store) PaymentByID(ctx context.Context, id string) (Payment, error) {
+	p, err := scanPayment(s.db.QueryRowContext(ctx, "SELECT "+paymentColumns+" FROM payments WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Payment{}, fmt.Errorf("%w: %s", ErrNoPayment, id)
+	}
+	if err != nil {
+		return Payment{}, fmt.Errorf("look up payment %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// ListPayments returns a call's payments (every call's if callID is
+// empty), newest first, up to limit (all if limit <= 0).
+func (s *Store) ListPayments(ctx context.Context, callID string, limit int) ([]Payment, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+paymentColumns+" FROM payments WHERE ? = '' OR call_id = ? ORDER BY started DESC, id DESC LIMIT ?",
+		callID, callID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list payments: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list payments: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list payments: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hushphone/hushphone/internal/testkit"
+)
+
+func TestPayments(t *testing.T) {
+	ctx := context.Background()
+	c := testkit.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
+	dir := t.TempDir()
+	s := open(t, dir, WithClock(c.Now))
+	p := Payment{ID: "ps_1", CallID: "call-1", Agent: "ann", Amount: 1999, Currency: "GBP", Method: "card", Gateway: "sandbox", IdempotencyKey: "ik-1"}
+	if err := s.AddPayment(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(40 * time.Second)
+	if err := s.FinishPayment(ctx, Payment{ID: "ps_1", Brand: "visa", Last4: "4242", Outcome: "approved", Reference: "sb_ch_abc"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPayment(ctx, Payment{ID: "ps_2", CallID: "call-2", Agent: "bob", Currency: "EUR", Method: "card", Gateway: "sandbox"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.PaymentByID(ctx, "ps_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Outcome != "approved" || got.Last4 != "4242" || got.Brand != "visa" || got.Amount != 1999 || got.Ended.Sub(got.Started) != 40*time.Second {
+		t.Fatalf("payment %+v", got)
+	}
+	all, err := s.ListPayments(ctx, "", 0)
+	if err != nil || len(all) != 2 || all[0].ID != "ps_2" {
+		t.Fatalf("all payments %+v %v", all, err)
+	}
+	one, err := s.ListPayments(ctx, "call-1", 0)
+	if err != nil || len(one) != 1 || one[0].ID != "ps_1" {
+		t.Fatalf("call-1's payments %+v %v", one, err)
+	}
+
+	// Anything that could be card data is refused.
+	for name, bad := range map[string]Payment{
+		"a whole number as last4": {ID: "ps_2", Last4: "4242424242424242", Outcome: "approved"},
+		"five digits as last4":    {ID: "ps_2", Last4: "42424", Outcome: "approved"},
+		"a number in the reason":  {ID: "ps_2", Outcome: "declined", Reason: "card 4000000000000002 declined"},
+		"a number as reference":   {ID: "ps_2", Outcome: "approved", Reference: "4242424242424242"},
+		"no outcome":              {ID: "ps_2"},
+	} {
+		if err := s.FinishPayment(ctx, bad); !errors.Is(err, ErrBadPayment) {
+			t.Errorf("%s: %v, want ErrBadPayment", name, err)
+		}
+	}
+	for name, bad := range map[string]Payment{
+		"no call":       {ID: "x", Agent: "ann", Currency: "GBP", Method: "card", Gateway: "sandbox"},
+		"no method":     {ID: "x", CallID: "c", Agent: "ann", Currency: "GBP", Gateway: "sandbox"},
+		"card in a key": {ID: "x", CallID: "c", Agent: "ann", Currency: "GBP", Method: "card", Gateway: "sandbox", IdempotencyKey: "4242424242424242"},
+	} {
+		if err := s.AddPayment(ctx, bad); !errors.Is(err, ErrBadPayment) {
+			t.Errorf("%s: %v, want ErrBadPayment", name, err)
+		}
+	}
+	if err := s.FinishPayment(ctx, Payment{ID: "ps_9", Outcome: "approved"}); !errors.Is(err, ErrNoPayment) {
+		t.Errorf("finish an unknown payment: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing of the refused card numbers reached the file.
+	for _, f := range []string{"hushphone.db", "hushphone.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pan := range []string{"424242424242", "400000000000"} {
+			if bytes.Contains(b, []byte(pan)) {
+				t.Errorf("%s holds %s", f, pan)
+			}
+		}
+	}
+}
