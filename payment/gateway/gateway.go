@@ -18,9 +18,9 @@
 // carry more than the last four digits of a number.
 //
 // Connectors: the embedded Sandbox (NewSandbox), deterministic by card
-// number like Stripe's test cards, is the default. Stripe (with Stripe's Go
-// library, tested against stripe-mock) and a generic HTTPS connector (a JSON
-// request signed with HMAC) come later in this package.
+// number like Stripe's test cards, is the default; Stripe (NewStripe, with
+// Stripe's Go library, tested against stripe-mock) is the second. A generic
+// HTTPS connector (a JSON request signed with HMAC) comes later.
 //
 // # Sandbox cards
 //
