@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -398,14 +399,10 @@ func (m *Manager) Dial(ctx context.Context, agent, number string) error {
 func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 	// The law is the answer's: until Dial returns it is not known, and
 	// frames that come first (there should be none) are dropped.
-	var outMu sync.Mutex
-	var out func([]byte)
+	var out atomic.Pointer[func([]byte)]
 	tc, err := ob.Dial(ctx, c.number, func(frame []byte) {
-		outMu.Lock()
-		f := out
-		outMu.Unlock()
-		if f != nil {
-			f(frame)
+		if f := out.Load(); f != nil {
+			(*f)(frame)
 		}
 	}, m.keys(c), trunk.OnRinging(func() {
 		c.mu.Lock()
@@ -443,9 +440,8 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 	c.mu.Lock()
 	c.answered = true
 	c.mu.Unlock()
-	outMu.Lock()
-	out = m.farEnd(c, tc.Offer.Law)
-	outMu.Unlock()
+	f := m.farEnd(c, tc.Offer.Law)
+	out.Store(&f)
 	m.log.Info("outbound call answered", "call", c.id)
 	m.p.HubReady().Progress(agent, c.id, "answered")
 	<-tc.Done()
