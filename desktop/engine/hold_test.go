@@ -34,19 +34,7 @@ func TestCallerHearsTheHoldToneWhileTheAgentIsAway(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	run := func() (stop func()) {
-		agent, err := New(Config{Server: srv.URL, User: "ann", Password: "ann-password", AutoAnswer: true, Loopback: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		actx, stopRun := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- agent.Run(actx) }()
-		return func() {
-			stopRun()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		}
+		return runAgent(ctx, t, Config{Server: srv.URL, User: "ann", Password: "ann-password", AutoAnswer: true, Loopback: true})
 	}
 	stop := run()
 	srv.WaitAvailable(t, 1)
@@ -96,4 +84,23 @@ func TestCallerHearsTheHoldToneWhileTheAgentIsAway(t *testing.T) {
 		}
 	}
 	caller.Hangup(t)
+}
+
+// runAgent runs an agent until the returned stop, which waits for it and
+// fails the test if it failed.
+func runAgent(ctx context.Context, t *testing.T, cfg Config) (stop func()) {
+	t.Helper()
+	agent, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stopRun := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(actx) }()
+	return func() {
+		stopRun()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/hushphone/hushphone/internal/opus"
 	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/internal/stacktest"
-	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/wav"
 )
 
@@ -60,7 +58,7 @@ func TestOpusAgentTakesACall(t *testing.T) {
 	if !opus.Available {
 		t.Skip("built without cgo: no Opus")
 	}
-	sipp := sipptest.Sipp(t)
+	sipptest.Sipp(t) // skip early without sipp
 	srv := stacktest.Start(t)
 	srv.AddAgent(t, "ann", "ann-password")
 
@@ -96,20 +94,8 @@ func TestOpusAgentTakesACall(t *testing.T) {
 	for i := range in {
 		in[i] = int16(amp * math.Sin(2*math.Pi*1000*float64(i)/8000))
 	}
-	work := t.TempDir()
-	caller := make([]byte, len(in))
-	g711.EncodeULawTo(caller, in)
-	if err := sipptest.WritePCAP(filepath.Join(work, "caller.pcap"), caller); err != nil {
+	if err := sipptest.Calls(ctx, t, srv.SIPAddr, in, 1); err != nil {
 		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(work, "caller.xml"), sipptest.CallerScenario(len(in)/8+1500), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, sipp, "-sf", "caller.xml", "-s", "hushphone", "-m", "1", "-i", "127.0.0.1",
-		"-p", sipptest.FreePort(t), "-mp", sipptest.FreePort(t), "-timeout", "50s", "-nostdin", srv.SIPAddr)
-	cmd.Dir = work
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sipp: %v\n%s", err, out)
 	}
 	for deadline := time.Now().Add(5 * time.Second); audio.Calls() < 1 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)

@@ -26,24 +26,12 @@ func TestHeldCallGoesToAnotherAgent(t *testing.T) {
 	var mu sync.Mutex
 	var events []string
 	run := func(name string, audio Audio) (stop func()) {
-		agent, err := New(Config{Server: srv.URL, User: name, Password: name + "-password", AutoAnswer: true, Loopback: true, Audio: audio,
+		return runAgent(ctx, t, Config{Server: srv.URL, User: name, Password: name + "-password", AutoAnswer: true, Loopback: true, Audio: audio,
 			OnEvent: func(e Event) {
 				mu.Lock()
 				events = append(events, name+" "+e.Type)
 				mu.Unlock()
 			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		actx, stopRun := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- agent.Run(actx) }()
-		return func() {
-			stopRun()
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		}
 	}
 	stopAnn := run("ann", nil)
 	srv.WaitAvailable(t, 1)
