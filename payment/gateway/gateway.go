@@ -19,8 +19,12 @@
 //
 // Connectors: the embedded Sandbox (NewSandbox), deterministic by card
 // number like Stripe's test cards, is the default; Stripe (NewStripe, with
-// Stripe's Go library, tested against stripe-mock) is the second. A generic
-// HTTPS connector (a JSON request signed with HMAC) comes later.
+// Stripe's Go library, tested against stripe-mock) is the second. The
+// generic HTTPS connector (NewGeneric) speaks to any processor that
+// implements a small protocol: one JSON POST per request, signed with
+// HMAC-SHA256 over a timestamp, and a JSON answer signed the same way; the
+// package README ("Generic connector") specifies it for processors'
+// developers, with a worked signature example.
 //
 // # Sandbox cards
 //
