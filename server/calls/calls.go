@@ -137,6 +137,14 @@ type call struct {
 	aq, an    int // first waiting frame, and how many wait
 	mixLin    [160]int16
 	mixOut    [160]byte
+
+	// A prompt for the caller only (payment feedback tones): mixed into
+	// the agent's voice on its way to the caller, or sent on its own when
+	// the agent sends nothing (promptFed says the agent's audio took the
+	// latest frame).
+	prompt    []int16
+	promptFed bool
+	promptRun bool // the fallback sender runs
 }
 
 // listener is one supervisor listening to a call.
@@ -688,12 +696,86 @@ func (m *Manager) agentAudio(c *call, frame []byte) {
 		return
 	}
 	out := frame
-	if law := tc.Offer.Law; law != g711.ULaw {
+	if len(c.prompt) > 0 {
+		for i, v := range c.prompt[:160] {
+			c.toLin[i] = int16(max(-32768, min(32767, int32(c.toLin[i])+int32(v))))
+		}
+		c.prompt, c.promptFed = c.prompt[160:], true
+		tc.Offer.Law.Encode(c.back[:], c.toLin[:])
+		out = c.back[:]
+	} else if law := tc.Offer.Law; law != g711.ULaw {
 		law.Encode(c.back[:], c.toLin[:])
 		out = c.back[:]
 	}
 	c.mu.Unlock()
 	_ = tc.Send(out)
+}
+
+// ErrNoCaller is PlayToCaller's error for a call with no caller to hear
+// it (no such call, or an outbound call not answered yet).
+var ErrNoCaller = errors.New("calls: no caller on that call")
+
+// PlayToCaller plays pcm (8 kHz PCM16, whole 20 ms frames) to the call's
+// caller only: not to the agent, the supervisors or the recording. It is
+// mixed into the agent's voice, or sent alone while the agent sends no
+// audio; a new prompt replaces one still playing.
+func (m *Manager) PlayToCaller(callID string, pcm []int16) error {
+	m.mu.Lock()
+	c := m.calls[callID]
+	m.mu.Unlock()
+	if c == nil {
+		return fmt.Errorf("%w: %s", ErrNoCaller, callID)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tc == nil {
+		return fmt.Errorf("%w: %s", ErrNoCaller, callID)
+	}
+	c.prompt = pcm[:len(pcm)/160*160]
+	c.promptFed = false
+	if !c.promptRun {
+		c.promptRun = true
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			c.playPrompt()
+		}()
+	}
+	return nil
+}
+
+// playPrompt sends the prompt's frames itself while the agent's audio does
+// not take them.
+func (c *call) playPrompt() {
+	tc := c.tc
+	var frame [160]byte
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tc.Done():
+			c.mu.Lock()
+			c.promptRun, c.prompt = false, nil
+			c.mu.Unlock()
+			return
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		switch {
+		case len(c.prompt) == 0:
+			c.promptRun = false
+			c.mu.Unlock()
+			return
+		case c.promptFed: // the agent's voice carries it
+			c.promptFed = false
+			c.mu.Unlock()
+			continue
+		}
+		tc.Offer.Law.Encode(frame[:], c.prompt[:160])
+		c.prompt = c.prompt[160:]
+		c.mu.Unlock()
+		_ = tc.Send(frame[:]) // a lost frame of a prompt is not worth more
+	}
 }
 
 // end closes what a finished call holds.
