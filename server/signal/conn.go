@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/hushphone/hushphone/payment/session"
+	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/store"
 )
@@ -189,6 +192,9 @@ func (c *conn) handle(ctx context.Context, m Message) error {
 		c.send(Message{Type: TypePong, ID: m.ID})
 		return nil
 	}
+	if strings.HasPrefix(m.Type, "pay.") {
+		return c.handlePay(ctx, m)
+	}
 	if isSupervisor(c.role) {
 		return c.handleSupervisor(ctx, m)
 	}
@@ -288,4 +294,83 @@ func (c *conn) handleSupervisor(ctx context.Context, m Message) error {
 		c.send(Message{Type: TypeListenEnd, ID: m.ID, Call: m.Call, Reason: "supervisor"})
 	}
 	return nil
+}
+
+// handlePay serves the pay.* messages: agents run their own sessions;
+// supervisors and admins may ask for any session's status.
+func (c *conn) handlePay(ctx context.Context, m Message) error {
+	p := c.h.p.Payments
+	if p == nil {
+		return perr(CodeUnavailable, "this server takes no payments")
+	}
+	sup := isSupervisor(c.role)
+	if m.Type != TypePayStatus && c.role != store.RoleAgent {
+		return perr(CodeForbidden, "only the agent on a call runs its payment; supervisors send pay.status")
+	}
+	var st pay.Status
+	var err error
+	switch m.Type {
+	case TypePayStart:
+		st, err = p.Start(ctx, c.user, m.Call, *m.Pay)
+	case TypePayAsk:
+		st, err = p.Ask(c.user, m.Session, session.Field(m.Field))
+	case TypePayReset:
+		st, err = p.Reset(c.user, m.Session, session.Field(m.Field))
+	case TypePayCancel:
+		st, err = p.Cancel(ctx, c.user, m.Session)
+	case TypePaySubmit:
+		// The gateway may take seconds: its answer comes as pay.progress
+		// (to the agent and supervisors) while this connection goes on.
+		c.h.wg.Add(1)
+		go func() {
+			defer c.h.wg.Done()
+			if _, err := p.Submit(context.WithoutCancel(ctx), c.user, m.Session); err != nil {
+				c.replyError(m.ID, payError(err))
+			}
+		}()
+		return nil
+	case TypePayStatus:
+		if m.Session == "" {
+			var ok bool
+			if st, ok = p.ForCall(m.Call); !ok || !sup && st.Agent != c.user {
+				return perr(CodeNoPayment, "no payment session is under way on that call")
+			}
+		} else {
+			st, err = p.Status(ctx, c.user, sup, m.Session)
+		}
+	}
+	if err != nil {
+		return payError(err)
+	}
+	c.send(Message{Type: TypePayment, ID: m.ID, Call: st.Call, Session: st.ID, Payment: &st})
+	return nil
+}
+
+// payError turns the payment side's errors into replies; their text holds
+// no digit the caller typed.
+func payError(err error) error {
+	code := ""
+	switch {
+	case errors.Is(err, pay.ErrBadRequest):
+		code = CodeBadRequest
+	case errors.Is(err, pay.ErrNoSession):
+		code = CodeNoPayment
+	case errors.Is(err, pay.ErrNotYourCall):
+		code = CodeNotYourCall
+	case errors.Is(err, pay.ErrForbidden):
+		code = CodeForbidden
+	case errors.Is(err, pay.ErrActive):
+		code = CodePayActive
+	case errors.Is(err, pay.ErrNotReady):
+		code = CodeNotReady
+	case errors.Is(err, pay.ErrOver):
+		code = CodePayOver
+	case errors.Is(err, pay.ErrSubmitting):
+		code = CodeSubmitting
+	case errors.Is(err, pay.ErrClosed):
+		code = CodeUnavailable
+	default:
+		return err
+	}
+	return perr(code, strings.TrimPrefix(err.Error(), "pay: "))
 }

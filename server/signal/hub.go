@@ -25,7 +25,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/hushphone/hushphone/payment/session"
 	"github.com/hushphone/hushphone/server/auth"
+	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/store"
 )
@@ -95,6 +97,17 @@ type Dialer interface {
 	Dial(ctx context.Context, agent, number string) error
 }
 
+// Payments are the secure-pay sessions (*pay.Manager).
+type Payments interface {
+	Start(ctx context.Context, agent, call string, r pay.Request) (pay.Status, error)
+	Ask(agent, id string, f session.Field) (pay.Status, error)
+	Reset(agent, id string, f session.Field) (pay.Status, error)
+	Cancel(ctx context.Context, agent, id string) (pay.Status, error)
+	Submit(ctx context.Context, agent, id string) (pay.Status, error)
+	Status(ctx context.Context, user string, supervisor bool, id string) (pay.Status, error)
+	ForCall(call string) (pay.Status, bool)
+}
+
 // ErrNoOutbound is what a Dialer returns when it cannot place calls.
 var ErrNoOutbound = errors.New("no outbound trunk is configured")
 
@@ -112,6 +125,7 @@ type Params struct {
 	Router   Router   // required
 	Media    Media    // nil: sdp and candidate messages get an "unavailable" error
 	Dialer   Dialer   // nil: dial messages get an "unavailable" error
+	Payments Payments // nil: pay.* messages get an "unavailable" error
 	Logger   *slog.Logger
 	// OriginPatterns are the browser origins allowed besides the server's
 	// own (see websocket.AcceptOptions); clients that send no Origin, such
@@ -417,6 +431,15 @@ func (h *Hub) KeyPressed(call, agent string) {
 	if agent != "" {
 		_ = h.Send(agent, m) // an agent who dropped is simply not told
 	}
+	h.Broadcast(m)
+}
+
+// Payment sends a payment session's status to its agent and to every
+// supervisor and admin (pay.Params.Notify). It carries what pay.Status
+// carries: progress, never a digit beyond the card's last four.
+func (h *Hub) Payment(s pay.Status) {
+	m := Message{Type: TypePayment, Call: s.Call, Session: s.ID, Payment: &s}
+	_ = h.Send(s.Agent, m) // an agent who dropped is simply not told
 	h.Broadcast(m)
 }
 

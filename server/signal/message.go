@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hushphone/hushphone/server/pay"
 )
 
 // MaxMessage is the largest message a client may send, in bytes; a larger
@@ -25,6 +27,13 @@ const (
 	TypeDial      = "dial"     // agents: place a call through the trunk
 	TypeListen    = "listen"   // supervisors: listen in to a call
 	TypeUnlisten  = "unlisten" // supervisors: stop listening
+	// Secure pay (agents; supervisors may send pay.status).
+	TypePayStart  = "pay.start"  // start a capture session on a call: call, pay
+	TypePayAsk    = "pay.ask"    // have the caller type a field again: session, field
+	TypePayReset  = "pay.reset"  // clear a field: session, field
+	TypePayCancel = "pay.cancel" // end the session: session
+	TypePaySubmit = "pay.submit" // send the card to the gateway: session
+	TypePayStatus = "pay.status" // the session's status: session, or call
 
 	// server to client (TypePresence, TypeSDP and TypeCandidate too)
 	TypeHello      = "hello"
@@ -39,6 +48,7 @@ const (
 	TypeListenEnd  = "listen.ended"
 	TypeAgents     = "agents"
 	TypeCalls      = "calls"
+	TypePayment    = "pay.progress" // a payment session's status (payment)
 	TypeError      = "error"
 )
 
@@ -66,6 +76,11 @@ const (
 	CodeBusy          = "busy"           // dial while a call rings or is in progress
 	CodeLimit         = "limit"          // too many supervisors listen to that call
 	CodeNotListening  = "not_listening"  // unlisten of a call not listened to
+	CodeNoPayment     = "no_payment"     // no such payment session (it may have ended)
+	CodePayActive     = "payment_active" // pay.start on a call that has a session under way
+	CodeNotReady      = "not_ready"      // pay.submit before every field is valid
+	CodePayOver       = "payment_over"   // a request for a session that has ended
+	CodeSubmitting    = "submitting"     // a request while the gateway has the payment
 )
 
 // Message is every message, both ways: a type, an optional id the server
@@ -89,6 +104,12 @@ type Message struct {
 	Message   string          `json:"message,omitempty"`
 	Agents    []AgentSnapshot `json:"agents,omitzero"`
 	Calls     []CallSnapshot  `json:"calls,omitzero"`
+	// Secure pay: a pay.start's request, the session and field a request
+	// is for, and the status in pay.progress.
+	Pay     *pay.Request `json:"pay,omitempty"`
+	Session string       `json:"session,omitempty"`
+	Field   string       `json:"field,omitempty"`
+	Payment *pay.Status  `json:"payment,omitempty"`
 }
 
 // AgentSnapshot is one agent in an agents message.
@@ -151,6 +172,10 @@ func Parse(b []byte) (Message, error) {
 				v = m.Candidate
 			case "number":
 				v = m.Number
+			case "session":
+				v = m.Session
+			case "field":
+				v = m.Field
 			}
 			if v == "" {
 				return perr(CodeBadRequest, fmt.Sprintf("a %q message needs %q", m.Type, f))
@@ -177,10 +202,22 @@ func Parse(b []byte) (Message, error) {
 		if err = need("number"); err == nil && !validNumber(m.Number) {
 			err = perr(CodeBadRequest, `"number" is 1 to 32 of the digits 0-9, * and #, with an optional leading +`)
 		}
+	case TypePayStart:
+		if err = need("call"); err == nil && m.Pay == nil {
+			err = perr(CodeBadRequest, `a "pay.start" message needs "pay": {"amount","currency",...}`)
+		}
+	case TypePayAsk, TypePayReset:
+		err = need("session", "field")
+	case TypePayCancel, TypePaySubmit:
+		err = need("session")
+	case TypePayStatus:
+		if m.Session == "" && m.Call == "" {
+			err = perr(CodeBadRequest, `a "pay.status" message needs "session" or "call"`)
+		}
 	case "":
 		err = perr(CodeBadRequest, `every message needs a "type"`)
 	default:
-		err = perr(CodeUnknownType, "unknown message type: use presence, answer, decline, hangup, sdp, candidate, dial, listen, unlisten or ping")
+		err = perr(CodeUnknownType, "unknown message type: use presence, answer, decline, hangup, sdp, candidate, dial, listen, unlisten, pay.start, pay.ask, pay.reset, pay.cancel, pay.submit, pay.status or ping")
 	}
 	if err != nil {
 		return Message{ID: m.ID}, err
