@@ -10,6 +10,9 @@
 //	GET    /api/v1/me       who the token belongs to: {"name","role","expires"}
 //	GET    /api/v1/users    supervisors and admins: every user's name, role, created
 //
+// Recordings and secure pay have their own endpoints (recordings.go,
+// payments.go); docs/openapi.yaml describes them all.
+//
 // Every call but /healthz and sign-in needs "Authorization: Bearer TOKEN"
 // (401 without one, or when it has expired or been signed out); RequireRole
 // guards calls for some roles only (403 for others). Every error is JSON,
@@ -69,6 +72,9 @@ type Params struct {
 	// beyond that a sign-in gets 503 and Retry-After, so a burst of
 	// sign-ins (a shift starting, a flood) cannot exhaust the memory.
 	MaxHashing, MaxWaiting int
+	// Payments are the secure-pay sessions (nil: the payment endpoints
+	// answer 503).
+	Payments Payments
 }
 
 // Server is the HTTP API.
@@ -148,6 +154,7 @@ func (s *Server) routes() http.Handler {
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/users", s.users)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings", s.recordings)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}", s.recording)
+			s.payRoutes(r)
 		})
 	})
 	return r
