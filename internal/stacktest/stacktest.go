@@ -6,9 +6,12 @@ package stacktest
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,10 +19,12 @@ import (
 
 	"github.com/hushphone/hushphone/internal/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/payment/gateway"
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/auth"
 	"github.com/hushphone/hushphone/server/calls"
+	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/signal"
 	"github.com/hushphone/hushphone/server/store"
@@ -30,8 +35,11 @@ import (
 type Stack struct {
 	URL     string // the HTTP API and WebSocket, http://127.0.0.1:PORT
 	SIPAddr string // the SIP trunk side, 127.0.0.1:PORT (UDP and TCP)
-	DataDir string
+	DataDir string // the server's data directory; its log is server.log there
 	Store   *store.Store
+	// Payments are the secure-pay sessions (the sandbox gateway unless
+	// WithGateway says otherwise).
+	Payments *pay.Manager
 
 	router *route.Router
 	mu     sync.Mutex
@@ -91,6 +99,12 @@ type Option func(*options)
 type options struct {
 	route    []route.Option
 	outbound string
+	gateway  gateway.Connector
+}
+
+// WithGateway sends payments to g instead of the embedded sandbox.
+func WithGateway(g gateway.Connector) Option {
+	return func(o *options) { o.gateway = g }
 }
 
 // WithOutbound lets agents place calls through the trunk to the SIP peer
@@ -110,21 +124,25 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &Stack{DataDir: t.TempDir()}
+	// Everything the server logs, at debug level, goes to server.log in
+	// the data directory, where tests that search what a run wrote find it.
+	logf, err := os.OpenFile(filepath.Join(s.DataDir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(logf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := store.Open(ctx, s.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Store = st
-	a, err := api.New(api.Params{Store: st, SessionTTL: time.Hour, Hash: cheap})
-	if err != nil {
-		t.Fatal(err)
-	}
-	webRTC, err := agentleg.NewAPI(agentleg.Config{Loopback: true, IPFilter: func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }})
+	webRTC, err := agentleg.NewAPI(agentleg.Config{Loopback: true, Logger: log, IPFilter: func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var hubP atomic.Pointer[signal.Hub]
 	var mgrP atomic.Pointer[calls.Manager]
+	var payP atomic.Pointer[pay.Manager]
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -135,23 +153,48 @@ func Start(t *testing.T, opts ...Option) *Stack {
 		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
 		}
+		if p := payP.Load(); p != nil {
+			p.RouteEvent(e)
+		}
 		if hub := hubP.Load(); hub != nil {
 			hub.RouteEvent(e)
 		}
-	}))...)
+	}), route.WithLogger(log))...)
 	s.router = router
-	mgr, err := calls.New(calls.Params{Router: router, WebRTC: webRTC, Store: st, DataDir: s.DataDir,
+	mgr, err := calls.New(calls.Params{Router: router, WebRTC: webRTC, Store: st, DataDir: s.DataDir, Logger: log,
 		HubReady: func() calls.Hub { return hubP.Load() },
-		Keys: func(_ string, e dtmf.Event) {
+		Keys: func(call string, e dtmf.Event) {
 			s.mu.Lock()
 			s.keys = append(s.keys, e)
 			s.mu.Unlock()
+			if p := payP.Load(); p != nil {
+				p.Key(call, e)
+			}
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mgrP.Store(mgr)
-	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Dialer: mgr})
+	if o.gateway == nil {
+		o.gateway = gateway.NewSandbox(gateway.WithLatency(0), gateway.WithTimeout(3*time.Second))
+	}
+	payments, err := pay.New(pay.Params{Gateway: o.gateway, Audit: st, Calls: router, Logger: log,
+		Prompt: func(call string, tn pay.Tone) { _ = mgr.PlayToCaller(call, tn.PCM()) },
+		Notify: func(ps pay.Status) {
+			if hub := hubP.Load(); hub != nil {
+				hub.Payment(ps)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payP.Store(payments)
+	s.Payments = payments
+	a, err := api.New(api.Params{Store: st, SessionTTL: time.Hour, Hash: cheap, Logger: log, Payments: payments})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Dialer: mgr, Payments: payments, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +207,7 @@ func Start(t *testing.T, opts ...Option) *Stack {
 
 	s.SIPAddr = sipptest.FreeAddr(t)
 	rb := trunk.RingbackUK // serve's default: callers hear ringing while they wait
-	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall, Outbound: o.outbound, Ringback: &rb})
+	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall, Outbound: o.outbound, Ringback: &rb, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,10 +226,12 @@ func Start(t *testing.T, opts ...Option) *Stack {
 			t.Errorf("trunk: %v", err)
 		}
 		_ = mgr.Close()
+		_ = payments.Close()
 		_ = hub.Close()
 		web.Close()
 		_ = router.Close()
 		_ = st.Close()
+		_ = logf.Close()
 	})
 	return s
 }

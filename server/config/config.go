@@ -46,11 +46,16 @@ type Config struct {
 	// RTPPortMin and RTPPortMax bound the UDP ports calls' media uses
 	// (the SIP side's RTP and RTCP, the agents' WebRTC); 0 and 0: any.
 	RTPPortMin, RTPPortMax uint16
-	MediaIP                netip.Addr    // where the SIP side's RTP is bound and advertised (zero: the --sip host)
-	PublicIP               netip.Addr    // the agents' WebRTC address behind a 1:1 NAT (zero: none)
-	DataDir                string        // data directory: hushphone.db, recordings/
-	SessionTTL             time.Duration // how long a sign-in lasts
-	LogLevel               slog.Level
+	MediaIP                netip.Addr // where the SIP side's RTP is bound and advertised (zero: the --sip host)
+	PublicIP               netip.Addr // the agents' WebRTC address behind a 1:1 NAT (zero: none)
+	// Gateway is the payment gateway: sandbox, stripe or generic;
+	// GatewayURL its address (stripe: the API base, empty for Stripe's
+	// own; generic: the processor's HTTPS endpoint), GatewaySecret the file
+	// holding its secret (stripe: the secret key; generic: the HMAC key).
+	Gateway, GatewayURL, GatewaySecret string
+	DataDir                            string        // data directory: hushphone.db, recordings/
+	SessionTTL                         time.Duration // how long a sign-in lasts
+	LogLevel                           slog.Level
 }
 
 // Setting is one row of the table.
@@ -198,6 +203,37 @@ var Settings = []Setting{
 		set: func(c *Config, v string) (err error) {
 			c.PublicIP, err = oneIP(v, "203.0.113.7")
 			return err
+		},
+	},
+	{
+		Name: "gateway", Env: "HUSHPHONE_GATEWAY", Arg: "NAME", Default: "sandbox",
+		Usage: "the payment gateway: sandbox (embedded, deterministic test cards, no account needed), stripe (--gateway-secret holds the secret key) or generic (a JSON request signed with HMAC to --gateway-url; see payment/gateway/README.md)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "sandbox", "stripe", "generic":
+				c.Gateway = v
+				return nil
+			}
+			return fmt.Errorf("%w: gateway %q: use sandbox, stripe or generic", ErrBadValue, v)
+		},
+	},
+	{
+		Name: "gateway-url", Env: "HUSHPHONE_GATEWAY_URL", Arg: "URL", Default: "",
+		Usage: "the gateway's address: for generic the processor's https:// endpoint (required); for stripe the API base (empty: Stripe's own)",
+		set: func(c *Config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+				return fmt.Errorf("%w: gateway-url %q is not an http(s) URL", ErrBadValue, v)
+			}
+			c.GatewayURL = v
+			return nil
+		},
+	},
+	{
+		Name: "gateway-secret", Env: "HUSHPHONE_GATEWAY_SECRET", Arg: "FILE", Default: "",
+		Usage: "the file holding the gateway's secret (stripe: the secret key; generic: the HMAC key, at least 32 bytes); kept out of flags so it is not in the process list",
+		set: func(c *Config, v string) error {
+			c.GatewaySecret = v
+			return nil
 		},
 	},
 	{

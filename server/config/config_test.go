@@ -18,7 +18,7 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 
 func TestDefaults(t *testing.T) {
 	c := Defaults()
-	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
+	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -49,13 +49,13 @@ func TestPrecedence(t *testing.T) {
 	}{
 		{"defaults", nil, nil, Defaults()},
 		{"file", nil, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
 		{"file from env", map[string]string{FileEnv: file}, nil,
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
 		{"env over file", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_LOG_LEVEL": "debug"}, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
+			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
 		{"flag over env", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_DATA": "/env"}, []string{"--http", "[::1]:3333"},
-			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", TrunkAllow: loopback, DataDir: "/env", SessionTTL: 12 * time.Hour}},
+			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/env", SessionTTL: 12 * time.Hour}},
 	} {
 		got, err := load(t, tc.env, tc.args...)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -15,11 +16,14 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/payment/card"
+	"github.com/hushphone/hushphone/payment/gateway"
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/calls"
 	"github.com/hushphone/hushphone/server/config"
 	"github.com/hushphone/hushphone/server/metrics"
+	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/signal"
 	"github.com/hushphone/hushphone/server/store"
@@ -119,10 +123,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	} else if len(users) == 0 {
 		log.Warn("no users yet: nobody can sign in; add one with: " + prog + " user add --name NAME --role admin --password-stdin")
 	}
-	a, err := api.New(api.Params{Store: st, Logger: log, SessionTTL: cfg.SessionTTL})
-	if err != nil {
-		return err //nolint:wrapcheck // api's error says what failed
-	}
 	m := metrics.New()
 	// The call path: the queue, the agents' WebSocket hub, their WebRTC
 	// legs, and the calls that join them to the SIP trunk.
@@ -138,6 +138,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	// after it (they need it): they are published here once built.
 	var hubP atomic.Pointer[signal.Hub]
 	var mgrP atomic.Pointer[calls.Manager]
+	var payP atomic.Pointer[pay.Manager]
+	gw, err := newGateway(cfg)
+	if err != nil {
+		return err
+	}
+	log.Info("payments go to the "+gw.Name()+" gateway", "gateway", gw.Name())
 	router := route.New(route.WithLogger(log), route.WithEvents(func(e route.Event) { //nolint:contextcheck // queue events carry no context: each call's work is bounded by the call
 		// The calls first: once the hub tells an agent its call started,
 		// the agent's offer can come at once, and the calls must know
@@ -145,6 +151,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		// and the call has no audio).
 		if mgr := mgrP.Load(); mgr != nil {
 			mgr.RouteEvent(e)
+		}
+		if p := payP.Load(); p != nil {
+			p.RouteEvent(e) // a call that ends ends its payment session
 		}
 		if hub := hubP.Load(); hub != nil {
 			hub.RouteEvent(e)
@@ -154,16 +163,35 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	mgr, err := calls.New(calls.Params{
 		Router: router, WebRTC: webRTC, Store: st, DataDir: cfg.DataDir, Logger: log,
 		HubReady: func() calls.Hub { return hubP.Load() },
-		// Key presses go to the payment side, which comes with secure
-		// pay; until then they are dropped (the agent sees only that a
-		// key was pressed).
-		Keys: func(string, dtmf.Event) {},
+		// Key presses go to the payment side and nowhere else (the agent
+		// and supervisors learn only that a key was pressed).
+		Keys: func(call string, e dtmf.Event) {
+			if p := payP.Load(); p != nil {
+				p.Key(call, e)
+			}
+		},
 	})
 	if err != nil {
 		return err //nolint:wrapcheck // calls' error says what is wrong
 	}
 	mgrP.Store(mgr)
-	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Dialer: mgr, Logger: log})
+	payments, err := pay.New(pay.Params{Gateway: gw, Audit: st, Calls: router, Logger: log,
+		Prompt: func(call string, t pay.Tone) { _ = mgr.PlayToCaller(call, t.PCM()) },
+		Notify: func(s pay.Status) {
+			if hub := hubP.Load(); hub != nil {
+				hub.Payment(s)
+			}
+		}})
+	if err != nil {
+		return err //nolint:wrapcheck // pay's error says what is wrong
+	}
+	payP.Store(payments)
+	defer func() { _ = payments.Close() }()
+	a, err := api.New(api.Params{Store: st, Logger: log, SessionTTL: cfg.SessionTTL, Payments: payments})
+	if err != nil {
+		return err //nolint:wrapcheck // api's error says what failed
+	}
+	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Dialer: mgr, Payments: payments, Logger: log})
 	if err != nil {
 		return err //nolint:wrapcheck // signal's error says what is wrong
 	}
@@ -283,4 +311,49 @@ func mediaIP(cfg config.Config) (netip.Addr, error) {
 		return netip.Addr{}, errMediaIP
 	}
 	return a.Unmap(), nil
+}
+
+// errGateway: the gateway settings do not fit together.
+var errGateway = errors.New("gateway settings")
+
+// newGateway builds the payment gateway connector the settings name.
+func newGateway(cfg config.Config) (gateway.Connector, error) {
+	secret := func() ([]byte, error) {
+		if cfg.GatewaySecret == "" {
+			return nil, fmt.Errorf("%w: --gateway %s needs --gateway-secret FILE holding its secret", errGateway, cfg.Gateway)
+		}
+		b, err := os.ReadFile(cfg.GatewaySecret)
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading --gateway-secret: %w", errGateway, err)
+		}
+		return bytes.TrimSpace(b), nil
+	}
+	switch cfg.Gateway {
+	case "stripe":
+		key, err := secret()
+		if err != nil {
+			return nil, err
+		}
+		var opts []gateway.StripeOption
+		if cfg.GatewayURL != "" {
+			opts = append(opts, gateway.WithStripeURL(cfg.GatewayURL))
+		}
+		return gateway.NewStripe(string(key), opts...), nil
+	case "generic":
+		key, err := secret()
+		if err != nil {
+			return nil, err
+		}
+		if cfg.GatewayURL == "" {
+			return nil, fmt.Errorf("%w: --gateway generic needs --gateway-url https://...", errGateway)
+		}
+		g, err := gateway.NewGeneric(gateway.GenericConfig{URL: cfg.GatewayURL, Secret: key})
+		card.Zero(key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errGateway, err)
+		}
+		return g, nil
+	default:
+		return gateway.NewSandbox(), nil
+	}
 }
