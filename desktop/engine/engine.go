@@ -82,6 +82,8 @@ type Event struct {
 	Calls []CallState
 	// Code and Message are an error's (Type "error").
 	Code, Message string
+	// Payment is a payment session's status (Type "pay.progress").
+	Payment *Payment
 }
 
 // CallState is one call as supervisors see it.
@@ -102,6 +104,9 @@ type Config struct {
 	// OnEvent, if set, receives every event (from the engine's goroutine;
 	// must not block).
 	OnEvent func(Event)
+	// OnMessage, if set, receives every message from the server as it
+	// came (tests that check what an agent was sent; debugging).
+	OnMessage func([]byte)
 	// Loopback allows loopback ICE candidates (the embedded setup, tests).
 	Loopback bool
 	Logger   *slog.Logger
@@ -224,6 +229,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("engine: connection lost: %w", err)
 		}
+		if a.cfg.OnMessage != nil {
+			a.cfg.OnMessage(b)
+		}
 		var m msg
 		if err := json.Unmarshal(b, &m); err != nil {
 			return fmt.Errorf("%w: %w", ErrProtocol, err)
@@ -250,12 +258,16 @@ type msg struct {
 	Number    string      `json:"number,omitempty"`
 	Outbound  bool        `json:"outbound,omitempty"`
 	Calls     []CallState `json:"calls,omitempty"`
+	Pay       *PayRequest `json:"pay,omitempty"`
+	Session   string      `json:"session,omitempty"`
+	Field     string      `json:"field,omitempty"`
+	Payment   *Payment    `json:"payment,omitempty"`
 }
 
 func (a *Agent) handle(ctx context.Context, m msg) error {
 	if a.cfg.OnEvent != nil && m.Type != "pong" {
 		a.cfg.OnEvent(Event{Type: m.Type, Call: m.Call, From: m.From, Outbound: m.Outbound, Status: m.Status, Reason: m.Reason,
-			Calls: m.Calls, Code: m.Code, Message: m.Message})
+			Calls: m.Calls, Code: m.Code, Message: m.Message, Payment: m.Payment})
 	}
 	switch m.Type {
 	case "hello":

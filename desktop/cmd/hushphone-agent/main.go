@@ -5,13 +5,14 @@
 //
 //	printf '%s\n' "$PASSWORD" | hushphone-agent --server http://127.0.0.1:8080 --user NAME --password-stdin \
 //	    [--auto-answer] [--record OUT.wav] [--play IN.wav] [--calls N] [--agents N]
-//	    [--device [--mic ID] [--speaker ID]] [--listen]
+//	    [--device [--mic ID] [--speaker ID]] [--listen] [--pay AMOUNT:CURRENCY]
 //	hushphone-agent --list-devices
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -54,6 +55,12 @@ or until --calls N calls have ended.
   --speaker ID        with --device: this speaker (an ID from --list-devices)
   --listen            sign in as a supervisor and listen in to calls, one at a time, each as soon
                       as an agent has it (--record, --device and --calls apply to what is heard)
+  --pay AMOUNT:CURRENCY
+                      take a card payment on every call answered: start a secure-pay session for
+                      the card number, expiry date and security code (AMOUNT in minor units, e.g.
+                      1250:GBP; 0:GBP saves the card as a token instead), submit it once the
+                      caller has typed every field, print the outcome as one JSON line
+                      {"result","reference","brand","last4",...}, and hang up
   --list-devices      print the microphones and speakers (* the default) and exit
   --null-devices      with --device or --list-devices: miniaudio's null devices (a silent
                       microphone, a speaker that discards), for tests without a sound card
@@ -86,6 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	null := fs.Bool("null-devices", false, "")
 	listen := fs.Bool("listen", false, "")
 	codec := fs.String("codec", engine.CodecPCMU, "")
+	payArg := fs.String("pay", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -117,12 +125,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case *user == "":
 		fmt.Fprintf(stderr, "hushphone-agent: --user is needed\n\n%s", usage)
 		return 2
+	case *payArg != "" && *listen:
+		fmt.Fprintf(stderr, "hushphone-agent: --pay takes payments as an agent: not with --listen\n\n%s", usage)
+		return 2
 	case !*pwStdin:
 		fmt.Fprintf(stderr, "hushphone-agent: give the password on standard input with --password-stdin (never as an argument)\n\n%s", usage)
 		return 2
 	case *agents < 1 || *calls < 0:
 		fmt.Fprintf(stderr, "hushphone-agent: --agents must be 1 or more and --calls 0 or more\n\n%s", usage)
 		return 2
+	}
+	var payReq *engine.PayRequest
+	if *payArg != "" {
+		r, err := parsePay(*payArg)
+		if err != nil {
+			fmt.Fprintf(stderr, "hushphone-agent: %v\n\n%s", err, usage)
+			return 2
+		}
+		payReq = &r
 	}
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -198,6 +218,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		var a *engine.Agent
 		var lis *listener
+		var py *payer
+		if payReq != nil {
+			py = &payer{req: *payReq, ctx: ctx, out: stdout, agent: func() *engine.Agent { return a }, sessions: map[string]string{}}
+		}
 		if *listen {
 			lis = &listener{heard: map[string]bool{}, out: stdout, listen: func(call string) {
 				if err := a.Listen(ctx, call); err != nil {
@@ -209,6 +233,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			Server: *server, User: name, Password: password, AutoAnswer: *auto,
 			Audio: audio, Loopback: isLoopback(*server), Logger: log, Codec: *codec,
 			OnEvent: func(e engine.Event) {
+				if py != nil {
+					py.event(e)
+				}
 				if lis != nil && !lis.event(e) {
 					return
 				}
@@ -337,4 +364,109 @@ func isLoopback(server string) bool {
 		return true
 	}
 	return false
+}
+
+// parsePay reads --pay AMOUNT:CURRENCY.
+func parsePay(v string) (engine.PayRequest, error) {
+	amt, cur, ok := strings.Cut(v, ":")
+	n, err := strconv.ParseInt(amt, 10, 64)
+	if !ok || err != nil || n < 0 || len(cur) != 3 {
+		return engine.PayRequest{}, fmt.Errorf("--pay is AMOUNT:CURRENCY, the amount in minor units (e.g. 1250:GBP for 12.50; 0:GBP saves the card), not %q", v)
+	}
+	return engine.PayRequest{Amount: n, Currency: strings.ToUpper(cur), Description: "hushphone-agent --pay"}, nil
+}
+
+// payer takes a payment on each call: it starts the session when the call
+// starts, submits once every field is valid, prints the outcome and hangs
+// up. Its methods run on the engine's goroutine, one event at a time; the
+// requests go out on their own goroutines so that none waits for another.
+type payer struct {
+	req   engine.PayRequest
+	ctx   context.Context //nolint:containedctx // the agent's run, which the requests belong to
+	out   io.Writer
+	agent func() *engine.Agent
+
+	mu       sync.Mutex
+	sessions map[string]string // call -> session id
+	printed  map[string]bool   // calls whose outcome is out
+}
+
+// payOutcome is the line --pay prints for each call.
+type payOutcome struct {
+	Result    string `json:"result"` // approved, declined, failed, cancelled, dropped, timed_out, error
+	Reference string `json:"reference,omitempty"`
+	Token     string `json:"token,omitempty"`
+	Brand     string `json:"brand,omitempty"`
+	Last4     string `json:"last4,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Call      string `json:"call"`
+	Session   string `json:"session,omitempty"`
+}
+
+func (p *payer) do(f func(a *engine.Agent) error) {
+	go func() {
+		if err := f(p.agent()); err != nil && p.ctx.Err() == nil {
+			fmt.Fprintf(p.out, "hushphone-agent: pay: %v\n", err)
+		}
+	}()
+}
+
+func (p *payer) print(o payOutcome) {
+	p.mu.Lock()
+	if p.printed == nil {
+		p.printed = map[string]bool{}
+	}
+	done := p.printed[o.Call]
+	p.printed[o.Call] = true
+	p.mu.Unlock()
+	if done {
+		return
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(p.out, "%s\n", b)
+}
+
+func (p *payer) event(e engine.Event) {
+	switch e.Type {
+	case "call.started":
+		call := e.Call
+		p.do(func(a *engine.Agent) error { return a.StartPayment(p.ctx, call, p.req) })
+	case "pay.progress":
+		pm := e.Payment
+		if pm == nil {
+			return
+		}
+		p.mu.Lock()
+		p.sessions[pm.Call] = pm.ID
+		p.mu.Unlock()
+		switch {
+		case pm.State == "ready":
+			p.do(func(a *engine.Agent) error { return a.SubmitPayment(p.ctx, pm.ID) })
+		case pm.State == "failed" || pm.Final():
+			o := payOutcome{Result: pm.State, Brand: pm.Brand, Last4: pm.Last4, Call: pm.Call, Session: pm.ID}
+			if r := pm.Result; r != nil {
+				o.Reference, o.Token, o.Reason = r.Reference, r.Token, r.Reason
+			}
+			p.print(o)
+			if pm.State == "failed" {
+				p.do(func(a *engine.Agent) error { return a.CancelPayment(p.ctx, pm.ID) })
+			}
+			if pm.State != "dropped" {
+				p.do(func(a *engine.Agent) error { return a.Hangup(p.ctx, pm.Call) })
+			}
+		}
+	case "error":
+		if strings.HasPrefix(e.Code, "pay") || e.Code == "payment_active" || e.Code == "not_ready" || e.Code == "no_payment" || e.Code == "bad_request" {
+			fmt.Fprintf(p.out, "hushphone-agent: pay: the server refused: %s: %s\n", e.Code, e.Message)
+		}
+	case "call.ended":
+		p.mu.Lock()
+		id := p.sessions[e.Call]
+		delete(p.sessions, e.Call)
+		p.mu.Unlock()
+		p.print(payOutcome{Result: "dropped", Reason: "the call ended first", Call: e.Call, Session: id})
+	}
 }
