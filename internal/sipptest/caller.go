@@ -2,6 +2,7 @@ package sipptest
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -112,6 +113,20 @@ func firstLine(b []byte) string {
 
 func (c *Caller) send(t testing.TB, method string, cseq int, headers, body string) {
 	t.Helper()
+	if err := c.write(method, cseq, headers, body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Info sends one key press as SIP INFO (application/dtmf-relay, 100 ms),
+// as some trunks do; the server answers 200 (not waited for here). Not
+// for use at the same time as the other requests.
+func (c *Caller) Info(digit byte) error {
+	c.cseq++
+	return c.write("INFO", c.cseq, "Content-Type: application/dtmf-relay\r\n", "Signal="+string(digit)+"\r\nDuration=100\r\n")
+}
+
+func (c *Caller) write(method string, cseq int, headers, body string) error {
 	local := c.sig.LocalAddr().String()
 	msg := method + " sip:hushphone@" + c.server + " SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "\r\n" +
@@ -122,8 +137,9 @@ func (c *Caller) send(t testing.TB, method string, cseq int, headers, body strin
 		"Contact: <sip:0123456789@" + local + ">\r\nMax-Forwards: 70\r\n" +
 		headers + "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 	if _, err := c.sig.Write([]byte(msg)); err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("sipptest: %s: %w", method, err)
 	}
+	return nil
 }
 
 // speak sends mu-law silence to the server's RTP address every 20 ms (the

@@ -37,6 +37,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"--user", "ann", "--password-stdin", "--mic", "00"}, 2, "go with --device"},
 		{[]string{"--user", "sue", "--password-stdin", "--listen", "--auto-answer"}, 2, "--listen is one supervisor listening"},
 		{[]string{"--user", "sue", "--password-stdin", "--listen", "--agents", "3"}, 2, "--listen is one supervisor listening"},
+		{[]string{"--user", "ann", "--password-stdin", "--pay", "12.50:GBP"}, 2, "--pay is AMOUNT:CURRENCY"},
+		{[]string{"--user", "sue", "--password-stdin", "--pay", "1:GBP", "--listen"}, 2, "--pay takes payments as an agent"},
 		{[]string{"--list-devices", "--null-devices"}, 0, "microphones:\n* NULL Capture Device  (--mic 00)\nspeakers:\n* NULL Playback Device  (--speaker 00)\n"},
 		{[]string{"--user", "ann", "--password-stdin", "--device", "--null-devices", "--mic", "ffff"}, 1, `no microphone with ID "ffff"`},
 		{[]string{"--user", "ann", "--password-stdin", "--device", "--null-devices", "--server", "http://127.0.0.1:1"}, 1, `devices: mic "NULL Capture Device" at 48000 Hz`},
@@ -214,4 +216,70 @@ func TestSupervisorListensToCalls(t *testing.T) {
 		t.Errorf("the supervisor heard the agent's voice in %d blocks of 20 ms, want most of both calls", loud)
 	}
 	t.Logf("supervisor: %d of %d blocks with the agent's voice; %s", loud, a.Frames()/160, strings.TrimSpace(supOut.String()))
+}
+
+// TestPay: --pay 1250:GBP --auto-answer --calls 1: sipp types a card in
+// band; the agent takes the payment, prints the outcome as one JSON line,
+// hangs up, and exits 0 once the call has ended. Then --pay 0:GBP saves a
+// card as a token. Nothing printed holds more of the card than its last four.
+func TestPay(t *testing.T) {
+	sipptest.Sipp(t)
+	for _, c := range []struct {
+		pay, pan, want string
+	}{
+		{"1250:GBP", "4242424242424242", `"result":"approved","reference":"sb_ch_`},
+		{"0:gbp", "5555555555554444", `"result":"approved","reference":"sb_tok_`},
+		{"990:EUR", "4000000000009995", `"result":"declined"`},
+	} {
+		t.Run(c.pay, func(t *testing.T) {
+			srv := stacktest.Start(t)
+			srv.AddAgent(t, "bot", "bots-password")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			done := make(chan int, 1)
+			var out, errOut bytes.Buffer
+			go func() {
+				done <- run(ctx, []string{"--server", srv.URL, "--user", "bot", "--password-stdin", "--auto-answer",
+					"--calls", "1", "--pay", c.pay}, strings.NewReader("bots-password\n"), &out, &errOut)
+			}()
+			srv.WaitAvailable(t, 1)
+			keys := sipptest.Type(c.pan+"#0931737", 3*time.Second, 100*time.Millisecond, 100*time.Millisecond)
+			total := sipptest.End(keys) + time.Second
+			pcap := filepath.Join(t.TempDir(), "caller.pcap")
+			if err := sipptest.WritePCAPFromPCM(pcap, sipptest.InBand(keys, total)); err != nil {
+				t.Fatal(err)
+			}
+			if err := sipptest.CallPCAP(ctx, t, srv.SIPAddr, pcap, total+20*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatalf("did not exit after the call: %s %s", out.String(), errOut.String())
+			}
+			var line string
+			for _, l := range strings.Split(out.String(), "\n") {
+				if strings.HasPrefix(l, "{") {
+					if line != "" {
+						t.Fatalf("two outcome lines: %s", out.String())
+					}
+					line = l
+				}
+			}
+			last4 := c.pan[len(c.pan)-4:]
+			brand := map[byte]string{'4': "visa", '5': "mastercard"}[c.pan[0]]
+			if !strings.Contains(line, c.want) || !strings.Contains(line, `"brand":"`+brand+`","last4":"`+last4+`"`) {
+				t.Fatalf("outcome %q; want %s, %s and %s", line, c.want, brand, last4)
+			}
+			for i := 0; i+7 <= len(c.pan); i++ {
+				if strings.Contains(out.String()+errOut.String(), c.pan[i:i+7]) {
+					t.Fatalf("the output holds %s of the card number", c.pan[i:i+7])
+				}
+			}
+			t.Logf("%s", line)
+		})
+	}
 }
