@@ -43,13 +43,18 @@ type harness struct {
 
 func newHarness(t *testing.T, gw gateway.Connector) *harness {
 	t.Helper()
-	h := &harness{clock: testkit.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))}
 	st, err := store.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	h.st = st
+	return newHarnessOn(t, gw, st)
+}
+
+// newHarnessOn is newHarness on an open store.
+func newHarnessOn(t *testing.T, gw gateway.Connector, st *store.Store) *harness {
+	t.Helper()
+	h := &harness{clock: testkit.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)), st: st}
 	if gw == nil {
 		gw = gateway.NewSandbox(gateway.WithLatency(0), gateway.WithClock(h.clock.Now))
 	}
