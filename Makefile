@@ -3,6 +3,8 @@
 #   make run            run the server on its embedded defaults (HTTP and SIP on
 #                       loopback, data in ./data)
 #   make scrub-corpus   the masking engine over the shared corpus, via scrub
+#   make demo-pay       secure pay end to end against `make run`: a headless agent
+#                       takes a payment that sipp types as the caller
 #   make test           install what the tests need, vet, lint, then every
 #                       test (what CI runs, via .ci/run)
 #   make deps           the Debian packages the tests use (build/install-deps.sh)
@@ -22,13 +24,18 @@ SHARED        ?= ../shared
 RACE_PKGS      = $(shell $(GO) list ./server/... ./payment/... ./desktop/... 2>/dev/null)
 TEST_TIMEOUT  ?= 20m
 
-.PHONY: all run scrub-corpus deps build-deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
+.PHONY: all run demo-pay scrub-corpus deps build-deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
 
 all: test
 
 # gcc, pkg-config and libopus-dev first (cgo, internal/opus): a no-op when there.
 run: build-deps
 	$(GO) run ./server/cmd/hushphone-server serve
+
+# Secure pay end to end against the server `make run` started: sipp (from
+# `make deps`) types the sandbox's test card; build/demo-pay.sh says more.
+demo-pay:
+	build/demo-pay.sh
 
 # The masking engine over the shared corpus, as a contact centre would run
 # it over its old recordings. Outputs land in data/scrubbed/ (what a

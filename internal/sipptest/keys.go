@@ -203,7 +203,7 @@ func CallPCAP(ctx context.Context, t testing.TB, sipAddr, pcapPath string, hangu
 	if err := os.WriteFile(filepath.Join(dir, "caller.pcap"), b, 0o600); err != nil {
 		return fmt.Errorf("sipptest: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "caller.xml"), answeredScenario(int(hangup.Milliseconds())), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "caller.xml"), AnsweredScenario(int(hangup.Milliseconds())), 0o600); err != nil {
 		return fmt.Errorf("sipptest: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, sipp, "-sf", "caller.xml", "-s", "hushphone", "-m", "1", "-i", "127.0.0.1",
@@ -216,10 +216,10 @@ func CallPCAP(ctx context.Context, t testing.TB, sipAddr, pcapPath string, hangu
 	return nil
 }
 
-// answeredScenario is callerScenario that also takes the server's BYE: it
-// plays caller.pcap, then waits up to PAUSE ms for a BYE (answering 200),
-// and otherwise hangs up itself.
-func answeredScenario(pauseMs int) []byte {
+// AnsweredScenario is a sipp scenario (for -sf) like CallerScenario that
+// also takes the server's BYE: it plays caller.pcap, then waits up to
+// pauseMs for a BYE (answering 200), and otherwise hangs up itself.
+func AnsweredScenario(pauseMs int) []byte {
 	s := CallerScenario(pauseMs)
 	i := bytes.Index(s, []byte("  <pause milliseconds="))
 	j := bytes.Index(s, []byte("  <send retrans=\"500\"><![CDATA[\nBYE"))
