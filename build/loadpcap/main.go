@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	os.Exit(run()) //nolint:forbidigo // a main exits; build/ has no cmd/ folder
+	os.Exit(run())
 }
 
 func run() int {

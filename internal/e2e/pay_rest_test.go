@@ -116,7 +116,8 @@ func TestPayOverREST(t *testing.T) {
 		t.Fatal("no call")
 	}
 	ann, bob, sue := restSignIn(t, srv.URL, "ann", "ann-password"), restSignIn(t, srv.URL, "bob", "bob-password"), restSignIn(t, srv.URL, "sue", "sue-password")
-	start := "/api/v1/calls/" + call + "/payments"
+	// Escaped as a browser's encodeURIComponent does ('@' as %40).
+	start := "/api/v1/calls/" + strings.ReplaceAll(call, "@", "%40") + "/payments"
 	body := map[string]any{"amount": 1250, "currency": "GBP", "description": "order 42"}
 	for _, c := range []struct {
 		who  *rest
@@ -139,6 +140,10 @@ func TestPayOverREST(t *testing.T) {
 	}
 	if code := ann.do("POST", start, body, nil); code != 409 {
 		t.Errorf("a second session on the call: %d, want 409", code)
+	}
+	var live []engine.Payment
+	if code := sue.do("GET", "/api/v1/payments", nil, &live); code != 200 || len(live) != 1 || live[0].State != "capturing" || live[0].Seq == 0 {
+		t.Errorf("the list while the caller types: %+v", live)
 	}
 	if code := ann.do("POST", "/api/v1/payments/"+st.ID+"/submit", nil, nil); code != 409 {
 		t.Errorf("submit while capturing: %d, want 409", code)

@@ -35,7 +35,6 @@ const (
 // payScenario is one payment call: what the caller types (and how), and
 // what the agent does.
 type payScenario struct {
-	name    string
 	keys    string // typed from keysAt, 100 ms on and 100 ms off; a space is a 1 s pause
 	rfc4733 bool   // keys as RFC 4733 events instead of in-band tones
 	amount  int64
@@ -44,8 +43,6 @@ type payScenario struct {
 	// hangupAfter: the caller hangs up this long after the audio ends (0:
 	// 20 s, by which the agent has hung up).
 	hangupAfter time.Duration
-	// secrets: the card data typed, to search for afterwards.
-	secrets []string
 }
 
 // payRun is what one scenario saw.

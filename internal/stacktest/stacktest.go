@@ -178,7 +178,7 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	if o.gateway == nil {
 		o.gateway = gateway.NewSandbox(gateway.WithLatency(0), gateway.WithTimeout(3*time.Second))
 	}
-	payments, err := pay.New(pay.Params{Gateway: o.gateway, Audit: st, Calls: router, Logger: log,
+	payments, err := pay.New(ctx, pay.Params{Gateway: o.gateway, Audit: st, Calls: router, Logger: log,
 		Prompt: func(call string, tn pay.Tone) { _ = mgr.PlayToCaller(call, tn.PCM()) },
 		Notify: func(ps pay.Status) {
 			if hub := hubP.Load(); hub != nil {

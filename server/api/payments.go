@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
@@ -85,7 +86,12 @@ func (s *Server) payStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	se, _ := SessionFrom(r.Context())
-	st, err := p.Start(r.Context(), se.User.Name, chi.URLParam(r, "call"), req)
+	call, err := url.PathUnescape(chi.URLParam(r, "call")) // a SIP Call-ID holds '@', which clients escape
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "the call's id in the path is not properly escaped")
+		return
+	}
+	st, err := p.Start(r.Context(), se.User.Name, call, req)
 	if err != nil {
 		s.payError(w, err)
 		return
@@ -121,20 +127,27 @@ func (s *Server) payList(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	se, _ := SessionFrom(r.Context())
-	ps, err := s.p.Store.ListPayments(r.Context(), r.URL.Query().Get("call"), 0)
+	sup := isSupervisor(se.User.Role)
+	agent := se.User.Name
+	if sup {
+		agent = "" // every agent's
+	}
+	ps, err := s.p.Store.ListPaymentsBy(r.Context(), r.URL.Query().Get("call"), agent, limit)
 	if err != nil {
 		s.log.Error("list payments", "err", err)
 		writeError(w, http.StatusInternalServerError, "the server could not list payments; try again")
 		return
 	}
-	out := make([]pay.Status, 0, min(len(ps), limit))
+	out := make([]pay.Status, 0, len(ps))
 	for _, p := range ps {
-		if len(out) == limit {
-			break
+		st := pay.FromAudit(p)
+		if p.Outcome == "" && s.p.Payments != nil {
+			// Under way: its live status, not the row's.
+			if live, err := s.p.Payments.Status(r.Context(), se.User.Name, sup, p.ID); err == nil {
+				st = live
+			}
 		}
-		if isSupervisor(se.User.Role) || p.Agent == se.User.Name {
-			out = append(out, pay.FromAudit(p))
-		}
+		out = append(out, st)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

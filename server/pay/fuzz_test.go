@@ -63,7 +63,7 @@ func FuzzManager(f *testing.F) {
 				l := h.m.byID[st.ID]
 				h.m.mu.Unlock()
 				if l != nil {
-					h.m.tick(l, h.clock.Now())
+					h.m.tick(ctx, l, h.clock.Now())
 				}
 			case op == 'E':
 				h.m.RouteEvent(routeEnded("call-1"))

@@ -215,7 +215,9 @@ type live struct {
 }
 
 // New returns a Manager and starts its timeout checks; Close stops them.
-func New(p Params) (*Manager, error) {
+// The checks write the audit rows of sessions that time out under ctx
+// (its cancellation aside: Close stops them).
+func New(ctx context.Context, p Params) (*Manager, error) {
 	if p.Gateway == nil || p.Audit == nil || p.Calls == nil {
 		return nil, fmt.Errorf("%w: Gateway, Audit and Calls are required", ErrBadRequest)
 	}
@@ -242,7 +244,7 @@ func New(p Params) (*Manager, error) {
 	}
 	m := &Manager{p: p, log: p.Logger, byID: map[string]*live{}, byCall: map[string]*live{}, stop: make(chan struct{})}
 	m.wg.Add(1)
-	go m.ticks()
+	go m.ticks(context.WithoutCancel(ctx))
 	return m, nil
 }
 
@@ -289,10 +291,21 @@ func (r *Request) check() (session.Params, error) {
 			r.Fields = []session.Field{session.RoutingNumber, session.AccountNumber}
 		}
 	}
+	seen := map[session.Field]bool{}
 	for _, f := range r.Fields {
+		// The messages name the fields we know, never what the client sent.
+		switch f {
+		case session.CardNumber, session.ExpiryDate, session.SecurityCode, session.PostalCode, session.RoutingNumber, session.AccountNumber:
+		default:
+			return bad(`unknown field: the fields are card-number, expiry-date, security-code, postal-code, routing-number and account-number`)
+		}
+		if seen[f] {
+			return bad(fmt.Sprintf("the field %s is asked for twice", f))
+		}
+		seen[f] = true
 		bank := f == session.RoutingNumber || f == session.AccountNumber
 		if bank != (r.Method == MethodBank) {
-			return bad(fmt.Sprintf("field %q is not a %s field", f, r.Method))
+			return bad(fmt.Sprintf("the field %s does not go with the method %s", f, r.Method))
 		}
 	}
 	if r.Method == MethodCard && !slices.Contains(r.Fields, session.CardNumber) {
@@ -306,7 +319,7 @@ func (r *Request) check() (session.Params, error) {
 	}
 	for _, b := range r.Brands {
 		if len(card.Lengths(b)) == 0 {
-			return bad(fmt.Sprintf("unknown brand %q: use visa, mastercard, amex, discover, diners, jcb, maestro or unionpay", b))
+			return bad("unknown brand: the brands are visa, mastercard, amex, discover, diners, jcb, maestro and unionpay")
 		}
 	}
 	return session.Params{Fields: r.Fields, Accepted: r.Brands, Attempts: r.Attempts,
@@ -381,7 +394,7 @@ func (m *Manager) Start(ctx context.Context, agent, call string, r Request) (Sta
 
 // update folds p into the status and returns a copy to send.
 func (l *live) update(p session.Progress) Status {
-	l.st.Seq++
+	l.next()
 	l.st.Fields, l.st.Current, l.st.Brand = p.Fields, p.Current, p.Brand
 	l.st.Last4 = ""
 	for _, f := range p.Fields {
@@ -396,6 +409,13 @@ func (l *live) update(p session.Progress) Status {
 		}
 	}
 	return l.copy()
+}
+
+// next moves seq on, short of AuditSeq.
+func (l *live) next() {
+	if l.st.Seq < AuditSeq-1 {
+		l.st.Seq++
+	}
 }
 
 func (l *live) copy() Status {
@@ -469,14 +489,14 @@ func (m *Manager) find(agent, id string) (*live, error) {
 // Ask has the caller type field again.
 func (m *Manager) Ask(agent, id string, field session.Field) (Status, error) {
 	return m.change(agent, id, func(l *live, now time.Time) (session.Progress, error) {
-		return l.s.Ask(field, now) //nolint:wrapcheck // session's errors name the field
+		return l.s.Ask(field, now)
 	})
 }
 
 // Reset clears field; it is captured again when its turn comes.
 func (m *Manager) Reset(agent, id string, field session.Field) (Status, error) {
 	return m.change(agent, id, func(l *live, _ time.Time) (session.Progress, error) {
-		return l.s.Reset(field) //nolint:wrapcheck // session's errors name the field
+		return l.s.Reset(field)
 	})
 }
 
@@ -547,7 +567,7 @@ func (m *Manager) finishLocked(ctx context.Context, l *live, state State, reason
 	l.st.State = state
 	now := m.p.Now().UTC()
 	l.st.Ended = &now
-	l.st.Seq++
+	l.next()
 	l.st.Current = ""
 	m.forget(l)
 	rec := store.Payment{ID: l.st.ID, Brand: l.st.Brand, Last4: l.st.Last4, Outcome: outcome, Reason: reason, Ended: now}
@@ -615,7 +635,6 @@ func (m *Manager) Submit(ctx context.Context, agent, id string) (Status, error) 
 	}
 	cancel()
 	c.Zero()
-	gr = gateway.Request{}
 
 	l.mu.Lock()
 	var final State
@@ -693,13 +712,21 @@ func (m *Manager) Status(ctx context.Context, user string, supervisor bool, id s
 	return FromAudit(p), nil
 }
 
+// AuditSeq is the seq of a status read from the audit: a session that is
+// over, newer than any live status of it (a live seq stops short of it).
+// Six digits: no number the server sends is long enough to look like card
+// data.
+const AuditSeq = 999_999
+
 // FromAudit is a finished (or interrupted) session's status from its
 // audit row.
 func FromAudit(p store.Payment) Status {
-	st := Status{ID: p.ID, Call: p.CallID, Agent: p.Agent, State: State(p.Outcome), Amount: p.Amount, Currency: p.Currency,
+	st := Status{ID: p.ID, Call: p.CallID, Agent: p.Agent, Seq: AuditSeq, State: State(p.Outcome), Amount: p.Amount, Currency: p.Currency,
 		Method: p.Method, Gateway: p.Gateway, Brand: p.Brand, Last4: p.Last4, Started: p.Started.UTC()}
 	if p.Outcome == "" {
-		st.State = Dropped // live once, but not in this server's memory: it stopped mid-session
+		// Not finished, and (the callers ask the live sessions first) not
+		// live: the server stopped mid-session.
+		st.State = Dropped
 	}
 	if !p.Ended.IsZero() {
 		e := p.Ended.UTC()
@@ -737,10 +764,10 @@ func (m *Manager) RouteEvent(e route.Event) {
 	default:
 		return
 	}
-	m.drop(call, Dropped, "call_ended")
+	m.drop(context.Background(), call, Dropped, "call_ended")
 }
 
-func (m *Manager) drop(call string, state State, reason string) {
+func (m *Manager) drop(ctx context.Context, call string, state State, reason string) {
 	m.mu.Lock()
 	l := m.byCall[call]
 	m.mu.Unlock()
@@ -753,13 +780,13 @@ func (m *Manager) drop(call string, state State, reason string) {
 		l.mu.Unlock()
 		return
 	}
-	st := m.finishLocked(context.Background(), l, state, reason)
+	st := m.finishLocked(ctx, l, state, reason)
 	l.mu.Unlock()
 	m.p.Notify(st)
 }
 
 // ticks checks the field timeouts and the idle limit.
-func (m *Manager) ticks() {
+func (m *Manager) ticks(ctx context.Context) {
 	defer m.wg.Done()
 	t := time.NewTicker(m.p.Tick)
 	defer t.Stop()
@@ -777,19 +804,19 @@ func (m *Manager) ticks() {
 		m.mu.Unlock()
 		now := m.p.Now()
 		for _, l := range ls {
-			m.tick(l, now)
+			m.tick(ctx, l, now)
 		}
 	}
 }
 
-func (m *Manager) tick(l *live, now time.Time) {
+func (m *Manager) tick(ctx context.Context, l *live, now time.Time) {
 	l.mu.Lock()
 	if l.st.State == Submitting || l.st.State.Final() {
 		l.mu.Unlock()
 		return
 	}
 	if now.Sub(l.last) >= m.p.IdleLimit {
-		st := m.finishLocked(context.Background(), l, TimedOut, "nothing happened for "+m.p.IdleLimit.String())
+		st := m.finishLocked(ctx, l, TimedOut, "nothing happened for "+m.p.IdleLimit.String())
 		l.mu.Unlock()
 		m.p.Notify(st)
 		return
@@ -818,8 +845,9 @@ func (m *Manager) Close() error {
 		calls = append(calls, c)
 	}
 	m.mu.Unlock()
+	ctx := context.Background() // Close is io.Closer's: the rows of the sessions it ends are written all the same
 	for _, c := range calls {
-		m.drop(c, Dropped, "server_shutdown")
+		m.drop(ctx, c, Dropped, "server_shutdown")
 	}
 	m.mu.Lock()
 	m.closed = true

@@ -58,7 +58,7 @@ func newHarnessOn(t *testing.T, gw gateway.Connector, st *store.Store) *harness 
 	if gw == nil {
 		gw = gateway.NewSandbox(gateway.WithLatency(0), gateway.WithClock(h.clock.Now))
 	}
-	m, err := New(Params{Gateway: gw, Audit: st, Calls: onCalls{"ann": "call-1", "bob": "call-2"}, Now: h.clock.Now,
+	m, err := New(context.Background(), Params{Gateway: gw, Audit: st, Calls: onCalls{"ann": "call-1", "bob": "call-2"}, Now: h.clock.Now,
 		Tick:           time.Hour, // the tests tick by hand
 		GatewayTimeout: 300 * time.Millisecond,
 		Logger:         slog.New(slog.NewJSONHandler(&h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -171,7 +171,7 @@ func TestPaymentApproved(t *testing.T) {
 		t.Errorf("cancel after the end: %v", err)
 	}
 	got, err := h.m.Status(ctx, "sue", true, st.ID)
-	if err != nil || got.State != Approved || got.Result.Reference != res.Result.Reference || got.Last4 != "4242" {
+	if err != nil || got.State != Approved || got.Result.Reference != res.Result.Reference || got.Last4 != "4242" || got.Seq != AuditSeq {
 		t.Errorf("status from the audit: %+v %v", got, err)
 	}
 	if _, err := h.m.Status(ctx, "bob", false, st.ID); !errors.Is(err, ErrForbidden) {
@@ -316,9 +316,9 @@ func TestPaymentGatewayDown(t *testing.T) {
 }
 
 func TestPaymentEnds(t *testing.T) {
-	ctx := context.Background()
 	t.Run("call ended", func(t *testing.T) {
 		h := newHarness(t, nil)
+		ctx := context.Background()
 		st, _ := h.m.Start(ctx, "ann", "call-1", cardReq)
 		h.keys("call-1", "42424242")
 		h.m.RouteEvent(route.CallEnded{Call: "call-1", Agent: "ann", Reason: "caller_hangup"})
@@ -333,14 +333,15 @@ func TestPaymentEnds(t *testing.T) {
 	})
 	t.Run("field timeout, then idle", func(t *testing.T) {
 		h := newHarness(t, nil)
+		ctx := context.Background()
 		st, _ := h.m.Start(ctx, "ann", "call-1", Request{Amount: 100, Currency: "USD", FieldTimeout: 5, Attempts: 1})
 		h.clock.Add(6 * time.Second)
-		h.m.tick(h.m.byID[st.ID], h.clock.Now())
+		h.m.tick(ctx, h.m.byID[st.ID], h.clock.Now())
 		if f := h.last().Fields[0]; f.State != session.Invalid || f.Reason != session.ReasonTimeout || f.AttemptsLeft != 0 {
 			t.Fatalf("after the field timeout: %+v", f)
 		}
 		h.clock.Add(DefaultIdleLimit)
-		h.m.tick(h.m.byID[st.ID], h.clock.Now())
+		h.m.tick(ctx, h.m.byID[st.ID], h.clock.Now())
 		if s := h.last(); s.State != TimedOut {
 			t.Fatalf("after the idle limit: %+v", s)
 		}
@@ -350,6 +351,7 @@ func TestPaymentEnds(t *testing.T) {
 	})
 	t.Run("server shutdown", func(t *testing.T) {
 		h := newHarness(t, nil)
+		ctx := context.Background()
 		st, _ := h.m.Start(ctx, "ann", "call-1", cardReq)
 		_ = h.m.Close()
 		if a, _ := h.st.PaymentByID(ctx, st.ID); a.Outcome != store.PaymentDropped || a.Reason != "server_shutdown" {

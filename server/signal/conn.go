@@ -349,7 +349,7 @@ func (c *conn) handlePay(ctx context.Context, m Message) error {
 // payError turns the payment side's errors into replies; their text holds
 // no digit the caller typed.
 func payError(err error) error {
-	code := ""
+	var code string
 	switch {
 	case errors.Is(err, pay.ErrBadRequest):
 		code = CodeBadRequest

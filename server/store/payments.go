@@ -144,11 +144,17 @@ func (s *Store) PaymentByID(ctx context.Context, id string) (Payment, error) {
 // ListPayments returns a call's payments (every call's if callID is
 // empty), newest first, up to limit (all if limit <= 0).
 func (s *Store) ListPayments(ctx context.Context, callID string, limit int) ([]Payment, error) {
+	return s.ListPaymentsBy(ctx, callID, "", limit)
+}
+
+// ListPaymentsBy is ListPayments for one agent's payments only (every
+// agent's if agent is empty).
+func (s *Store) ListPaymentsBy(ctx context.Context, callID, agent string, limit int) ([]Payment, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+paymentColumns+" FROM payments WHERE ? = '' OR call_id = ? ORDER BY started DESC, id DESC LIMIT ?",
-		callID, callID, limit)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+paymentColumns+` FROM payments WHERE (? = '' OR call_id = ?) AND (? = '' OR agent = ?)
+		ORDER BY started DESC, id DESC LIMIT ?`, callID, callID, agent, agent, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}

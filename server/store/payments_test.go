@@ -43,6 +43,16 @@ func TestPayments(t *testing.T) {
 	if err != nil || len(one) != 1 || one[0].ID != "ps_1" {
 		t.Fatalf("call-1's payments %+v %v", one, err)
 	}
+	bobs, err := s.ListPaymentsBy(ctx, "", "bob", 0)
+	if err != nil || len(bobs) != 1 || bobs[0].ID != "ps_2" {
+		t.Fatalf("bob's payments %+v %v", bobs, err)
+	}
+	if none, err := s.ListPaymentsBy(ctx, "call-1", "bob", 0); err != nil || len(none) != 0 {
+		t.Fatalf("bob's payments on call-1 %+v %v", none, err)
+	}
+	if newest, err := s.ListPaymentsBy(ctx, "", "", 1); err != nil || len(newest) != 1 || newest[0].ID != "ps_2" {
+		t.Fatalf("the newest payment %+v %v", newest, err)
+	}
 
 	// Anything that could be card data is refused.
 	for name, bad := range map[string]Payment{

@@ -371,7 +371,7 @@ func parsePay(v string) (engine.PayRequest, error) {
 	amt, cur, ok := strings.Cut(v, ":")
 	n, err := strconv.ParseInt(amt, 10, 64)
 	if !ok || err != nil || n < 0 || len(cur) != 3 {
-		return engine.PayRequest{}, fmt.Errorf("--pay is AMOUNT:CURRENCY, the amount in minor units (e.g. 1250:GBP for 12.50; 0:GBP saves the card), not %q", v)
+		return engine.PayRequest{}, fmt.Errorf("%w: --pay is AMOUNT:CURRENCY, the amount in minor units (e.g. 1250:GBP for 12.50; 0:GBP saves the card), not %q", errUsage, v)
 	}
 	return engine.PayRequest{Amount: n, Currency: strings.ToUpper(cur), Description: "hushphone-agent --pay"}, nil
 }
@@ -470,3 +470,6 @@ func (p *payer) event(e engine.Event) {
 		p.print(payOutcome{Result: "dropped", Reason: "the call ended first", Call: e.Call, Session: id})
 	}
 }
+
+// errUsage: a flag's value is wrong.
+var errUsage = errors.New("bad flag value")

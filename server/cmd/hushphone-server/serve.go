@@ -175,7 +175,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err //nolint:wrapcheck // calls' error says what is wrong
 	}
 	mgrP.Store(mgr)
-	payments, err := pay.New(pay.Params{Gateway: gw, Audit: st, Calls: router, Logger: log,
+	payments, err := pay.New(ctx, pay.Params{Gateway: gw, Audit: st, Calls: router, Logger: log,
 		Prompt: func(call string, t pay.Tone) { _ = mgr.PlayToCaller(call, t.PCM()) },
 		Notify: func(s pay.Status) {
 			if hub := hubP.Load(); hub != nil {
@@ -186,7 +186,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err //nolint:wrapcheck // pay's error says what is wrong
 	}
 	payP.Store(payments)
-	defer func() { _ = payments.Close() }()
+	defer func() { _ = payments.Close() }() //nolint:contextcheck // Close records the sessions it drops on its own
 	a, err := api.New(api.Params{Store: st, Logger: log, SessionTTL: cfg.SessionTTL, Payments: payments})
 	if err != nil {
 		return err //nolint:wrapcheck // api's error says what failed
@@ -345,7 +345,7 @@ func newGateway(cfg config.Config) (gateway.Connector, error) {
 			return nil, err
 		}
 		if cfg.GatewayURL == "" {
-			return nil, fmt.Errorf("%w: --gateway generic needs --gateway-url https://...", errGateway)
+			return nil, fmt.Errorf("%w: --gateway generic needs --gateway-url with the processor's https:// address", errGateway)
 		}
 		g, err := gateway.NewGeneric(gateway.GenericConfig{URL: cfg.GatewayURL, Secret: key})
 		card.Zero(key)
