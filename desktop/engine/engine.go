@@ -330,6 +330,16 @@ func (a *Agent) Unlisten(ctx context.Context, call string) error {
 	return a.send(ctx, msg{Type: "unlisten", Call: call})
 }
 
+// Hold puts the agent's call on hold (the caller hears the hold tone
+// instead of the agent) or takes it off.
+func (a *Agent) Hold(ctx context.Context, call string, on bool) error {
+	status := "off"
+	if on {
+		status = "on"
+	}
+	return a.send(ctx, msg{Type: "hold", Call: call, Status: status})
+}
+
 // Hangup ends the agent's call.
 func (a *Agent) Hangup(ctx context.Context, call string) error {
 	return a.send(ctx, msg{Type: "hangup", Call: call})

@@ -137,3 +137,58 @@ func TestPayToneToCallerOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentHoldsTheCall: the agent (speaking 1000 Hz) puts the call on
+// hold: the caller hears the hold tone's 440 Hz beeps and not the agent;
+// off hold, the agent again.
+func TestAgentHoldsTheCall(t *testing.T) {
+	srv := stacktest.Start(t)
+	srv.AddAgent(t, "ann", "ann-password")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	calls := make(chan string, 2)
+	agent, err := engine.New(engine.Config{Server: srv.URL, User: "ann", Password: "ann-password", AutoAnswer: true,
+		Audio: engine.NewFileAudio(sine(30*8000, 1000, 8000), nil), Loopback: true,
+		OnEvent: func(e engine.Event) {
+			if e.Type == "call.started" {
+				calls <- e.Call
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- agent.Run(actx) }()
+	defer func() { stop(); <-done }()
+	srv.WaitAvailable(t, 1)
+	caller := sipptest.Dial(t, srv.SIPAddr, g711.ULaw, 10*time.Second)
+	call := <-calls
+	heard := func(d time.Duration) []int16 {
+		b, _ := caller.Listen(d)
+		pcm := make([]int16, len(b))
+		g711.DecodeULawTo(pcm, b)
+		return pcm
+	}
+	time.Sleep(time.Second) // media up
+	before := heard(time.Second)
+	if err := agent.Hold(ctx, call, true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	held := heard(3 * time.Second)
+	if err := agent.Hold(ctx, call, false); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	after := heard(time.Second)
+	caller.Hangup(t)
+	a1, _ := toneFrames(before, 1000, 2000)
+	h1, _ := toneFrames(held, 1000, 2000)
+	h4, _ := toneFrames(held, 440, 1000)
+	a2, _ := toneFrames(after, 1000, 2000)
+	t.Logf("agent's 1000 Hz in %d blocks before, %d on hold (hold tone in %d), %d after", a1, h1, h4, a2)
+	if a1 < 40 || h1 > 0 || h4 < 15 || a2 < 40 {
+		t.Fatal("the caller did not hear the agent, then only the hold tone, then the agent")
+	}
+}

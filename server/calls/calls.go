@@ -124,6 +124,9 @@ type call struct {
 	// answered: the SIP side is answered (an agent took the call once).
 	answered bool
 	hold     chan struct{} // closed to stop the hold tone; nil when none plays
+	// agentHold: the agent put the call on hold (else the hold tone, if
+	// any, is for an agent who dropped).
+	agentHold bool
 	rec      *recorder.Recorder
 	recID    int64
 	toPCMU   [160]byte
@@ -691,7 +694,7 @@ func (m *Manager) agentAudio(c *call, frame []byte) {
 		c.an++
 	}
 	tc := c.tc
-	if tc == nil { // an outbound call not answered yet: nobody to hear it
+	if tc == nil || c.agentHold { // nobody to hear it yet, or the caller hears the hold tone
 		c.mu.Unlock()
 		return
 	}

@@ -1,6 +1,8 @@
 package calls
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -44,6 +46,18 @@ var holdPCM = sync.OnceValue(func() []int16 {
 // nothing to hold: the caller hears ringing.
 func (m *Manager) startHold(c *call) {
 	c.mu.Lock()
+	if c.hold != nil && c.agentHold {
+		// On hold by its agent, who has now dropped: the tone plays on,
+		// and the dead leg goes.
+		c.agentHold = false
+		leg := c.leg
+		c.leg = nil
+		c.mu.Unlock()
+		if leg != nil {
+			_ = leg.Close()
+		}
+		return
+	}
 	if c.hold != nil || !c.answered {
 		c.mu.Unlock()
 		return
@@ -72,6 +86,7 @@ func (c *call) stopHold() {
 		close(c.hold)
 		c.hold = nil
 	}
+	c.agentHold = false
 }
 
 func playHold(c *call, stop <-chan struct{}) {
@@ -91,4 +106,40 @@ func playHold(c *call, stop <-chan struct{}) {
 		case <-tick.C:
 		}
 	}
+}
+
+// Hold puts the agent's call on hold (on) or takes it off (the agent's
+// "hold" button): the caller hears the hold tone instead of the agent,
+// the agent's leg stays up, and the recording goes on (the agent's side
+// silent). It is the agent's own call or ErrNoCall; a call not answered
+// yet, or one on hold because its agent dropped, cannot be held.
+func (m *Manager) Hold(_ context.Context, user, callID string, on bool) error {
+	c, lis, err := m.userCall(user, callID)
+	if err != nil || lis != nil {
+		return ErrNoCall
+	}
+	c.mu.Lock()
+	if !c.answered || c.tc == nil || (c.hold != nil && !c.agentHold) {
+		c.mu.Unlock()
+		return fmt.Errorf("%w: the call is not one the agent can hold now", ErrNotActive)
+	}
+	switch {
+	case on && c.hold == nil:
+		stop := make(chan struct{})
+		c.hold, c.agentHold = stop, true
+		c.mu.Unlock()
+		m.log.Info("call on hold by its agent", "call", c.id)
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			playHold(c, stop)
+		}()
+		return nil
+	case !on && c.hold != nil:
+		close(c.hold)
+		c.hold, c.agentHold = nil, false
+		m.log.Info("call off hold", "call", c.id)
+	}
+	c.mu.Unlock()
+	return nil
 }

@@ -225,6 +225,21 @@ func (c *conn) handle(ctx context.Context, m Message) error {
 			return perr(CodeBusy, "you have a call ringing or in progress: end it first")
 		}
 		return routeError(err)
+	case TypeHold:
+		if c.h.p.Media == nil {
+			return perr(CodeUnavailable, "this server has no media side")
+		}
+		err := c.h.p.Media.Hold(ctx, c.user, m.Call, m.Status == "on")
+		switch {
+		case errors.Is(err, ErrNoSuchCall):
+			return perr(CodeNotYourCall, "you are not on that call")
+		case errors.Is(err, ErrCallNotActive):
+			return perr(CodeNotActive, "the call cannot be held now: it is not answered, or already on hold for a dropped connection")
+		case err != nil:
+			return fmt.Errorf("signal: hold: %w", err)
+		}
+		c.send(Message{Type: TypeHold, ID: m.ID, Call: m.Call, Status: m.Status})
+		return nil
 	case TypeSDP, TypeCandidate:
 		if a, ok := r.Agent(c.user); !ok || a.Call != m.Call || (a.State != route.StateRinging && a.State != route.StateBusy) {
 			return perr(CodeNotYourCall, "you are not on that call")
@@ -259,6 +274,8 @@ func (c *conn) media(ctx context.Context, m Message) error {
 func (c *conn) handleSupervisor(ctx context.Context, m Message) error {
 	switch m.Type {
 	case TypeListen, TypeUnlisten, TypeSDP, TypeCandidate:
+	case TypeHold:
+		return perr(CodeForbidden, "only agents hold their calls")
 	default:
 		return perr(CodeForbidden, "supervisors send only listen, unlisten, sdp, candidate and ping")
 	}

@@ -86,6 +86,8 @@ type Media interface {
 	Candidate(ctx context.Context, user, call, candidate string) error
 	Listen(ctx context.Context, user, call string) error
 	Unlisten(ctx context.Context, user, call string) error
+	// Hold puts an agent's call on hold or takes it off.
+	Hold(ctx context.Context, user, call string, on bool) error
 }
 
 // Dialer places an agent's outbound call through the trunk (the calls

@@ -82,6 +82,13 @@ func (m *echoMedia) Listen(_ context.Context, user, call string) error {
 	return nil
 }
 
+func (m *echoMedia) Hold(_ context.Context, user, call string, on bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, fmt.Sprintf("hold %s %s %v", user, call, on))
+	return nil
+}
+
 func (m *echoMedia) Unlisten(_ context.Context, user, call string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

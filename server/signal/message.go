@@ -25,6 +25,7 @@ const (
 	TypeCandidate = "candidate"
 	TypePing      = "ping"
 	TypeDial      = "dial"     // agents: place a call through the trunk
+	TypeHold      = "hold"     // agents: hold (status "on") or resume ("off") their call
 	TypeListen    = "listen"   // supervisors: listen in to a call
 	TypeUnlisten  = "unlisten" // supervisors: stop listening
 	// Secure pay (agents; supervisors may send pay.status).
@@ -192,6 +193,10 @@ func Parse(b []byte) (Message, error) {
 		}
 	case TypeAnswer, TypeDecline, TypeHangup, TypeListen, TypeUnlisten:
 		err = need("call")
+	case TypeHold:
+		if err = need("call", "status"); err == nil && m.Status != "on" && m.Status != "off" {
+			err = perr(CodeBadRequest, `"status" must be "on" or "off"`)
+		}
 	case TypeSDP:
 		if err = need("call", "kind", "sdp"); err == nil && m.Kind != KindOffer && m.Kind != KindAnswer {
 			err = perr(CodeBadRequest, `"kind" must be "offer" or "answer"`)
@@ -217,7 +222,7 @@ func Parse(b []byte) (Message, error) {
 	case "":
 		err = perr(CodeBadRequest, `every message needs a "type"`)
 	default:
-		err = perr(CodeUnknownType, "unknown message type: use presence, answer, decline, hangup, sdp, candidate, dial, listen, unlisten, pay.start, pay.ask, pay.reset, pay.cancel, pay.submit, pay.status or ping")
+		err = perr(CodeUnknownType, "unknown message type: use presence, answer, decline, hangup, hold, sdp, candidate, dial, listen, unlisten, pay.start, pay.ask, pay.reset, pay.cancel, pay.submit, pay.status or ping")
 	}
 	if err != nil {
 		return Message{ID: m.ID}, err
