@@ -127,11 +127,11 @@ type call struct {
 	// agentHold: the agent put the call on hold (else the hold tone, if
 	// any, is for an agent who dropped).
 	agentHold bool
-	rec      *recorder.Recorder
-	recID    int64
-	toPCMU   [160]byte
-	toLin    [160]int16
-	back     [160]byte
+	rec       *recorder.Recorder
+	recID     int64
+	toPCMU    [160]byte
+	toLin     [160]int16
+	back      [160]byte
 
 	// Listen-in: the supervisors' legs, and the agent's latest frames
 	// waiting to be mixed into the next caller frame for them.
