@@ -1,0 +1,72 @@
+// signin.ts: the sign-in view.
+
+import type { Bridge } from "../bridge";
+import type { Prefs, State } from "../types";
+import { h, setDisabled, setHidden, setText, type Act } from "./dom";
+
+export interface SigninView {
+  el: HTMLElement;
+  update(state: State, prefs: Prefs | null): void;
+}
+
+export function signinView(b: Bridge, act: Act): SigninView {
+  const server = h("input", { id: "si-server", name: "server", type: "url", autocomplete: "url", required: true, spellcheck: "false" });
+  const user = h("input", { id: "si-user", name: "user", type: "text", autocomplete: "username", required: true, spellcheck: "false" });
+  const password = h("input", { id: "si-password", name: "password", type: "password", autocomplete: "current-password", required: true });
+  const error = h("p", { class: "form-error", role: "alert", id: "si-error" });
+  const spinner = h("span", { class: "spinner", "aria-hidden": "true" });
+  const label = h("span", {}, "Sign in");
+  const submit = h("button", { type: "submit", class: "primary wide" }, spinner, label);
+  const status = h("p", { class: "sr-only", "aria-live": "polite" });
+  let prefilled = false;
+  let busy = false;
+
+  const form = h("form", { class: "signin card", "aria-labelledby": "si-title", novalidate: true },
+    h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }), h("h1", { id: "si-title" }, "Hushphone")),
+    h("p", { class: "muted" }, "Sign in to take calls."),
+    h("label", { for: "si-server" }, "Server"), server,
+    h("label", { for: "si-user" }, "Name"), user,
+    h("label", { for: "si-password" }, "Password"), password,
+    error, submit, status,
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (busy) return;
+    const s = server.value.trim();
+    const u = user.value.trim();
+    if (!s || !u || !password.value) {
+      setText(error, !s ? "Enter the server's address." : !u ? "Enter your name." : "Enter your password.");
+      setHidden(error, false);
+      (!s ? server : !u ? user : password).focus();
+      return;
+    }
+    setText(error, "");
+    setHidden(error, true);
+    const pw = password.value;
+    password.value = "";
+    void act(() => b.SignIn(s, u, pw));
+  });
+
+  return {
+    el: h("main", { class: "signin-wrap" }, form),
+    update(state, prefs) {
+      if (!prefilled && prefs) {
+        prefilled = true;
+        server.value = prefs.server || "http://127.0.0.1:8080";
+        user.value = prefs.user || "";
+        (user.value ? password : user).focus();
+      }
+      busy = state.connection === "connecting";
+      setDisabled(submit, busy);
+      setHidden(spinner, !busy);
+      setText(label, busy ? "Connecting…" : "Sign in");
+      setText(status, busy ? "Connecting" : "");
+      if (state.error) {
+        setText(error, state.error);
+        setHidden(error, false);
+      } else if (busy) {
+        setHidden(error, true);
+      }
+    },
+  };
+}
