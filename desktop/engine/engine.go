@@ -311,6 +311,16 @@ func (a *Agent) Answer(ctx context.Context, call string) error {
 	return a.send(ctx, msg{Type: "answer", Call: call})
 }
 
+// Decline lets a ringing call go to another agent.
+func (a *Agent) Decline(ctx context.Context, call string) error {
+	return a.send(ctx, msg{Type: "decline", Call: call})
+}
+
+// SetPresence sets the agent available or away.
+func (a *Agent) SetPresence(ctx context.Context, status string) error {
+	return a.send(ctx, msg{Type: "presence", Status: status})
+}
+
 // Dial places a call to number through the server's outbound trunk: it
 // comes back as a call.started event (Outbound) and runs as any call,
 // with call.progress events as the far end rings and answers.
