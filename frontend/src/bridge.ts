@@ -36,6 +36,8 @@ export interface Bridge {
   ResetField(field: string): Promise<void>;
   CancelPayment(): Promise<void>;
   SubmitPayment(): Promise<void>;
+  /** UIReady tells Go the first view is drawn (it measures start-up). */
+  UIReady?(): Promise<void>;
   /** on subscribes to an event; the returned function unsubscribes. */
   on<E extends EventName>(name: E, cb: (data: Events[E]) => void): () => void;
 }
@@ -44,7 +46,7 @@ export const methods = [
   "Prefs", "State", "SignIn", "SignOut", "SetPresence", "Answer", "Decline",
   "Hangup", "SetMute", "SetHold", "Dial", "PressKey", "Devices", "SetDevices",
   "TestTone", "SetTheme", "History", "StartPayment", "AskField", "ResetField",
-  "CancelPayment", "SubmitPayment",
+  "CancelPayment", "SubmitPayment", "UIReady",
 ] as const;
 
 type AnyFn = (...args: unknown[]) => Promise<unknown>;

@@ -10,7 +10,11 @@ async function start() {
     const { demoBridge } = await import("./demo");
     setBridge(demoBridge());
   }
-  mount(document.getElementById("app")!, bridge());
+  const b = bridge();
+  mount(document.getElementById("app")!, b);
+  // The first view is on screen after the next frame: say so (Go times
+  // the start-up to here).
+  requestAnimationFrame(() => requestAnimationFrame(() => void b.UIReady?.().catch(() => {})));
 }
 
 void start();

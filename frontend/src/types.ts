@@ -72,6 +72,9 @@ export interface Payment {
 export interface Devices {
   mic: string;
   speaker: string;
+  /** The IDs chosen ("" for the system's default). */
+  micId?: string;
+  speakerId?: string;
 }
 
 export interface State {

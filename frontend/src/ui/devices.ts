@@ -38,8 +38,8 @@ export function devicesPanel(b: Bridge, act: Act): DevicesPanel {
       const d = await b.Devices();
       const mics = d.mics ?? [];
       const spks = d.speakers ?? [];
-      fill(mic, mics, pick(mics, prefs?.mic, state?.devices.mic));
-      fill(spk, spks, pick(spks, prefs?.speaker, state?.devices.speaker));
+      fill(mic, mics, pick(mics, state?.devices.micId || prefs?.mic, state?.devices.mic));
+      fill(spk, spks, pick(spks, state?.devices.speakerId || prefs?.speaker, state?.devices.speaker));
       setText(msg, mics.length && spks.length ? "" : "No microphone or speaker found: plug one in, then Refresh list.");
     } catch (e) {
       setText(msg, `Could not list devices: ${typeof e === "string" ? e : (e as Error)?.message ?? ""}`);
