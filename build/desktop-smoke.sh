@@ -1,0 +1,73 @@
+#!/bin/sh
+# The desktop app's smoke run, as CI performs it:
+#
+#   build/desktop-smoke.sh OUT.png
+#
+# builds the app (build/desktop.sh), starts a test server on loopback with
+# the sandbox gateway and an agent, and starts the real app window under
+# xvfb-run with HUSHPHONE_SMOKE=1: it signs in, answers the call that sipp
+# places (build/paycaller), takes the sandbox payment the caller types
+# (4242 4242 4242 4242, 09/31, 737), and saves a screenshot of its window
+# showing the approved outcome to OUT.png. It prints the app's one-line
+# JSON report ({"ok":true,"result":"approved",...,"ready_ms":...,
+# "rss_mb":...}) and exits 0; any failure exits non-zero with the reason.
+set -eu
+cd "$(dirname "$0")/.."
+shot=${1:-}
+if [ -z "$shot" ]; then
+	echo "usage: $0 OUT.png" >&2
+	exit 2
+fi
+case "$shot" in /*) ;; *) shot="$PWD/$shot" ;; esac
+fail() {
+	echo "{\"ok\":false,\"error\":\"$*\"}"
+	exit 1
+}
+build/install-deps.sh >/dev/null || fail "installing the Debian packages failed"
+work=$(mktemp -d)
+server=
+caller=
+cleanup() {
+	[ -n "$caller" ] && kill "$caller" 2>/dev/null
+	[ -n "$server" ] && kill "$server" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+build/desktop.sh "$work/hushphone" >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "the build failed (see above)"; }
+go build -o "$work" ./server/cmd/hushphone-server ./build/paycaller || fail "building the server failed"
+
+# A free port for HTTP and one for SIP (the server takes them at once).
+http=$("$work/paycaller" --free-port) || fail "no free port"
+sip=$("$work/paycaller" --free-port) || fail "no free port"
+printf 'smoke-password\n' | "$work/hushphone-server" user add --data "$work/data" --name smoke --role agent --password-stdin >/dev/null || fail "adding the agent failed"
+"$work/hushphone-server" serve --data "$work/data" --http "127.0.0.1:$http" --sip "127.0.0.1:$sip" >"$work/server.log" 2>&1 &
+server=$!
+i=0
+until curl -fsS "http://127.0.0.1:$http/healthz" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ "$i" -gt 50 ] && { tail -5 "$work/server.log" >&2; fail "the test server did not start"; }
+	sleep 0.2
+done
+
+# The caller: it waits in the queue until the app is signed in and
+# answers, then types the card 4 s later.
+"$work/paycaller" --sip "127.0.0.1:$sip" --type 4242424242424242#0931737 --after 4s --wait 60s >"$work/caller.log" 2>&1 &
+caller=$!
+
+export HUSHPHONE_SMOKE=1 HUSHPHONE_SMOKE_SERVER="http://127.0.0.1:$http" HUSHPHONE_SMOKE_USER=smoke \
+	HUSHPHONE_SMOKE_PASSWORD=smoke-password HUSHPHONE_SMOKE_SHOT="$shot" HUSHPHONE_CONFIG_DIR="$work/config"
+rm -f "$shot"
+status=0
+xvfb-run -a -s "-screen 0 1120x760x24" "$work/hushphone" >"$work/app.out" 2>"$work/app.err" || status=$?
+report=$(grep '^{' "$work/app.out" | tail -1 || true)
+if [ -z "$report" ]; then
+	tail -20 "$work/app.err" >&2
+	fail "the app printed no report (exit $status)"
+fi
+echo "$report"
+case "$report" in
+*'"ok":true'*) [ "$status" -eq 0 ] && [ -s "$shot" ] && exit 0 ;;
+esac
+tail -20 "$work/app.err" >&2
+exit 1
