@@ -5,6 +5,8 @@
 #   make scrub-corpus   the masking engine over the shared corpus, via scrub
 #   make demo-pay       secure pay end to end against `make run`: a headless agent
 #                       takes a payment that sipp types as the caller
+#   make desktop        the desktop agent app, to build/bin/hushphone (build/desktop.sh)
+#   make desktop-smoke  the app's smoke run under Xvfb: a call, a payment, a screenshot
 #   make test           install what the tests need, vet, lint, then every
 #                       test (what CI runs, via .ci/run)
 #   make deps           the Debian packages the tests use (build/install-deps.sh)
@@ -24,13 +26,28 @@ SHARED        ?= ../shared
 RACE_PKGS      = $(shell $(GO) list ./server/... ./payment/... ./desktop/... 2>/dev/null)
 TEST_TIMEOUT  ?= 20m
 
-.PHONY: all run demo-pay scrub-corpus deps build-deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
+.PHONY: all run demo-pay desktop desktop-smoke frontend-test scrub-corpus deps build-deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
 
 all: test
 
 # gcc, pkg-config and libopus-dev first (cgo, internal/opus): a no-op when there.
 run: build-deps
 	$(GO) run ./server/cmd/hushphone-server serve
+
+# The desktop app, built without the Wails CLI (npm ci, Vite, go build with
+# Wails's tags for WebKitGTK 4.1).
+desktop:
+	build/desktop.sh
+
+# The UI's unit tests (Vitest) and type check, from the committed lock file.
+frontend-test:
+	cd frontend && npm ci --no-audit --no-fund && npm run typecheck && npm test
+
+# The app's smoke run, as CI does it: the real window under Xvfb signs in,
+# answers a sipp call, takes a sandbox payment and saves a screenshot.
+SMOKE_SHOT ?= build/bin/smoke.png
+desktop-smoke:
+	build/desktop-smoke.sh $(SMOKE_SHOT)
 
 # Secure pay end to end against the server `make run` started: sipp (from
 # `make deps`) types the sandbox's test card; build/demo-pay.sh says more.
@@ -53,7 +70,7 @@ build-deps:
 build: build-deps
 	$(GO) build ./...
 
-test: deps vet lint go-test race-test
+test: deps vet lint go-test race-test frontend-test desktop-smoke
 
 vet:
 	$(GO) vet ./...

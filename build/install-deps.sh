@@ -3,7 +3,9 @@
 # Run as root or with sudo; does nothing when everything is there.
 #
 # With --build, only what building the server needs (cgo and libopus, for
-# internal/opus): what make run calls first.
+# internal/opus): what make run calls first. With --desktop, what building
+# the desktop app needs besides (GTK and WebKitGTK, for Wails): what
+# build/desktop.sh calls first.
 #
 #   libopus-dev                                   the Opus codec (internal/opus, cgo, found through pkg-config):
 #                                                 the agents' WebRTC legs transcode PCMU to and from Opus
@@ -18,18 +20,30 @@
 #   baresip-core                                  baresip, a second real SIP client (internal/e2e);
 #                                                 the "baresip" metapackage adds only GUI recommends
 #   ca-certificates git                           the Go module proxy, go's VCS stamping
+#   libgtk-3-dev libwebkit2gtk-4.1-dev            the desktop app's window (Wails v2, tag webkit2_41)
+#   fonts-dejavu-core                             a font for the window's text
+#   xvfb xauth imagemagick                        the desktop smoke run: a virtual screen, and
+#                                                 a screenshot of the app's window (import)
+#   nodejs npm                                    the UI's build and tests (if node is missing)
 set -euo pipefail
 build=(gcc libc6-dev pkg-config libopus-dev)
+desktop=("${build[@]}" libgtk-3-dev libwebkit2gtk-4.1-dev fonts-dejavu-core)
 packages=(
-	"${build[@]}" make libspandsp-dev
+	"${desktop[@]}" make libspandsp-dev
 	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core
-	ca-certificates git
+	ca-certificates git xvfb xauth imagemagick
 )
 if [ "${1:-}" = "--build" ]; then
 	packages=("${build[@]}")
+elif [ "${1:-}" = "--desktop" ]; then
+	packages=("${desktop[@]}")
 elif [ "$#" -gt 0 ]; then
-	echo "usage: $0 [--build]" >&2
+	echo "usage: $0 [--build|--desktop]" >&2
 	exit 2
+fi
+# Node.js and npm come with the machine; Debian's when they do not.
+if ! command -v npm >/dev/null 2>&1 && [ "${1:-}" != "--build" ]; then
+	packages+=(nodejs npm)
 fi
 
 missing=()

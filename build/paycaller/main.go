@@ -29,7 +29,17 @@ func main() {
 	rfc := flag.Bool("rfc4733", false, "send the keys as RFC 4733 events instead of in-band tones")
 	after := flag.Duration("after", 3*time.Second, "how long after the answer the caller starts typing")
 	wait := flag.Duration("wait", 30*time.Second, "how long the caller stays on after typing, if the agent does not hang up")
+	free := flag.Bool("free-port", false, "print a loopback port free over UDP and TCP (for a server's --sip or --http) and exit")
 	flag.Parse()
+	if *free {
+		p, err := freeBoth()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "paycaller: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Println(p)
+		return
+	}
 	if err := run(*sip, *keys, *rfc, *after, *wait); err != nil {
 		fmt.Fprintf(os.Stderr, "paycaller: %v\n", err)
 		os.Exit(1)
@@ -101,4 +111,21 @@ func freePort() (string, error) {
 	}
 	defer func() { _ = c.Close() }()
 	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port), nil //nolint:forcetypeassert // a UDP socket's address
+}
+
+// freeBoth is a loopback port free over both UDP and TCP.
+func freeBoth() (string, error) {
+	for range 50 {
+		p, err := freePort()
+		if err != nil {
+			return "", err
+		}
+		var lc net.ListenConfig
+		l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:"+p)
+		if err == nil {
+			_ = l.Close()
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no port free over both UDP and TCP")
 }
