@@ -7,6 +7,7 @@
 #                       takes a payment that sipp types as the caller
 #   make desktop        the desktop agent app, to build/bin/hushphone (build/desktop.sh)
 #   make desktop-smoke  the app's smoke run under Xvfb: a call, a payment, a screenshot
+#   make docs-screenshots  the same, saving the main views to docs/screenshots/
 #   make test           install what the tests need, vet, lint, then every
 #                       test (what CI runs, via .ci/run)
 #   make deps           the Debian packages the tests use (build/install-deps.sh)
@@ -26,7 +27,7 @@ SHARED        ?= ../shared
 RACE_PKGS      = $(shell $(GO) list ./server/... ./payment/... ./desktop/... 2>/dev/null)
 TEST_TIMEOUT  ?= 20m
 
-.PHONY: all run demo-pay desktop desktop-smoke frontend-test scrub-corpus deps build-deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
+.PHONY: all run demo-pay desktop desktop-smoke docs-screenshots frontend-test scrub-corpus deps build-deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
 
 all: test
 
@@ -48,6 +49,10 @@ frontend-test:
 SMOKE_SHOT ?= build/bin/smoke.png
 desktop-smoke:
 	build/desktop-smoke.sh $(SMOKE_SHOT)
+
+# The same run, saving the main views to docs/screenshots/ for the README.
+docs-screenshots:
+	build/desktop-smoke.sh build/bin/smoke.png docs/screenshots
 
 # Secure pay end to end against the server `make run` started: sipp (from
 # `make deps`) types the sandbox's test card; build/demo-pay.sh says more.

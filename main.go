@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -34,6 +35,12 @@ const (
 	width  = 1120
 	height = 760
 )
+
+// icon is the window's icon (build/appicon.png, also what `wails build`
+// takes for the packages' icons).
+//
+//go:embed build/appicon.png
+var icon []byte
 
 // notBuilt is the window's page when the binary was built without the UI.
 const notBuilt = `<!doctype html><meta charset="utf-8"><title>Hushphone</title>
@@ -95,7 +102,7 @@ func run() int {
 		OnShutdown: func(context.Context) { a.Close() },
 		// The UI is a few panels of text: software drawing keeps the web
 		// view small and works on any machine (and under Xvfb).
-		Linux: &linux.Options{WebviewGpuPolicy: linux.WebviewGpuPolicyNever, ProgramName: "hushphone"},
+		Linux: &linux.Options{WebviewGpuPolicy: linux.WebviewGpuPolicyNever, ProgramName: "hushphone", Icon: icon},
 		Bind:  []any{a},
 	})
 	if err != nil {

@@ -27,10 +27,18 @@ import (
 // (the outcome, the start-up time to the UI's first view, the resident
 // memory of the app and its web view processes during the call) and quits.
 // Exit status 0 only for an approved payment and a screenshot.
+//
+// With HUSHPHONE_SMOKE_VIEWS=DIR it also saves the main views there, for
+// the documentation: signin.png, ringing.png, capturing.png (the card
+// half typed), approved.png, approved-dark.png and history.png (after
+// hanging up).
 type smoke struct {
 	start                        time.Time
 	server, user, password, shot string
+	views                        string
 	amount                       int64
+	uiUp                         chan struct{}
+	capturedShot                 bool
 
 	mu                                   sync.Mutex
 	a                                    *app.App
@@ -46,7 +54,8 @@ const smokeTimeout = 120 * time.Second
 
 func newSmoke(start time.Time) *smoke {
 	s := &smoke{start: start, server: os.Getenv("HUSHPHONE_SMOKE_SERVER"), user: os.Getenv("HUSHPHONE_SMOKE_USER"),
-		password: os.Getenv("HUSHPHONE_SMOKE_PASSWORD"), shot: os.Getenv("HUSHPHONE_SMOKE_SHOT"), amount: 1250, code: 1, step: "starting"}
+		password: os.Getenv("HUSHPHONE_SMOKE_PASSWORD"), shot: os.Getenv("HUSHPHONE_SMOKE_SHOT"), views: os.Getenv("HUSHPHONE_SMOKE_VIEWS"),
+		amount: 1250, code: 1, step: "starting", uiUp: make(chan struct{})}
 	if v, err := strconv.ParseInt(os.Getenv("HUSHPHONE_SMOKE_AMOUNT"), 10, 64); err == nil {
 		s.amount = v
 	}
@@ -68,6 +77,13 @@ func (s *smoke) begin(a *app.App, quit func()) {
 		s.fail("timed out " + step)
 	})
 	go func() {
+		if s.views != "" {
+			select { // the sign-in view, drawn
+			case <-s.uiUp:
+			case <-time.After(10 * time.Second):
+			}
+			s.view("signin")
+		}
 		if err := a.SignIn(s.server, s.user, s.password); err != nil {
 			s.fail("sign-in: " + err.Error())
 			return
@@ -83,6 +99,7 @@ func (s *smoke) uiReady() {
 	defer s.mu.Unlock()
 	if s.readyMS == 0 {
 		s.readyMS = float64(time.Since(s.start).Microseconds()) / 1000
+		close(s.uiUp)
 	}
 }
 
@@ -97,12 +114,19 @@ func (s *smoke) state(st app.State) {
 	switch {
 	case st.Call != nil && st.Call.State == app.CallRinging && !s.answered:
 		s.answered, s.step = true, "answering"
-		go s.do("answer", a.Answer)
+		go func() {
+			s.view("ringing")
+			s.do("answer", a.Answer)
+		}()
 	case st.Call != nil && st.Call.State == app.CallActive && !s.paying:
 		s.paying, s.step = true, "starting the payment"
 		go s.do("start the payment", func() error { return a.StartPayment(s.amount, "GBP") })
 	case st.Payment != nil && st.Payment.State == "capturing":
 		s.step = "waiting for the caller to type the card"
+		if len(st.Payment.Fields) > 0 && st.Payment.Fields[0].Digits >= 10 && !s.capturedShot {
+			s.capturedShot = true
+			go s.view("capturing")
+		}
 	case st.Payment != nil && st.Payment.State == "ready" && !s.submitted:
 		s.submitted, s.step = true, "submitting"
 		go s.do("submit", a.SubmitPayment)
@@ -160,7 +184,38 @@ func (s *smoke) finish(result, brand, last4 string, res *engine.PayResult) {
 		r.Screenshot = s.shot
 	}
 	r.OK = result == "approved" && r.Screenshot != ""
+	if s.views != "" {
+		s.view("approved")
+		s.mu.Lock()
+		a := s.a
+		s.mu.Unlock()
+		_ = a.SetTheme("dark")
+		time.Sleep(700 * time.Millisecond)
+		s.view("approved-dark")
+		_ = a.SetTheme("light")
+		_ = a.Hangup()
+		time.Sleep(1500 * time.Millisecond)
+		s.view("history")
+	}
 	s.report(r)
+}
+
+// view saves the window as DIR/name.png (HUSHPHONE_SMOKE_VIEWS), after a
+// moment for the UI to draw; a failure is only logged.
+func (s *smoke) view(name string) {
+	if s.views == "" {
+		return
+	}
+	time.Sleep(800 * time.Millisecond)
+	if err := os.MkdirAll(s.views, 0o750); err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "import", "-window", "root", "-crop", //nolint:gosec // our own arguments
+		strconv.Itoa(width)+"x"+strconv.Itoa(height)+"+0+0", "+repage", filepath.Join(s.views, name+".png")).CombinedOutput(); err != nil {
+		os.Stderr.WriteString("hushphone: smoke: view " + name + ": " + err.Error() + ": " + string(out) + "\n")
+	}
 }
 
 func (s *smoke) fail(msg string) {

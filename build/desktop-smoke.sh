@@ -1,7 +1,7 @@
 #!/bin/sh
 # The desktop app's smoke run, as CI performs it:
 #
-#   build/desktop-smoke.sh OUT.png
+#   build/desktop-smoke.sh OUT.png [VIEWS_DIR]
 #
 # builds the app (build/desktop.sh), starts a test server on loopback with
 # the sandbox gateway and an agent, and starts the real app window under
@@ -11,14 +11,18 @@
 # showing the approved outcome to OUT.png. It prints the app's one-line
 # JSON report ({"ok":true,"result":"approved",...,"ready_ms":...,
 # "rss_mb":...}) and exits 0; any failure exits non-zero with the reason.
+# With VIEWS_DIR it also saves the main views there (make docs-screenshots
+# keeps docs/screenshots/ current this way).
 set -eu
 cd "$(dirname "$0")/.."
 shot=${1:-}
+views=${2:-}
 if [ -z "$shot" ]; then
-	echo "usage: $0 OUT.png" >&2
+	echo "usage: $0 OUT.png [VIEWS_DIR]" >&2
 	exit 2
 fi
 case "$shot" in /*) ;; *) shot="$PWD/$shot" ;; esac
+case "$views" in /* | "") ;; *) views="$PWD/$views" ;; esac
 fail() {
 	echo "{\"ok\":false,\"error\":\"$*\"}"
 	exit 1
@@ -28,9 +32,10 @@ work=$(mktemp -d)
 server=
 caller=
 cleanup() {
-	[ -n "$caller" ] && kill "$caller" 2>/dev/null
-	[ -n "$server" ] && kill "$server" 2>/dev/null
-	wait 2>/dev/null
+	# Every line succeeds: dash ends with the trap's status otherwise.
+	if [ -n "$caller" ]; then kill "$caller" 2>/dev/null || true; fi
+	if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
+	wait 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -56,7 +61,8 @@ done
 caller=$!
 
 export HUSHPHONE_SMOKE=1 HUSHPHONE_SMOKE_SERVER="http://127.0.0.1:$http" HUSHPHONE_SMOKE_USER=smoke \
-	HUSHPHONE_SMOKE_PASSWORD=smoke-password HUSHPHONE_SMOKE_SHOT="$shot" HUSHPHONE_CONFIG_DIR="$work/config"
+	HUSHPHONE_SMOKE_PASSWORD=smoke-password HUSHPHONE_SMOKE_SHOT="$shot" HUSHPHONE_CONFIG_DIR="$work/config" \
+	HUSHPHONE_SMOKE_VIEWS="$views"
 rm -f "$shot"
 status=0
 xvfb-run -a -s "-screen 0 1120x760x24" "$work/hushphone" >"$work/app.out" 2>"$work/app.err" || status=$?
@@ -69,5 +75,7 @@ echo "$report"
 case "$report" in
 *'"ok":true'*) [ "$status" -eq 0 ] && [ -s "$shot" ] && exit 0 ;;
 esac
+if [ -s "$shot" ]; then have=present; else have=missing; fi
+echo "desktop-smoke: the app exited with status $status; the screenshot is $have" >&2
 tail -20 "$work/app.err" >&2
 exit 1
