@@ -1,12 +1,14 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +26,7 @@ type recorder struct {
 	states []State
 	events map[string]int
 	levels []Levels
+	notes  []string // desktop notifications
 }
 
 func (r *recorder) emit(name string, data any) {
@@ -66,12 +69,10 @@ func wait(t *testing.T, a *App, d time.Duration, what string, ok func(State) boo
 func newApp(t *testing.T) (*App, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	var notes []string
-	var mu sync.Mutex
 	a, err := New(Options{ConfigDir: t.TempDir(), NullDevices: true, Notify: func(_, body string) {
-		mu.Lock()
-		notes = append(notes, body)
-		mu.Unlock()
+		rec.mu.Lock()
+		rec.notes = append(rec.notes, body)
+		rec.mu.Unlock()
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +151,13 @@ func TestCallWithPayment(t *testing.T) {
 	st := wait(t, a, 10*time.Second, "ringing", func(s State) bool { return s.Call != nil && s.Call.State == CallRinging })
 	if st.Call.From != "0123456789" || rec.count(EventRing) != 1 {
 		t.Fatalf("ringing: %+v, %d ring events", st.Call, rec.count(EventRing))
+	}
+	time.Sleep(100 * time.Millisecond) // the notification goes out on its own goroutine
+	rec.mu.Lock()
+	notes := append([]string(nil), rec.notes...)
+	rec.mu.Unlock()
+	if len(notes) != 1 || notes[0] != "Incoming call from 0123456789" {
+		t.Errorf("desktop notifications %q", notes)
 	}
 	if err := a.Answer(); err != nil {
 		t.Fatal(err)
@@ -350,4 +358,62 @@ func TestDevicesAndPrefs(t *testing.T) {
 func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestDialOut: the agent dials a number through the server's outbound
+// trunk to sipp (its uas scenario, echoing our audio); the call shows as
+// dialling, then active once answered, with the number; keypad tones go
+// out; hanging up ends it and the history has it as outbound.
+func TestDialOut(t *testing.T) {
+	bin := sipptest.Sipp(t)
+	far := sipptest.FreeAddr(t)
+	_, port, _ := net.SplitHostPort(far)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-sn", "uas", "-i", "127.0.0.1", "-p", port, "-mp", sipptest.FreePort(t),
+		"-rtp_echo", "-m", "1", "-timeout", "30s", "-nostdin")
+	cmd.Dir = t.TempDir()
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		probe, err := net.ListenPacket("udp", far)
+		if err != nil {
+			break // sipp has it
+		}
+		_ = probe.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("sipp does not listen")
+		}
+	}
+	srv := stacktest.Start(t, stacktest.WithOutbound(far))
+	srv.AddAgent(t, "ann", "ann-password")
+	a, _ := newApp(t)
+	if err := a.SignIn(srv.URL, "ann", "ann-password"); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, a, 5*time.Second, "available", func(s State) bool { return s.Presence == "available" })
+	if err := a.Dial("+44 20 7946 0000"); err != nil {
+		t.Fatal(err)
+	}
+	st := wait(t, a, 10*time.Second, "answered", func(s State) bool { return s.Call != nil && s.Call.State == CallActive })
+	if !st.Call.Outbound || st.Call.From != "+442079460000" || st.Call.Progress != "answered" || st.Call.Started == nil {
+		t.Fatalf("outbound call %+v", st.Call)
+	}
+	if err := a.Dial("123"); !errors.Is(err, ErrNotNow) {
+		t.Errorf("dialling during a call: %v", err)
+	}
+	if err := a.PressKey("1"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if err := a.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, a, 5*time.Second, "ended", func(s State) bool { return s.Call != nil && s.Call.State == CallEnded })
+	if h := a.History(); len(h) != 1 || !h[0].Outbound || h[0].Number != "+442079460000" {
+		t.Fatalf("history %+v", h)
+	}
 }
