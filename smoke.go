@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,7 +215,7 @@ func (s *smoke) view(name string) {
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, "import", "-window", "root", "-crop", //nolint:gosec // our own arguments
 		strconv.Itoa(width)+"x"+strconv.Itoa(height)+"+0+0", "+repage", filepath.Join(s.views, name+".png")).CombinedOutput(); err != nil {
-		os.Stderr.WriteString("hushphone: smoke: view " + name + ": " + err.Error() + ": " + string(out) + "\n")
+		fmt.Fprintf(os.Stderr, "hushphone: smoke: view %s: %v: %s\n", name, err, out)
 	}
 }
 
