@@ -174,7 +174,7 @@ func writePCAP(path string, pkts []pcapPacket) error {
 		eth[12], eth[13] = 0x08, 0x00
 		frame := append(append(append(eth, ip...), udp...), r...)
 		rec := make([]byte, 16)
-		us := 1_000_000_000 + pk.us
+		us := 1_000_000_000 + pk.us // the capture starts at second 1000
 		le.PutUint32(rec[0:], uint32(us/1000000))
 		le.PutUint32(rec[4:], uint32(us%1000000))
 		le.PutUint32(rec[8:], uint32(len(frame)))

@@ -6,7 +6,6 @@ package sipptest
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"os"
@@ -25,46 +24,14 @@ import (
 // per second), the way sipp's play_pcap_audio wants them: Ethernet, IPv4,
 // UDP, RTP.
 func WritePCAP(path string, audio []byte) error {
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	hdr := make([]byte, 24)
-	le.PutUint32(hdr[0:], 0xa1b2c3d4)
-	le.PutUint16(hdr[4:], 2)
-	le.PutUint16(hdr[6:], 4)
-	le.PutUint32(hdr[16:], 65535)
-	le.PutUint32(hdr[20:], 1) // Ethernet
-	b.Write(hdr)
+	var pkts []pcapPacket
 	for i := 0; i+160 <= len(audio); i += 160 {
-		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(i / 160), Timestamp: uint32(i), SSRC: 0x1234}, Payload: audio[i : i+160]}
-		r, err := p.Marshal()
-		if err != nil {
-			return fmt.Errorf("sipptest: %w", err)
-		}
-		udp := make([]byte, 8)
-		binary.BigEndian.PutUint16(udp[0:], 6000)
-		binary.BigEndian.PutUint16(udp[2:], 6002)
-		binary.BigEndian.PutUint16(udp[4:], uint16(8+len(r)))
-		ip := make([]byte, 20)
-		ip[0], ip[8], ip[9] = 0x45, 64, 17
-		binary.BigEndian.PutUint16(ip[2:], uint16(20+8+len(r)))
-		copy(ip[12:], []byte{127, 0, 0, 1})
-		copy(ip[16:], []byte{127, 0, 0, 1})
-		eth := make([]byte, 14)
-		eth[12], eth[13] = 0x08, 0x00
-		frame := append(append(append(eth, ip...), udp...), r...)
-		rec := make([]byte, 16)
-		us := int64(i) * 1000000 / 8000
-		le.PutUint32(rec[0:], uint32(1000+us/1000000))
-		le.PutUint32(rec[4:], uint32(us%1000000))
-		le.PutUint32(rec[8:], uint32(len(frame)))
-		le.PutUint32(rec[12:], uint32(len(frame)))
-		b.Write(rec)
-		b.Write(frame)
+		pkts = append(pkts, pcapPacket{us: int64(i) * 1000000 / 8000, p: rtp.Packet{
+			Header:  rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(i / 160), Timestamp: uint32(i), SSRC: 0x1234},
+			Payload: audio[i : i+160],
+		}})
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("sipptest: %w", err)
-	}
-	return nil
+	return writePCAP(path, pkts)
 }
 
 // callerScenario calls with PCMU and telephone-event, plays caller.pcap,
