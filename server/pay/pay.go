@@ -161,6 +161,7 @@ type Audit interface {
 	AddPayment(ctx context.Context, p store.Payment) error
 	FinishPayment(ctx context.Context, p store.Payment) error
 	PaymentByID(ctx context.Context, id string) (store.Payment, error)
+	EndUnfinishedPayments(ctx context.Context, reason string) (int, error)
 }
 
 // Defaults for Params.
@@ -241,6 +242,13 @@ func New(ctx context.Context, p Params) (*Manager, error) {
 	}
 	if p.IdleLimit <= 0 {
 		p.IdleLimit = DefaultIdleLimit
+	}
+	// Sessions a previous run was taking when it stopped (killed, crashed)
+	// never finished: their calls are gone, so they were dropped.
+	if n, err := p.Audit.EndUnfinishedPayments(ctx, "server_restarted"); err != nil {
+		return nil, fmt.Errorf("pay: %w", err)
+	} else if n > 0 {
+		p.Logger.Warn("payments left unfinished by the last run recorded as dropped", "payments", n)
 	}
 	m := &Manager{p: p, log: p.Logger, byID: map[string]*live{}, byCall: map[string]*live{}, stop: make(chan struct{})}
 	m.wg.Add(1)

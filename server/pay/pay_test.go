@@ -349,6 +349,21 @@ func TestPaymentEnds(t *testing.T) {
 			t.Errorf("audit %+v", a)
 		}
 	})
+	t.Run("left by a crash", func(t *testing.T) {
+		h := newHarness(t, nil)
+		ctx := context.Background()
+		st, _ := h.m.Start(ctx, "ann", "call-1", cardReq)
+		// A second manager on the same audit: the first one's process is
+		// gone as far as the audit can tell.
+		m2, err := New(ctx, Params{Gateway: gateway.NewSandbox(), Audit: h.st, Calls: onCalls{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = m2.Close() }()
+		if a, _ := h.st.PaymentByID(ctx, st.ID); a.Outcome != store.PaymentDropped || a.Reason != "server_restarted" {
+			t.Errorf("audit %+v", a)
+		}
+	})
 	t.Run("server shutdown", func(t *testing.T) {
 		h := newHarness(t, nil)
 		ctx := context.Background()

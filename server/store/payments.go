@@ -172,3 +172,19 @@ func (s *Store) ListPaymentsBy(ctx context.Context, callID, agent string, limit 
 	}
 	return out, nil
 }
+
+// EndUnfinishedPayments records every payment still without an outcome as
+// dropped with reason, and returns how many: at start-up, the sessions the
+// server was taking when it stopped (a crash, a kill) were never finished.
+func (s *Store) EndUnfinishedPayments(ctx context.Context, reason string) (int, error) {
+	res, err := s.db.ExecContext(ctx, "UPDATE payments SET outcome = ?, reason = ?, ended = ? WHERE outcome = ''",
+		PaymentDropped, reason, millis(s.now()))
+	if err != nil {
+		return 0, fmt.Errorf("end unfinished payments: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("end unfinished payments: %w", err)
+	}
+	return int(n), nil
+}

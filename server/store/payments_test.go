@@ -43,6 +43,16 @@ func TestPayments(t *testing.T) {
 	if err != nil || len(one) != 1 || one[0].ID != "ps_1" {
 		t.Fatalf("call-1's payments %+v %v", one, err)
 	}
+	// ps_2 never finished: at the next start it is recorded as dropped.
+	if n, err := s.EndUnfinishedPayments(ctx, "server_restarted"); err != nil || n != 1 {
+		t.Fatalf("ended %d unfinished, %v", n, err)
+	}
+	if p2, _ := s.PaymentByID(ctx, "ps_2"); p2.Outcome != PaymentDropped || p2.Reason != "server_restarted" || p2.Ended.IsZero() {
+		t.Fatalf("the unfinished payment %+v", p2)
+	}
+	if p1, _ := s.PaymentByID(ctx, "ps_1"); p1.Outcome != "approved" {
+		t.Fatalf("a finished payment changed: %+v", p1)
+	}
 	bobs, err := s.ListPaymentsBy(ctx, "", "bob", 0)
 	if err != nil || len(bobs) != 1 || bobs[0].ID != "ps_2" {
 		t.Fatalf("bob's payments %+v %v", bobs, err)
