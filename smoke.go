@@ -121,7 +121,7 @@ func (s *smoke) state(st app.State) {
 		}()
 	case st.Call != nil && st.Call.State == app.CallActive && !s.paying:
 		s.paying, s.step = true, "starting the payment"
-		go s.do("start the payment", func() error { return a.StartPayment(s.amount, "GBP") })
+		go s.do("start the payment", func() error { return a.StartPayment(s.amount, "GBP", false) })
 	case st.Payment != nil && st.Payment.State == "capturing":
 		s.step = "waiting for the caller to type the card"
 		if len(st.Payment.Fields) > 0 && st.Payment.Fields[0].Digits >= 10 && !s.capturedShot {

@@ -688,8 +688,9 @@ func (a *App) PressKey(key string) error {
 }
 
 // StartPayment starts a payment on the call: amount in minor units (0:
-// save the card as a token), currency ISO 4217.
-func (a *App) StartPayment(amount int64, currency string) error {
+// save the card as a token), currency ISO 4217; with postcode the caller
+// also types the billing postal code after the card.
+func (a *App) StartPayment(amount int64, currency string, postcode bool) error {
 	c, err := a.call(CallActive)
 	if err != nil {
 		return err
@@ -701,9 +702,11 @@ func (a *App) StartPayment(amount int64, currency string) error {
 	if amount == 0 {
 		desc = "Card saved"
 	}
-	return a.request(func(ctx context.Context, ag *engine.Agent) error {
-		return ag.StartPayment(ctx, c.ID, engine.PayRequest{Amount: amount, Currency: strings.ToUpper(currency), Description: desc})
-	})
+	req := engine.PayRequest{Amount: amount, Currency: strings.ToUpper(currency), Description: desc}
+	if postcode {
+		req.Fields = []string{"card-number", "expiry-date", "security-code", "postal-code"}
+	}
+	return a.request(func(ctx context.Context, ag *engine.Agent) error { return ag.StartPayment(ctx, c.ID, req) })
 }
 
 // payment returns the live payment's id, or ErrNoPayment.

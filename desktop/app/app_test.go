@@ -183,21 +183,21 @@ func TestCallWithPayment(t *testing.T) {
 	if err := a.PressKey("5"); err != nil {
 		t.Fatalf("a keypad tone in a call: %v", err)
 	}
-	if err := a.StartPayment(1250, "gbp"); err != nil {
+	if err := a.StartPayment(1250, "gbp", true); err != nil {
 		t.Fatal(err)
 	}
 	wait(t, a, 5*time.Second, "a payment", func(s State) bool { return s.Payment != nil && s.Payment.State == "capturing" })
 	if err := a.PressKey("5"); !errors.Is(err, ErrNotNow) {
 		t.Errorf("the keypad while the caller types a card: %v", err)
 	}
-	for _, k := range "4242424242424242#0931737" {
+	for _, k := range "4242424242424242#093173712345#" {
 		if err := caller.Info(byte(k)); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(60 * time.Millisecond)
 	}
 	st = wait(t, a, 10*time.Second, "ready", func(s State) bool { return s.Payment != nil && s.Payment.State == "ready" })
-	if st.Payment.Last4 != "4242" || st.Payment.Brand != "visa" || rec.count(EventKey) < 24 {
+	if st.Payment.Last4 != "4242" || st.Payment.Brand != "visa" || rec.count(EventKey) < 30 || len(st.Payment.Fields) != 4 || st.Payment.Fields[3].Field != "postal-code" {
 		t.Fatalf("ready: %+v, %d key events", st.Payment, rec.count(EventKey))
 	}
 	if err := a.SubmitPayment(); err != nil {

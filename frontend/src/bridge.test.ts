@@ -18,8 +18,8 @@ describe("wailsBridge", () => {
     expect(await b.Prefs()).toEqual({ server: "s", user: "u", theme: "dark" });
     await b.SignIn("http://x", "ana", "pw");
     expect(App.SignIn).toHaveBeenCalledWith("http://x", "ana", "pw");
-    await b.StartPayment(1250, "GBP");
-    expect(App.StartPayment).toHaveBeenCalledWith(1250, "GBP");
+    await b.StartPayment(1250, "GBP", true);
+    expect(App.StartPayment).toHaveBeenCalledWith(1250, "GBP", true);
     await b.PressKey("5");
     expect(App.PressKey).toHaveBeenCalledWith("5");
     const cb = vi.fn();

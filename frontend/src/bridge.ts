@@ -31,7 +31,8 @@ export interface Bridge {
   TestTone(): Promise<void>;
   SetTheme(theme: "light" | "dark" | "system"): Promise<void>;
   History(): Promise<HistoryItem[]>;
-  StartPayment(amount: number, currency: string): Promise<void>;
+  /** postcode: ask the caller for the billing postal code after the card. */
+  StartPayment(amount: number, currency: string, postcode: boolean): Promise<void>;
   AskField(field: string): Promise<void>;
   ResetField(field: string): Promise<void>;
   CancelPayment(): Promise<void>;

@@ -68,7 +68,7 @@ export class FakeBridge implements Bridge {
   SetDevices(mic: string, speaker: string) { return this.record("SetDevices", [mic, speaker]); }
   TestTone() { return this.record("TestTone", []); }
   SetTheme(theme: "light" | "dark" | "system") { return this.record("SetTheme", [theme]); }
-  StartPayment(amount: number, currency: string) { return this.record("StartPayment", [amount, currency]); }
+  StartPayment(amount: number, currency: string, postcode: boolean) { return this.record("StartPayment", [amount, currency, postcode]); }
   AskField(field: string) { return this.record("AskField", [field]); }
   ResetField(field: string) { return this.record("ResetField", [field]); }
   CancelPayment() { return this.record("CancelPayment", []); }

@@ -87,8 +87,10 @@ describe("payment panel", () => {
     save.checked = true;
     save.dispatchEvent(new Event("change"));
     form.dispatchEvent(new Event("submit", { cancelable: true }));
+    document.querySelector<HTMLInputElement>("#pay-postcode")!.checked = true;
+    form.dispatchEvent(new Event("submit", { cancelable: true }));
     await Promise.resolve();
-    expect(f.called("StartPayment")).toEqual([[1250, "GBP"], [1000, "JPY"], [0, "JPY"]]);
+    expect(f.called("StartPayment")).toEqual([[1250, "GBP", false], [1000, "JPY", false], [0, "JPY", false], [0, "JPY", true]]);
   });
   it("the key indicator pulses while capturing", () => {
     const { panel } = render(statuses[0]);

@@ -28,6 +28,7 @@ export function paymentPanel(b: Bridge, act: Act): PaymentPanel {
   const amount = h("input", { id: "pay-amount", type: "text", inputmode: "decimal", autocomplete: "off", placeholder: "12.50", "aria-describedby": "pay-amount-msg" });
   const currency = h("select", { id: "pay-currency", "aria-label": "Currency" }, ...currencies.map((c) => h("option", { value: c }, c)));
   const save = h("input", { id: "pay-save", type: "checkbox", role: "switch" });
+  const postcode = h("input", { id: "pay-postcode", type: "checkbox", role: "switch" });
   const start = h("button", { type: "submit", class: "primary" }, "Start payment");
   const amountMsg = h("p", { id: "pay-amount-msg", class: "field-msg", "aria-live": "polite" });
   const startReason = h("p", { class: "muted start-reason" });
@@ -36,6 +37,7 @@ export function paymentPanel(b: Bridge, act: Act): PaymentPanel {
       h("div", { class: "amount-field" }, h("label", { for: "pay-amount" }, "Amount"), amount),
       h("div", {}, h("label", { for: "pay-currency" }, "Currency"), currency)),
     h("label", { class: "switch" }, save, h("span", {}, "Save card (no charge)")),
+    h("label", { class: "switch" }, postcode, h("span", {}, "Ask for the billing ZIP or postcode digits")),
     amountMsg, h("div", { class: "actions" }, start), startReason);
   let touched = false;
 
@@ -68,7 +70,7 @@ export function paymentPanel(b: Bridge, act: Act): PaymentPanel {
       amount.focus();
       return;
     }
-    void act(() => b.StartPayment(r.minor, currency.value));
+    void act(() => b.StartPayment(r.minor, currency.value, postcode.checked));
   });
 
   // session
