@@ -121,9 +121,11 @@ type call struct {
 	mu    sync.Mutex
 	leg   *agentleg.Leg
 	early []string // the agent's candidates that came before its offer
-	// answered: the SIP side is answered (an agent took the call once).
-	answered bool
-	hold     chan struct{} // closed to stop the hold tone; nil when none plays
+	// answered: the SIP side is answered (an agent took the call once);
+	// awaitMedia: an agent took it and it is answered when the agent's
+	// media is up (answerOnce).
+	answered, awaitMedia bool
+	hold                 chan struct{} // closed to stop the hold tone; nil when none plays
 	// agentHold: the agent put the call on hold (else the hold tone, if
 	// any, is for an agent who dropped).
 	agentHold bool
@@ -229,9 +231,15 @@ func (m *Manager) RouteEvent(e route.Event) {
 		// taken by another agent, is answered already: the agent's offer
 		// brings the audio back. An outbound call is answered by the far
 		// end (Dial).
+		//
+		// A new inbound call is answered once the agent's media is up (the
+		// caller hears ringback until then, rather than talking to nobody),
+		// or after mediaWait whatever happens.
 		if !e.Rejoined && !answered && !e.Outbound {
-			m.wg.Add(1)
-			go func() { defer m.wg.Done(); m.answer(c) }()
+			c.mu.Lock()
+			c.awaitMedia = true
+			c.mu.Unlock()
+			time.AfterFunc(mediaWait, func() { m.answerOnce(c) })
 		}
 	case route.CallRequeued:
 		// Back in the queue: no agent's until the next takes it.
@@ -282,6 +290,27 @@ func (m *Manager) RouteEvent(e route.Event) {
 			}()
 		}
 	}
+}
+
+// mediaWait is how long a call taken by an agent waits for the agent's
+// media before it is answered anyway.
+const mediaWait = 3 * time.Second
+
+// answerOnce answers a call waiting for its agent's media, once; a call
+// that has ended or is not waiting is left alone.
+func (m *Manager) answerOnce(c *call) {
+	m.mu.Lock()
+	live := m.calls[c.id] == c
+	m.mu.Unlock()
+	c.mu.Lock()
+	if !live || !c.awaitMedia {
+		c.mu.Unlock()
+		return
+	}
+	c.awaitMedia = false
+	c.mu.Unlock()
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); m.answer(c) }()
 }
 
 // answer answers the SIP side once an agent has taken the call: the
@@ -499,6 +528,11 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	}
 	if lis == nil {
 		params.OnAgentAudio = func(frame []byte) { m.agentAudio(c, frame) }
+		params.OnState = func(s agentleg.State) {
+			if s == agentleg.StateConnected {
+				m.answerOnce(c) // the agent can hear: the caller is put through
+			}
+		}
 	} // a supervisor's audio goes nowhere: listening is silent
 	leg, err := m.p.WebRTC.NewLeg(ctx, params)
 	if err != nil {
