@@ -528,7 +528,7 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	}
 	if lis == nil {
 		params.OnAgentAudio = func(frame []byte) { m.agentAudio(c, frame) }
-		params.OnState = func(s agentleg.State) {
+		params.OnState = func(s agentleg.State) { //nolint:contextcheck // the leg outlives SDP's request: the answer is the call's
 			if s == agentleg.StateConnected {
 				m.answerOnce(c) // the agent can hear: the caller is put through
 			}
