@@ -11,6 +11,7 @@
 # showing the approved outcome to OUT.png. It prints the app's one-line
 # JSON report ({"ok":true,"result":"approved",...,"ready_ms":...,
 # "rss_mb":...}) and exits 0; any failure exits non-zero with the reason.
+# Then it searches what the app and the server wrote for the card number.
 # With VIEWS_DIR it also saves the main views there (make docs-screenshots
 # keeps docs/screenshots/ current this way).
 set -eu
@@ -70,6 +71,22 @@ report=$(grep '^{' "$work/app.out" | tail -1 || true)
 if [ -z "$report" ]; then
 	tail -20 "$work/app.err" >&2
 	fail "the app printed no report (exit $status)"
+fi
+# The card number must be nowhere but in the gateway's request: no 7 of
+# its digits in a row in what the app saved or printed, nor in the
+# server's log and database (the recordings are audio: the Go tests search
+# them with DTMF detectors; the expiry and security code too).
+pan=4242424242424242
+leak=
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	if grep -rqa --exclude='*.wav' -- "$(echo "$pan" | cut -c$((i + 1))-$((i + 7)))" \
+		"$work/config" "$work/app.out" "$work/app.err" "$work/server.log" "$work/data"; then
+		leak="7 digits of the card number"
+	fi
+done
+if [ -n "$leak" ]; then
+	echo "$report"
+	fail "$leak found in what the app or the server wrote"
 fi
 echo "$report"
 case "$report" in
