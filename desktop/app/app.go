@@ -517,6 +517,11 @@ func (a *App) endCall(c *Call, now time.Time, reason string) {
 	if len(a.history) > maxHistory {
 		a.history = a.history[:maxHistory]
 	}
+	a.saveHistory()
+}
+
+// saveHistory writes a copy of the history in the background (a.mu held).
+func (a *App) saveHistory() {
 	hist := append([]HistoryItem(nil), a.history...)
 	go a.save("history.json", hist)
 }
@@ -530,8 +535,7 @@ func (a *App) recordPayment(p *engine.Payment) {
 			if p.Result != nil {
 				a.history[i].Reference = p.Result.Reference
 			}
-			hist := append([]HistoryItem(nil), a.history...)
-			go a.save("history.json", hist)
+			a.saveHistory()
 			return
 		}
 	}

@@ -396,25 +396,11 @@ func (w *wipeBuf) raw(p []byte) {
 	w.b = append(w.b, p...)
 }
 
-// jsonString writes s as a JSON string (invalid UTF-8 becomes U+FFFD).
-func (w *wipeBuf) jsonString(s string) {
-	w.grow(2 + 6*len(s))
-	w.b = append(w.b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			w.b = appendJSONByte(w.b, c)
-			i++
-			continue
-		}
-		ru, n := utf8.DecodeRuneInString(s[i:])
-		w.b = appendJSONRune(w.b, ru)
-		i += n
-	}
-	w.b = append(w.b, '"')
-}
+// jsonString writes s (never card data: a copy is made) as a JSON string.
+func (w *wipeBuf) jsonString(s string) { w.jsonBytes([]byte(s)) }
 
-// jsonBytes writes p as a JSON string, straight from the slice.
+// jsonBytes writes p as a JSON string, straight from the slice (invalid
+// UTF-8 becomes U+FFFD).
 func (w *wipeBuf) jsonBytes(p []byte) {
 	w.grow(2 + 6*len(p))
 	w.b = append(w.b, '"')
