@@ -2,7 +2,7 @@
 #
 #   make run            run the server on its embedded defaults (HTTP and SIP on
 #                       loopback, data in ./data)
-#   make scrub-corpus   the masking engine over the shared corpus, via scrub
+#   make scrub-corpus   the masking engine over the corpus in testdata/, via scrub
 #   make demo-pay       secure pay end to end against `make run`: a headless agent
 #                       takes a payment that sipp types as the caller
 #   make desktop        the desktop agent app, to build/bin/hushphone (build/desktop.sh)
@@ -19,8 +19,8 @@
 
 GO            ?= go
 GOLANGCI_LINT ?= $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
-# The shared test data (the DTMF corpus) lives beside the repository.
-SHARED        ?= ../shared
+# The DTMF corpus: caller audio with known key presses, in the repository.
+CORPUS        ?= testdata/dtmf-corpus
 # -race multiplies the DSP tests' time by eight on two cores, and the media
 # code is single-goroutine by design; the race detector runs where goroutines
 # are: the server, payment and desktop packages.
@@ -59,12 +59,12 @@ docs-screenshots:
 demo-pay:
 	build/demo-pay.sh
 
-# The masking engine over the shared corpus, as a contact centre would run
+# The masking engine over the corpus in testdata/, as a contact centre would run
 # it over its old recordings. Outputs land in data/scrubbed/ (what a
 # listener hears) and data/digits/ (the key presses: test data here, card
 # data in real life).
 scrub-corpus: build-deps
-	$(GO) run ./server/cmd/hushphone-server scrub --in $(SHARED)/dtmf-corpus --out data/scrubbed --digits data/digits --force
+	$(GO) run ./server/cmd/hushphone-server scrub --in $(CORPUS) --out data/scrubbed --digits data/digits --force
 
 deps:
 	build/install-deps.sh
@@ -79,6 +79,7 @@ test: deps vet lint go-test race-test frontend-test desktop-smoke
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags smoke .
 
 lint:
 	$(GOLANGCI_LINT) run ./...
@@ -94,13 +95,13 @@ bench:
 
 # BenchmarkMaskFrame and spandsp's dtmf_rx interleaved, medians and ratio.
 bench-ratio:
-	SHARED=$(SHARED) build/bench-masker.sh 7
+	CORPUS=$(CORPUS) build/bench-masker.sh 7
 
 # spandsp's dtmf_rx over the corpus's nominal case, 2000 passes, in ns per
 # 20 ms frame: the baseline for BenchmarkMaskFrame (build/spandsp/README.md).
 spandsp-bench:
 	build/spandsp/build.sh
-	build/spandsp/dtmfrx --bench $(SHARED)/dtmf-corpus/nominal.wav --iterations 2000
+	build/spandsp/dtmfrx --bench $(CORPUS)/nominal.wav --iterations 2000
 
 # The whole call path under load, by hand: N sipp calls, N headless agents,
 # WebRTC and recording included (build/load-call-path.sh).

@@ -11,9 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-7}
-shared=${SHARED:-../shared}
-wav="$shared/dtmf-corpus/nominal.wav"
-[ -f "$wav" ] || { echo "bench-masker: $wav not found (set SHARED to the folder holding dtmf-corpus/)" >&2; exit 1; }
+corpus=${CORPUS:-testdata/dtmf-corpus}
+wav="$corpus/nominal.wav"
+[ -f "$wav" ] || { echo "bench-masker: $wav not found (set CORPUS to the dtmf-corpus folder)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -30,7 +30,7 @@ until curl -fsS "$SERVER/healthz" >/dev/null 2>&1; do
 done
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"; [ -n "${agent:-}" ] && kill "$agent" 2>/dev/null; true' EXIT
-go build -o "$bin" ./server/cmd/hushphone-server ./desktop/cmd/hushphone-agent ./build/paycaller
+go build -o "$bin" ./server/cmd/hushphone-server ./desktop/cmd/hushphone-agent ./tools/paycaller
 if ! "$bin/hushphone-server" user list --data "$DATA" 2>/dev/null | grep -q '^demo-pay '; then
 	printf '%s\n' "$PW" | "$bin/hushphone-server" user add --data "$DATA" --name demo-pay --role agent --password-stdin
 fi

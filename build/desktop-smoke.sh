@@ -3,10 +3,11 @@
 #
 #   build/desktop-smoke.sh OUT.png [VIEWS_DIR]
 #
-# builds the app (build/desktop.sh), starts a test server on loopback with
-# the sandbox gateway and an agent, and starts the real app window under
-# xvfb-run with HUSHPHONE_SMOKE=1: it signs in, answers the call that sipp
-# places (build/paycaller), takes the sandbox payment the caller types
+# builds the app with its smoke run (build/desktop.sh with the smoke tag),
+# starts a test server on loopback with the sandbox gateway and an agent,
+# and starts the real app window under xvfb-run with HUSHPHONE_SMOKE=1: it
+# signs in, answers the call that sipp
+# places (tools/paycaller), takes the sandbox payment the caller types
 # (4242 4242 4242 4242, 09/31, 737), and saves a screenshot of its window
 # showing the approved outcome to OUT.png. It prints the app's one-line
 # JSON report ({"ok":true,"result":"approved",...,"ready_ms":...,
@@ -40,8 +41,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-build/desktop.sh "$work/hushphone" >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "the build failed (see above)"; }
-go build -o "$work" ./server/cmd/hushphone-server ./build/paycaller || fail "building the server failed"
+HUSHPHONE_TAGS=smoke build/desktop.sh "$work/hushphone" >"$work/build.log" 2>&1 || { tail -20 "$work/build.log" >&2; fail "the build failed (see above)"; }
+go build -o "$work" ./server/cmd/hushphone-server ./tools/paycaller || fail "building the server failed"
 
 # A free port for HTTP and one for SIP (the server takes them at once).
 http=$("$work/paycaller" --free-port) || fail "no free port"

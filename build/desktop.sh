@@ -5,6 +5,8 @@
 #
 #   build/desktop.sh [OUT]
 #
+# HUSHPHONE_TAGS adds build tags: build/desktop-smoke.sh builds with
+# "smoke" (the smoke run, smoke.go), which the shipped app leaves out.
 # It installs GTK's and WebKitGTK's development packages first when they
 # are missing (build/install-deps.sh --desktop, as root or with sudo).
 # With the Wails CLI, `wails build -tags webkit2_41` does the same.
@@ -14,5 +16,5 @@ out=${1:-build/bin/hushphone}
 build/install-deps.sh --desktop
 (cd frontend && npm ci --no-audit --no-fund && npm run build)
 mkdir -p "$(dirname "$out")"
-go build -tags desktop,production,webkit2_41 -trimpath -ldflags "-s -w" -o "$out" .
+go build -tags "desktop,production,webkit2_41${HUSHPHONE_TAGS:+,$HUSHPHONE_TAGS}" -trimpath -ldflags "-s -w" -o "$out" .
 echo "built $out"

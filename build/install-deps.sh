@@ -17,7 +17,7 @@
 #   sox                                           audio conversion and checks
 #   espeak-ng                                     speech for generated talk-off test audio
 #   sip-tester                                    sipp, for the SIP integration tests to come
-#   baresip-core                                  baresip, a second real SIP client (internal/e2e);
+#   baresip-core                                  baresip, a second real SIP client (e2e);
 #                                                 the "baresip" metapackage adds only GUI recommends
 #   ca-certificates git                           the Go module proxy, go's VCS stamping
 #   libgtk-3-dev libwebkit2gtk-4.1-dev            the desktop app's window (Wails v2, tag webkit2_41)

@@ -4,7 +4,7 @@
 # Starts `hushphone-server serve` on a scratch data directory, signs in N
 # headless agents (hushphone-agent --agents 50 --auto-answer, N/50 of them), and has sipp
 # place N concurrent calls, each playing SECS seconds of mu-law audio with
-# an in-band DTMF key every 10 s (build/loadpcap). Every call is masked,
+# an in-band DTMF key every 10 s (tools/loadpcap). Every call is masked,
 # sent to an agent over WebRTC (DTLS-SRTP) and recorded.
 #
 # Once every agent leg is connected (and SETTLE more seconds), it samples
@@ -37,7 +37,7 @@ trap 'kill ${SP:-} ${APS[@]:-} 2>/dev/null || true; [ -n "${SIPP:-}" ] && kill -
 trap "exit 1" INT TERM
 go build -o "$work/hushphone-server" ./server/cmd/hushphone-server
 go build -o "$work/hushphone-agent" ./desktop/cmd/hushphone-agent
-go run ./build/loadpcap -seconds "$SECS" -dir "$work"
+go run ./tools/loadpcap -seconds "$SECS" -dir "$work"
 
 # The agents sign in in batches of BATCH, one hushphone-agent process per
 # batch (b1x1..b1x50, b2x1..): every sign-in costs the server an argon2id

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/sipptest"
-	"github.com/hushphone/hushphone/internal/stacktest"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/media/g711"
 )
 

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/maskscore"
-	"github.com/hushphone/hushphone/internal/sipptest"
-	"github.com/hushphone/hushphone/internal/stacktest"
+	"github.com/hushphone/hushphone/internal/testing/maskscore"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/server/store"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hushphone/hushphone/internal/opus"
-	"github.com/hushphone/hushphone/internal/sipptest"
-	"github.com/hushphone/hushphone/internal/stacktest"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/media/wav"
 )
 

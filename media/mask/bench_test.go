@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hushphone/hushphone/internal/maskscore"
+	"github.com/hushphone/hushphone/internal/testing/maskscore"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/wav"
@@ -15,10 +15,7 @@ import (
 // spandsp's detector on.
 func benchAudio(b *testing.B) [][]byte {
 	b.Helper()
-	dir, err := maskscore.CorpusDir()
-	if err != nil {
-		b.Skip(err)
-	}
+	dir := maskscore.NeedCorpus(b)
 	a, err := wav.ReadFile(filepath.Join(dir, "nominal.wav"))
 	if err != nil {
 		b.Fatal(err)

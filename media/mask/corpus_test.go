@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/dtmfgen"
-	"github.com/hushphone/hushphone/internal/maskscore"
+	"github.com/hushphone/hushphone/internal/testing/dtmfgen"
+	"github.com/hushphone/hushphone/internal/testing/maskscore"
 	"github.com/hushphone/hushphone/media/dtmf"
 )
 
@@ -108,7 +108,7 @@ func checkReports(t *testing.T, name string, tones []maskscore.Tone, evs []dtmf.
 	}
 }
 
-// TestCorpus judges the Masker on every case of the shared corpus.
+// TestCorpus judges the Masker on every case of the corpus in testdata/.
 func TestCorpus(t *testing.T) {
 	dir := maskscore.NeedCorpus(t)
 	names, err := maskscore.CaseNames(dir)

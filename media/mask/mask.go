@@ -27,13 +27,15 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mix"
 	"github.com/hushphone/hushphone/media/rfc4733"
 )
 
-// SampleRate and FrameSamples: the Masker works on 8 kHz audio in 20 ms frames.
+// SampleRate and FrameSamples: the Masker works on the call path's frames,
+// 8 kHz audio in 20 ms frames (media/mix).
 const (
-	SampleRate   = 8000
-	FrameSamples = 160
+	SampleRate   = mix.SampleRate
+	FrameSamples = mix.FrameSamples
 )
 
 const (

@@ -153,8 +153,8 @@ func (d *discardSeeker) Seek(off int64, whence int) (int64, error) {
 	return off, nil
 }
 
-// corpusDir finds ../shared/dtmf-corpus: $HUSHPHONE_CORPUS, or next to the
-// directory holding go.mod.
+// corpusDir finds the repository's testdata/dtmf-corpus: $HUSHPHONE_CORPUS,
+// or under the directory holding go.mod.
 func corpusDir(t testing.TB) string {
 	t.Helper()
 	if dir := os.Getenv("HUSHPHONE_CORPUS"); dir != "" {
@@ -166,7 +166,7 @@ func corpusDir(t testing.TB) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "dtmf-corpus")
+			return filepath.Join(dir, "testdata", "dtmf-corpus")
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

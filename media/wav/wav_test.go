@@ -584,7 +584,7 @@ func TestZeroAllocs(t *testing.T) {
 func TestCorpus(t *testing.T) {
 	dir := corpusDir(t)
 	if _, err := os.Stat(filepath.Join(dir, "nominal.wav")); err != nil {
-		t.Skipf("DTMF corpus not found (%v): set HUSHPHONE_CORPUS to the dtmf-corpus folder", err)
+		t.Fatalf("DTMF corpus not found (%v): it is part of the repository (testdata/dtmf-corpus)", err)
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.wav"))
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 	"github.com/hushphone/hushphone/server/auth"
 	"github.com/hushphone/hushphone/server/store"
 )

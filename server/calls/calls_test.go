@@ -18,8 +18,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/hushphone/hushphone/internal/maskscore"
-	"github.com/hushphone/hushphone/internal/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/maskscore"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/wav"

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/payment/card"
 	"github.com/hushphone/hushphone/payment/gateway"

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testwav"
 	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/media/wav"
-	"github.com/hushphone/hushphone/server/internal/testwav"
 )
 
 func TestDigitsText(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/auth"
 	"github.com/hushphone/hushphone/server/route"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 )
 
 func TestPayments(t *testing.T) {

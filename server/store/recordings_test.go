@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 )
 
 func TestRecordings(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 )
 
 func open(t *testing.T, dir string, opts ...Option) *Store {

@@ -16,8 +16,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
-	"github.com/hushphone/hushphone/internal/sipptest"
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 )
 
 // authScenario calls, answers the 401 with sipp's [authentication] (-au,

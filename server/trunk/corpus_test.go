@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/maskscore"
-	"github.com/hushphone/hushphone/internal/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/maskscore"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/server/callerleg"

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/pion/rtp"
 
-	"github.com/hushphone/hushphone/internal/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
 )

@@ -20,7 +20,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtp"
 
-	"github.com/hushphone/hushphone/internal/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
 )

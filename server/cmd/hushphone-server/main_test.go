@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushphone/hushphone/internal/testing/testwav"
 	"github.com/hushphone/hushphone/media/mask"
-	"github.com/hushphone/hushphone/server/internal/testwav"
 )
 
 // lookahead is the Masker's delay in samples.

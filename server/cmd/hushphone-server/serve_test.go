@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/internal/sipptest"
-	"github.com/hushphone/hushphone/internal/testkit"
+	"github.com/hushphone/hushphone/internal/testing/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 )
 
 // startServe runs `serve` in-process until the test cancels it, and
