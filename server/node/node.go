@@ -328,7 +328,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.mu.Lock()
 	n.closed = true
 	n.mu.Unlock()
-	n.release()
+	n.release() //nolint:contextcheck // the parts close on their own: ctx is done by now
 	if err == nil {
 		n.log.Info("stopped")
 	}
@@ -374,7 +374,7 @@ func (n *Node) release() {
 		_ = n.hub.Close()
 	}
 	if n.payments != nil {
-		_ = n.payments.Close() //nolint:contextcheck // Close records the sessions it drops on its own
+		_ = n.payments.Close()
 	}
 	if n.router != nil {
 		_ = n.router.Close()

@@ -202,7 +202,7 @@ func TestNewErrors(t *testing.T) {
 				t.Errorf("error %q names a command-line flag", err)
 			}
 			// Nothing is left bound: a node with the same SIP address starts.
-			if c.err != ErrMediaIP {
+			if !errors.Is(c.err, ErrMediaIP) {
 				cfg2 := testConfig(t)
 				cfg2.SIP = cfg.SIP
 				n2, err := New(cfg2, nil)

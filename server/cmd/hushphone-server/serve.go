@@ -95,11 +95,11 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 // serve runs the node cfg describes until ctx is done, then shuts down
 // cleanly.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
-	n, err := node.New(cfg, log)
+	n, err := node.New(cfg, log) //nolint:contextcheck // building is local work, not bounded by serve's context (cancelled to stop it)
 	if err != nil {
 		return err //nolint:wrapcheck // node's errors say what is wrong and which setting to change
 	}
-	defer func() { _ = n.Close() }()
+	defer func() { _ = n.Close() }() //nolint:contextcheck // closing must finish even though serve's context is done
 	fmt.Fprintf(stdout, "%s: serving on %s (SIP on %s over UDP and TCP; data in %s); Ctrl-C stops\n", prog, n.URL(), cfg.SIP, cfg.DataDir)
 	return n.Run(ctx) //nolint:wrapcheck // node's errors say what failed
 }
