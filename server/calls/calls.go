@@ -54,20 +54,6 @@ var (
 // MaxListeners bounds the supervisors listening to one call.
 const MaxListeners = 8
 
-// Hub is what the calls say to agents (server/signal's Hub).
-type Hub interface {
-	// Progress tells an agent how the call they placed goes: "ringing",
-	// "answered".
-	Progress(agent, call, status string)
-	SDP(user, call, kind, sdp string) error
-	Candidate(user, call, candidate string) error
-	// KeyPressed says a key was pressed on the call (to its agent, if
-	// any, and the supervisors); never which.
-	KeyPressed(call, agent string)
-	// ListenEnded tells a supervisor their listening to the call is over.
-	ListenEnded(user, call, reason string)
-}
-
 // Router is the call queue (server/route's Router).
 type Router interface {
 	Inbound(id, from string) error
@@ -85,13 +71,20 @@ const DialTimeout = 60 * time.Second
 
 // Params are the parts a Manager joins.
 type Params struct {
-	Router   Router
-	WebRTC   *agentleg.API
-	Store    *store.Store // the recordings index
-	DataDir  string       // recordings go to DataDir/recordings/
-	Keys     func(call string, e dtmf.Event)
+	Router  Router
+	WebRTC  *agentleg.API
+	Store   *store.Store // the recordings index
+	DataDir string       // recordings go to DataDir/recordings/
+	// Keys gets every key press with its digit: the payment side, and
+	// nothing else.
+	Keys func(call string, e dtmf.Event)
+	// Notify delivers what the calls tell users (the signalling hub); it
+	// must not block. Nil: nobody is told.
+	Notify func(Event)
+	// Outbound places calls through the SIP trunk; nil: agents cannot
+	// place calls.
+	Outbound Outbound
 	Logger   *slog.Logger
-	HubReady func() Hub // the hub is built after the router; this returns it
 }
 
 // Manager owns the live calls.
@@ -99,10 +92,9 @@ type Manager struct {
 	p   Params
 	log *slog.Logger
 
-	mu       sync.Mutex
-	calls    map[string]*call
-	wg       sync.WaitGroup
-	outbound Outbound // nil: agents cannot place calls
+	mu    sync.Mutex
+	calls map[string]*call
+	wg    sync.WaitGroup
 }
 
 // maxEarlyCandidates bounds the candidates kept for an agent's offer
@@ -165,8 +157,11 @@ const mixDepth = 4
 
 // New returns a Manager.
 func New(p Params) (*Manager, error) {
-	if p.Router == nil || p.WebRTC == nil || p.Store == nil || p.HubReady == nil {
-		return nil, fmt.Errorf("%w: Router, WebRTC, Store and HubReady are required", ErrParams)
+	if p.Router == nil || p.WebRTC == nil || p.Store == nil {
+		return nil, fmt.Errorf("%w: Router, WebRTC and Store are required", ErrParams)
+	}
+	if p.Notify == nil {
+		p.Notify = func(Event) {}
 	}
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
@@ -201,8 +196,10 @@ func (m *Manager) OnCall(tc *trunk.Call) {
 	}()
 }
 
-// RouteEvent acts on the queue's events (call it from route's event
-// callback, beside the hub's).
+// RouteEvent acts on the queue's events. It must see each event before the
+// signalling hub does (server/node subscribes it first): once the hub tells
+// an agent their call started, the agent's offer may come at once, and the
+// calls must know by then whose call it is.
 func (m *Manager) RouteEvent(e route.Event) {
 	switch e := e.(type) {
 	case route.CallAssigned:
@@ -374,7 +371,7 @@ func (m *Manager) farEnd(c *call, law g711.Law) func([]byte) {
 }
 
 // keys is what the trunk feeds a call's key presses to: the payment side,
-// and "a key was pressed" to the hub.
+// and "a key was pressed" to the call's users (Params.Notify).
 func (m *Manager) keys(c *call) func(dtmf.Event) {
 	id := c.id
 	return func(e dtmf.Event) {
@@ -382,18 +379,10 @@ func (m *Manager) keys(c *call) func(dtmf.Event) {
 			c.mu.Lock()
 			agent := c.agent
 			c.mu.Unlock()
-			m.p.HubReady().KeyPressed(id, agent)
+			m.p.Notify(KeyPressed{Call: id, Agent: agent})
 		}
 		m.p.Keys(id, e)
 	}
-}
-
-// SetOutbound lets agents place calls through o (the trunk, which is
-// built after the Manager).
-func (m *Manager) SetOutbound(o Outbound) {
-	m.mu.Lock()
-	m.outbound = o
-	m.mu.Unlock()
 }
 
 // Dial places a call for the agent (server/signal's Dialer): the call is
@@ -402,9 +391,7 @@ func (m *Manager) SetOutbound(o Outbound) {
 // end, masked, once it answers. A refusal or no answer within DialTimeout
 // ends the call with the reason (busy, no_answer, rejected, failed).
 func (m *Manager) Dial(ctx context.Context, agent, number string) error {
-	m.mu.Lock()
-	ob := m.outbound
-	m.mu.Unlock()
+	ob := m.p.Outbound
 	if ob == nil {
 		return fmt.Errorf("calls: %w", signal.ErrNoOutbound)
 	}
@@ -448,7 +435,7 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 		c.mu.Lock()
 		agent := c.agent
 		c.mu.Unlock()
-		m.p.HubReady().Progress(agent, c.id, "ringing")
+		m.p.Notify(Progress{Agent: agent, Call: c.id, Status: "ringing"})
 	}))
 	if err != nil {
 		reason := dialFailure(err)
@@ -483,7 +470,7 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 	f := m.farEnd(c, tc.Offer.Law)
 	out.Store(&f)
 	m.log.Info("outbound call answered", "call", c.id)
-	m.p.HubReady().Progress(agent, c.id, "answered")
+	m.p.Notify(Progress{Agent: agent, Call: c.id, Status: "answered"})
 	<-tc.Done()
 	_ = m.p.Router.Hangup(c.id, "caller hung up")
 	m.end(ctx, c.id)
@@ -520,10 +507,9 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	if kind != "offer" {
 		return fmt.Errorf("%w: the server answers the client's offer; got %q", agentleg.ErrSDP, kind)
 	}
-	hub := m.p.HubReady()
 	params := agentleg.LegParams{
 		OnCandidate: func(ci webrtc.ICECandidateInit) {
-			_ = hub.Candidate(user, callID, ci.Candidate)
+			m.p.Notify(Candidate{User: user, Call: callID, Candidate: ci.Candidate})
 		},
 	}
 	if lis == nil {
@@ -567,9 +553,7 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	if old != nil {
 		_ = old.Close() // a rejoin (or a second offer) replaces the leg
 	}
-	if err := hub.SDP(user, callID, "answer", answer); err != nil {
-		return fmt.Errorf("calls: %w", err)
-	}
+	m.p.Notify(Description{User: user, Call: callID, Kind: "answer", SDP: answer})
 	return nil
 }
 
@@ -836,7 +820,7 @@ func (m *Manager) end(ctx context.Context, id string) {
 		if lis.leg != nil {
 			_ = lis.leg.Close()
 		}
-		m.p.HubReady().ListenEnded(user, id, "call_ended")
+		m.p.Notify(ListenEnded{User: user, Call: id, Reason: "call_ended"})
 	}
 	if rec != nil {
 		d := rec.Duration()

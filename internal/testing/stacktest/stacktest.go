@@ -1,34 +1,29 @@
-// Package stacktest runs the server's live call path in a test, as
-// `hushphone-server serve` wires it: the store, the HTTP API and the
-// agents' WebSocket on a loopback HTTP server, the queue, the WebRTC legs,
-// the calls and the SIP trunk on a free loopback port.
+// Package stacktest runs the server in a test, as `hushphone-server serve`
+// does (server/node): the store, the HTTP API and the agents' WebSocket on
+// a free loopback port, the queue, the WebRTC legs, the calls, the payment
+// sessions and the SIP trunk on another, everything it logs in server.log
+// in its data directory.
 package stacktest
 
 import (
 	"context"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/payment/gateway"
-	"github.com/hushphone/hushphone/server/agentleg"
-	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/auth"
-	"github.com/hushphone/hushphone/server/calls"
+	"github.com/hushphone/hushphone/server/config"
+	"github.com/hushphone/hushphone/server/node"
 	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/route"
-	"github.com/hushphone/hushphone/server/signal"
 	"github.com/hushphone/hushphone/server/store"
-	"github.com/hushphone/hushphone/server/trunk"
 )
 
 // Stack is a running server.
@@ -41,9 +36,9 @@ type Stack struct {
 	// WithGateway says otherwise).
 	Payments *pay.Manager
 
-	router *route.Router
-	mu     sync.Mutex
-	keys   []dtmf.Event
+	node *node.Node
+	mu   sync.Mutex
+	keys []dtmf.Event
 }
 
 // WaitAvailable waits (up to 10 s) until n agents are available for calls.
@@ -52,7 +47,7 @@ func (s *Stack) WaitAvailable(t *testing.T, n int) {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		avail := 0
-		for _, a := range s.router.Agents() {
+		for _, a := range s.node.Agents() {
 			if a.State == route.StateAvailable {
 				avail++
 			}
@@ -119,10 +114,10 @@ func WithRejoinTimeout(d time.Duration) Option {
 	return func(o *options) { o.route = append(o.route, route.WithRejoinTimeout(d)) }
 }
 
-// Start runs the stack until the test ends.
+// Start runs the stack until the test ends: a node.Node, as serve runs
+// it, with the test's options.
 func Start(t *testing.T, opts ...Option) *Stack {
 	t.Helper()
-	ctx := context.Background()
 	s := &Stack{DataDir: t.TempDir()}
 	// Everything the server logs, at debug level, goes to server.log in
 	// the data directory, where tests that search what a run wrote find it.
@@ -131,106 +126,43 @@ func Start(t *testing.T, opts ...Option) *Stack {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(logf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	st, err := store.Open(ctx, s.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Store = st
-	webRTC, err := agentleg.NewAPI(agentleg.Config{Loopback: true, Logger: log, IPFilter: func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hubP atomic.Pointer[signal.Hub]
-	var mgrP atomic.Pointer[calls.Manager]
-	var payP atomic.Pointer[pay.Manager]
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
-	router := route.New(append(o.route, route.WithEvents(func(e route.Event) {
-		// The calls first, as serve does: an agent told its call started
-		// may send its offer at once.
-		if mgr := mgrP.Load(); mgr != nil {
-			mgr.RouteEvent(e)
-		}
-		if p := payP.Load(); p != nil {
-			p.RouteEvent(e)
-		}
-		if hub := hubP.Load(); hub != nil {
-			hub.RouteEvent(e)
-		}
-	}), route.WithLogger(log))...)
-	s.router = router
-	mgr, err := calls.New(calls.Params{Router: router, WebRTC: webRTC, Store: st, DataDir: s.DataDir, Logger: log,
-		HubReady: func() calls.Hub { return hubP.Load() },
-		Keys: func(call string, e dtmf.Event) {
-			s.mu.Lock()
-			s.keys = append(s.keys, e)
-			s.mu.Unlock()
-			if p := payP.Load(); p != nil {
-				p.Key(call, e)
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgrP.Store(mgr)
 	if o.gateway == nil {
 		o.gateway = gateway.NewSandbox(gateway.WithLatency(0), gateway.WithTimeout(3*time.Second))
 	}
-	payments, err := pay.New(ctx, pay.Params{Gateway: o.gateway, Audit: st, Calls: router, Logger: log,
-		Prompt: func(call string, tn pay.Tone) { _ = mgr.PlayToCaller(call, tn.PCM()) },
-		Notify: func(ps pay.Status) {
-			if hub := hubP.Load(); hub != nil {
-				hub.Payment(ps)
-			}
-		}})
+	cfg := config.Defaults()
+	cfg.HTTP = "127.0.0.1:0"
+	cfg.SIP = sipptest.FreeAddr(t)
+	cfg.DataDir = s.DataDir
+	cfg.SessionTTL = time.Hour
+	cfg.TrunkOut = o.outbound
+	cfg.Ringback = "uk" // serve's default: callers hear ringing while they wait
+	n, err := node.New(cfg, log,
+		node.WithGateway(o.gateway),
+		node.WithRouteOptions(o.route...),
+		node.WithSignInHash(cheap),
+		node.WithICEFilter(func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }),
+		node.WithKeyTap(func(_ string, e dtmf.Event) {
+			s.mu.Lock()
+			s.keys = append(s.keys, e)
+			s.mu.Unlock()
+		}))
 	if err != nil {
+		_ = logf.Close()
 		t.Fatal(err)
 	}
-	payP.Store(payments)
-	s.Payments = payments
-	a, err := api.New(api.Params{Store: st, SessionTTL: time.Hour, Hash: cheap, Logger: log, Payments: payments})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub, err := signal.New(signal.Params{Sessions: st, Router: router, Media: mgr, Dialer: mgr, Payments: payments, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hubP.Store(hub)
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/ws", hub)
-	mux.Handle("/", a.Handler())
-	web := httptest.NewServer(mux)
-	s.URL = web.URL
-
-	s.SIPAddr = sipptest.FreeAddr(t)
-	rb := trunk.RingbackUK // serve's default: callers hear ringing while they wait
-	tr, err := trunk.New(trunk.Config{SIPAddr: s.SIPAddr, OnCall: mgr.OnCall, Outbound: o.outbound, Ringback: &rb, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.outbound != "" {
-		mgr.SetOutbound(tr)
-	}
-	if err := tr.Listen(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tctx, stop := context.WithCancel(ctx)
+	s.node, s.Store, s.Payments = n, n.Store(), n.Payments()
+	s.URL, s.SIPAddr = n.URL(), n.SIPAddr()
 	done := make(chan error, 1)
-	go func() { done <- tr.Serve(tctx) }()
+	go func() { done <- n.Run(context.Background()) }()
 	t.Cleanup(func() {
-		stop()
+		_ = n.Close()
 		if err := <-done; err != nil {
-			t.Errorf("trunk: %v", err)
+			t.Errorf("server: %v", err)
 		}
-		_ = mgr.Close()
-		_ = payments.Close()
-		_ = hub.Close()
-		web.Close()
-		_ = router.Close()
-		_ = st.Close()
 		_ = logf.Close()
 	})
 	return s

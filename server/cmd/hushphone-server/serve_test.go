@@ -217,7 +217,7 @@ func TestServeErrors(t *testing.T) {
 		{"tiny rtp-ports", []string{"--rtp-ports", "10000-10001"}, 2, "MIN-MAX of at least 4 ports"},
 		{"bad media-ip", []string{"--media-ip", "0.0.0.0"}, 2, "not one IP address"},
 		{"bad public-ip", []string{"--public-ip", "nat"}, 2, "not one IP address"},
-		{"sip everywhere without media-ip", []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", "0.0.0.0:" + sipptest.FreePort(t)}, 1, "set --media-ip"},
+		{"sip everywhere without media-ip", []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", "0.0.0.0:" + sipptest.FreePort(t)}, 1, "set media-ip"},
 	} {
 		code, _, errOut := runWith(t, "", append([]string{"serve"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errOut, tc.err) {
@@ -227,7 +227,7 @@ func TestServeErrors(t *testing.T) {
 	// The address in use.
 	url, _ := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir())
 	code, _, errOut := runWith(t, "", "serve", "--http", strings.TrimPrefix(url, "http://"), "--data", t.TempDir())
-	if code != 1 || !strings.Contains(errOut, "choose another with --http") {
+	if code != 1 || !strings.Contains(errOut, "choose another http address") {
 		t.Errorf("address in use: %d %q", code, errOut)
 	}
 	if code, out, _ := runWith(t, "", "serve", "--help"); code != 0 || !strings.Contains(out, "HUSHPHONE_HTTP") {

@@ -1,6 +1,8 @@
-package main
+package node
 
 import (
+	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,10 +29,10 @@ func TestNewGateway(t *testing.T) {
 		{"default", "sandbox", "", "", "sandbox", ""},
 		{"stripe", "stripe", "", short, "stripe", ""},
 		{"stripe-mock", "stripe", "http://127.0.0.1:12111", short, "stripe", ""},
-		{"stripe without a key", "stripe", "", "", "", "needs --gateway-secret FILE"},
-		{"a missing key file", "stripe", "", filepath.Join(dir, "none"), "", "reading --gateway-secret"},
+		{"stripe without a key", "stripe", "", "", "", "needs gateway-secret, the file"},
+		{"a missing key file", "stripe", "", filepath.Join(dir, "none"), "", "reading the gateway-secret file"},
 		{"generic", "generic", "https://pay.example.net/hushphone", long, "generic", ""},
-		{"generic without a URL", "generic", "", long, "", "needs --gateway-url"},
+		{"generic without a URL", "generic", "", long, "", "needs gateway-url"},
 		{"generic over http", "generic", "http://pay.example.net/", long, "", "https"},
 		{"generic with a short key", "generic", "https://pay.example.net/", short, "", "at least 32"},
 	} {
@@ -38,10 +40,40 @@ func TestNewGateway(t *testing.T) {
 		switch {
 		case c.err == "" && (err != nil || g.Name() != c.want):
 			t.Errorf("%s: %v, %v", c.name, g, err)
-		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+		case c.err != "" && (!errors.Is(err, ErrGateway) || !strings.Contains(err.Error(), c.err)):
 			t.Errorf("%s: error %v, want one saying %q", c.name, err, c.err)
 		case err != nil && strings.Contains(err.Error(), "sk_test_123"):
 			t.Errorf("%s: the error holds the secret: %v", c.name, err)
+		}
+	}
+}
+
+func TestMediaIP(t *testing.T) {
+	for _, c := range []struct {
+		sip, media string
+		want       string
+		err        error
+	}{
+		{"127.0.0.1:5060", "", "127.0.0.1", nil},
+		{"[::ffff:127.0.0.2]:5060", "", "127.0.0.2", nil},
+		{"0.0.0.0:5060", "192.0.2.7", "192.0.2.7", nil},
+		{"0.0.0.0:5060", "", "", ErrMediaIP},
+		{"[::]:5060", "", "", ErrMediaIP},
+		{"sip.example.net:5060", "", "", ErrMediaIP},
+		{"nonsense", "", "", ErrMediaIP},
+	} {
+		cfg := config.Config{SIP: c.sip}
+		if c.media != "" {
+			cfg.MediaIP = netip.MustParseAddr(c.media)
+		}
+		got, err := mediaIP(cfg)
+		switch {
+		case c.err != nil && !errors.Is(err, c.err):
+			t.Errorf("sip %q media-ip %q: %v, want %v", c.sip, c.media, err, c.err)
+		case c.err == nil && (err != nil || got.String() != c.want):
+			t.Errorf("sip %q media-ip %q: %v %v, want %s", c.sip, c.media, got, err, c.want)
+		case err != nil && strings.Contains(err.Error(), "--"):
+			t.Errorf("sip %q: the error names a flag, not the setting: %v", c.sip, err)
 		}
 	}
 }

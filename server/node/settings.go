@@ -1,0 +1,115 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/hushphone/hushphone/payment/card"
+	"github.com/hushphone/hushphone/payment/gateway"
+	"github.com/hushphone/hushphone/server/config"
+	"github.com/hushphone/hushphone/server/trunk"
+)
+
+// Errors New returns when the settings do not fit together; they name the
+// settings (as config.Settings does: the same name is the flag, the
+// config-file key and, upper-cased, the environment variable).
+var (
+	// ErrMediaIP: the SIP side's RTP address cannot be worked out.
+	ErrMediaIP = errors.New("with the sip setting on a name or on every address, set media-ip to the address trunks send RTP to")
+	// ErrGateway: the gateway settings do not fit together.
+	ErrGateway = errors.New("gateway settings")
+)
+
+// mediaIP is where the SIP side's RTP is bound and advertised: the
+// media-ip setting, else the sip setting's host, which must then be one
+// address.
+func mediaIP(cfg config.Config) (netip.Addr, error) {
+	if cfg.MediaIP.IsValid() {
+		return cfg.MediaIP, nil
+	}
+	host, _, err := net.SplitHostPort(cfg.SIP)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%w: sip %q: %w", ErrMediaIP, cfg.SIP, err)
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.IsUnspecified() {
+		return netip.Addr{}, ErrMediaIP
+	}
+	return a.Unmap(), nil
+}
+
+// newGateway builds the payment gateway connector the settings name.
+func newGateway(cfg config.Config) (gateway.Connector, error) {
+	secret := func() ([]byte, error) {
+		if cfg.GatewaySecret == "" {
+			return nil, fmt.Errorf("%w: gateway %s needs gateway-secret, the file holding its secret", ErrGateway, cfg.Gateway)
+		}
+		b, err := os.ReadFile(cfg.GatewaySecret)
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading the gateway-secret file: %w", ErrGateway, err)
+		}
+		return bytes.TrimSpace(b), nil
+	}
+	switch cfg.Gateway {
+	case "stripe":
+		key, err := secret()
+		if err != nil {
+			return nil, err
+		}
+		var opts []gateway.StripeOption
+		if cfg.GatewayURL != "" {
+			opts = append(opts, gateway.WithStripeURL(cfg.GatewayURL))
+		}
+		return gateway.NewStripe(string(key), opts...), nil
+	case "generic":
+		key, err := secret()
+		if err != nil {
+			return nil, err
+		}
+		if cfg.GatewayURL == "" {
+			return nil, fmt.Errorf("%w: gateway generic needs gateway-url, the processor's https:// address", ErrGateway)
+		}
+		g, err := gateway.NewGeneric(gateway.GenericConfig{URL: cfg.GatewayURL, Secret: key})
+		card.Zero(key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrGateway, err)
+		}
+		return g, nil
+	default:
+		return gateway.NewSandbox(), nil
+	}
+}
+
+// trunkConfig is the SIP trunk's configuration from the settings; OnCall
+// and the logger are the node's to add.
+func trunkConfig(cfg config.Config) (trunk.Config, error) {
+	rtpIP, err := mediaIP(cfg)
+	if err != nil {
+		return trunk.Config{}, err
+	}
+	tc := trunk.Config{
+		SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
+		Allow: cfg.TrunkAllow, RTPAddr: rtpIP, RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
+	}
+	rb, on, err := trunk.RingbackByName(cfg.Ringback)
+	if err != nil {
+		return trunk.Config{}, err //nolint:wrapcheck // trunk's error says what is wrong
+	}
+	if on {
+		tc.Ringback = &rb
+	}
+	if cfg.TrunkAuth != "" {
+		var out []trunk.Credential
+		if tc.Auth, out, err = trunk.ReadCredentials(cfg.TrunkAuth); err != nil {
+			return trunk.Config{}, err //nolint:wrapcheck // trunk's error names the file and line
+		}
+		if len(out) > 0 {
+			tc.OutboundAuth = &out[0]
+		}
+	}
+	return tc, nil
+}
