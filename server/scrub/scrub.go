@@ -97,7 +97,7 @@ func File(ctx context.Context, in, out, digits string, opts Options, progress fu
 		return Result{}, fmt.Errorf("%s: %w", in, pathErr(err))
 	}
 	if info.IsDir() {
-		return Result{}, fmt.Errorf("%s: %w: to scrub every .wav below it, give --out a folder too", in, ErrIsDir)
+		return Result{}, fmt.Errorf("%s: %w: to scrub every .wav below it, make the output a folder too", in, ErrIsDir)
 	}
 
 	var rd io.Reader = bufio.NewReaderSize(src, 64<<10)
@@ -369,7 +369,7 @@ func checkOutputs(in, out, digits string, force bool) error {
 			return fmt.Errorf("%s: %w: name the output file", p, ErrIsDir)
 		}
 		if !force {
-			return fmt.Errorf("%s: %w: pass --force to overwrite it, or choose another output", p, ErrExists)
+			return fmt.Errorf("%s: %w: choose another output, or have existing files overwritten", p, ErrExists)
 		}
 	}
 	if out == digits {

@@ -73,11 +73,11 @@ func (t *tempFile) commit(force bool) error {
 		t.discard()
 		return nil
 	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s: %w: pass --force to overwrite it, or choose another output", t.final, ErrExists)
+		return fmt.Errorf("%s: %w: choose another output, or have existing files overwritten", t.final, ErrExists)
 	}
 	// No hard links on this file system: check, then rename.
 	if _, serr := os.Lstat(t.final); serr == nil {
-		return fmt.Errorf("%s: %w: pass --force to overwrite it, or choose another output", t.final, ErrExists)
+		return fmt.Errorf("%s: %w: choose another output, or have existing files overwritten", t.final, ErrExists)
 	}
 	if err := os.Rename(t.path, t.final); err != nil {
 		return fmt.Errorf("%s: cannot write it: %w", t.final, errors.Unwrap(err))

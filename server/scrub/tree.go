@@ -164,7 +164,7 @@ func findWAVs(in, out, digits string) ([]wavFile, error) {
 		di, err := os.Stat(d)
 		switch {
 		case err == nil && !di.IsDir():
-			return nil, fmt.Errorf("%s: %w: with --in a folder, --out and --digits must be folders too", d, ErrNotDir)
+			return nil, fmt.Errorf("%s: %w: with a folder as the input, the output and the digits must be folders too", d, ErrNotDir)
 		case err == nil && os.SameFile(info, di):
 			return nil, fmt.Errorf("%s: %w: scrub never replaces its input; choose another folder", d, ErrSameFile)
 		}

@@ -70,12 +70,12 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 		o(s)
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create the data directory (check --data and its permissions): %w", err)
+		return nil, fmt.Errorf("create the data directory (check the data directory setting and its permissions): %w", err)
 	}
 	// Create the file readable by its owner only: it holds password hashes.
 	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open the database (check --data and its permissions): %w", err)
+		return nil, fmt.Errorf("open the database (check the data directory setting and its permissions): %w", err)
 	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("open the database: %w", err)

@@ -138,6 +138,7 @@ func scrubFile(ctx context.Context, in, out, digits string, opts scrub.Options, 
 	res, err := scrub.File(ctx, in, out, digits, opts, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s scrub: %v\n", prog, err)
+		hintForce(stderr, err)
 		return exitFailure
 	}
 	fmt.Fprintf(stdout, "Scrubbed %s into %s: %s of %s, %s masked; output delayed by %v.\n",
@@ -157,9 +158,24 @@ func scrubTree(ctx context.Context, in, out, digits string, opts scrub.TreeOptio
 		return exitFailure
 	}
 	if len(res.Failed) > 0 {
+		for _, f := range res.Failed {
+			if hintForce(stderr, f.Err) {
+				break
+			}
+		}
 		return exitFailure
 	}
 	return exitOK
+}
+
+// hintForce says how to overwrite when err is an output that exists, and
+// reports whether it did.
+func hintForce(w io.Writer, err error) bool {
+	if !errors.Is(err, scrub.ErrExists) {
+		return false
+	}
+	fmt.Fprintf(w, "%s scrub: pass --force to overwrite existing outputs\n", prog)
+	return true
 }
 
 // describe says what kind of audio a file held, e.g. "8 kHz mu-law stereo".
