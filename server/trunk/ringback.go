@@ -92,3 +92,35 @@ func (r Ringback) frames(law g711.Law) ([]byte, error) {
 	law.Encode(out, pcm)
 	return out, nil
 }
+
+// ringback plays tone (whole frames, repeated) to the caller every 20 ms
+// until stopped.
+func (c *Call) ringback(tone []byte) {
+	defer c.ringWG.Done()
+	done := c.dlg.Context().Done()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	marker := true
+	for i := 0; ; i = (i + mask.FrameSamples) % len(tone) {
+		if err := c.write(tone[i:i+mask.FrameSamples], marker); err != nil {
+			c.t.log.Debug("trunk: ringback not sent", "call", c.ID, "err", err)
+		}
+		marker = false
+		select {
+		case <-c.ringStop:
+			return
+		case <-c.stop:
+			return
+		case <-done:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// stopRingback stops the ringback, if any, and waits for it.
+func (c *Call) stopRingback() {
+	c.ringOnce.Do(func() {}) // none may start from now on
+	c.ringEnd.Do(func() { close(c.ringStop) })
+	c.ringWG.Wait()
+}

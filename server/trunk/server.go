@@ -1,0 +1,462 @@
+package trunk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/server/callerleg"
+	"github.com/hushphone/hushphone/server/sdpneg"
+)
+
+// Errors.
+var (
+	ErrConfig   = errors.New("trunk: bad configuration")
+	ErrAnswered = errors.New("trunk: call already answered or ended")
+	ErrInfo     = errors.New("trunk: SIP INFO holds no key press")
+	ErrNoPorts  = errors.New("trunk: no media ports")
+)
+
+// Config configures the trunk side.
+type Config struct {
+	// SIPAddr is where SIP is served, over UDP and TCP (default
+	// 127.0.0.1:5060).
+	SIPAddr string
+	// RTPAddr is the local address for calls' RTP (default 127.0.0.1).
+	RTPAddr netip.Addr
+	// RTPPortMin and RTPPortMax, if set, bound the ports calls' RTP and
+	// RTCP use (for firewalls); 0 and 0: any free port.
+	RTPPortMin, RTPPortMax uint16
+	// Allow lists the source addresses trunks may call from (default
+	// loopback only, so the embedded setup works and nothing else does).
+	Allow []netip.Prefix
+	// OnCall is called, in its own goroutine, for every INVITE accepted:
+	// it must Answer or Reject the call.
+	OnCall func(*Call)
+	// Ringback, if set (RingbackUK, RingbackUS), makes Ring send early
+	// media: 183 Session Progress with our SDP answer, and this tone to the
+	// caller on RTP until Answer. Unset, Ring sends 180 Ringing only.
+	Ringback *Ringback
+	// Auth, if set, makes INVITEs from allowed sources prove one of these
+	// credentials with SIP digest (SHA-256 or MD5, qop=auth): one without
+	// valid credentials gets 401 with a challenge. Unset, the source
+	// address is all that is checked.
+	Auth []Credential
+	// AuthAlgorithms are the digest algorithms offered, in order, and the
+	// only ones accepted (default DefaultAuthAlgorithms).
+	AuthAlgorithms []string
+	// Outbound is the outbound trunk's SIP address, HOST:PORT, for Dial
+	// (empty: Dial returns ErrNoOutbound).
+	Outbound string
+	// OutboundFrom is the number our outbound calls present (From's user
+	// part; default "hushphone").
+	OutboundFrom string
+	// OutboundAuth, if set, answers the outbound trunk's digest
+	// challenge (its realm is not checked).
+	OutboundAuth *Credential
+	// RTCPInterval is how often a call sends RTCP reports, on average
+	// (default 5 s; each wait is 0.5 to 1.5 of it).
+	RTCPInterval time.Duration
+	// Metrics, if set, counts calls and their caller legs.
+	Metrics Metrics
+	Logger  *slog.Logger
+}
+
+// Metrics is what the trunk reports (server/metrics implements it).
+type Metrics interface {
+	CallOffered()
+	CallEnded(callerleg.Stats)
+	// AddedLatency is one frame's: from the caller packet's arrival to its
+	// masked audio going out, the Masker's look-ahead included.
+	AddedLatency(time.Duration)
+}
+
+// Trunk serves SIP for the trunks.
+type Trunk struct {
+	cfg     Config
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	dialogs *sipgo.DialogServerCache
+
+	mu       sync.Mutex
+	calls    map[string]*Call // by Call-ID
+	closing  bool             // shutting down: new INVITEs are refused
+	wg       sync.WaitGroup   // call goroutines
+	handlers sync.WaitGroup   // INVITE handlers, which call OnCall, and Dials
+	bg       sync.WaitGroup   // abandoned Dials, cancelling in the background
+
+	auth *authenticator // nil without Config.Auth
+
+	outDialogs *sipgo.DialogClientCache // nil without Config.Outbound
+	outHost    string
+	outPort    int
+	sipHost    string        // our SIP address's host, for From
+	serving    chan struct{} // closed when Serve serves: Dial may send
+	shutdown   chan struct{} // closed when Serve begins to shut down: Dials are cancelled
+
+	udp net.PacketConn // bound by Listen
+	tcp net.Listener
+}
+
+// New checks the configuration and prepares the trunk side.
+func New(cfg Config) (*Trunk, error) {
+	if cfg.SIPAddr == "" {
+		cfg.SIPAddr = "127.0.0.1:5060"
+	}
+	if !cfg.RTPAddr.IsValid() {
+		cfg.RTPAddr = netip.MustParseAddr("127.0.0.1")
+	}
+	if len(cfg.Allow) == 0 {
+		cfg.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	if cfg.OnCall == nil {
+		return nil, fmt.Errorf("%w: no OnCall handler", ErrConfig)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RTCPInterval <= 0 {
+		cfg.RTCPInterval = 5 * time.Second
+	}
+	if cfg.RTPPortMax < cfg.RTPPortMin || (cfg.RTPPortMin == 0) != (cfg.RTPPortMax == 0) {
+		return nil, fmt.Errorf("%w: RTP ports %d-%d: set both, MIN up to MAX", ErrConfig, cfg.RTPPortMin, cfg.RTPPortMax)
+	}
+	if cfg.Ringback != nil {
+		if _, err := cfg.Ringback.frames(g711.ULaw); err != nil {
+			return nil, err
+		}
+	}
+	host, portS, err := net.SplitHostPort(cfg.SIPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SIP address %q: %w", ErrConfig, cfg.SIPAddr, err)
+	}
+	port, err := strconv.Atoi(portS)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SIP port %q: %w", ErrConfig, portS, err)
+	}
+	// sipgo logs through its default logger: through siplog, which keeps
+	// raw SIP out of the logs.
+	routeSIPLogs(cfg.Logger.Handler())
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Hushphone"))
+	if err != nil {
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua)
+	if err != nil {
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	cli, err := sipgo.NewClient(ua)
+	if err != nil {
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	t := &Trunk{
+		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
+		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
+	}
+	if cfg.OutboundFrom == "" {
+		cfg.OutboundFrom = "hushphone"
+	} else if !validNumber(cfg.OutboundFrom) {
+		return nil, fmt.Errorf("%w: outbound caller number %q: digits, with an optional leading +", ErrConfig, cfg.OutboundFrom)
+	}
+	t.cfg.OutboundFrom, t.sipHost = cfg.OutboundFrom, host
+	if cfg.Outbound != "" {
+		if t.outHost, t.outPort, err = outbound(cfg.Outbound); err != nil {
+			return nil, err
+		}
+		// Outbound requests go from the SIP port, so that the far end's
+		// answers and requests come back where we serve.
+		outCli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(cfg.SIPAddr), sipgo.WithClientAddr(cfg.SIPAddr))
+		if err != nil {
+			return nil, fmt.Errorf("trunk: %w", err)
+		}
+		t.outDialogs = sipgo.NewDialogClientCache(outCli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}})
+	}
+	if len(cfg.Auth) > 0 {
+		if t.auth, err = newAuthenticator(cfg.Auth, cfg.AuthAlgorithms); err != nil {
+			return nil, err
+		}
+	}
+	srv.OnInvite(t.onInvite)
+	srv.OnAck(t.onAck)
+	srv.OnBye(t.onBye)
+	srv.OnInfo(t.onInfo)
+	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		t.respond(tx, req, sip.StatusOK, "OK")
+	})
+	return t, nil
+}
+
+// Listen binds SIPAddr over UDP and TCP, so a taken port is an error now
+// and requests are queued by the OS from here on; Serve serves them.
+func (t *Trunk) Listen(ctx context.Context) error {
+	if t.udp != nil {
+		return fmt.Errorf("%w: Listen called twice", ErrConfig)
+	}
+	var lc net.ListenConfig
+	udp, err := lc.ListenPacket(ctx, "udp", t.cfg.SIPAddr)
+	if err != nil {
+		return fmt.Errorf("trunk: SIP over UDP on %s: %w", t.cfg.SIPAddr, err)
+	}
+	tcp, err := lc.Listen(ctx, "tcp", t.cfg.SIPAddr)
+	if err != nil {
+		_ = udp.Close()
+		return fmt.Errorf("trunk: SIP over TCP on %s: %w", t.cfg.SIPAddr, err)
+	}
+	t.mu.Lock()
+	t.udp, t.tcp = udp, tcp
+	t.mu.Unlock()
+	return nil
+}
+
+// readyConn closes ready when sipgo first reads the SIP socket: it has
+// registered the socket by then, so that Dial's requests go out from it.
+type readyConn struct {
+	net.PacketConn
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (r *readyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	r.once.Do(func() { close(r.ready) })
+	return r.PacketConn.ReadFrom(b) //nolint:wrapcheck // a net.PacketConn's own errors
+}
+
+// ListenAndServe is Listen, then Serve.
+func (t *Trunk) ListenAndServe(ctx context.Context) error {
+	if err := t.Listen(ctx); err != nil {
+		return err
+	}
+	return t.Serve(ctx)
+}
+
+// Serve serves SIP on what Listen bound until ctx is done, then hangs up
+// every call and waits for them to end.
+func (t *Trunk) Serve(ctx context.Context) error {
+	if t.udp == nil {
+		return fmt.Errorf("%w: Serve before Listen", ErrConfig)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	go func() { errs <- t.srv.ServeUDP(&readyConn{PacketConn: t.udp, ready: t.serving}) }()
+	go func() { errs <- t.srv.ServeTCP(t.tcp) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+		cancel()
+	}
+	t.mu.Lock()
+	t.closing = true // new INVITEs get 503 from here on
+	t.mu.Unlock()
+	close(t.shutdown)
+	// The listeners stay open while the calls are hung up, for the BYEs'
+	// answers.
+	t.hangupAll(context.WithoutCancel(ctx))
+	t.wg.Wait()
+	// OnCall's handlers are done with too before we return, so whoever
+	// owns OnCall may shut down once this returns.
+	t.handlers.Wait()
+	// Abandoned Dials get a moment to send their CANCELs; closing the UA
+	// then ends their transactions.
+	bgDone := make(chan struct{})
+	go func() { t.bg.Wait(); close(bgDone) }()
+	select {
+	case <-bgDone:
+	case <-time.After(2 * time.Second):
+	}
+	_ = t.udp.Close()
+	_ = t.tcp.Close()
+	_ = t.ua.Close()
+	<-bgDone
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("trunk: %w", err)
+	}
+	return nil
+}
+
+func (t *Trunk) hangupAll(ctx context.Context) {
+	t.mu.Lock()
+	calls := make([]*Call, 0, len(t.calls))
+	for _, c := range t.calls {
+		calls = append(calls, c)
+	}
+	t.mu.Unlock()
+	// All at once: each waits up to 2 s for its caller's answer.
+	var wg sync.WaitGroup
+	for _, c := range calls {
+		wg.Go(func() {
+			hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if err := c.Hangup(hctx); err != nil {
+				t.log.Info("trunk: call hung up uncleanly", "call", c.ID, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (t *Trunk) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	if err := tx.Respond(sip.NewResponseFromRequest(req, code, reason, nil)); err != nil {
+		t.log.Debug("trunk: response not sent", "code", code, "err", err)
+	}
+}
+
+// allowed reports whether a request comes from an allowed trunk address.
+func (t *Trunk) allowed(req *sip.Request) bool {
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return false
+	}
+	for _, p := range t.cfg.Allow {
+		if p.Contains(src.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		t.respond(tx, req, sip.StatusServiceUnavailable, "Shutting down")
+		return
+	}
+	t.handlers.Add(1)
+	t.mu.Unlock()
+	defer t.handlers.Done()
+	if !t.allowed(req) {
+		t.log.Info("trunk: INVITE refused: source not allowed", "source", req.Source())
+		t.respond(tx, req, sip.StatusForbidden, "Forbidden")
+		return
+	}
+	if c := t.call(req); c != nil {
+		t.reinvite(c, req, tx)
+		return
+	}
+	if t.auth != nil {
+		if _, err := t.auth.verify(req); err != nil {
+			if !errors.Is(err, errNoCredentials) && !errors.Is(err, errStale) {
+				t.log.Info("trunk: INVITE failed authentication", "source", req.Source(), "err", err)
+			}
+			if err := tx.Respond(t.auth.challenge(req, errors.Is(err, errStale))); err != nil {
+				t.log.Debug("trunk: challenge not sent", "err", err)
+			}
+			return
+		}
+	}
+	offer, err := sdpneg.Negotiate(req.Body())
+	if err != nil {
+		code, reason := sip.StatusBadRequest, "Bad SDP"
+		if errors.Is(err, sdpneg.ErrNotAcceptable) {
+			code, reason = 488, "Not Acceptable Here"
+		}
+		t.log.Info("trunk: INVITE refused", "code", code, "err", err)
+		t.respond(tx, req, code, reason)
+		return
+	}
+	dlg, err := t.dialogs.ReadInvite(req, tx)
+	if err != nil {
+		t.respond(tx, req, sip.StatusBadRequest, "Bad Request")
+		return
+	}
+	c, err := t.newCall(offer, !offer.RTCPMux)
+	if err != nil {
+		t.log.Error("trunk: no RTP port", "err", err)
+		_ = dlg.Respond(sip.StatusServiceUnavailable, "No media port", nil)
+		return
+	}
+	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dlg, dlg
+	t.mu.Lock()
+	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
+		t.mu.Unlock()
+		c.closeSockets()
+		t.respond(tx, req, sip.StatusServiceUnavailable, "Shutting down") // not the dialog's Respond, which waits for the ACK
+		_ = dlg.Close()
+		return
+	}
+	t.calls[c.ID] = c
+	t.mu.Unlock()
+	t.log.Info("trunk: call offered", "call", c.ID, "law", offer.Law.String())
+	if t.cfg.Metrics != nil {
+		t.cfg.Metrics.CallOffered()
+	}
+	t.wg.Add(1)
+	go c.run()
+	t.cfg.OnCall(c)
+	<-c.ended // the INVITE's handler lives as long as the call
+}
+
+func (t *Trunk) call(req *sip.Request) *Call {
+	id := req.CallID()
+	if id == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.calls[id.Value()]
+}
+
+func (t *Trunk) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	_ = t.dialogs.ReadAck(req, tx)
+}
+
+func (t *Trunk) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	err := t.dialogs.ReadBye(req, tx)
+	if err != nil && t.outDialogs != nil {
+		err = t.outDialogs.ReadBye(req, tx) // the far end of an outbound call
+	}
+	if err != nil {
+		t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	}
+}
+
+// reinvite answers a re-INVITE in a call (hold, resume, a session
+// refresh): the media goes on as it is; the answer mirrors the offer's
+// direction (sendonly, our hold, is answered recvonly) with a new SDP
+// version, and an offer without SDP gets ours. An offer that drops our
+// codec gets 488, and the call goes on as before.
+func (t *Trunk) reinvite(c *Call, req *sip.Request, tx sip.ServerTransaction) {
+	c.sig.Lock()
+	defer c.sig.Unlock()
+	base, err := c.answerSDP()
+	if err != nil {
+		t.respond(tx, req, sip.StatusInternalServerError, "Server Error")
+		return
+	}
+	body := base
+	if len(req.Body()) > 0 {
+		o, err := sdpneg.Negotiate(req.Body())
+		if err != nil || o.Law != c.Offer.Law {
+			t.log.Info("trunk: re-INVITE refused", "call", c.ID, "err", err)
+			t.respond(tx, req, 488, "Not Acceptable Here")
+			return
+		}
+		o.AudioPT, o.EventPT, o.RTCPMux = c.Offer.AudioPT, c.Offer.EventPT, c.Offer.RTCPMux
+		local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
+		if err != nil {
+			t.respond(tx, req, sip.StatusInternalServerError, "Server Error")
+			return
+		}
+		c.sdpVersion++
+		body = sdpneg.Answer(o, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), c.sdpSession, 1+c.sdpVersion)
+		t.log.Info("trunk: re-INVITE", "call", c.ID, "direction", o.Direction.String())
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if err := tx.Respond(res); err != nil {
+		t.log.Debug("trunk: re-INVITE answer not sent", "call", c.ID, "err", err)
+	}
+}
