@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -20,7 +19,23 @@ import (
 	"github.com/hushphone/hushphone/server/sdpneg"
 )
 
-// Call is one inbound call, from its INVITE until it ends.
+// Call is one call through the trunk, from its INVITE until it ends. It
+// is either inbound or outbound (Outbound), and once answered the two are
+// alike: the far end's audio goes through the call's Masker to Answer's or
+// Dial's out, its key presses (RFC 4733, in-band, SIP INFO) to keys, and
+// Send sends it the agent's voice.
+//
+// An inbound call starts with the caller's INVITE: the trunk hands it to
+// Config.OnCall, offered, and OnCall may Ring it and must Answer or Reject
+// it. An outbound call starts with Trunk.Dial, which returns it already
+// answered. Either way the call ends with Hangup (a BYE; 480 if not yet
+// answered), Reject, the far end's BYE or CANCEL, or the end of Serve,
+// which hangs up every call; Done is closed once it has ended and its
+// goroutines (media, RTCP reports, ringback) have stopped.
+//
+// The state machine is small: offered (ringing, or waiting to), answered,
+// over. Its SIP side is in this file; its media is in rtp.go and rtcp.go,
+// through the call's Stream.
 type Call struct {
 	ID    string       // the SIP Call-ID
 	From  string       // the caller's number (user part of From); for an outbound call, the number dialled
@@ -28,15 +43,14 @@ type Call struct {
 	// Outbound is set for calls made with Dial.
 	Outbound bool
 
-	t        *Trunk
-	dlg      dialog                     // the call's dialog, either side
-	srv      *sipgo.DialogServerSession // an inbound call's dialog, for its responses
-	conn     *net.UDPConn               // RTP (and RTCP when muxed)
-	rtcpConn *net.UDPConn               // RTCP on the next port up; nil when muxed
-	cname    string                     // our RTCP CNAME
-	ended    chan struct{}
-	stop     chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
-	once     sync.Once
+	t      *Trunk
+	dlg    dialog                     // the call's dialog, either side
+	srv    *sipgo.DialogServerSession // an inbound call's dialog, for its responses
+	stream Stream                     // every RTP and RTCP packet of the call
+	cname  string                     // our RTCP CNAME
+	ended  chan struct{}
+	stop   chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
+	once   sync.Once
 
 	sig   sync.Mutex // serialises what is said on the dialog, and guards state
 	state callState
@@ -63,14 +77,13 @@ type Call struct {
 	rtcpFrom netip.AddrPort // where the caller's RTCP comes from (guarded by mu)
 
 	sendMu    sync.Mutex // guards our RTP stream to the caller (ringback, then the agent)
-	send      rtp.Packet
-	sendB     [12 + 160]byte
-	sentAny   bool      // the stream's first packet has gone (it had the marker bit)
-	sentNew   bool      // packets have gone since the last RTCP report
-	sentPkts  uint32    // for sender reports
-	sentBytes uint32    // payload octets
-	sentAt    time.Time // when the last packet went
-	sentTS    uint32    // and its RTP timestamp
+	send      rtp.Header // its next packet's header
+	sentAny   bool       // the stream's first packet has gone (it had the marker bit)
+	sentNew   bool       // packets have gone since the last RTCP report
+	sentPkts  uint32     // for sender reports
+	sentBytes uint32     // payload octets
+	sentAt    time.Time  // when the last packet went
+	sentTS    uint32     // and its RTP timestamp
 }
 
 // dialog is what a call does with its dialog, inbound or outbound.
@@ -107,10 +120,7 @@ func (c *Call) Ring() error {
 		}
 		return nil
 	}
-	answer, err := c.answerSDP()
-	if err != nil {
-		return err
-	}
+	answer := c.answerSDP()
 	tone, err := rb.frames(c.Offer.Law)
 	if err != nil {
 		return err
@@ -127,17 +137,12 @@ func (c *Call) Ring() error {
 
 // answerSDP is our answer to the offer, made once so that 183 and 200
 // carry the same.
-func (c *Call) answerSDP() ([]byte, error) {
-	if c.answer != nil {
-		return c.answer, nil
+func (c *Call) answerSDP() []byte {
+	if c.answer == nil {
+		c.sdpSession = uint64(time.Now().Unix())
+		c.answer = sdpneg.Answer(c.Offer, c.stream.LocalAddr(), c.sdpSession, 1)
 	}
-	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
-	if err != nil {
-		return nil, fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
-	}
-	c.sdpSession = uint64(time.Now().Unix())
-	c.answer = sdpneg.Answer(c.Offer, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), c.sdpSession, 1)
-	return c.answer, nil
+	return c.answer
 }
 
 // Answer answers the call (200 OK with our SDP; it returns once the caller
@@ -153,10 +158,7 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 	}
 	c.state = stateAnswered
 	c.stopRingback()
-	answer, err := c.answerSDP()
-	if err != nil {
-		return err
-	}
+	answer := c.answerSDP()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.startLeg(out, keys); err != nil {
@@ -270,17 +272,9 @@ func (c *Call) Stats() callerleg.Stats {
 	return c.leg.Stats()
 }
 
-func (c *Call) hungUp() bool {
-	select {
-	case <-c.stop:
-		return true
-	default:
-		return false
-	}
-}
-
-// run receives the call's RTP (and RTCP) and sends its RTCP reports until
-// the dialog ends.
+// run receives the call's RTP and RTCP and sends its RTCP reports until
+// the dialog ends or Hangup ends the call; then it stops the ringback,
+// sends an RTCP BYE, releases the media ports and marks the call ended.
 func (c *Call) run() {
 	defer c.t.wg.Done()
 	var loops sync.WaitGroup
@@ -288,7 +282,7 @@ func (c *Call) run() {
 		c.stopRingback()
 		loops.Wait()
 		c.sendBye()
-		c.closeSockets()
+		c.closeMedia()
 		c.t.mu.Lock()
 		delete(c.t.calls, c.ID)
 		c.t.mu.Unlock()
@@ -298,32 +292,18 @@ func (c *Call) run() {
 		close(c.ended)
 		c.t.log.Info("trunk: call ended", "call", c.ID)
 	}()
-	ctx := c.dlg.Context()
-	stop := make(chan struct{})
-	defer close(stop)
-	over := func() bool { return ctx.Err() != nil || c.hungUp() }
+	// ctx ends with the dialog, with Hangup, or when run returns.
+	ctx, cancel := context.WithCancel(c.dlg.Context())
+	defer cancel()
 	loops.Go(func() {
 		select {
 		case <-ctx.Done():
 		case <-c.stop:
-		case <-stop:
-			return
-		}
-		// Wake the reads below.
-		_ = c.conn.SetReadDeadline(time.Now())
-		if c.rtcpConn != nil {
-			_ = c.rtcpConn.SetReadDeadline(time.Now())
+			cancel()
 		}
 	})
-	loops.Go(func() { c.reportLoop(ctx, stop) })
-	if c.rtcpConn != nil {
-		loops.Go(func() { readUDP(c.rtcpConn, over, c.rtcpIn) })
+	loops.Go(func() { c.reportLoop(ctx) })
+	if err := c.stream.Receive(ctx, c.rtpIn, c.rtcpIn); err != nil {
+		c.t.log.Info("trunk: call's media failed", "call", c.ID, "err", err)
 	}
-	readUDP(c.conn, over, func(b []byte, from netip.AddrPort) {
-		if c.Offer.RTCPMux && callerleg.IsRTCP(b) {
-			c.rtcpIn(b, from)
-			return
-		}
-		c.rtpIn(b, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
-	})
 }

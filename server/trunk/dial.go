@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -126,22 +125,17 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		}
 	}()
 
-	c, err := t.newCall(sdpneg.Offer{}, true)
+	c, err := t.newCall(sdpneg.Offer{})
 	if err != nil {
 		return nil, err
 	}
-	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
-	if err != nil {
-		c.closeSockets()
-		return nil, fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
-	}
-	offer := sdpneg.MakeOffer(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
+	offer := sdpneg.MakeOffer(c.stream.LocalAddr(), uint64(time.Now().Unix()), 1)
 	host, port := t.outHost, t.outPort
 	from := &sip.FromHeader{Address: sip.Uri{User: t.cfg.OutboundFrom, Host: t.sipHost}}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	dlg, err := t.outDialogs.Invite(ctx, sip.Uri{User: number, Host: host, Port: port}, offer, from, sip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
-		c.closeSockets()
+		c.closeMedia()
 		return nil, fmt.Errorf("trunk: INVITE to the outbound trunk: %w", err)
 	}
 	opts := sipgo.AnswerOptions{}
@@ -161,7 +155,7 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return nil, fmt.Errorf("trunk: outbound call cancelled: %w", err) // the background wait cleans up
 		}
-		c.closeSockets()
+		c.closeMedia()
 		_ = dlg.Close()
 		var rej *sipgo.ErrDialogResponse
 		switch {
@@ -180,7 +174,7 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		_ = dlg.Ack(bctx)
 		_ = dlg.Bye(bctx)
 		_ = dlg.Close()
-		c.closeSockets()
+		c.closeMedia()
 		return nil, err
 	}
 	ans, err := sdpneg.ReadAnswer(dlg.InviteResponse.Body())
@@ -249,7 +243,7 @@ func (t *Trunk) waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, 
 			cancel()
 		}
 		_ = dlg.Close()
-		c.closeSockets()
+		c.closeMedia()
 	}()
 	select {
 	case err := <-done:

@@ -14,7 +14,6 @@ import (
 // rtcpIn takes one datagram from the caller's RTCP port (or, muxed, its
 // RTP port). Before Answer there is no leg to report on, and it is dropped.
 func (c *Call) rtcpIn(b []byte, from netip.AddrPort) {
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	c.sendMu.Lock()
 	ours := c.send.SSRC
 	c.sendMu.Unlock()
@@ -51,17 +50,13 @@ func (c *Call) rtcpDest() netip.AddrPort {
 // reportLoop sends an RTCP report about every RTCPInterval until the call
 // ends: each wait is drawn from 0.5 to 1.5 intervals (RFC 3550 6.3.1), so
 // that calls set up together do not report together.
-func (c *Call) reportLoop(ctx context.Context, stop <-chan struct{}) {
+func (c *Call) reportLoop(ctx context.Context) {
 	iv := c.t.cfg.RTCPInterval
 	timer := time.NewTimer(iv/2 + rand.N(iv)) //nolint:gosec // timing spread, not a secret
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-c.stop:
-			return
-		case <-stop:
 			return
 		case <-timer.C:
 		}
@@ -112,11 +107,7 @@ func (c *Call) report(bye bool) {
 		c.t.log.Debug("trunk: RTCP not built", "call", c.ID, "err", err)
 		return
 	}
-	conn := c.conn
-	if c.rtcpConn != nil {
-		conn = c.rtcpConn
-	}
-	if _, err := conn.WriteToUDPAddrPort(b, to); err != nil {
+	if err := c.stream.WriteRTCP(b, to); err != nil {
 		c.t.log.Debug("trunk: RTCP not sent", "call", c.ID, "err", err)
 	}
 }

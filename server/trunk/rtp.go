@@ -1,102 +1,88 @@
 package trunk
 
 import (
+	"context"
 	cryptorand "crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
-	"net"
 	"net/netip"
 	"time"
 
-	"github.com/hushphone/hushphone/media/mask"
+	"github.com/pion/rtp"
+
+	"github.com/hushphone/hushphone/media/mix"
 	"github.com/hushphone/hushphone/server/sdpneg"
+	"github.com/hushphone/hushphone/server/trunk/rtpstream"
 )
 
-// newCall binds a call's RTP port (and RTCP, on the next port up, when
-// pair) and sets up its RTP stream to the caller.
-func (t *Trunk) newCall(offer sdpneg.Offer, pair bool) (*Call, error) {
-	conn, rtcpConn, err := listenRTP(t.cfg.RTPAddr, pair, t.cfg.RTPPortMin, t.cfg.RTPPortMax)
+// This file holds the call's RTP: the Stream every packet goes through
+// (the seam where SRTP goes), the one RTP stream we send the caller
+// (ringback, then the agent's voice), and the caller's RTP coming in. The
+// call's RTCP is in rtcp.go.
+
+// Stream is a call's media transport: every RTP and RTCP packet the call
+// sends or receives goes through it, and nothing else on the trunk side
+// touches a media socket. How packets travel is decided where the call's
+// Stream is made (listenMedia); the call's state machine, its RTP sender,
+// its RTCP reports and its caller leg only see packets in the clear.
+//
+// rtpstream.Plain is plain RTP (RTP/AVP) over the call's UDP port pair.
+// SRTP (RFC 3711, RTP/SAVP) is to be another Stream over the same ports:
+// WriteRTP encrypts header and payload into its own buffer, WriteRTCP
+// encrypts the compound packet (SRTCP), and Receive authenticates and
+// decrypts each packet, dropping what fails, before handing it on.
+type Stream interface {
+	// LocalAddr is the RTP port's address, for our SDP.
+	LocalAddr() netip.AddrPort
+	// WriteRTP sends one RTP packet, h and payload, to to. It keeps
+	// neither, may be called from several goroutines at once, and, being
+	// on the per-packet path, allocates nothing.
+	WriteRTP(h *rtp.Header, payload []byte, to netip.AddrPort) error
+	// WriteRTCP sends one compound RTCP packet to to (from the RTCP port,
+	// or from the RTP port when RTCP is muxed on it).
+	WriteRTCP(b []byte, to netip.AddrPort) error
+	// Receive hands each RTP packet from the far end to onRTP and each
+	// RTCP packet to onRTCP, with the sender's address unmapped (the
+	// slices are reused once they return; the two may be called from two
+	// goroutines at once), until ctx is done or the RTP port fails for
+	// good. It returns having stopped every goroutine it started.
+	Receive(ctx context.Context, onRTP, onRTCP func(b []byte, from netip.AddrPort)) error
+	// Close releases the ports, once Receive has returned (or was never
+	// called).
+	Close() error
+}
+
+// listenMedia binds a new call's media ports: an even and odd pair for
+// RTP and RTCP, or one port when the offer muxes RTCP on RTP.
+func (t *Trunk) listenMedia(offer sdpneg.Offer) (Stream, error) {
+	s, err := rtpstream.Listen(rtpstream.Ports{IP: t.cfg.RTPAddr, Min: t.cfg.RTPPortMin, Max: t.cfg.RTPPortMax}, offer.RTCPMux)
+	if err != nil {
+		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	return s, nil
+}
+
+// newCall binds a call's media ports (see listenMedia) and sets up its RTP
+// stream to the caller. An outbound call's offer is empty until the
+// answer: it never muxes RTCP.
+func (t *Trunk) newCall(offer sdpneg.Offer) (*Call, error) {
+	stream, err := t.listenMedia(offer)
 	if err != nil {
 		return nil, err
 	}
 	var b [14]byte
-	if _, err := cryptorand.Read(b[:]); err != nil {
-		_ = conn.Close()
-		if rtcpConn != nil {
-			_ = rtcpConn.Close()
-		}
-		return nil, fmt.Errorf("trunk: %w", err)
-	}
+	_, _ = cryptorand.Read(b[:]) // it never fails (it crashes the program instead)
 	c := &Call{
-		Offer: offer, t: t, conn: conn, rtcpConn: rtcpConn,
+		Offer: offer, t: t, stream: stream,
 		ended: make(chan struct{}), stop: make(chan struct{}), ringStop: make(chan struct{}),
 		cname: fmt.Sprintf("hushphone-%x", b[8:14]),
 	}
-	h := &c.send.Header
+	h := &c.send
 	h.Version, h.PayloadType = 2, offer.AudioPT
 	h.SSRC = binary.BigEndian.Uint32(b[:4]) | 1
 	h.SequenceNumber = binary.BigEndian.Uint16(b[4:6])
 	h.Timestamp = uint32(b[6])<<8 | uint32(b[7])
 	return c, nil
-}
-
-// listenRTP binds an RTP port on ip, and when pair the RTCP port above it
-// (an even and odd pair, RFC 3550): any free ports, or, with min and max
-// set, ports in that range, tried from a random place in it.
-func listenRTP(ip netip.Addr, pair bool, lo, hi uint16) (rtpConn, rtcpConn *net.UDPConn, err error) {
-	bind := func(port uint16) (*net.UDPConn, error) {
-		return net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, port)))
-	}
-	if lo != 0 {
-		// Even ports from a random one, round the range once.
-		first := int(lo+1) &^ 1
-		n := (int(hi) - first + 1) / 2
-		if n <= 0 {
-			return nil, nil, fmt.Errorf("%w: the range %d-%d holds no even port", ErrNoPorts, lo, hi)
-		}
-		start := mathrand.IntN(n) //nolint:gosec // spreading ports over the range, not a secret
-		for i := range n {
-			port := uint16(first + 2*((start+i)%n))
-			c, err := bind(port)
-			if err != nil {
-				continue
-			}
-			if !pair {
-				return c, nil, nil
-			}
-			if port < hi {
-				if rc, err := bind(port + 1); err == nil {
-					return c, rc, nil
-				}
-			}
-			_ = c.Close()
-		}
-		return nil, nil, fmt.Errorf("%w: every port in %d-%d on %v is taken: widen --rtp-ports", ErrNoPorts, lo, hi, ip)
-	}
-	if !pair {
-		rtpConn, err = bind(0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("trunk: RTP port: %w", err)
-		}
-		return rtpConn, nil, nil
-	}
-	for range 100 {
-		rtpConn, err = bind(0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("trunk: RTP port: %w", err)
-		}
-		port := rtpConn.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket's address
-		if port%2 == 0 && port < 65534 {
-			rtcpConn, err = bind(uint16(port + 1))
-			if err == nil {
-				return rtpConn, rtcpConn, nil
-			}
-		}
-		_ = rtpConn.Close()
-	}
-	return nil, nil, fmt.Errorf("%w: no free even and odd port pair for RTP and RTCP on %v", ErrNoPorts, ip)
 }
 
 // write sends one frame on the call's one RTP stream (one SSRC, one
@@ -119,19 +105,15 @@ func (c *Call) write(frame []byte, marker bool) error {
 	}
 	c.sendMu.Lock()
 	defer c.sendMu.Unlock()
-	h := &c.send.Header
+	h := &c.send
 	h.Marker = marker || !c.sentAny
-	c.send.Payload = frame
-	n, err := c.send.MarshalTo(c.sendB[:])
-	if err != nil {
-		return fmt.Errorf("trunk: %w", err)
-	}
+	err := c.stream.WriteRTP(h, frame, to)
 	c.sentAny, c.sentNew, c.sentAt, c.sentTS = true, true, time.Now(), h.Timestamp
 	c.sentPkts++
 	c.sentBytes += uint32(len(frame))
 	h.SequenceNumber++
-	h.Timestamp += mask.FrameSamples
-	if _, err := c.conn.WriteToUDPAddrPort(c.sendB[:n], to); err != nil {
+	h.Timestamp += mix.FrameSamples
+	if err != nil {
 		return fmt.Errorf("trunk: send: %w", err)
 	}
 	return nil
@@ -147,33 +129,9 @@ func (c *Call) isCallerRTP(b []byte) bool {
 	return pt == c.Offer.AudioPT || c.Offer.EventPT != 0 && pt == c.Offer.EventPT
 }
 
-// closeSockets closes the call's RTP and RTCP sockets.
-func (c *Call) closeSockets() {
-	_ = c.conn.Close()
-	if c.rtcpConn != nil {
-		_ = c.rtcpConn.Close()
-	}
-}
-
-// readUDP hands each datagram conn receives to handle (the slice is
-// reused) until a read fails for good or over says the call is over; a
-// read deadline only wakes it to ask.
-func readUDP(conn *net.UDPConn, over func() bool, handle func([]byte, netip.AddrPort)) {
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if over() {
-				return
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return
-		}
-		handle(buf[:n], from)
-	}
+// closeMedia releases the call's media ports.
+func (c *Call) closeMedia() {
+	_ = c.stream.Close()
 }
 
 // rtpIn takes one RTP datagram from the caller.

@@ -372,7 +372,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		t.respond(tx, req, sip.StatusBadRequest, "Bad Request")
 		return
 	}
-	c, err := t.newCall(offer, !offer.RTCPMux)
+	c, err := t.newCall(offer)
 	if err != nil {
 		t.log.Error("trunk: no RTP port", "err", err)
 		_ = dlg.Respond(sip.StatusServiceUnavailable, "No media port", nil)
@@ -382,7 +382,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	t.mu.Lock()
 	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
 		t.mu.Unlock()
-		c.closeSockets()
+		c.closeMedia()
 		t.respond(tx, req, sip.StatusServiceUnavailable, "Shutting down") // not the dialog's Respond, which waits for the ACK
 		_ = dlg.Close()
 		return
@@ -431,12 +431,7 @@ func (t *Trunk) onBye(req *sip.Request, tx sip.ServerTransaction) {
 func (t *Trunk) reinvite(c *Call, req *sip.Request, tx sip.ServerTransaction) {
 	c.sig.Lock()
 	defer c.sig.Unlock()
-	base, err := c.answerSDP()
-	if err != nil {
-		t.respond(tx, req, sip.StatusInternalServerError, "Server Error")
-		return
-	}
-	body := base
+	body := c.answerSDP()
 	if len(req.Body()) > 0 {
 		o, err := sdpneg.Negotiate(req.Body())
 		if err != nil || o.Law != c.Offer.Law {
@@ -445,13 +440,8 @@ func (t *Trunk) reinvite(c *Call, req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		o.AudioPT, o.EventPT, o.RTCPMux = c.Offer.AudioPT, c.Offer.EventPT, c.Offer.RTCPMux
-		local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
-		if err != nil {
-			t.respond(tx, req, sip.StatusInternalServerError, "Server Error")
-			return
-		}
 		c.sdpVersion++
-		body = sdpneg.Answer(o, netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), c.sdpSession, 1+c.sdpVersion)
+		body = sdpneg.Answer(o, c.stream.LocalAddr(), c.sdpSession, 1+c.sdpVersion)
 		t.log.Info("trunk: re-INVITE", "call", c.ID, "direction", o.Direction.String())
 	}
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
