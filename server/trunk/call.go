@@ -1,5 +1,9 @@
 package trunk
 
+// This file holds the Call: its state machine (offered, answered, over)
+// and what it says on SIP (Ring, Answer, Reject, Hangup), Send and Stats,
+// and run, which runs its media from the INVITE to its end.
+
 import (
 	"context"
 	"errors"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/mask"
+	"github.com/hushphone/hushphone/media/mix"
 	"github.com/hushphone/hushphone/server/callerleg"
 	"github.com/hushphone/hushphone/server/sdpneg"
 )
@@ -116,7 +121,7 @@ func (c *Call) Ring() error {
 	rb := c.t.cfg.Ringback
 	if rb == nil {
 		if err := c.srv.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
-			return fmt.Errorf("trunk: ring: %w", err)
+			return fmt.Errorf("%w: ring: %w", ErrSIP, err)
 		}
 		return nil
 	}
@@ -126,7 +131,7 @@ func (c *Call) Ring() error {
 		return err
 	}
 	if err := c.srv.Respond(sip.StatusSessionInProgress, "Session Progress", answer, sip.NewHeader("Content-Type", "application/sdp")); err != nil {
-		return fmt.Errorf("trunk: ring: %w", err)
+		return fmt.Errorf("%w: ring: %w", ErrSIP, err)
 	}
 	c.ringOnce.Do(func() {
 		c.ringWG.Add(1)
@@ -165,7 +170,7 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 		return err
 	}
 	if err := c.srv.RespondSDP(answer); err != nil {
-		return fmt.Errorf("trunk: answer: %w", err)
+		return fmt.Errorf("%w: answer: %w", ErrSIP, err)
 	}
 	return nil
 }
@@ -203,7 +208,7 @@ func (c *Call) Reject(code int, reason string) error {
 	err := c.srv.Respond(code, reason, nil)
 	c.end()
 	if err != nil {
-		return fmt.Errorf("trunk: reject: %w", err)
+		return fmt.Errorf("%w: reject: %w", ErrSIP, err)
 	}
 	return nil
 }
@@ -227,8 +232,9 @@ func (c *Call) Hangup(ctx context.Context) error {
 	default:
 		// sipgo waits for the caller's ACK of a final answer (up to
 		// 32 s); a caller that never sends it must not hold us past ctx.
+		// The wait goes on in the background, which Serve ends.
 		done := make(chan error, 1)
-		go func() { done <- c.srv.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil) }()
+		c.t.background(func() { done <- c.srv.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil) })
 		select {
 		case err = <-done:
 		case <-ctx.Done():
@@ -238,7 +244,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 	c.state = stateOver
 	c.end()
 	if err != nil {
-		return fmt.Errorf("trunk: hang up: %w", err)
+		return fmt.Errorf("%w: hang up: %w", ErrSIP, err)
 	}
 	return nil
 }
@@ -246,11 +252,11 @@ func (c *Call) Hangup(ctx context.Context) error {
 // ErrNotAnswered is returned by Send before Answer.
 var ErrNotAnswered = errors.New("trunk: call not answered")
 
-// Send sends 20 ms of the agent's voice (160 bytes of G.711 in the call's
-// law) to the caller: to the address the caller's RTP comes from once it
+// Send sends one frame of the agent's voice (20 ms: mix.FrameSamples bytes
+// of G.711 in the call's law) to the caller: to the address the caller's RTP comes from once it
 // has sent any (symmetric RTP), to its SDP's address until then.
 func (c *Call) Send(frame []byte) error {
-	if len(frame) != mask.FrameSamples {
+	if len(frame) != mix.FrameSamples {
 		return fmt.Errorf("%w: got %d bytes", callerleg.ErrMalformed, len(frame))
 	}
 	c.mu.Lock()

@@ -1,5 +1,10 @@
 package trunk
 
+// This file holds the SIP server: its configuration, New, Listen and
+// Serve (and shutdown), the allow list, and the handlers of the requests
+// that reach it (INVITE, re-INVITE, ACK, BYE, OPTIONS; INFO is in
+// info.go).
+
 import (
 	"context"
 	"errors"
@@ -17,37 +22,51 @@ import (
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/server/callerleg"
 	"github.com/hushphone/hushphone/server/sdpneg"
+	"github.com/hushphone/hushphone/server/trunk/rtpstream"
 )
 
 // Errors.
 var (
-	ErrConfig   = errors.New("trunk: bad configuration")
+	// ErrConfig is wrapped by errors about the configuration; they name
+	// the setting (its key in server/config) or the Config field.
+	ErrConfig = errors.New("trunk: bad configuration")
+	// ErrSIP is wrapped by SIP that failed: a port not bound or served, a
+	// request or response not sent or not answered.
+	ErrSIP = errors.New("trunk: SIP")
+	// ErrAnswered means the call was already answered or has ended.
 	ErrAnswered = errors.New("trunk: call already answered or ended")
-	ErrInfo     = errors.New("trunk: SIP INFO holds no key press")
-	ErrNoPorts  = errors.New("trunk: no media ports")
+	// ErrInfo means a SIP INFO held no key press.
+	ErrInfo = errors.New("trunk: SIP INFO holds no key press")
+	// ErrNoPorts means no media port (or pair) was free.
+	ErrNoPorts = rtpstream.ErrNoPorts
 )
 
 // Config configures the trunk side.
 type Config struct {
-	// SIPAddr is where SIP is served, over UDP and TCP (default
-	// 127.0.0.1:5060).
+	// SIPAddr is where SIP is served, over UDP and TCP (the sip setting;
+	// default 127.0.0.1:5060).
 	SIPAddr string
-	// RTPAddr is the local address for calls' RTP (default 127.0.0.1).
+	// RTPAddr is the local address for calls' RTP (the media-ip setting;
+	// default 127.0.0.1).
 	RTPAddr netip.Addr
 	// RTPPortMin and RTPPortMax, if set, bound the ports calls' RTP and
-	// RTCP use (for firewalls); 0 and 0: any free port.
+	// RTCP use (the rtp-ports setting, for firewalls); 0 and 0: any free
+	// port.
 	RTPPortMin, RTPPortMax uint16
-	// Allow lists the source addresses trunks may call from (default
-	// loopback only, so the embedded setup works and nothing else does).
+	// Allow lists the source addresses trunks may call from (the
+	// trunk-allow setting; default loopback only, so the embedded setup
+	// works and nothing else does).
 	Allow []netip.Prefix
 	// OnCall is called, in its own goroutine, for every INVITE accepted:
 	// it must Answer or Reject the call.
 	OnCall func(*Call)
-	// Ringback, if set (RingbackUK, RingbackUS), makes Ring send early
+	// Ringback, if set (RingbackUK, RingbackUS: the ringback setting,
+	// RingbackByName), makes Ring send early
 	// media: 183 Session Progress with our SDP answer, and this tone to the
 	// caller on RTP until Answer. Unset, Ring sends 180 Ringing only.
 	Ringback *Ringback
-	// Auth, if set, makes INVITEs from allowed sources prove one of these
+	// Auth, if set (the "in" lines of the trunk-auth setting's file,
+	// ReadCredentials), makes INVITEs from allowed sources prove one of these
 	// credentials with SIP digest (SHA-256 or MD5, qop=auth): one without
 	// valid credentials gets 401 with a challenge. Unset, the source
 	// address is all that is checked.
@@ -56,13 +75,14 @@ type Config struct {
 	// only ones accepted (default DefaultAuthAlgorithms).
 	AuthAlgorithms []string
 	// Outbound is the outbound trunk's SIP address, HOST:PORT, for Dial
-	// (empty: Dial returns ErrNoOutbound).
+	// (the trunk-out setting; empty: Dial returns ErrNoOutbound).
 	Outbound string
 	// OutboundFrom is the number our outbound calls present (From's user
-	// part; default "hushphone").
+	// part; the trunk-out-from setting; default "hushphone").
 	OutboundFrom string
-	// OutboundAuth, if set, answers the outbound trunk's digest
-	// challenge (its realm is not checked).
+	// OutboundAuth, if set (an "out" line of the trunk-auth setting's
+	// file), answers the outbound trunk's digest challenge (its realm is
+	// not checked).
 	OutboundAuth *Credential
 	// RTCPInterval is how often a call sends RTCP reports, on average
 	// (default 5 s; each wait is 0.5 to 1.5 of it).
@@ -94,7 +114,8 @@ type Trunk struct {
 	closing  bool             // shutting down: new INVITEs are refused
 	wg       sync.WaitGroup   // call goroutines
 	handlers sync.WaitGroup   // INVITE handlers, which call OnCall, and Dials
-	bg       sync.WaitGroup   // abandoned Dials, cancelling in the background
+	bg       sync.WaitGroup   // SIP exchanges left to finish in the background (abandoned Dials, Hangup's 480)
+	bgOver   bool             // Serve no longer waits for bg: nothing more may join it
 
 	auth *authenticator // nil without Config.Auth
 
@@ -130,7 +151,7 @@ func New(cfg Config) (*Trunk, error) {
 		cfg.RTCPInterval = 5 * time.Second
 	}
 	if cfg.RTPPortMax < cfg.RTPPortMin || (cfg.RTPPortMin == 0) != (cfg.RTPPortMax == 0) {
-		return nil, fmt.Errorf("%w: RTP ports %d-%d: set both, MIN up to MAX", ErrConfig, cfg.RTPPortMin, cfg.RTPPortMax)
+		return nil, fmt.Errorf("%w: the rtp-ports setting %d-%d: set both, MIN up to MAX", ErrConfig, cfg.RTPPortMin, cfg.RTPPortMax)
 	}
 	if cfg.Ringback != nil {
 		if _, err := cfg.Ringback.frames(g711.ULaw); err != nil {
@@ -139,26 +160,26 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	host, portS, err := net.SplitHostPort(cfg.SIPAddr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: SIP address %q: %w", ErrConfig, cfg.SIPAddr, err)
+		return nil, fmt.Errorf("%w: the sip setting %q is not HOST:PORT: %w", ErrConfig, cfg.SIPAddr, err)
 	}
 	port, err := strconv.Atoi(portS)
 	if err != nil {
-		return nil, fmt.Errorf("%w: SIP port %q: %w", ErrConfig, portS, err)
+		return nil, fmt.Errorf("%w: the sip setting's port %q: %w", ErrConfig, portS, err)
 	}
 	// sipgo logs through its default logger: through siplog, which keeps
 	// raw SIP out of the logs.
 	routeSIPLogs(cfg.Logger.Handler())
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Hushphone"))
 	if err != nil {
-		return nil, fmt.Errorf("trunk: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrSIP, err)
 	}
 	srv, err := sipgo.NewServer(ua)
 	if err != nil {
-		return nil, fmt.Errorf("trunk: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrSIP, err)
 	}
 	cli, err := sipgo.NewClient(ua)
 	if err != nil {
-		return nil, fmt.Errorf("trunk: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrSIP, err)
 	}
 	t := &Trunk{
 		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
@@ -167,7 +188,7 @@ func New(cfg Config) (*Trunk, error) {
 	if cfg.OutboundFrom == "" {
 		cfg.OutboundFrom = "hushphone"
 	} else if !validNumber(cfg.OutboundFrom) {
-		return nil, fmt.Errorf("%w: outbound caller number %q: digits, with an optional leading +", ErrConfig, cfg.OutboundFrom)
+		return nil, fmt.Errorf("%w: the trunk-out-from setting %q: digits, with an optional leading +", ErrConfig, cfg.OutboundFrom)
 	}
 	t.cfg.OutboundFrom, t.sipHost = cfg.OutboundFrom, host
 	if cfg.Outbound != "" {
@@ -178,7 +199,7 @@ func New(cfg Config) (*Trunk, error) {
 		// answers and requests come back where we serve.
 		outCli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(cfg.SIPAddr), sipgo.WithClientAddr(cfg.SIPAddr))
 		if err != nil {
-			return nil, fmt.Errorf("trunk: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrSIP, err)
 		}
 		t.outDialogs = sipgo.NewDialogClientCache(outCli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}})
 	}
@@ -206,12 +227,12 @@ func (t *Trunk) Listen(ctx context.Context) error {
 	var lc net.ListenConfig
 	udp, err := lc.ListenPacket(ctx, "udp", t.cfg.SIPAddr)
 	if err != nil {
-		return fmt.Errorf("trunk: SIP over UDP on %s: %w", t.cfg.SIPAddr, err)
+		return fmt.Errorf("%w: over UDP on %s (the sip setting): %w", ErrSIP, t.cfg.SIPAddr, err)
 	}
 	tcp, err := lc.Listen(ctx, "tcp", t.cfg.SIPAddr)
 	if err != nil {
 		_ = udp.Close()
-		return fmt.Errorf("trunk: SIP over TCP on %s: %w", t.cfg.SIPAddr, err)
+		return fmt.Errorf("%w: over TCP on %s (the sip setting): %w", ErrSIP, t.cfg.SIPAddr, err)
 	}
 	t.mu.Lock()
 	t.udp, t.tcp = udp, tcp
@@ -241,7 +262,8 @@ func (t *Trunk) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve serves SIP on what Listen bound until ctx is done, then hangs up
-// every call and waits for them to end.
+// every call and waits for them to end. Every goroutine the trunk starts,
+// its calls' included, has ended when it returns.
 func (t *Trunk) Serve(ctx context.Context) error {
 	if t.udp == nil {
 		return fmt.Errorf("%w: Serve before Listen", ErrConfig)
@@ -251,10 +273,12 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	errs := make(chan error, 2)
 	go func() { errs <- t.srv.ServeUDP(&readyConn{PacketConn: t.udp, ready: t.serving}) }()
 	go func() { errs <- t.srv.ServeTCP(t.tcp) }()
+	serving := 2 // the goroutines above, until each has sent on errs
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errs:
+		serving--
 		cancel()
 	}
 	t.mu.Lock()
@@ -268,22 +292,54 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	// OnCall's handlers are done with too before we return, so whoever
 	// owns OnCall may shut down once this returns.
 	t.handlers.Wait()
-	// Abandoned Dials get a moment to send their CANCELs; closing the UA
-	// then ends their transactions.
+	// Abandoned Dials get a moment to send their CANCELs, and unanswered
+	// calls' 480s to be acknowledged; closing the UA then ends their
+	// transactions.
+	t.mu.Lock()
+	t.bgOver = true
+	t.mu.Unlock()
 	bgDone := make(chan struct{})
 	go func() { t.bg.Wait(); close(bgDone) }()
+	grace := time.NewTimer(2 * time.Second)
 	select {
 	case <-bgDone:
-	case <-time.After(2 * time.Second):
+	case <-grace.C:
 	}
+	grace.Stop()
 	_ = t.udp.Close()
 	_ = t.tcp.Close()
 	_ = t.ua.Close()
 	<-bgDone
+	for ; serving > 0; serving-- {
+		// The listeners are closed: the goroutines serving them end, and
+		// say so.
+		t.log.Debug("trunk: SIP listener closed", "err", <-errs)
+	}
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("trunk: %w", err)
+		return fmt.Errorf("%w: %w", ErrSIP, err)
 	}
 	return nil
+}
+
+// background runs f, a SIP exchange that may outlive its caller, in a
+// goroutine that Serve waits for at its end (2 s at most; then it closes
+// the SIP stack, which ends any exchange still waiting). Once Serve has
+// begun that wait, f runs at once in the caller's goroutine instead; by
+// then every call is over, so only an exchange the stack has already ended
+// can come this way.
+func (t *Trunk) background(f func()) {
+	t.mu.Lock()
+	if t.bgOver {
+		t.mu.Unlock()
+		f()
+		return
+	}
+	t.bg.Add(1)
+	t.mu.Unlock()
+	go func() {
+		defer t.bg.Done()
+		f()
+	}()
 }
 
 func (t *Trunk) hangupAll(ctx context.Context) {

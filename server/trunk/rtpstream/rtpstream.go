@@ -133,7 +133,7 @@ func read(ctx context.Context, conn *net.UDPConn, handle func([]byte, netip.Addr
 		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return nil //nolint:nilerr // the read was woken because ctx is done: not a failure
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
