@@ -6,7 +6,7 @@
 //
 // With a Ringback configured, a call waiting for an agent gets early media:
 // Ring sends 183 Session Progress with our SDP answer and plays the
-// ringback tone from the call's RTP socket, on the same RTP stream (SSRC,
+// ringback tone from the call's RTP port, on the same RTP stream (SSRC,
 // sequence) that carries the agent's voice after Answer; the 200 OK carries
 // the same SDP. Caller audio that arrives before Answer is dropped unheard
 // (only its source address is kept, to send the tone back to).
@@ -35,4 +35,27 @@
 //
 // What a call does once offered (ring an agent, answer, reject) is the
 // OnCall handler's business; the trunk only carries it out.
+//
+// The package's files, by job:
+//
+//   - server.go: the SIP server (Config, New, Listen, Serve and its
+//     shutdown, the allow list, the INVITE, re-INVITE, ACK, BYE and OPTIONS
+//     handlers);
+//   - call.go: the Call, inbound or outbound, and its state machine;
+//   - dial.go: outbound calls (Dial);
+//   - info.go: key presses sent as SIP INFO;
+//   - ringback.go: the ringback tones and their playing;
+//   - rtp.go: the call's media seam (Stream: every RTP and RTCP packet of a
+//     call goes through one, so that SRTP can take plain RTP's place), its
+//     RTP stream to the caller and the caller's RTP;
+//   - rtcp.go: the call's RTCP reports, sent and read;
+//   - auth.go: SIP digest, for trunks calling in and for the outbound trunk;
+//   - siplog.go: sipgo's logs, with raw SIP kept out.
+//
+// Package rtpstream binds calls' media ports and carries their packets: the
+// only code here that touches a media socket.
+//
+// Every goroutine the trunk starts (sipgo's listeners, each call's media,
+// RTCP and ringback, Dial's waits, Hangup's unacknowledged 480) is owned:
+// Serve's end stops each and waits for it.
 package trunk

@@ -1,5 +1,9 @@
 package trunk
 
+// This file holds key presses sent as SIP INFO (application/dtmf-relay or
+// application/dtmf): read from the request, then given to the call's
+// Masker like any other key press.
+
 import (
 	"fmt"
 	"strconv"
@@ -31,6 +35,10 @@ func (t *Trunk) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	t.respond(tx, req, sip.StatusOK, "OK")
 }
 
+// infoDuration is how long a SIP INFO key press lasts when its body does
+// not say (application/dtmf-relay's customary Duration=160).
+const infoDuration = 160 * time.Millisecond
+
 // parseInfo reads a key press from a SIP INFO body: "Signal=5\r\nDuration=160"
 // (application/dtmf-relay) or "5" (application/dtmf).
 func parseInfo(req *sip.Request) (byte, time.Duration, error) {
@@ -39,7 +47,7 @@ func parseInfo(req *sip.Request) (byte, time.Duration, error) {
 		return 0, 0, fmt.Errorf("%w: no content type", ErrInfo)
 	}
 	body := strings.TrimSpace(string(req.Body()))
-	d := 160 * time.Millisecond
+	d := infoDuration
 	var sig string
 	switch strings.ToLower(strings.TrimSpace(ct.Value())) {
 	case "application/dtmf-relay":
@@ -68,6 +76,8 @@ func parseInfo(req *sip.Request) (byte, time.Duration, error) {
 	return strings.ToUpper(sig)[0], d, nil
 }
 
+// keyPress gives a SIP INFO key press to the call's Masker (once it is
+// answered).
 func (c *Call) keyPress(digit byte, d time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

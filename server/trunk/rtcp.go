@@ -1,5 +1,10 @@
 package trunk
 
+// This file holds a call's RTCP (RFC 3550), beside its RTP: the caller's
+// reports read into its caller leg, and ours (sender or receiver report,
+// CNAME, BYE at the end) sent about every Config.RTCPInterval through the
+// call's Stream.
+
 import (
 	"context"
 	"math/rand/v2"
@@ -8,6 +13,7 @@ import (
 
 	"github.com/pion/rtcp"
 
+	"github.com/hushphone/hushphone/media/mix"
 	"github.com/hushphone/hushphone/server/callerleg"
 )
 
@@ -85,7 +91,7 @@ func (c *Call) report(bye bool) {
 	c.sendMu.Lock()
 	ssrc, sent, sentAny := c.send.SSRC, c.sentNew, c.sentAny
 	// The RTP timestamp that corresponds to now, on our stream's clock.
-	ts := c.sentTS + uint32(now.Sub(c.sentAt)*8000/time.Second)
+	ts := c.sentTS + uint32(now.Sub(c.sentAt)*mix.SampleRate/time.Second)
 	pkts, octets := c.sentPkts, c.sentBytes
 	c.sentNew = false
 	c.sendMu.Unlock()

@@ -1,5 +1,10 @@
 package trunk
 
+// This file holds the call's RTP: the Stream every packet goes through
+// (the seam where SRTP goes) and where it is made, the one RTP stream we
+// send the caller (ringback, then the agent's voice), and the caller's RTP
+// coming in. The call's RTCP is in rtcp.go.
+
 import (
 	"context"
 	cryptorand "crypto/rand"
@@ -14,11 +19,6 @@ import (
 	"github.com/hushphone/hushphone/server/sdpneg"
 	"github.com/hushphone/hushphone/server/trunk/rtpstream"
 )
-
-// This file holds the call's RTP: the Stream every packet goes through
-// (the seam where SRTP goes), the one RTP stream we send the caller
-// (ringback, then the agent's voice), and the caller's RTP coming in. The
-// call's RTCP is in rtcp.go.
 
 // Stream is a call's media transport: every RTP and RTCP packet the call
 // sends or receives goes through it, and nothing else on the trunk side
