@@ -32,10 +32,11 @@ import (
 //
 // An inbound call starts with the caller's INVITE: the trunk hands it to
 // Config.OnCall, offered, and OnCall may Ring it and must Answer or Reject
-// it. An outbound call starts with Trunk.Dial, which returns it already
-// answered. Either way the call ends with Hangup (a BYE; 480 if not yet
-// answered), Reject, the far end's BYE or CANCEL, or the end of Serve,
-// which hangs up every call; Done is closed once it has ended and its
+// it; offered, it ends with Reject, Hangup (480) or the caller's CANCEL.
+// An outbound call starts with Trunk.Dial, which returns it already
+// answered (a refused or cancelled Dial returns no Call). Answered, either
+// kind ends with Hangup (our BYE) or the far end's BYE. The end of Serve
+// hangs up every call. Done is closed once the call has ended and its
 // goroutines (media, RTCP reports, ringback) have stopped.
 //
 // The state machine is small: offered (ringing, or waiting to), answered,

@@ -38,9 +38,9 @@
 //
 // The package's files, by job:
 //
-//   - server.go: the SIP server (Config, New, Listen, Serve and its
-//     shutdown, the allow list, the INVITE, re-INVITE, ACK, BYE and OPTIONS
-//     handlers);
+//   - server.go: the SIP server (New, Listen, Serve and its shutdown, the
+//     allow list, the INVITE, re-INVITE, ACK, BYE and OPTIONS handlers);
+//   - config.go: its Config, and the Metrics it reports;
 //   - call.go: the Call, inbound or outbound, and its state machine;
 //   - dial.go: outbound calls (Dial);
 //   - info.go: key presses sent as SIP INFO;
