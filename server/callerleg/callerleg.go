@@ -9,9 +9,9 @@
 // comes out, in order, is only masked audio: the one stream the agent,
 // supervisors and the recorder get.
 //
-// A Leg is fed by one goroutine (the call's receive loop, which owns the
-// socket); it is not safe for concurrent use and allocates nothing per
-// packet.
+// A Leg is fed by the call's receive loops (its RTP, and its RTCP, which
+// the trunk's call serialises under one lock); it is not safe for
+// concurrent use and allocates nothing per packet.
 package callerleg
 
 import (
@@ -24,6 +24,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/mask"
+	"github.com/hushphone/hushphone/media/mix"
 )
 
 // Errors for packets that are not used. None of them ends the call: the
@@ -37,9 +38,9 @@ var (
 )
 
 const (
-	clockRate   = mask.SampleRate
-	frameBytes  = mask.FrameSamples // one byte per G.711 sample
-	maxFillTime = time.Second       // longer gaps restart the time line
+	clockRate   = mix.SampleRate
+	frameBytes  = mix.FrameSamples // one byte per G.711 sample
+	maxFillTime = time.Second      // longer gaps restart the time line
 	maxFill     = int(maxFillTime * clockRate / time.Second)
 )
 
@@ -52,8 +53,9 @@ type Params struct {
 	AudioPT uint8
 	// EventPT is the telephone-event payload type, 0 if none was agreed.
 	EventPT uint8
-	// Out receives each masked 20 ms frame (160 G.711 bytes) in order. It is
-	// called synchronously and must not block or keep the slice.
+	// Out receives each masked frame (20 ms, mix.FrameSamples G.711 bytes)
+	// in order. It is called synchronously and must not block or keep the
+	// slice.
 	Out func(frame []byte)
 }
 

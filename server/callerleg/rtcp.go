@@ -12,12 +12,6 @@ import (
 // nothing: the datagram is counted and dropped.
 var ErrRTCP = errors.New("callerleg: not an RTCP packet")
 
-// IsRTCP reports whether a datagram on a muxed RTP port is RTCP (RFC 5761
-// section 4: packet types 192 to 223 are RTCP's).
-func IsRTCP(b []byte) bool {
-	return len(b) >= 8 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
-}
-
 // ntp is t as a 64-bit NTP timestamp.
 func ntp(t time.Time) uint64 {
 	const epochOffset = 2208988800 // 1900 to 1970, in seconds

@@ -85,15 +85,6 @@ func TestRTCPFromTheCaller(t *testing.T) {
 	}
 }
 
-func TestIsRTCP(t *testing.T) {
-	if !IsRTCP(marshal(t, &rtcp.ReceiverReport{SSRC: 1})) {
-		t.Error("an RR is not RTCP")
-	}
-	if IsRTCP(packet(t, 0, 1, 0, 1, silence(160))) || IsRTCP(packet(t, 101, 1, 0, 1, make([]byte, 4))) || IsRTCP([]byte{0x80}) {
-		t.Error("RTP taken for RTCP")
-	}
-}
-
 func FuzzRTCP(f *testing.F) {
 	f.Add([]byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{0x81, 203, 0, 1, 0, 0, 0, 1})

@@ -1,11 +1,13 @@
 package trunk
 
+// This file holds outbound calls: Dial, from the INVITE to the answered
+// Call (or the refusal), and the settings it reads.
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -20,7 +22,7 @@ import (
 // Errors from Dial.
 var (
 	// ErrNoOutbound means no outbound trunk is configured.
-	ErrNoOutbound = errors.New("trunk: outbound calls are off: set the outbound trunk's address (--trunk-out HOST:PORT)")
+	ErrNoOutbound = errors.New("trunk: outbound calls are off: set the outbound trunk's address, HOST:PORT (the trunk-out setting)")
 	// ErrNotServing means Dial was called while the trunk is not serving
 	// (before Serve, or during shutdown).
 	ErrNotServing = errors.New("trunk: not serving SIP")
@@ -115,10 +117,13 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	t.handlers.Add(1) // Serve waits for us before it returns
 	t.mu.Unlock()
 	defer t.handlers.Done()
-	// Shutting down cancels a call not yet answered.
+	// Shutting down cancels a call not yet answered. The watch ends, and
+	// is waited for, when Dial returns.
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	watched := make(chan struct{})
+	defer func() { cancel(); <-watched }()
 	go func() {
+		defer close(watched)
 		select {
 		case <-t.shutdown:
 			cancel()
@@ -126,23 +131,18 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		}
 	}()
 
-	c, err := t.newCall(sdpneg.Offer{}, true)
+	c, err := t.newCall(sdpneg.Offer{})
 	if err != nil {
 		return nil, err
 	}
-	local, err := netip.ParseAddrPort(c.conn.LocalAddr().String())
-	if err != nil {
-		c.closeSockets()
-		return nil, fmt.Errorf("%w: RTP address: %w", ErrConfig, err)
-	}
-	offer := sdpneg.MakeOffer(netip.AddrPortFrom(local.Addr().Unmap(), local.Port()), uint64(time.Now().Unix()), 1)
+	offer := sdpneg.MakeOffer(c.stream.LocalAddr(), uint64(time.Now().Unix()), 1)
 	host, port := t.outHost, t.outPort
 	from := &sip.FromHeader{Address: sip.Uri{User: t.cfg.OutboundFrom, Host: t.sipHost}}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	dlg, err := t.outDialogs.Invite(ctx, sip.Uri{User: number, Host: host, Port: port}, offer, from, sip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
-		c.closeSockets()
-		return nil, fmt.Errorf("trunk: INVITE to the outbound trunk: %w", err)
+		c.closeMedia()
+		return nil, fmt.Errorf("%w: INVITE to the outbound trunk: %w", ErrSIP, err)
 	}
 	opts := sipgo.AnswerOptions{}
 	if do.ringing != nil {
@@ -161,7 +161,7 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return nil, fmt.Errorf("trunk: outbound call cancelled: %w", err) // the background wait cleans up
 		}
-		c.closeSockets()
+		c.closeMedia()
 		_ = dlg.Close()
 		var rej *sipgo.ErrDialogResponse
 		switch {
@@ -171,7 +171,7 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("trunk: outbound call cancelled: %w", ctx.Err())
 		}
-		return nil, fmt.Errorf("trunk: outbound call: %w", err)
+		return nil, fmt.Errorf("%w: outbound call: %w", ErrSIP, err)
 	}
 	fail := func(err error) (*Call, error) {
 		// Answered, but unusable: ACK, then hang up at once.
@@ -180,7 +180,7 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		_ = dlg.Ack(bctx)
 		_ = dlg.Bye(bctx)
 		_ = dlg.Close()
-		c.closeSockets()
+		c.closeMedia()
 		return nil, err
 	}
 	ans, err := sdpneg.ReadAnswer(dlg.InviteResponse.Body())
@@ -198,7 +198,7 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		return fail(err)
 	}
 	if err := dlg.Ack(ctx); err != nil {
-		return fail(fmt.Errorf("trunk: ACK: %w", err))
+		return fail(fmt.Errorf("%w: ACK: %w", ErrSIP, err))
 	}
 	t.mu.Lock()
 	if t.closing {
@@ -249,7 +249,7 @@ func (t *Trunk) waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, 
 			cancel()
 		}
 		_ = dlg.Close()
-		c.closeSockets()
+		c.closeMedia()
 	}()
 	select {
 	case err := <-done:
@@ -272,11 +272,11 @@ func (t *Trunk) waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, 
 func outbound(addr string) (string, int, error) {
 	host, portS, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: outbound trunk %q is not HOST:PORT: %w", ErrConfig, addr, err)
+		return "", 0, fmt.Errorf("%w: the trunk-out setting %q is not HOST:PORT: %w", ErrConfig, addr, err)
 	}
 	port, err := strconv.Atoi(portS)
 	if err != nil || port <= 0 || port > 65535 || host == "" {
-		return "", 0, fmt.Errorf("%w: outbound trunk %q is not HOST:PORT", ErrConfig, addr)
+		return "", 0, fmt.Errorf("%w: the trunk-out setting %q is not HOST:PORT", ErrConfig, addr)
 	}
 	return host, port, nil
 }

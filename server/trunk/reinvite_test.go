@@ -1,7 +1,6 @@
 package trunk
 
 import (
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +47,7 @@ func TestReInvite(t *testing.T) {
 		}
 		return ""
 	}
-	ourPort := strconv.Itoa(call.conn.LocalAddr().(*net.UDPAddr).Port)
+	ourPort := strconv.Itoa(int(call.stream.LocalAddr().Port()))
 	lastVersion := 1
 	for _, step := range []struct{ dir, want string }{{"sendonly", "recvonly"}, {"sendrecv", "sendrecv"}, {"inactive", "inactive"}} {
 		code, resp := caller.ReInvite(t, offer("0", "PCMU", step.dir), 3*time.Second)

@@ -1,5 +1,10 @@
 package trunk
 
+// This file holds a call's RTCP (RFC 3550), beside its RTP: the caller's
+// reports read into its caller leg, and ours (sender or receiver report,
+// CNAME, BYE at the end) sent about every Config.RTCPInterval through the
+// call's Stream.
+
 import (
 	"context"
 	"math/rand/v2"
@@ -8,13 +13,13 @@ import (
 
 	"github.com/pion/rtcp"
 
+	"github.com/hushphone/hushphone/media/mix"
 	"github.com/hushphone/hushphone/server/callerleg"
 )
 
 // rtcpIn takes one datagram from the caller's RTCP port (or, muxed, its
 // RTP port). Before Answer there is no leg to report on, and it is dropped.
 func (c *Call) rtcpIn(b []byte, from netip.AddrPort) {
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	c.sendMu.Lock()
 	ours := c.send.SSRC
 	c.sendMu.Unlock()
@@ -51,17 +56,13 @@ func (c *Call) rtcpDest() netip.AddrPort {
 // reportLoop sends an RTCP report about every RTCPInterval until the call
 // ends: each wait is drawn from 0.5 to 1.5 intervals (RFC 3550 6.3.1), so
 // that calls set up together do not report together.
-func (c *Call) reportLoop(ctx context.Context, stop <-chan struct{}) {
+func (c *Call) reportLoop(ctx context.Context) {
 	iv := c.t.cfg.RTCPInterval
 	timer := time.NewTimer(iv/2 + rand.N(iv)) //nolint:gosec // timing spread, not a secret
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-c.stop:
-			return
-		case <-stop:
 			return
 		case <-timer.C:
 		}
@@ -90,7 +91,7 @@ func (c *Call) report(bye bool) {
 	c.sendMu.Lock()
 	ssrc, sent, sentAny := c.send.SSRC, c.sentNew, c.sentAny
 	// The RTP timestamp that corresponds to now, on our stream's clock.
-	ts := c.sentTS + uint32(now.Sub(c.sentAt)*8000/time.Second)
+	ts := c.sentTS + uint32(now.Sub(c.sentAt)*mix.SampleRate/time.Second)
 	pkts, octets := c.sentPkts, c.sentBytes
 	c.sentNew = false
 	c.sendMu.Unlock()
@@ -112,11 +113,7 @@ func (c *Call) report(bye bool) {
 		c.t.log.Debug("trunk: RTCP not built", "call", c.ID, "err", err)
 		return
 	}
-	conn := c.conn
-	if c.rtcpConn != nil {
-		conn = c.rtcpConn
-	}
-	if _, err := conn.WriteToUDPAddrPort(b, to); err != nil {
+	if err := c.stream.WriteRTCP(b, to); err != nil {
 		c.t.log.Debug("trunk: RTCP not sent", "call", c.ID, "err", err)
 	}
 }

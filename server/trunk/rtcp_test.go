@@ -14,6 +14,7 @@ import (
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/server/callerleg"
 	"github.com/hushphone/hushphone/server/sdpneg"
+	"github.com/hushphone/hushphone/server/trunk/rtpstream"
 )
 
 // udpPair binds an even RTP port and the RTCP port above it on loopback.
@@ -116,7 +117,7 @@ func testRTCP(t *testing.T, mux bool) {
 			if err != nil {
 				t.Fatalf("no RTCP with %s (last: %+v): %v", what, last, err)
 			}
-			if !callerleg.IsRTCP(buf[:n]) {
+			if !rtpstream.IsRTCP(buf[:n]) {
 				continue // our RTP, muxed
 			}
 			pkts, err := rtcp.Unmarshal(buf[:n])

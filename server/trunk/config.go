@@ -1,0 +1,72 @@
+package trunk
+
+// This file holds the trunk's configuration (Config, each field with the
+// server setting it comes from) and the metrics it reports.
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/hushphone/hushphone/server/callerleg"
+)
+
+// Config configures the trunk side.
+type Config struct {
+	// SIPAddr is where SIP is served, over UDP and TCP (the sip setting;
+	// default 127.0.0.1:5060).
+	SIPAddr string
+	// RTPAddr is the local address for calls' RTP (the media-ip setting;
+	// default 127.0.0.1).
+	RTPAddr netip.Addr
+	// RTPPortMin and RTPPortMax, if set, bound the ports calls' RTP and
+	// RTCP use (the rtp-ports setting, for firewalls); 0 and 0: any free
+	// port.
+	RTPPortMin, RTPPortMax uint16
+	// Allow lists the source addresses trunks may call from (the
+	// trunk-allow setting; default loopback only, so the embedded setup
+	// works and nothing else does).
+	Allow []netip.Prefix
+	// OnCall is called, in its own goroutine, for every INVITE accepted:
+	// it must Answer or Reject the call.
+	OnCall func(*Call)
+	// Ringback, if set (RingbackUK, RingbackUS: the ringback setting,
+	// RingbackByName), makes Ring send early
+	// media: 183 Session Progress with our SDP answer, and this tone to the
+	// caller on RTP until Answer. Unset, Ring sends 180 Ringing only.
+	Ringback *Ringback
+	// Auth, if set (the "in" lines of the trunk-auth setting's file,
+	// ReadCredentials), makes INVITEs from allowed sources prove one of these
+	// credentials with SIP digest (SHA-256 or MD5, qop=auth): one without
+	// valid credentials gets 401 with a challenge. Unset, the source
+	// address is all that is checked.
+	Auth []Credential
+	// AuthAlgorithms are the digest algorithms offered, in order, and the
+	// only ones accepted (default DefaultAuthAlgorithms).
+	AuthAlgorithms []string
+	// Outbound is the outbound trunk's SIP address, HOST:PORT, for Dial
+	// (the trunk-out setting; empty: Dial returns ErrNoOutbound).
+	Outbound string
+	// OutboundFrom is the number our outbound calls present (From's user
+	// part; the trunk-out-from setting; default "hushphone").
+	OutboundFrom string
+	// OutboundAuth, if set (an "out" line of the trunk-auth setting's
+	// file), answers the outbound trunk's digest challenge (its realm is
+	// not checked).
+	OutboundAuth *Credential
+	// RTCPInterval is how often a call sends RTCP reports, on average
+	// (default 5 s; each wait is 0.5 to 1.5 of it).
+	RTCPInterval time.Duration
+	// Metrics, if set, counts calls and their caller legs.
+	Metrics Metrics
+	Logger  *slog.Logger
+}
+
+// Metrics is what the trunk reports (server/metrics implements it).
+type Metrics interface {
+	CallOffered()
+	CallEnded(callerleg.Stats)
+	// AddedLatency is one frame's: from the caller packet's arrival to its
+	// masked audio going out, the Masker's look-ahead included.
+	AddedLatency(time.Duration)
+}
