@@ -1,6 +1,9 @@
 package protocol
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // MaxMessage is the largest message a client may send, in bytes; a larger
 // one closes the connection with CloseTooBig.
@@ -16,20 +19,20 @@ type Type string
 
 // Messages a client sends.
 const (
-	TypePresence  Type = "presence"  // agents: available or away (status); the server: an agent's state
-	TypeAnswer    Type = "answer"    // agents: take the call ringing for them (call)
-	TypeDecline   Type = "decline"   // agents: refuse it (call)
-	TypeHangup    Type = "hangup"    // agents: end their call (call)
-	TypeSDP       Type = "sdp"       // a WebRTC session description for a call (call, kind, sdp), either way
-	TypeCandidate Type = "candidate" // an ICE candidate for a call (call, candidate), either way
-	TypePing      Type = "ping"      // the server replies pong
-	TypeDial      Type = "dial"      // agents: place a call through the trunk (number)
-	TypeHold      Type = "hold"      // agents: hold (status on) or resume (off) their call; the server's reply
-	TypeListen    Type = "listen"    // supervisors: listen in to a call (call)
-	TypeUnlisten  Type = "unlisten"  // supervisors: stop listening (call)
-	TypePayStart  Type = "pay.start" // agents: start a payment session on a call (call, pay)
-	TypePayAsk    Type = "pay.ask"   // agents: have the caller type a field again (session, field)
-	TypePayReset  Type = "pay.reset" // agents: clear a field (session, field)
+	TypePresence  Type = "presence"   // agents: available or away (status); the server: an agent's state
+	TypeAnswer    Type = "answer"     // agents: take the call ringing for them (call)
+	TypeDecline   Type = "decline"    // agents: refuse it (call)
+	TypeHangup    Type = "hangup"     // agents: end their call (call)
+	TypeSDP       Type = "sdp"        // a WebRTC session description for a call (call, kind, sdp), either way
+	TypeCandidate Type = "candidate"  // an ICE candidate for a call (call, candidate), either way
+	TypePing      Type = "ping"       // the server replies pong
+	TypeDial      Type = "dial"       // agents: place a call through the trunk (number)
+	TypeHold      Type = "hold"       // agents: hold (status on) or resume (off) their call; the server's reply
+	TypeListen    Type = "listen"     // supervisors: listen in to a call (call)
+	TypeUnlisten  Type = "unlisten"   // supervisors: stop listening (call)
+	TypePayStart  Type = "pay.start"  // agents: start a payment session on a call (call, pay)
+	TypePayAsk    Type = "pay.ask"    // agents: have the caller type a field again (session, field)
+	TypePayReset  Type = "pay.reset"  // agents: clear a field (session, field)
 	TypePayCancel Type = "pay.cancel" // agents: end the session, nothing charged (session)
 	TypePaySubmit Type = "pay.submit" // agents: send the payment to the gateway (session)
 	TypePayStatus Type = "pay.status" // a session's status, as a pay.progress reply (session, or call)
@@ -37,20 +40,20 @@ const (
 
 // Messages the server sends (and presence, sdp, candidate and hold).
 const (
-	TypeHello          Type = "hello"          // the first message on every connection (user, role)
-	TypePong           Type = "pong"           // the reply to ping (id)
-	TypeCallOffered    Type = "call.offered"   // a call rings for the agent (call, from)
-	TypeCallWithdrawn  Type = "call.withdrawn" // it stopped ringing for the agent (call, reason: a WithdrawReason)
-	TypeCallStarted    Type = "call.started"   // the call is the agent's (call, from, rejoined, outbound)
-	TypeCallProgress   Type = "call.progress"  // an outbound call rings or is answered (call, status: a ProgressStatus)
-	TypeCallEnded      Type = "call.ended"     // the agent's call is over (call, reason: an EndReason)
-	TypeKeyPressed     Type = "key.pressed"    // the caller pressed a key; never which (call)
-	TypeAgents         Type = "agents"         // every agent, for supervisors (agents)
-	TypeCalls          Type = "calls"          // every call, for supervisors (calls)
-	TypeListenStarted  Type = "listen.started" // a supervisor may send their offer (call)
-	TypeListenEnded    Type = "listen.ended"   // a supervisor no longer hears the call (call, reason: a ListenEndReason)
-	TypePayProgress    Type = "pay.progress"   // a payment session's status (call, session, payment)
-	TypeError          Type = "error"          // a message was refused (code, message, id)
+	TypeHello         Type = "hello"          // the first message on every connection (user, role)
+	TypePong          Type = "pong"           // the reply to ping (id)
+	TypeCallOffered   Type = "call.offered"   // a call rings for the agent (call, from)
+	TypeCallWithdrawn Type = "call.withdrawn" // it stopped ringing for the agent (call, reason: a WithdrawReason)
+	TypeCallStarted   Type = "call.started"   // the call is the agent's (call, from, rejoined, outbound)
+	TypeCallProgress  Type = "call.progress"  // an outbound call rings or is answered (call, status: a ProgressStatus)
+	TypeCallEnded     Type = "call.ended"     // the agent's call is over (call, reason: an EndReason)
+	TypeKeyPressed    Type = "key.pressed"    // the caller pressed a key; never which (call)
+	TypeAgents        Type = "agents"         // every agent, for supervisors (agents)
+	TypeCalls         Type = "calls"          // every call, for supervisors (calls)
+	TypeListenStarted Type = "listen.started" // a supervisor may send their offer (call)
+	TypeListenEnded   Type = "listen.ended"   // a supervisor no longer hears the call (call, reason: a ListenEndReason)
+	TypePayProgress   Type = "pay.progress"   // a payment session's status (call, session, payment)
+	TypeError         Type = "error"          // a message was refused (code, message, id)
 )
 
 // clientTypes and serverTypes are the types each side sends, in the order
@@ -67,6 +70,10 @@ var (
 		TypeListenStarted, TypeListenEnded, TypePayProgress, TypePong, TypeError,
 	}
 )
+
+// Pay reports whether t is one of secure pay's: pay.start, pay.status,
+// pay.progress and the rest.
+func (t Type) Pay() bool { return strings.HasPrefix(string(t), "pay.") }
 
 // ClientTypes are the types a client may send.
 func ClientTypes() []Type { return append([]Type(nil), clientTypes...) }
