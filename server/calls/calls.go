@@ -33,6 +33,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/recorder"
 	"github.com/hushphone/hushphone/server/route"
@@ -196,7 +197,7 @@ func (m *Manager) OnCall(tc *trunk.Call) {
 	go func() {
 		defer m.wg.Done()
 		<-tc.Done()
-		_ = m.p.Router.Hangup(tc.ID, "caller hung up")
+		_ = m.p.Router.Hangup(tc.ID, string(protocol.EndCallerGone))
 		m.end(context.Background(), tc.ID)
 	}()
 }
@@ -262,7 +263,7 @@ func (m *Manager) RouteEvent(e route.Event) {
 		m.mu.Lock()
 		c := m.calls[e.Call]
 		m.mu.Unlock()
-		if c != nil && e.Reason != "caller hung up" {
+		if c != nil && e.Reason != protocol.EndCallerGone {
 			// The agent (or the queue) ended it: BYE to the caller, off
 			// the queue's goroutine; an outbound call still ringing stops
 			// ringing.
@@ -448,7 +449,7 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 		c.mu.Lock()
 		agent := c.agent
 		c.mu.Unlock()
-		m.p.HubReady().Progress(agent, c.id, "ringing")
+		m.p.HubReady().Progress(agent, c.id, string(protocol.ProgressRinging))
 	}))
 	if err != nil {
 		reason := dialFailure(err)
@@ -483,9 +484,9 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 	f := m.farEnd(c, tc.Offer.Law)
 	out.Store(&f)
 	m.log.Info("outbound call answered", "call", c.id)
-	m.p.HubReady().Progress(agent, c.id, "answered")
+	m.p.HubReady().Progress(agent, c.id, string(protocol.ProgressAnswered))
 	<-tc.Done()
-	_ = m.p.Router.Hangup(c.id, "caller hung up")
+	_ = m.p.Router.Hangup(c.id, string(protocol.EndCallerGone))
 	m.end(ctx, c.id)
 }
 
@@ -496,17 +497,17 @@ func dialFailure(err error) string {
 	case errors.As(err, &rej):
 		switch rej.Code {
 		case 486, 600:
-			return "busy"
+			return string(protocol.EndBusy)
 		case 408, 480, 487:
-			return "no_answer"
+			return string(protocol.EndNoAnswer)
 		case 404, 484, 485, 604:
-			return "rejected"
+			return string(protocol.EndRejected)
 		}
-		return "failed"
+		return string(protocol.EndFailed)
 	case errors.Is(err, context.DeadlineExceeded):
-		return "no_answer"
+		return string(protocol.EndNoAnswer)
 	}
-	return "failed"
+	return string(protocol.EndFailed)
 }
 
 // SDP takes the session description of the call's agent or of a
@@ -517,7 +518,7 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	if err != nil {
 		return err
 	}
-	if kind != "offer" {
+	if kind != string(protocol.KindOffer) {
 		return fmt.Errorf("%w: the server answers the client's offer; got %q", agentleg.ErrSDP, kind)
 	}
 	hub := m.p.HubReady()
@@ -567,7 +568,7 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	if old != nil {
 		_ = old.Close() // a rejoin (or a second offer) replaces the leg
 	}
-	if err := hub.SDP(user, callID, "answer", answer); err != nil {
+	if err := hub.SDP(user, callID, string(protocol.KindAnswer), answer); err != nil {
 		return fmt.Errorf("calls: %w", err)
 	}
 	return nil
@@ -836,7 +837,7 @@ func (m *Manager) end(ctx context.Context, id string) {
 		if lis.leg != nil {
 			_ = lis.leg.Close()
 		}
-		m.p.HubReady().ListenEnded(user, id, "call_ended")
+		m.p.HubReady().ListenEnded(user, id, string(protocol.ListenEndCallEnded))
 	}
 	if rec != nil {
 		d := rec.Duration()
