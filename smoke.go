@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/desktop/app"
-	"github.com/hushphone/hushphone/desktop/engine"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // smoke is the smoke run (HUSHPHONE_SMOKE=1) that build/desktop-smoke.sh
@@ -140,7 +140,7 @@ func (s *smoke) state(st app.State) {
 	case st.Payment != nil && (st.Payment.Final() || st.Payment.State == "failed"):
 		s.stopped = true
 		p := *st.Payment
-		go s.finish(p.State, p.Brand, p.Last4, p.Result)
+		go s.finish(string(p.State), string(p.Brand), p.Last4, p.Result)
 	case st.Call != nil && st.Call.State == app.CallEnded && s.answered:
 		s.stopped = true
 		go s.fail("the call ended before the payment did: " + st.Call.Reason)
@@ -173,7 +173,7 @@ type report struct {
 	Screenshot string  `json:"screenshot,omitempty"`
 }
 
-func (s *smoke) finish(result, brand, last4 string, res *engine.PayResult) {
+func (s *smoke) finish(result, brand, last4 string, res *protocol.PayResult) {
 	time.Sleep(1500 * time.Millisecond) // the outcome drawn
 	r := report{Result: result, Brand: brand, Last4: last4}
 	r.memory()
