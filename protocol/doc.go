@@ -12,4 +12,4 @@
 // changes.
 package protocol
 
-//go:generate go run ./internal/tsgen -out ../frontend/src/protocol.ts
+//go:generate go run ./internal/cmd/tsgen -out ../frontend/src/protocol.ts
