@@ -14,7 +14,8 @@
 //
 // Other declarations (functions, methods, unexported names, structs
 // without json tags such as Error) are not part of the wire and are left
-// out.
+// out. Constants gives a package's constants by type, for tests that hold
+// documentation against them.
 package tsgen
 
 import (
@@ -42,10 +43,49 @@ var ErrUnsupported = errors.New("tsgen: not supported")
 // Generate returns the TypeScript of the Go package in dir (its non-test
 // files).
 func Generate(dir string) ([]byte, error) {
+	g, files, err := load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return g.write(files)
+}
+
+// Constant is one exported constant of a named type: its Go name and its
+// value (a string's unquoted).
+type Constant struct {
+	Name, Value string
+}
+
+// Constants returns the exported constants of the package in dir that
+// have a named type, by the type's name, in the order of the source: the
+// values a test can hold documentation against.
+func Constants(dir string) (map[string][]Constant, error) {
+	g, _, err := load(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Constant{}
+	for typ, cs := range g.consts {
+		if typ == "" {
+			continue
+		}
+		for _, c := range cs {
+			v := c.value.ExactString()
+			if c.value.Kind() == constant.String {
+				v = constant.StringVal(c.value)
+			}
+			out[typ] = append(out[typ], Constant{Name: c.name, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// load parses the package in dir and reads its types and constants.
+func load(dir string) (*gen, []*ast.File, error) {
 	fset := token.NewFileSet()
 	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
-		return nil, fmt.Errorf("tsgen: %w", err)
+		return nil, nil, fmt.Errorf("tsgen: %w", err)
 	}
 	sort.Strings(names)
 	var files []*ast.File
@@ -55,18 +95,18 @@ func Generate(dir string) ([]byte, error) {
 		}
 		f, err := parser.ParseFile(fset, n, nil, parser.ParseComments)
 		if err != nil {
-			return nil, fmt.Errorf("tsgen: %w", err)
+			return nil, nil, fmt.Errorf("tsgen: %w", err)
 		}
 		files = append(files, f)
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%w: no Go files in %s", ErrUnsupported, dir)
+		return nil, nil, fmt.Errorf("%w: no Go files in %s", ErrUnsupported, dir)
 	}
 	g := &gen{pkg: files[0].Name.Name, types: map[string]*ast.TypeSpec{}, consts: map[string][]*constSpec{}, values: map[string]constant.Value{}}
 	if err := g.collect(files); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return g.write(files)
+	return g, files, nil
 }
 
 type gen struct {
