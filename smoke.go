@@ -128,16 +128,16 @@ func (s *smoke) state(st app.State) {
 	case st.Call != nil && st.Call.State == app.CallActive && !s.paying:
 		s.paying, s.step = true, "starting the payment"
 		go s.do("start the payment", func() error { return a.StartPayment(s.amount, "GBP", false) })
-	case st.Payment != nil && st.Payment.State == "capturing":
+	case st.Payment != nil && st.Payment.State == protocol.PayCapturing:
 		s.step = "waiting for the caller to type the card"
 		if len(st.Payment.Fields) > 0 && st.Payment.Fields[0].Digits >= 10 && !s.capturedShot {
 			s.capturedShot = true
 			go s.view("capturing")
 		}
-	case st.Payment != nil && st.Payment.State == "ready" && !s.submitted:
+	case st.Payment != nil && st.Payment.State == protocol.PayReady && !s.submitted:
 		s.submitted, s.step = true, "submitting"
 		go s.do("submit", a.SubmitPayment)
-	case st.Payment != nil && (st.Payment.Final() || st.Payment.State == "failed"):
+	case st.Payment != nil && (st.Payment.Final() || st.Payment.State == protocol.PayFailed):
 		s.stopped = true
 		p := *st.Payment
 		go s.finish(string(p.State), string(p.Brand), p.Last4, p.Result)
@@ -190,7 +190,7 @@ func (s *smoke) finish(result, brand, last4 string, res *protocol.PayResult) {
 	} else {
 		r.Screenshot = s.shot
 	}
-	r.OK = result == "approved" && r.Screenshot != ""
+	r.OK = result == string(protocol.PayApproved) && r.Screenshot != ""
 	if s.views != "" {
 		s.view("approved")
 		s.mu.Lock()

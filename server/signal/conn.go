@@ -162,9 +162,14 @@ func (c *conn) replyError(id string, err error) {
 	var pe *protocol.Error
 	if !errors.As(err, &pe) {
 		c.h.log.Error("websocket: handle message", "user", c.user, "err", err)
-		pe = protocol.NewError(protocol.CodeInternal, "the server failed; try again")
+		pe = &protocol.Error{Code: protocol.CodeInternal, Message: "the server failed; try again"}
 	}
 	c.send(protocol.Message{Type: protocol.TypeError, ID: id, Code: pe.Code, Message: pe.Message})
+}
+
+// perr is an error to send back to the client (a *protocol.Error).
+func perr(code protocol.ErrorCode, msg string) error {
+	return &protocol.Error{Code: code, Message: msg}
 }
 
 // routeError turns the call queue's errors into replies.
@@ -173,17 +178,17 @@ func routeError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, route.ErrNotOffered):
-		return protocol.NewError(protocol.CodeNotOffered, "that call is not ringing for you")
+		return perr(protocol.CodeNotOffered, "that call is not ringing for you")
 	case errors.Is(err, route.ErrNotYourCall):
-		return protocol.NewError(protocol.CodeNotYourCall, "you are not on that call")
+		return perr(protocol.CodeNotYourCall, "you are not on that call")
 	case errors.Is(err, route.ErrNoCall):
-		return protocol.NewError(protocol.CodeNoCall, "no such call: it may have ended")
+		return perr(protocol.CodeNoCall, "no such call: it may have ended")
 	case errors.Is(err, route.ErrNoAgent):
-		return protocol.NewError(protocol.CodeNotRegistered, "you are not in the call queue: reconnect")
+		return perr(protocol.CodeNotRegistered, "you are not in the call queue: reconnect")
 	case errors.Is(err, route.ErrClosed):
-		return protocol.NewError(protocol.CodeUnavailable, "the server is shutting down")
+		return perr(protocol.CodeUnavailable, "the server is shutting down")
 	case errors.Is(err, route.ErrBadPresence):
-		return protocol.NewError(protocol.CodeBadRequest, `"status" must be "available" or "away"`)
+		return perr(protocol.CodeBadRequest, `"status" must be "available" or "away"`)
 	}
 	return err
 }
@@ -200,12 +205,12 @@ func (c *conn) handle(ctx context.Context, m protocol.Message) error {
 		return c.handleSupervisor(ctx, m)
 	}
 	if c.role != store.RoleAgent {
-		return protocol.NewError(protocol.CodeForbidden, "only agents send "+string(m.Type)+" messages")
+		return perr(protocol.CodeForbidden, "only agents send "+string(m.Type)+" messages")
 	}
 	r := c.h.p.Router
 	switch m.Type {
 	case protocol.TypeListen, protocol.TypeUnlisten:
-		return protocol.NewError(protocol.CodeForbidden, "only supervisors and admins listen in to calls")
+		return perr(protocol.CodeForbidden, "only supervisors and admins listen in to calls")
 	case protocol.TypePresence:
 		return routeError(r.SetPresence(c.user, route.State(m.Status)))
 	case protocol.TypeAnswer:
@@ -216,26 +221,26 @@ func (c *conn) handle(ctx context.Context, m protocol.Message) error {
 		return routeError(r.AgentHangup(c.user, m.Call))
 	case protocol.TypeDial:
 		if c.h.p.Dialer == nil {
-			return protocol.NewError(protocol.CodeUnavailable, "this server places no calls: it has no outbound trunk")
+			return perr(protocol.CodeUnavailable, "this server places no calls: it has no outbound trunk")
 		}
 		err := c.h.p.Dialer.Dial(ctx, c.user, m.Number)
 		switch {
 		case errors.Is(err, ErrNoOutbound):
-			return protocol.NewError(protocol.CodeUnavailable, "this server places no calls: it has no outbound trunk")
+			return perr(protocol.CodeUnavailable, "this server places no calls: it has no outbound trunk")
 		case errors.Is(err, route.ErrAgentBusy):
-			return protocol.NewError(protocol.CodeBusy, "you have a call ringing or in progress: end it first")
+			return perr(protocol.CodeBusy, "you have a call ringing or in progress: end it first")
 		}
 		return routeError(err)
 	case protocol.TypeHold:
 		if c.h.p.Media == nil {
-			return protocol.NewError(protocol.CodeUnavailable, "this server has no media side")
+			return perr(protocol.CodeUnavailable, "this server has no media side")
 		}
 		err := c.h.p.Media.Hold(ctx, c.user, m.Call, m.Status == string(protocol.HoldOn))
 		switch {
 		case errors.Is(err, ErrNoSuchCall):
-			return protocol.NewError(protocol.CodeNotYourCall, "you are not on that call")
+			return perr(protocol.CodeNotYourCall, "you are not on that call")
 		case errors.Is(err, ErrCallNotActive):
-			return protocol.NewError(protocol.CodeNotActive, "the call cannot be held now: it is not answered, or already on hold for a dropped connection")
+			return perr(protocol.CodeNotActive, "the call cannot be held now: it is not answered, or already on hold for a dropped connection")
 		case err != nil:
 			return fmt.Errorf("signal: hold: %w", err)
 		}
@@ -243,17 +248,17 @@ func (c *conn) handle(ctx context.Context, m protocol.Message) error {
 		return nil
 	case protocol.TypeSDP, protocol.TypeCandidate:
 		if a, ok := r.Agent(c.user); !ok || a.Call != m.Call || (a.State != route.StateRinging && a.State != route.StateBusy) {
-			return protocol.NewError(protocol.CodeNotYourCall, "you are not on that call")
+			return perr(protocol.CodeNotYourCall, "you are not on that call")
 		}
 		return c.media(ctx, m)
 	}
-	return protocol.NewError(protocol.CodeUnknownType, "unknown message type")
+	return perr(protocol.CodeUnknownType, "unknown message type")
 }
 
 // media passes an sdp or candidate message to the media side.
 func (c *conn) media(ctx context.Context, m protocol.Message) error {
 	if c.h.p.Media == nil {
-		return protocol.NewError(protocol.CodeUnavailable, "this server has no media side")
+		return perr(protocol.CodeUnavailable, "this server has no media side")
 	}
 	var err error
 	if m.Type == protocol.TypeSDP {
@@ -262,11 +267,11 @@ func (c *conn) media(ctx context.Context, m protocol.Message) error {
 		err = c.h.p.Media.Candidate(ctx, c.user, m.Call, m.Candidate)
 	}
 	if errors.Is(err, ErrNoSuchCall) {
-		return protocol.NewError(protocol.CodeNotYourCall, "you are not on that call, nor listening to it")
+		return perr(protocol.CodeNotYourCall, "you are not on that call, nor listening to it")
 	}
 	if err != nil {
 		c.h.log.Info("websocket: media refused", "user", c.user, "call", m.Call, "type", m.Type, "err", err)
-		return protocol.NewError(protocol.CodeMedia, "the media side refused the "+string(m.Type)+": "+err.Error())
+		return perr(protocol.CodeMedia, "the media side refused the "+string(m.Type)+": "+err.Error())
 	}
 	return nil
 }
@@ -276,13 +281,13 @@ func (c *conn) handleSupervisor(ctx context.Context, m protocol.Message) error {
 	switch m.Type {
 	case protocol.TypeListen, protocol.TypeUnlisten, protocol.TypeSDP, protocol.TypeCandidate:
 	case protocol.TypeHold:
-		return protocol.NewError(protocol.CodeForbidden, "only agents hold their calls")
+		return perr(protocol.CodeForbidden, "only agents hold their calls")
 	default:
-		return protocol.NewError(protocol.CodeForbidden, "supervisors send only listen, unlisten, sdp, candidate and ping")
+		return perr(protocol.CodeForbidden, "supervisors send only listen, unlisten, sdp, candidate and ping")
 	}
 	media := c.h.p.Media
 	if media == nil {
-		return protocol.NewError(protocol.CodeUnavailable, "this server has no media side")
+		return perr(protocol.CodeUnavailable, "this server has no media side")
 	}
 	var err error
 	switch m.Type {
@@ -296,13 +301,13 @@ func (c *conn) handleSupervisor(ctx context.Context, m protocol.Message) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNoSuchCall):
-		return protocol.NewError(protocol.CodeNoCall, "no such call: it may have ended")
+		return perr(protocol.CodeNoCall, "no such call: it may have ended")
 	case errors.Is(err, ErrCallNotActive):
-		return protocol.NewError(protocol.CodeNotActive, "no agent has answered that call yet: listen once it is active")
+		return perr(protocol.CodeNotActive, "no agent has answered that call yet: listen once it is active")
 	case errors.Is(err, ErrTooManyListeners):
-		return protocol.NewError(protocol.CodeLimit, "too many supervisors are listening to that call")
+		return perr(protocol.CodeLimit, "too many supervisors are listening to that call")
 	case errors.Is(err, ErrNotListening):
-		return protocol.NewError(protocol.CodeNotListening, "you are not listening to that call")
+		return perr(protocol.CodeNotListening, "you are not listening to that call")
 	default:
 		return fmt.Errorf("signal: %s: %w", m.Type, err)
 	}
@@ -319,11 +324,11 @@ func (c *conn) handleSupervisor(ctx context.Context, m protocol.Message) error {
 func (c *conn) handlePay(ctx context.Context, m protocol.Message) error {
 	p := c.h.p.Payments
 	if p == nil {
-		return protocol.NewError(protocol.CodeUnavailable, "this server takes no payments")
+		return perr(protocol.CodeUnavailable, "this server takes no payments")
 	}
 	sup := isSupervisor(c.role)
 	if m.Type != protocol.TypePayStatus && c.role != store.RoleAgent {
-		return protocol.NewError(protocol.CodeForbidden, "only the agent on a call runs its payment; supervisors send pay.status")
+		return perr(protocol.CodeForbidden, "only the agent on a call runs its payment; supervisors send pay.status")
 	}
 	var st pay.Status
 	var err error
@@ -351,7 +356,7 @@ func (c *conn) handlePay(ctx context.Context, m protocol.Message) error {
 		if m.Session == "" {
 			var ok bool
 			if st, ok = p.ForCall(m.Call); !ok || !sup && st.Agent != c.user {
-				return protocol.NewError(protocol.CodeNoPayment, "no payment session is under way on that call")
+				return perr(protocol.CodeNoPayment, "no payment session is under way on that call")
 			}
 		} else {
 			st, err = p.Status(ctx, c.user, sup, m.Session)
@@ -390,5 +395,5 @@ func payError(err error) error {
 	default:
 		return err
 	}
-	return protocol.NewError(code, strings.TrimPrefix(err.Error(), "pay: "))
+	return perr(code, strings.TrimPrefix(err.Error(), "pay: "))
 }
