@@ -41,7 +41,7 @@ func TestWire(t *testing.T) {
 		{Message{Type: TypePayAsk, Session: "pay_1", Field: FieldExpiryDate}, `{"type":"pay.ask","session":"pay_1","field":"expiry-date"}`},
 		{Message{Type: TypePayProgress, ID: "p1", Call: "5f3a", Session: "pay_3f9c", Payment: &Payment{ID: "pay_3f9c", Call: "5f3a", Agent: "ann", Seq: 1,
 			State: PayCapturing, Amount: 4999, Currency: "GBP", Description: "Order A-4471 balance", Method: MethodCard, Gateway: "sandbox",
-			Fields: []PayField{{Field: FieldCardNumber, State: FieldCapturing, AttemptsLeft: 3}, {Field: FieldExpiryDate, State: FieldWaiting, AttemptsLeft: 3}},
+			Fields:  []PayField{{Field: FieldCardNumber, State: FieldCapturing, AttemptsLeft: 3}, {Field: FieldExpiryDate, State: FieldWaiting, AttemptsLeft: 3}},
 			Current: FieldCardNumber, Started: started}},
 			`{"type":"pay.progress","id":"p1","call":"5f3a","session":"pay_3f9c","payment":{"id":"pay_3f9c","call":"5f3a","agent":"ann","seq":1,"state":"capturing",` +
 				`"amount":4999,"currency":"GBP","description":"Order A-4471 balance","method":"card","gateway":"sandbox",` +
