@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/desktop/app"
-	"github.com/hushphone/hushphone/desktop/engine"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // smoke is the smoke run (HUSHPHONE_SMOKE=1) that build/desktop-smoke.sh
@@ -128,19 +128,19 @@ func (s *smoke) state(st app.State) {
 	case st.Call != nil && st.Call.State == app.CallActive && !s.paying:
 		s.paying, s.step = true, "starting the payment"
 		go s.do("start the payment", func() error { return a.StartPayment(s.amount, "GBP", false) })
-	case st.Payment != nil && st.Payment.State == "capturing":
+	case st.Payment != nil && st.Payment.State == protocol.PayCapturing:
 		s.step = "waiting for the caller to type the card"
 		if len(st.Payment.Fields) > 0 && st.Payment.Fields[0].Digits >= 10 && !s.capturedShot {
 			s.capturedShot = true
 			go s.view("capturing")
 		}
-	case st.Payment != nil && st.Payment.State == "ready" && !s.submitted:
+	case st.Payment != nil && st.Payment.State == protocol.PayReady && !s.submitted:
 		s.submitted, s.step = true, "submitting"
 		go s.do("submit", a.SubmitPayment)
-	case st.Payment != nil && (st.Payment.Final() || st.Payment.State == "failed"):
+	case st.Payment != nil && (st.Payment.Final() || st.Payment.State == protocol.PayFailed):
 		s.stopped = true
 		p := *st.Payment
-		go s.finish(p.State, p.Brand, p.Last4, p.Result)
+		go s.finish(string(p.State), string(p.Brand), p.Last4, p.Result)
 	case st.Call != nil && st.Call.State == app.CallEnded && s.answered:
 		s.stopped = true
 		go s.fail("the call ended before the payment did: " + st.Call.Reason)
@@ -173,7 +173,7 @@ type report struct {
 	Screenshot string  `json:"screenshot,omitempty"`
 }
 
-func (s *smoke) finish(result, brand, last4 string, res *engine.PayResult) {
+func (s *smoke) finish(result, brand, last4 string, res *protocol.PayResult) {
 	time.Sleep(1500 * time.Millisecond) // the outcome drawn
 	r := report{Result: result, Brand: brand, Last4: last4}
 	r.memory()
@@ -190,7 +190,7 @@ func (s *smoke) finish(result, brand, last4 string, res *engine.PayResult) {
 	} else {
 		r.Screenshot = s.shot
 	}
-	r.OK = result == "approved" && r.Screenshot != ""
+	r.OK = result == string(protocol.PayApproved) && r.Screenshot != ""
 	if s.views != "" {
 		s.view("approved")
 		s.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/trunk"
 )
 
@@ -110,7 +111,7 @@ func TestAgentPlacesACall(t *testing.T) {
 		}
 	}()
 	srv.WaitAvailable(t, 1)
-	next := func(typ string) engine.Event {
+	next := func(typ protocol.Type) engine.Event {
 		t.Helper()
 		for {
 			select {

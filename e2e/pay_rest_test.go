@@ -14,6 +14,7 @@ import (
 	"github.com/hushphone/hushphone/desktop/engine"
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/store"
 )
 
@@ -134,14 +135,14 @@ func TestPayOverREST(t *testing.T) {
 			t.Errorf("start %v: %d, want %d", c.body, code, c.want)
 		}
 	}
-	var st engine.Payment
+	var st protocol.Payment
 	if code := ann.do("POST", start, body, &st); code != 201 || st.State != "capturing" || st.Call != call {
 		t.Fatalf("start: %d %+v", code, st)
 	}
 	if code := ann.do("POST", start, body, nil); code != 409 {
 		t.Errorf("a second session on the call: %d, want 409", code)
 	}
-	var live []engine.Payment
+	var live []protocol.Payment
 	if code := sue.do("GET", "/api/v1/payments", nil, &live); code != 200 || len(live) != 1 || live[0].State != "capturing" || live[0].Seq == 0 {
 		t.Errorf("the list while the caller types: %+v", live)
 	}
@@ -174,7 +175,7 @@ func TestPayOverREST(t *testing.T) {
 	if code := ann.do("POST", "/api/v1/payments/"+st.ID+"/submit", nil, &st); code != 200 || st.State != "approved" || st.Result == nil || st.Result.Reference == "" {
 		t.Fatalf("submit: %d %+v", code, st)
 	}
-	var list []engine.Payment
+	var list []protocol.Payment
 	if code := sue.do("GET", "/api/v1/payments?call="+call, nil, &list); code != 200 || len(list) != 1 || list[0].State != "approved" || list[0].Last4 != "4242" {
 		t.Errorf("the supervisor's list: %+v", list)
 	}

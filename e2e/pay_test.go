@@ -22,6 +22,7 @@ import (
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/store"
 )
 
@@ -39,7 +40,7 @@ type payScenario struct {
 	rfc4733 bool   // keys as RFC 4733 events instead of in-band tones
 	amount  int64
 	// agent reacts to each pay.progress; it may return requests to send.
-	agent func(p *engine.Payment, s *payRun) []func(ctx context.Context, a *engine.Agent) error
+	agent func(p *protocol.Payment, s *payRun) []func(ctx context.Context, a *engine.Agent) error
 	// hangupAfter: the caller hangs up this long after the audio ends (0:
 	// 20 s, by which the agent has hung up).
 	hangupAfter time.Duration
@@ -48,12 +49,12 @@ type payScenario struct {
 // payRun is what one scenario saw.
 type payRun struct {
 	mu       sync.Mutex
-	statuses []engine.Payment // every pay.progress the agent got, in order
+	statuses []protocol.Payment // every pay.progress the agent got, in order
 	errors   []engine.Event
 	agentRaw bytes.Buffer // every message the agent got
 	superRaw bytes.Buffer // every message the supervisor got
-	superPay []engine.Payment
-	final    chan engine.Payment
+	superPay []protocol.Payment
+	final    chan protocol.Payment
 	submits  int
 }
 
@@ -61,7 +62,7 @@ type payRun struct {
 // has started the session by then (it does so on call.started).
 const keysAt = 3 * time.Second
 
-func submitWhenReady(p *engine.Payment, s *payRun) []func(context.Context, *engine.Agent) error {
+func submitWhenReady(p *protocol.Payment, s *payRun) []func(context.Context, *engine.Agent) error {
 	if p.State != "ready" {
 		return nil
 	}
@@ -83,7 +84,7 @@ func runPay(t *testing.T, sc payScenario, opts ...stacktest.Option) (*payRun, *s
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	run := &payRun{final: make(chan engine.Payment, 4)}
+	run := &payRun{final: make(chan protocol.Payment, 4)}
 	dir := t.TempDir()
 	recPath := filepath.Join(dir, "agent.wav")
 	f, err := os.Create(recPath)
@@ -117,7 +118,7 @@ func runPay(t *testing.T, sc payScenario, opts ...stacktest.Option) (*payRun, *s
 			case "call.started":
 				call := e.Call
 				send([]func(context.Context, *engine.Agent) error{func(ctx context.Context, a *engine.Agent) error {
-					return a.StartPayment(ctx, call, engine.PayRequest{Amount: sc.amount, Currency: "GBP", Description: "order 42", FieldTimeout: 20})
+					return a.StartPayment(ctx, call, protocol.PayRequest{Amount: sc.amount, Currency: "GBP", Description: "order 42", FieldTimeout: 20})
 				}})
 			case "pay.progress":
 				run.mu.Lock()
@@ -201,7 +202,7 @@ func runPay(t *testing.T, sc payScenario, opts ...stacktest.Option) (*payRun, *s
 }
 
 // finalStatus is the session's last status the agent got.
-func (r *payRun) finalStatus(t *testing.T) engine.Payment {
+func (r *payRun) finalStatus(t *testing.T) protocol.Payment {
 	t.Helper()
 	select {
 	case p := <-r.final:
@@ -211,13 +212,13 @@ func (r *payRun) finalStatus(t *testing.T) engine.Payment {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t.Fatalf("the payment never ended; statuses: %s; errors: %+v", r.states(), r.errors)
-	return engine.Payment{}
+	return protocol.Payment{}
 }
 
 func (r *payRun) states() string {
 	var b []string
 	for _, s := range r.statuses {
-		b = append(b, s.State+"/"+s.Current)
+		b = append(b, string(s.State)+"/"+string(s.Current))
 	}
 	return strings.Join(b, " ")
 }
@@ -383,14 +384,14 @@ func jsonOf(v any) string {
 // checkApproved: the agent got approved with a reference, brand and last
 // four; the supervisor saw the same outcome; the audit row agrees and holds
 // nothing more of the card.
-func checkApproved(t *testing.T, run *payRun, srv *stacktest.Stack, brand, last4 string) engine.Payment {
+func checkApproved(t *testing.T, run *payRun, srv *stacktest.Stack, brand, last4 string) protocol.Payment {
 	t.Helper()
 	p := run.finalStatus(t)
-	if p.State != "approved" || p.Result == nil || p.Result.Outcome != "approved" || p.Result.Reference == "" || p.Brand != brand || p.Last4 != last4 {
+	if p.State != "approved" || p.Result == nil || p.Result.Outcome != "approved" || p.Result.Reference == "" || string(p.Brand) != brand || p.Last4 != last4 {
 		t.Fatalf("final status %s; want approved %s %s with a reference (states %s)", jsonOf(p), brand, last4, run.states())
 	}
 	run.mu.Lock()
-	var superFinal engine.Payment
+	var superFinal protocol.Payment
 	for _, s := range run.superPay {
 		if s.Seq > superFinal.Seq {
 			superFinal = s
@@ -416,12 +417,12 @@ func fieldsSeen(run *payRun, field string) []string {
 	var out []string
 	for _, s := range run.statuses {
 		for _, f := range s.Fields {
-			if f.Field != field {
+			if string(f.Field) != field {
 				continue
 			}
-			v := f.State
+			v := string(f.State)
 			if f.Reason != "" {
-				v += "(" + f.Reason + ")"
+				v += "(" + string(f.Reason) + ")"
 			}
 			if len(out) == 0 || out[len(out)-1] != v {
 				out = append(out, v)
@@ -526,7 +527,7 @@ func TestPayCancelled(t *testing.T) {
 	const pan = "5555555555554444"
 	var once sync.Once
 	sc := payScenario{keys: pan + "#" + testExpiry, amount: 1250,
-		agent: func(p *engine.Payment, _ *payRun) []func(context.Context, *engine.Agent) error {
+		agent: func(p *protocol.Payment, _ *payRun) []func(context.Context, *engine.Agent) error {
 			var out []func(context.Context, *engine.Agent) error
 			if p.Current == "security-code" && p.State == "capturing" {
 				once.Do(func() {
@@ -552,7 +553,7 @@ func TestPayCancelled(t *testing.T) {
 func TestPayCallerHangsUp(t *testing.T) {
 	const pan = "4242424242424242"
 	sc := payScenario{keys: pan[:9], amount: 1250, hangupAfter: 500 * time.Millisecond,
-		agent: func(*engine.Payment, *payRun) []func(context.Context, *engine.Agent) error { return nil }}
+		agent: func(*protocol.Payment, *payRun) []func(context.Context, *engine.Agent) error { return nil }}
 	run, srv, rec := runPay(t, sc)
 	p := run.finalStatus(t)
 	if p.State != "dropped" || p.Result != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // toneFrames counts the 20 ms blocks of x in which hz has an amplitude of
@@ -54,7 +55,7 @@ func TestPayToneToCallerOnly(t *testing.T) {
 		OnEvent: func(e engine.Event) {
 			switch e.Type {
 			case "call.started":
-				go func() { _ = agent.StartPayment(ctx, e.Call, engine.PayRequest{Amount: 500, Currency: "GBP"}) }()
+				go func() { _ = agent.StartPayment(ctx, e.Call, protocol.PayRequest{Amount: 500, Currency: "GBP"}) }()
 			case "pay.progress":
 				if e.Payment.Seq == 1 {
 					started <- e.Payment.ID

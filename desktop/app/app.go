@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/desktop/engine"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // Errors the UI shows (their text is for the agent).
@@ -166,7 +167,7 @@ func (a *App) snapshot() State {
 	}
 	if st.Payment != nil {
 		p := *st.Payment
-		p.Fields = append([]engine.PayField(nil), p.Fields...)
+		p.Fields = append([]protocol.PayField(nil), p.Fields...)
 		st.Payment = &p
 	}
 	return st
@@ -400,29 +401,29 @@ func (a *App) onEvent(e engine.Event) {
 	key := false
 	a.mu.Lock()
 	switch e.Type {
-	case "hello":
+	case protocol.TypeHello:
 		a.st.Connection, a.st.Error = Connected, ""
 		if first := a.first; first != nil {
 			a.first = nil
 			first <- nil
 		}
-	case "presence":
-		a.st.Presence = e.Status
-		if e.Status == "available" && (a.st.Call == nil || a.st.Call.State == CallEnded) {
+	case protocol.TypePresence:
+		a.st.Presence = protocol.AgentState(e.Status)
+		if a.st.Presence == protocol.AgentAvailable && (a.st.Call == nil || a.st.Call.State == CallEnded) {
 			a.st.IdleSince = &now
 		} else {
 			a.st.IdleSince = nil
 		}
-	case "call.offered":
+	case protocol.TypeCallOffered:
 		a.st.Call = &Call{ID: e.Call, From: e.From, State: CallRinging}
 		a.st.Payment = nil
 		c := *a.st.Call
 		ring, notify = &c, "Incoming call from "+orUnknown(e.From)
-	case "call.withdrawn":
+	case protocol.TypeCallWithdrawn:
 		if c := a.st.Call; c != nil && c.ID == e.Call && c.State == CallRinging {
 			a.endCall(c, now, e.Reason)
 		}
-	case "call.started":
+	case protocol.TypeCallStarted:
 		c := a.st.Call
 		if c == nil || c.ID != e.Call {
 			c = &Call{ID: e.Call, From: e.From}
@@ -440,31 +441,31 @@ func (a *App) onEvent(e engine.Event) {
 		}
 		a.st.IdleSince = nil
 		a.startLevels()
-	case "call.progress":
+	case protocol.TypeCallProgress:
 		if c := a.st.Call; c != nil && c.ID == e.Call {
-			c.Progress = e.Status
-			if e.Status == "answered" {
+			c.Progress = protocol.ProgressStatus(e.Status)
+			if c.Progress == protocol.ProgressAnswered {
 				c.State, c.Started = CallActive, &now
 			}
 		}
-	case "call.ended":
+	case protocol.TypeCallEnded:
 		if c := a.st.Call; c != nil && c.ID == e.Call {
 			a.endCall(c, now, e.Reason)
 		}
 		a.stopLevelsLocked()
-	case "key.pressed":
+	case protocol.TypeKeyPressed:
 		key = true
-	case "pay.progress":
+	case protocol.TypePayProgress:
 		if p := e.Payment; p != nil && (a.st.Payment == nil || a.st.Payment.ID != p.ID || p.Seq > a.st.Payment.Seq) {
 			a.st.Payment = p
 			a.lastPay = p.Call
-			if p.Final() || p.State == "failed" {
+			if p.Final() || p.State == protocol.PayFailed {
 				a.recordPayment(p)
 			}
 		}
-	case "hold":
+	case protocol.TypeHold:
 		// The server's reply to our hold: already shown.
-	case "error":
+	case protocol.TypeError:
 		a.st.Error = strings.TrimSpace(e.Message)
 	default:
 		a.mu.Unlock()
@@ -526,21 +527,6 @@ func (a *App) saveHistory() {
 	go a.save("history.json", hist)
 }
 
-// recordPayment updates the history entry of p's call, if it is there
-// already (a payment that ends after its call) (a.mu held).
-func (a *App) recordPayment(p *engine.Payment) {
-	for i := range a.history {
-		if a.history[i].Call == p.Call {
-			a.history[i].Payment, a.history[i].Amount, a.history[i].Currency = p.State, p.Amount, p.Currency
-			if p.Result != nil {
-				a.history[i].Reference = p.Result.Reference
-			}
-			a.saveHistory()
-			return
-		}
-	}
-}
-
 // request runs f against the signed-in agent, bounded in time.
 func (a *App) request(f func(ctx context.Context, ag *engine.Agent) error) error {
 	a.mu.Lock()
@@ -584,10 +570,11 @@ func (a *App) call(states ...string) (Call, error) {
 
 // SetPresence sets available or away.
 func (a *App) SetPresence(status string) error {
-	if status != "available" && status != "away" {
+	p := protocol.AgentState(status)
+	if p != protocol.AgentAvailable && p != protocol.AgentAway {
 		return fmt.Errorf("%w: available or away", ErrInput)
 	}
-	return a.request(func(ctx context.Context, ag *engine.Agent) error { return ag.SetPresence(ctx, status) })
+	return a.request(func(ctx context.Context, ag *engine.Agent) error { return ag.SetPresence(ctx, p) })
 }
 
 // Answer takes the call that rings.
@@ -689,74 +676,6 @@ func (a *App) PressKey(key string) error {
 	}
 	a.snd.press(key[0])
 	return nil
-}
-
-// StartPayment starts a payment on the call: amount in minor units (0:
-// save the card as a token), currency ISO 4217; with postcode the caller
-// also types the billing postal code after the card.
-func (a *App) StartPayment(amount int64, currency string, postcode bool) error {
-	c, err := a.call(CallActive)
-	if err != nil {
-		return err
-	}
-	if amount < 0 || len(currency) != 3 {
-		return fmt.Errorf("%w: an amount of 0 or more and a three-letter currency", ErrInput)
-	}
-	desc := "Card payment"
-	if amount == 0 {
-		desc = "Card saved"
-	}
-	req := engine.PayRequest{Amount: amount, Currency: strings.ToUpper(currency), Description: desc}
-	if postcode {
-		req.Fields = []string{"card-number", "expiry-date", "security-code", "postal-code"}
-	}
-	return a.request(func(ctx context.Context, ag *engine.Agent) error { return ag.StartPayment(ctx, c.ID, req) })
-}
-
-// payment returns the live payment's id, or ErrNoPayment.
-func (a *App) payment() (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if p := a.st.Payment; p != nil && !p.Final() {
-		return p.ID, nil
-	}
-	return "", ErrNoPayment
-}
-
-// AskField has the caller type field again.
-func (a *App) AskField(field string) error {
-	id, err := a.payment()
-	if err != nil {
-		return err
-	}
-	return a.request(func(ctx context.Context, ag *engine.Agent) error { return ag.AskField(ctx, id, field) })
-}
-
-// ResetField clears field.
-func (a *App) ResetField(field string) error {
-	id, err := a.payment()
-	if err != nil {
-		return err
-	}
-	return a.request(func(ctx context.Context, ag *engine.Agent) error { return ag.ResetField(ctx, id, field) })
-}
-
-// CancelPayment ends the payment; nothing is charged.
-func (a *App) CancelPayment() error {
-	id, err := a.payment()
-	if err != nil {
-		return err
-	}
-	return a.request(func(ctx context.Context, ag *engine.Agent) error { return ag.CancelPayment(ctx, id) })
-}
-
-// SubmitPayment sends the card to the gateway (every field complete).
-func (a *App) SubmitPayment() error {
-	id, err := a.payment()
-	if err != nil {
-		return err
-	}
-	return a.request(func(ctx context.Context, ag *engine.Agent) error { return ag.SubmitPayment(ctx, id) })
 }
 
 func isLoopback(host string) bool {

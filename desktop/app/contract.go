@@ -3,7 +3,7 @@ package app
 import (
 	"time"
 
-	"github.com/hushphone/hushphone/desktop/engine"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // The contract between the app (Go) and its UI (frontend/, TypeScript):
@@ -11,6 +11,9 @@ import (
 // Promise that rejects with the error's text) and listens to the events
 // below (window.runtime.EventsOn). Every state change emits EventState
 // with the whole State, so the UI renders from the latest one alone.
+// frontend/src/types.ts mirrors the types here; what comes from the
+// protocol (the payment status, presence, reasons) it imports from
+// frontend/src/protocol.ts, generated from package protocol.
 
 // Events the app emits.
 const (
@@ -53,14 +56,14 @@ type State struct {
 	User   string `json:"user,omitempty"`
 	// Presence is available, away or busy (on a call); IdleSince is when
 	// the agent last became available with no call (null otherwise).
-	Presence  string     `json:"presence,omitempty"`
-	IdleSince *time.Time `json:"idleSince,omitempty"`
-	Call      *Call      `json:"call,omitempty"`
+	Presence  protocol.AgentState `json:"presence,omitempty"`
+	IdleSince *time.Time          `json:"idleSince,omitempty"`
+	Call      *Call               `json:"call,omitempty"`
 	// Payment is the call's payment session, live or just ended (null
 	// when none since the call started).
-	Payment *engine.Payment `json:"payment,omitempty"`
-	Devices Devices         `json:"devices"`
-	Theme   string          `json:"theme"` // light, dark or system
+	Payment *protocol.Payment `json:"payment,omitempty"`
+	Devices Devices           `json:"devices"`
+	Theme   string            `json:"theme"` // light, dark or system
 }
 
 // Call is the agent's call.
@@ -70,12 +73,12 @@ type Call struct {
 	Outbound bool   `json:"outbound"`
 	State    string `json:"state"`
 	// Progress of an outbound call: ringing, answered.
-	Progress string     `json:"progress,omitempty"`
-	Started  *time.Time `json:"started,omitempty"` // answered: the call timer counts from here
-	Ended    *time.Time `json:"ended,omitempty"`
-	Reason   string     `json:"reason,omitempty"` // why it ended
-	Muted    bool       `json:"muted"`
-	Held     bool       `json:"held"`
+	Progress protocol.ProgressStatus `json:"progress,omitempty"`
+	Started  *time.Time              `json:"started,omitempty"` // answered: the call timer counts from here
+	Ended    *time.Time              `json:"ended,omitempty"`
+	Reason   string                  `json:"reason,omitempty"` // why it ended: a protocol.EndReason or WithdrawReason
+	Muted    bool                    `json:"muted"`
+	Held     bool                    `json:"held"`
 }
 
 // Devices is the sound devices in use: their names, and the IDs chosen
@@ -116,10 +119,10 @@ type HistoryItem struct {
 	Reason   string    `json:"reason,omitempty"`
 	// Payment is the outcome of the call's last payment, if any:
 	// approved, declined, failed, cancelled, dropped, timed_out.
-	Payment   string `json:"payment,omitempty"`
-	Amount    int64  `json:"amount,omitempty"`
-	Currency  string `json:"currency,omitempty"`
-	Reference string `json:"reference,omitempty"`
+	Payment   protocol.PaymentState `json:"payment,omitempty"`
+	Amount    int64                 `json:"amount,omitempty"`
+	Currency  string                `json:"currency,omitempty"`
+	Reference string                `json:"reference,omitempty"`
 }
 
 // Prefs are what the app remembers between runs (in the user's config

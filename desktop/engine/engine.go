@@ -37,6 +37,7 @@ import (
 
 	"github.com/hushphone/hushphone/internal/opus"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // Errors.
@@ -67,31 +68,26 @@ type Audio interface {
 	CallEnded(call string)
 }
 
-// Event is something for the agent's UI (the Wails app) or log.
+// Event is something for the agent's UI (the Wails app) or log: a message
+// from the server, in the fields the UI uses.
 type Event struct {
-	Type string // the protocol message type: call.offered, key.pressed, ...
+	Type protocol.Type // the message's type: call.offered, key.pressed, ...
 	Call string
 	From string
-	// Outbound: a call the agent placed (Type "call.started").
+	// Outbound: a call the agent placed (Type call.started).
 	Outbound bool
-	// Status is the agent's presence (Type "presence") or how a call the
-	// agent placed is going (Type "call.progress": ringing, answered);
-	// Reason why a call ended or stopped ringing.
+	// Status is the agent's presence (Type presence: a protocol.AgentState)
+	// or how a call the agent placed is going (Type call.progress: a
+	// protocol.ProgressStatus); Reason why a call ended (a
+	// protocol.EndReason) or stopped ringing (a protocol.WithdrawReason).
 	Status, Reason string
-	// Calls is every call, for supervisors (Type "calls").
-	Calls []CallState
-	// Code and Message are an error's (Type "error").
-	Code, Message string
-	// Payment is a payment session's status (Type "pay.progress").
-	Payment *Payment
-}
-
-// CallState is one call as supervisors see it.
-type CallState struct {
-	Call  string `json:"call"`
-	From  string `json:"from,omitempty"`
-	State string `json:"state"` // queued, ringing, active, held
-	Agent string `json:"agent,omitempty"`
+	// Calls is every call, for supervisors (Type calls).
+	Calls []protocol.CallSnapshot
+	// Code and Message are an error's (Type error).
+	Code    protocol.ErrorCode
+	Message string
+	// Payment is a payment session's status (Type pay.progress).
+	Payment *protocol.Payment
 }
 
 // Config configures an agent.
@@ -232,7 +228,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if a.cfg.OnMessage != nil {
 			a.cfg.OnMessage(b)
 		}
-		var m msg
+		var m protocol.Message
 		if err := json.Unmarshal(b, &m); err != nil {
 			return fmt.Errorf("%w: %w", ErrProtocol, err)
 		}
@@ -242,65 +238,43 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// msg is one protocol message (the fields the engine uses).
-type msg struct {
-	Type      string      `json:"type"`
-	Call      string      `json:"call,omitempty"`
-	From      string      `json:"from,omitempty"`
-	Status    string      `json:"status,omitempty"`
-	Kind      string      `json:"kind,omitempty"`
-	SDP       string      `json:"sdp,omitempty"`
-	Candidate string      `json:"candidate,omitempty"`
-	Code      string      `json:"code,omitempty"`
-	Message   string      `json:"message,omitempty"`
-	Reason    string      `json:"reason,omitempty"`
-	Role      string      `json:"role,omitempty"`
-	Number    string      `json:"number,omitempty"`
-	Outbound  bool        `json:"outbound,omitempty"`
-	Calls     []CallState `json:"calls,omitempty"`
-	Pay       *PayRequest `json:"pay,omitempty"`
-	Session   string      `json:"session,omitempty"`
-	Field     string      `json:"field,omitempty"`
-	Payment   *Payment    `json:"payment,omitempty"`
-}
-
-func (a *Agent) handle(ctx context.Context, m msg) error {
-	if a.cfg.OnEvent != nil && m.Type != "pong" {
+func (a *Agent) handle(ctx context.Context, m protocol.Message) error {
+	if a.cfg.OnEvent != nil && m.Type != protocol.TypePong {
 		a.cfg.OnEvent(Event{Type: m.Type, Call: m.Call, From: m.From, Outbound: m.Outbound, Status: m.Status, Reason: m.Reason,
 			Calls: m.Calls, Code: m.Code, Message: m.Message, Payment: m.Payment})
 	}
 	switch m.Type {
-	case "hello":
-		if m.Role == "agent" {
-			return a.send(ctx, msg{Type: "presence", Status: "available"})
+	case protocol.TypeHello:
+		if m.Role == protocol.RoleAgent {
+			return a.send(ctx, protocol.Message{Type: protocol.TypePresence, Status: string(protocol.AgentAvailable)})
 		}
-	case "listen.started":
+	case protocol.TypeListenStarted:
 		if a.media(m.Call) == nil {
 			return a.startMedia(ctx, m.Call, true)
 		}
-	case "listen.ended":
+	case protocol.TypeListenEnded:
 		a.endCall(m.Call)
-	case "call.offered":
+	case protocol.TypeCallOffered:
 		if a.cfg.AutoAnswer {
 			return a.Answer(ctx, m.Call)
 		}
-	case "call.started":
+	case protocol.TypeCallStarted:
 		return a.startMedia(ctx, m.Call, false)
-	case "sdp":
+	case protocol.TypeSDP:
 		if c := a.media(m.Call); c != nil {
 			if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 				return fmt.Errorf("engine: %w", err)
 			}
 		}
-	case "candidate":
+	case protocol.TypeCandidate:
 		if c := a.media(m.Call); c != nil {
 			if err := c.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: m.Candidate}); err != nil {
 				return fmt.Errorf("engine: %w", err)
 			}
 		}
-	case "call.ended":
+	case protocol.TypeCallEnded:
 		a.endCall(m.Call)
-	case "error":
+	case protocol.TypeError:
 		a.log.Warn("server refused a message", "code", m.Code, "message", m.Message)
 	}
 	return nil
@@ -308,54 +282,54 @@ func (a *Agent) handle(ctx context.Context, m msg) error {
 
 // Answer takes a call that rings.
 func (a *Agent) Answer(ctx context.Context, call string) error {
-	return a.send(ctx, msg{Type: "answer", Call: call})
+	return a.send(ctx, protocol.Message{Type: protocol.TypeAnswer, Call: call})
 }
 
 // Decline lets a ringing call go to another agent.
 func (a *Agent) Decline(ctx context.Context, call string) error {
-	return a.send(ctx, msg{Type: "decline", Call: call})
+	return a.send(ctx, protocol.Message{Type: protocol.TypeDecline, Call: call})
 }
 
 // SetPresence sets the agent available or away.
-func (a *Agent) SetPresence(ctx context.Context, status string) error {
-	return a.send(ctx, msg{Type: "presence", Status: status})
+func (a *Agent) SetPresence(ctx context.Context, status protocol.AgentState) error {
+	return a.send(ctx, protocol.Message{Type: protocol.TypePresence, Status: string(status)})
 }
 
 // Dial places a call to number through the server's outbound trunk: it
 // comes back as a call.started event (Outbound) and runs as any call,
 // with call.progress events as the far end rings and answers.
 func (a *Agent) Dial(ctx context.Context, number string) error {
-	return a.send(ctx, msg{Type: "dial", Number: number})
+	return a.send(ctx, protocol.Message{Type: protocol.TypeDial, Number: number})
 }
 
 // Listen asks to listen in to a call (supervisors and admins; the call
 // must be active): once the server agrees, what the call sounds like goes
 // to the Audio's Speaker, between CallStarted and CallEnded.
 func (a *Agent) Listen(ctx context.Context, call string) error {
-	return a.send(ctx, msg{Type: "listen", Call: call})
+	return a.send(ctx, protocol.Message{Type: protocol.TypeListen, Call: call})
 }
 
 // Unlisten stops listening to a call.
 func (a *Agent) Unlisten(ctx context.Context, call string) error {
-	return a.send(ctx, msg{Type: "unlisten", Call: call})
+	return a.send(ctx, protocol.Message{Type: protocol.TypeUnlisten, Call: call})
 }
 
 // Hold puts the agent's call on hold (the caller hears the hold tone
 // instead of the agent) or takes it off.
 func (a *Agent) Hold(ctx context.Context, call string, on bool) error {
-	status := "off"
+	status := protocol.HoldOff
 	if on {
-		status = "on"
+		status = protocol.HoldOn
 	}
-	return a.send(ctx, msg{Type: "hold", Call: call, Status: status})
+	return a.send(ctx, protocol.Message{Type: protocol.TypeHold, Call: call, Status: string(status)})
 }
 
 // Hangup ends the agent's call.
 func (a *Agent) Hangup(ctx context.Context, call string) error {
-	return a.send(ctx, msg{Type: "hangup", Call: call})
+	return a.send(ctx, protocol.Message{Type: protocol.TypeHangup, Call: call})
 }
 
-func (a *Agent) send(ctx context.Context, m msg) error {
+func (a *Agent) send(ctx context.Context, m protocol.Message) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
@@ -496,7 +470,7 @@ func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error 
 	})
 	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
 		if ci != nil {
-			_ = a.send(context.WithoutCancel(ctx), msg{Type: "candidate", Call: call, Candidate: ci.ToJSON().Candidate})
+			_ = a.send(context.WithoutCancel(ctx), protocol.Message{Type: protocol.TypeCandidate, Call: call, Candidate: ci.ToJSON().Candidate})
 		}
 	})
 	var once sync.Once
@@ -512,7 +486,7 @@ func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error 
 	if err := pc.SetLocalDescription(offer); err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
-	return a.send(ctx, msg{Type: "sdp", Call: call, Kind: "offer", SDP: offer.SDP})
+	return a.send(ctx, protocol.Message{Type: protocol.TypeSDP, Call: call, Kind: protocol.KindOffer, SDP: offer.SDP})
 }
 
 // play gives the server's audio to the speaker, 20 ms at a time, lost or

@@ -101,7 +101,7 @@ func TestSupervisorListensIn(t *testing.T) {
 				}
 			case "error":
 				evMu.Lock()
-				sueErrs = append(sueErrs, e.Code)
+				sueErrs = append(sueErrs, string(e.Code))
 				evMu.Unlock()
 				if e.Code == "not_active" { // taken a moment later: try again
 					go func() {
@@ -217,7 +217,7 @@ func TestSupervisorListensIn(t *testing.T) {
 	}
 	// Listening is silent: the agent heard of none of it.
 	for _, e := range annEvents {
-		if strings.HasPrefix(e.Type, "listen") {
+		if strings.HasPrefix(string(e.Type), "listen") {
 			t.Errorf("the agent got %s", e.Type)
 		}
 	}

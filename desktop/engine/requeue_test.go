@@ -29,7 +29,7 @@ func TestHeldCallGoesToAnotherAgent(t *testing.T) {
 		return runAgent(ctx, t, Config{Server: srv.URL, User: name, Password: name + "-password", AutoAnswer: true, Loopback: true, Audio: audio,
 			OnEvent: func(e Event) {
 				mu.Lock()
-				events = append(events, name+" "+e.Type)
+				events = append(events, name+" "+string(e.Type))
 				mu.Unlock()
 			}})
 	}

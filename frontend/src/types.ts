@@ -1,72 +1,29 @@
 // The contract with Go: desktop/app/contract.go (State, Call, Levels,
-// Devices, HistoryItem, Prefs) and desktop/engine/pay.go (Payment). Times
-// arrive as RFC 3339 strings.
+// Devices, HistoryItem, Prefs), kept by hand. What comes from the
+// protocol (the payment status, presence, progress) is generated from Go
+// package protocol into protocol.ts: imported here, never redeclared.
+// Times arrive as RFC 3339 strings.
+
+import type { AgentState, Payment, PaymentState, ProgressStatus } from "./protocol";
+
+export type { FieldState, PayField, PayResult, Payment, PaymentState } from "./protocol";
 
 export type Connection = "signed_out" | "connecting" | "connected" | "reconnecting";
 export type CallState = "ringing" | "dialing" | "active" | "ended";
 export type Theme = "light" | "dark" | "system";
-export type Presence = "available" | "away" | "busy" | string;
+export type Presence = AgentState;
 
 export interface Call {
   id: string;
   from: string;
   outbound: boolean;
   state: CallState | string;
-  progress?: string;
+  progress?: ProgressStatus;
   started?: string | null;
   ended?: string | null;
   reason?: string;
   muted: boolean;
   held: boolean;
-}
-
-export type FieldState = "waiting" | "capturing" | "complete" | "invalid";
-
-export interface PayField {
-  field: string;
-  state: FieldState | string;
-  digits: number;
-  reason?: string;
-  attemptsLeft: number;
-  last4?: string;
-}
-
-export interface PayResult {
-  outcome: "approved" | "declined" | "failed" | string;
-  reference?: string;
-  token?: string;
-  reason?: string;
-}
-
-export type PaymentState =
-  | "capturing"
-  | "ready"
-  | "submitting"
-  | "failed"
-  | "approved"
-  | "declined"
-  | "cancelled"
-  | "dropped"
-  | "timed_out";
-
-export interface Payment {
-  id: string;
-  call: string;
-  agent: string;
-  seq: number;
-  state: PaymentState | string;
-  amount: number;
-  currency: string;
-  description?: string;
-  method: string;
-  gateway: string;
-  fields?: PayField[] | null;
-  current?: string;
-  brand?: string;
-  last4?: string;
-  result?: PayResult | null;
-  started: string;
-  ended?: string | null;
 }
 
 export interface Devices {
@@ -113,7 +70,7 @@ export interface HistoryItem {
   started: string;
   seconds: number;
   reason?: string;
-  payment?: string;
+  payment?: PaymentState;
   amount?: number;
   currency?: string;
   reference?: string;

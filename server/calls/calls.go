@@ -33,6 +33,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/recorder"
 	"github.com/hushphone/hushphone/server/route"
@@ -191,7 +192,7 @@ func (m *Manager) OnCall(tc *trunk.Call) {
 	go func() {
 		defer m.wg.Done()
 		<-tc.Done()
-		_ = m.p.Router.Hangup(tc.ID, "caller hung up")
+		_ = m.p.Router.Hangup(tc.ID, string(protocol.EndCallerGone))
 		m.end(context.Background(), tc.ID)
 	}()
 }
@@ -259,7 +260,7 @@ func (m *Manager) RouteEvent(e route.Event) {
 		m.mu.Lock()
 		c := m.calls[e.Call]
 		m.mu.Unlock()
-		if c != nil && e.Reason != "caller hung up" {
+		if c != nil && e.Reason != protocol.EndCallerGone {
 			// The agent (or the queue) ended it: BYE to the caller, off
 			// the queue's goroutine; an outbound call still ringing stops
 			// ringing.
@@ -435,7 +436,7 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 		c.mu.Lock()
 		agent := c.agent
 		c.mu.Unlock()
-		m.p.Notify(Progress{Agent: agent, Call: c.id, Status: "ringing"})
+		m.p.Notify(Progress{Agent: agent, Call: c.id, Status: protocol.ProgressRinging})
 	}))
 	if err != nil {
 		reason := dialFailure(err)
@@ -470,9 +471,9 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 	f := m.farEnd(c, tc.Offer.Law)
 	out.Store(&f)
 	m.log.Info("outbound call answered", "call", c.id)
-	m.p.Notify(Progress{Agent: agent, Call: c.id, Status: "answered"})
+	m.p.Notify(Progress{Agent: agent, Call: c.id, Status: protocol.ProgressAnswered})
 	<-tc.Done()
-	_ = m.p.Router.Hangup(c.id, "caller hung up")
+	_ = m.p.Router.Hangup(c.id, string(protocol.EndCallerGone))
 	m.end(ctx, c.id)
 }
 
@@ -483,17 +484,17 @@ func dialFailure(err error) string {
 	case errors.As(err, &rej):
 		switch rej.Code {
 		case 486, 600:
-			return "busy"
+			return string(protocol.EndBusy)
 		case 408, 480, 487:
-			return "no_answer"
+			return string(protocol.EndNoAnswer)
 		case 404, 484, 485, 604:
-			return "rejected"
+			return string(protocol.EndRejected)
 		}
-		return "failed"
+		return string(protocol.EndFailed)
 	case errors.Is(err, context.DeadlineExceeded):
-		return "no_answer"
+		return string(protocol.EndNoAnswer)
 	}
-	return "failed"
+	return string(protocol.EndFailed)
 }
 
 // SDP takes the session description of the call's agent or of a
@@ -504,7 +505,7 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	if err != nil {
 		return err
 	}
-	if kind != "offer" {
+	if kind != string(protocol.KindOffer) {
 		return fmt.Errorf("%w: the server answers the client's offer; got %q", agentleg.ErrSDP, kind)
 	}
 	params := agentleg.LegParams{
@@ -553,7 +554,7 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	if old != nil {
 		_ = old.Close() // a rejoin (or a second offer) replaces the leg
 	}
-	m.p.Notify(Description{User: user, Call: callID, Kind: "answer", SDP: answer})
+	m.p.Notify(Description{User: user, Call: callID, Kind: protocol.KindAnswer, SDP: answer})
 	return nil
 }
 
@@ -820,7 +821,7 @@ func (m *Manager) end(ctx context.Context, id string) {
 		if lis.leg != nil {
 			_ = lis.leg.Close()
 		}
-		m.p.Notify(ListenEnded{User: user, Call: id, Reason: "call_ended"})
+		m.p.Notify(ListenEnded{User: user, Call: id, Reason: protocol.ListenEndCallEnded})
 	}
 	if rec != nil {
 		d := rec.Duration()

@@ -1,5 +1,7 @@
 package calls
 
+import "github.com/hushphone/hushphone/protocol"
+
 // Event is something the calls have to tell a user: the server's side of
 // a WebRTC exchange, an outbound call's progress, a key pressed (never
 // which), the end of a supervisor's listening. Params.Notify delivers it
@@ -10,7 +12,7 @@ type Event interface{ callEvent() }
 // call (its answer to the user's offer).
 type Description struct {
 	User, Call string
-	Kind       string // "answer"
+	Kind       protocol.SDPKind // an answer
 	SDP        string
 }
 
@@ -24,7 +26,7 @@ type Candidate struct {
 // end rings) or "answered".
 type Progress struct {
 	Agent, Call string
-	Status      string
+	Status      protocol.ProgressStatus
 }
 
 // KeyPressed says the caller pressed a key on the call: for its agent (if
@@ -37,7 +39,7 @@ type KeyPressed struct {
 // ListenEnded tells a supervisor their listening to a call is over.
 type ListenEnded struct {
 	User, Call string
-	Reason     string
+	Reason     protocol.ListenEndReason
 }
 
 func (Description) callEvent() {}

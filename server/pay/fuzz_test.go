@@ -9,6 +9,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/payment/session"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/store"
 )
@@ -74,7 +75,7 @@ func FuzzManager(f *testing.F) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		var seq uint64
-		final := State("")
+		final := protocol.PaymentState("")
 		for _, s := range h.sent {
 			if s.Seq <= seq {
 				t.Fatalf("seq %d after %d", s.Seq, seq)
@@ -92,7 +93,7 @@ func FuzzManager(f *testing.F) {
 				t.Fatalf("a status holds 7 digits in a row: %s", b)
 			}
 			for _, fp := range s.Fields {
-				if fp.Last4 != "" && (fp.Field != session.CardNumber || fp.State != session.Complete) {
+				if fp.Last4 != "" && (fp.Field != protocol.FieldCardNumber || fp.State != protocol.FieldComplete) {
 					t.Fatalf("last4 on %+v", fp)
 				}
 			}

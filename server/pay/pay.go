@@ -31,16 +31,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/hushphone/hushphone/media/dtmf"
-	"github.com/hushphone/hushphone/payment/card"
 	"github.com/hushphone/hushphone/payment/gateway"
 	"github.com/hushphone/hushphone/payment/session"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/store"
 )
@@ -58,98 +56,6 @@ var (
 	ErrSubmitting  = errors.New("pay: the payment is being submitted")
 	ErrClosed      = errors.New("pay: the server is shutting down")
 )
-
-// State is a session's state as a whole.
-type State string
-
-// States. Capturing, Ready, Submitting and Failed are live (the session
-// takes requests); the others are final.
-const (
-	Capturing  State = "capturing"  // the caller is typing
-	Ready      State = "ready"      // every field is valid: submit
-	Submitting State = "submitting" // with the gateway
-	Failed     State = "failed"     // the gateway could not be reached: submit again or cancel
-	Approved   State = "approved"
-	Declined   State = "declined"
-	Cancelled  State = "cancelled"
-	Dropped    State = "dropped"
-	TimedOut   State = "timed_out"
-)
-
-// Final reports whether s ends a session.
-func (s State) Final() bool {
-	switch s {
-	case Approved, Declined, Cancelled, Dropped, TimedOut:
-		return true
-	}
-	return false
-}
-
-// Methods.
-const (
-	MethodCard = "card"
-	MethodBank = "bank"
-)
-
-// Limits on a Request.
-const (
-	MaxAmount          = 100_000_000_00 // minor units
-	MaxDescription     = 200
-	MaxIdempotencyKey  = 100
-	MaxAttempts        = 9
-	MaxFieldTimeoutSec = 300
-)
-
-// Request is what an agent asks for when starting a session.
-type Request struct {
-	Amount      int64  `json:"amount"`   // minor units; 0: tokenize (save the card)
-	Currency    string `json:"currency"` // ISO 4217, three letters
-	Description string `json:"description,omitempty"`
-	// Method is card (the default) or bank; Fields default to card-number,
-	// expiry-date, security-code for cards and routing-number,
-	// account-number for bank accounts.
-	Method string          `json:"method,omitempty"`
-	Fields []session.Field `json:"fields,omitempty"`
-	// Brands are the card brands accepted (empty: every brand).
-	Brands []card.Brand `json:"brands,omitempty"`
-	// Attempts per field (0: 3) and the seconds the caller may pause within
-	// a field (0: 30).
-	Attempts     int `json:"attempts,omitempty"`
-	FieldTimeout int `json:"fieldTimeout,omitempty"`
-	// IdempotencyKey goes to the gateway with every submit of this session
-	// (empty: the session's id), so a retry never charges twice.
-	IdempotencyKey string `json:"idempotencyKey,omitempty"`
-}
-
-// Result is the gateway's answer.
-type Result struct {
-	Outcome   gateway.Outcome `json:"outcome"`
-	Reference string          `json:"reference,omitempty"`
-	Token     string          `json:"token,omitempty"`
-	Reason    string          `json:"reason,omitempty"`
-}
-
-// Status is a session as the agent and supervisors see it. Seq grows with
-// every change: a client keeps the highest it has seen.
-type Status struct {
-	ID          string                  `json:"id"`
-	Call        string                  `json:"call"`
-	Agent       string                  `json:"agent"`
-	Seq         uint64                  `json:"seq"`
-	State       State                   `json:"state"`
-	Amount      int64                   `json:"amount"`
-	Currency    string                  `json:"currency"`
-	Description string                  `json:"description,omitempty"`
-	Method      string                  `json:"method"`
-	Gateway     string                  `json:"gateway"`
-	Fields      []session.FieldProgress `json:"fields,omitzero"`
-	Current     session.Field           `json:"current,omitempty"`
-	Brand       string                  `json:"brand,omitempty"`
-	Last4       string                  `json:"last4,omitempty"`
-	Result      *Result                 `json:"result,omitempty"`
-	Started     time.Time               `json:"started"`
-	Ended       *time.Time              `json:"ended,omitempty"`
-}
 
 // Calls says which call an agent is on (*route.Router).
 type Calls interface {
@@ -245,7 +151,7 @@ func New(ctx context.Context, p Params) (*Manager, error) {
 	}
 	// Sessions a previous run was taking when it stopped (killed, crashed)
 	// never finished: their calls are gone, so they were dropped.
-	if n, err := p.Audit.EndUnfinishedPayments(ctx, "server_restarted"); err != nil {
+	if n, err := p.Audit.EndUnfinishedPayments(ctx, auditServerRestarted); err != nil {
 		return nil, fmt.Errorf("pay: %w", err)
 	} else if n > 0 {
 		p.Logger.Warn("payments left unfinished by the last run recorded as dropped", "payments", n)
@@ -254,84 +160,6 @@ func New(ctx context.Context, p Params) (*Manager, error) {
 	m.wg.Add(1)
 	go m.ticks(context.WithoutCancel(ctx))
 	return m, nil
-}
-
-var (
-	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
-	keyRe      = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
-	longDigits = regexp.MustCompile(`[0-9]{7,}`)
-)
-
-// check completes r with its defaults and says what is wrong with it.
-func (r *Request) check() (session.Params, error) {
-	bad := func(msg string) (session.Params, error) {
-		return session.Params{}, fmt.Errorf("%w: %s", ErrBadRequest, msg)
-	}
-	r.Currency = strings.ToUpper(r.Currency)
-	switch {
-	case r.Amount < 0 || r.Amount > MaxAmount:
-		return bad(fmt.Sprintf(`"amount" is in minor units, 0 (save the card) to %d`, int64(MaxAmount)))
-	case !currencyRe.MatchString(r.Currency):
-		return bad(`"currency" is a three-letter ISO 4217 code such as GBP`)
-	case len(r.Description) > MaxDescription:
-		return bad(fmt.Sprintf(`"description" is at most %d characters`, MaxDescription))
-	case longDigits.MatchString(r.Description):
-		return bad(`"description" must not hold 7 or more digits in a row: it could be card data`)
-	case r.Attempts < 0 || r.Attempts > MaxAttempts:
-		return bad(fmt.Sprintf(`"attempts" is 1 to %d (0: 3)`, MaxAttempts))
-	case r.FieldTimeout < 0 || r.FieldTimeout > MaxFieldTimeoutSec:
-		return bad(fmt.Sprintf(`"fieldTimeout" is 1 to %d seconds (0: 30)`, MaxFieldTimeoutSec))
-	case len(r.IdempotencyKey) > MaxIdempotencyKey || r.IdempotencyKey != "" && !keyRe.MatchString(r.IdempotencyKey):
-		return bad(fmt.Sprintf(`"idempotencyKey" is 1 to %d of A-Z a-z 0-9 _ . : -`, MaxIdempotencyKey))
-	case longDigits.MatchString(r.IdempotencyKey):
-		return bad(`"idempotencyKey" must not hold 7 or more digits in a row`)
-	}
-	if r.Method == "" {
-		r.Method = MethodCard
-	}
-	if r.Method != MethodCard && r.Method != MethodBank {
-		return bad(`"method" is card or bank`)
-	}
-	if len(r.Fields) == 0 {
-		if r.Method == MethodCard {
-			r.Fields = []session.Field{session.CardNumber, session.ExpiryDate, session.SecurityCode}
-		} else {
-			r.Fields = []session.Field{session.RoutingNumber, session.AccountNumber}
-		}
-	}
-	seen := map[session.Field]bool{}
-	for _, f := range r.Fields {
-		// The messages name the fields we know, never what the client sent.
-		switch f {
-		case session.CardNumber, session.ExpiryDate, session.SecurityCode, session.PostalCode, session.RoutingNumber, session.AccountNumber:
-		default:
-			return bad(`unknown field: the fields are card-number, expiry-date, security-code, postal-code, routing-number and account-number`)
-		}
-		if seen[f] {
-			return bad(fmt.Sprintf("the field %s is asked for twice", f))
-		}
-		seen[f] = true
-		bank := f == session.RoutingNumber || f == session.AccountNumber
-		if bank != (r.Method == MethodBank) {
-			return bad(fmt.Sprintf("the field %s does not go with the method %s", f, r.Method))
-		}
-	}
-	if r.Method == MethodCard && !slices.Contains(r.Fields, session.CardNumber) {
-		return bad(`a card payment needs the "card-number" field`)
-	}
-	if r.Method == MethodBank && (!slices.Contains(r.Fields, session.RoutingNumber) || !slices.Contains(r.Fields, session.AccountNumber)) {
-		return bad(`a bank payment needs "routing-number" and "account-number"`)
-	}
-	if r.Method == MethodCard && r.Amount > 0 && !slices.Contains(r.Fields, session.ExpiryDate) {
-		return bad(`a card charge needs the "expiry-date" field`)
-	}
-	for _, b := range r.Brands {
-		if len(card.Lengths(b)) == 0 {
-			return bad("unknown brand: the brands are visa, mastercard, amex, discover, diners, jcb, maestro and unionpay")
-		}
-	}
-	return session.Params{Fields: r.Fields, Accepted: r.Brands, Attempts: r.Attempts,
-		FieldTimeout: time.Duration(r.FieldTimeout) * time.Second}, nil
 }
 
 // newID returns a session id: "pay_" and 24 random hex characters, every
@@ -351,7 +179,7 @@ func newID() (string, error) {
 
 // Start starts a session on the call agent is on.
 func (m *Manager) Start(ctx context.Context, agent, call string, r Request) (Status, error) {
-	sp, err := r.check()
+	sp, err := check(&r)
 	if err != nil {
 		return Status{}, err
 	}
@@ -370,7 +198,7 @@ func (m *Manager) Start(ctx context.Context, agent, call string, r Request) (Sta
 	if err != nil {
 		return Status{}, fmt.Errorf("%w: %w", ErrBadRequest, err)
 	}
-	l := &live{s: s, req: r, last: now, st: Status{ID: id, Call: call, Agent: agent, State: Capturing, Amount: r.Amount,
+	l := &live{s: s, req: r, last: now, st: Status{ID: id, Call: call, Agent: agent, State: protocol.PayCapturing, Amount: r.Amount,
 		Currency: r.Currency, Description: r.Description, Method: r.Method, Gateway: m.p.Gateway.Name(), Started: now.UTC()}}
 	m.mu.Lock()
 	switch {
@@ -387,7 +215,7 @@ func (m *Manager) Start(ctx context.Context, agent, call string, r Request) (Sta
 		return Status{}, err
 	}
 	if err := m.p.Audit.AddPayment(ctx, store.Payment{ID: id, CallID: call, Agent: agent, Amount: r.Amount, Currency: r.Currency,
-		Method: r.Method, Gateway: m.p.Gateway.Name(), IdempotencyKey: r.IdempotencyKey, Started: now}); err != nil {
+		Method: string(r.Method), Gateway: m.p.Gateway.Name(), IdempotencyKey: r.IdempotencyKey, Started: now}); err != nil {
 		m.forget(l)
 		s.Close()
 		return Status{}, fmt.Errorf("pay: recording the session: %w", err)
@@ -403,17 +231,17 @@ func (m *Manager) Start(ctx context.Context, agent, call string, r Request) (Sta
 // update folds p into the status and returns a copy to send.
 func (l *live) update(p session.Progress) Status {
 	l.next()
-	l.st.Fields, l.st.Current, l.st.Brand = p.Fields, p.Current, p.Brand
+	l.st.Fields, l.st.Current, l.st.Brand = fieldsOf(p.Fields), protocol.Field(p.Current), protocol.Brand(p.Brand)
 	l.st.Last4 = ""
 	for _, f := range p.Fields {
 		if f.Field == session.CardNumber {
 			l.st.Last4 = f.Last4
 		}
 	}
-	if l.st.State == Capturing || l.st.State == Ready {
-		l.st.State = Capturing
+	if l.st.State == protocol.PayCapturing || l.st.State == protocol.PayReady {
+		l.st.State = protocol.PayCapturing
 		if p.Ready {
-			l.st.State = Ready
+			l.st.State = protocol.PayReady
 		}
 	}
 	return l.copy()
@@ -451,7 +279,7 @@ func (m *Manager) Key(call string, e dtmf.Event) {
 	}
 	now := m.p.Now()
 	l.mu.Lock()
-	if l.st.State != Capturing && l.st.State != Ready {
+	if l.st.State != protocol.PayCapturing && l.st.State != protocol.PayReady {
 		l.mu.Unlock()
 		return
 	}
@@ -516,10 +344,10 @@ func (m *Manager) change(agent, id string, f func(*live, time.Time) (session.Pro
 	now := m.p.Now()
 	l.mu.Lock()
 	switch l.st.State {
-	case Submitting:
+	case protocol.PaySubmitting:
 		l.mu.Unlock()
 		return Status{}, ErrSubmitting
-	case Capturing, Ready, Failed:
+	case protocol.PayCapturing, protocol.PayReady, protocol.PayFailed:
 	default:
 		l.mu.Unlock()
 		return Status{}, ErrOver
@@ -533,8 +361,8 @@ func (m *Manager) change(agent, id string, f func(*live, time.Time) (session.Pro
 		return Status{}, fmt.Errorf("%w: %w", ErrOver, err)
 	}
 	l.last = now
-	if l.st.State == Failed {
-		l.st.State = Capturing // a field taken again: the card may change
+	if l.st.State == protocol.PayFailed {
+		l.st.State = protocol.PayCapturing // a field taken again: the card may change
 	}
 	st := l.update(p)
 	l.mu.Unlock()
@@ -550,14 +378,14 @@ func (m *Manager) Cancel(ctx context.Context, agent, id string) (Status, error) 
 	}
 	l.mu.Lock()
 	switch {
-	case l.st.State == Submitting:
+	case l.st.State == protocol.PaySubmitting:
 		l.mu.Unlock()
 		return Status{}, fmt.Errorf("%w: wait for the gateway's answer", ErrSubmitting)
 	case l.st.State.Final():
 		l.mu.Unlock()
 		return Status{}, ErrOver
 	}
-	st := m.finishLocked(ctx, l, Cancelled, "")
+	st := m.finishLocked(ctx, l, protocol.PayCancelled, "")
 	l.mu.Unlock()
 	m.p.Notify(st)
 	return st, nil
@@ -566,10 +394,10 @@ func (m *Manager) Cancel(ctx context.Context, agent, id string) (Status, error) 
 // finishLocked ends l (l.mu held): the digits are zeroed, the audit row
 // written, and l forgotten. A session whose last submit failed is
 // recorded as failed.
-func (m *Manager) finishLocked(ctx context.Context, l *live, state State, reason string) Status {
+func (m *Manager) finishLocked(ctx context.Context, l *live, state protocol.PaymentState, reason string) Status {
 	l.s.Close()
 	outcome := string(state)
-	if l.st.State == Failed && (state == Cancelled || state == Dropped || state == TimedOut) {
+	if l.st.State == protocol.PayFailed && (state == protocol.PayCancelled || state == protocol.PayDropped || state == protocol.PayTimedOut) {
 		outcome, reason = string(gateway.Failed), l.st.Result.Reason
 	}
 	l.st.State = state
@@ -578,8 +406,8 @@ func (m *Manager) finishLocked(ctx context.Context, l *live, state State, reason
 	l.next()
 	l.st.Current = ""
 	m.forget(l)
-	rec := store.Payment{ID: l.st.ID, Brand: l.st.Brand, Last4: l.st.Last4, Outcome: outcome, Reason: reason, Ended: now}
-	if r := l.st.Result; r != nil && (state == Approved || state == Declined) {
+	rec := store.Payment{ID: l.st.ID, Brand: string(l.st.Brand), Last4: l.st.Last4, Outcome: outcome, Reason: reason, Ended: now}
+	if r := l.st.Result; r != nil && (state == protocol.PayApproved || state == protocol.PayDeclined) {
 		rec.Reference, rec.Token = r.Reference, r.Token
 	}
 	if err := m.p.Audit.FinishPayment(context.WithoutCancel(ctx), rec); err != nil {
@@ -607,11 +435,11 @@ func (m *Manager) Submit(ctx context.Context, agent, id string) (Status, error) 
 	}
 	l.mu.Lock()
 	switch l.st.State {
-	case Submitting:
+	case protocol.PaySubmitting:
 		l.mu.Unlock()
 		return Status{}, ErrSubmitting
-	case Ready, Failed:
-	case Capturing:
+	case protocol.PayReady, protocol.PayFailed:
+	case protocol.PayCapturing:
 		l.mu.Unlock()
 		return Status{}, fmt.Errorf("%w: wait until every field is complete", ErrNotReady)
 	default:
@@ -623,7 +451,7 @@ func (m *Manager) Submit(ctx context.Context, agent, id string) (Status, error) 
 		l.mu.Unlock()
 		return Status{}, fmt.Errorf("%w: wait until every field is complete", ErrNotReady)
 	}
-	l.st.State, l.st.Result = Submitting, nil
+	l.st.State, l.st.Result = protocol.PaySubmitting, nil
 	l.last = m.p.Now()
 	l.attempts++
 	st := l.update(l.s.Progress())
@@ -645,14 +473,14 @@ func (m *Manager) Submit(ctx context.Context, agent, id string) (Status, error) 
 	c.Zero()
 
 	l.mu.Lock()
-	var final State
+	var final protocol.PaymentState
 	switch {
 	case err == nil && res.Outcome == gateway.Approved:
-		final = Approved
-		l.st.Result = &Result{Outcome: gateway.Approved, Reference: clean(res.Reference), Token: clean(res.Token)}
+		final = protocol.PayApproved
+		l.st.Result = &protocol.PayResult{Outcome: protocol.OutcomeApproved, Reference: clean(res.Reference), Token: clean(res.Token)}
 	case err == nil && res.Outcome == gateway.Declined:
-		final = Declined
-		l.st.Result = &Result{Outcome: gateway.Declined, Reference: clean(res.Reference), Reason: clean(res.Reason)}
+		final = protocol.PayDeclined
+		l.st.Result = &protocol.PayResult{Outcome: protocol.OutcomeDeclined, Reference: clean(res.Reference), Reason: clean(res.Reason)}
 	default:
 		// Unreachable, a bad request, or an answer we cannot read: the
 		// session stays open to submit again with the same key, or cancel.
@@ -661,8 +489,8 @@ func (m *Manager) Submit(ctx context.Context, agent, id string) (Status, error) 
 			reason = clean(err.Error())
 		}
 		m.log.Warn("payment submit failed", "payment", l.st.ID, "gateway", m.p.Gateway.Name(), "err", reason)
-		l.st.State = Failed
-		l.st.Result = &Result{Outcome: gateway.Failed, Reason: reason}
+		l.st.State = protocol.PayFailed
+		l.st.Result = &protocol.PayResult{Outcome: protocol.OutcomeFailed, Reason: reason}
 		l.last = m.p.Now()
 		st = l.update(l.s.Progress())
 		l.mu.Unlock()
@@ -673,7 +501,7 @@ func (m *Manager) Submit(ctx context.Context, agent, id string) (Status, error) 
 	reason := l.st.Result.Reason
 	st = m.finishLocked(ctx, l, final, reason)
 	l.mu.Unlock()
-	if final == Approved {
+	if final == protocol.PayApproved {
 		m.p.Prompt(st.Call, ToneAccepted)
 	} else {
 		m.p.Prompt(st.Call, ToneRejected)
@@ -729,12 +557,12 @@ const AuditSeq = 999_999
 // FromAudit is a finished (or interrupted) session's status from its
 // audit row.
 func FromAudit(p store.Payment) Status {
-	st := Status{ID: p.ID, Call: p.CallID, Agent: p.Agent, Seq: AuditSeq, State: State(p.Outcome), Amount: p.Amount, Currency: p.Currency,
-		Method: p.Method, Gateway: p.Gateway, Brand: p.Brand, Last4: p.Last4, Started: p.Started.UTC()}
+	st := Status{ID: p.ID, Call: p.CallID, Agent: p.Agent, Seq: AuditSeq, State: protocol.PaymentState(p.Outcome), Amount: p.Amount, Currency: p.Currency,
+		Method: protocol.PayMethod(p.Method), Gateway: p.Gateway, Brand: protocol.Brand(p.Brand), Last4: p.Last4, Started: p.Started.UTC()}
 	if p.Outcome == "" {
 		// Not finished, and (the callers ask the live sessions first) not
 		// live: the server stopped mid-session.
-		st.State = Dropped
+		st.State = protocol.PayDropped
 	}
 	if !p.Ended.IsZero() {
 		e := p.Ended.UTC()
@@ -742,7 +570,7 @@ func FromAudit(p store.Payment) Status {
 	}
 	switch gateway.Outcome(p.Outcome) {
 	case gateway.Approved, gateway.Declined, gateway.Failed:
-		st.Result = &Result{Outcome: gateway.Outcome(p.Outcome), Reference: p.Reference, Token: p.Token, Reason: p.Reason}
+		st.Result = &protocol.PayResult{Outcome: protocol.PayOutcome(p.Outcome), Reference: p.Reference, Token: p.Token, Reason: p.Reason}
 	}
 	return st
 }
@@ -772,10 +600,10 @@ func (m *Manager) RouteEvent(e route.Event) {
 	default:
 		return
 	}
-	m.drop(context.Background(), call, Dropped, "call_ended")
+	m.drop(context.Background(), call, protocol.PayDropped, auditCallEnded)
 }
 
-func (m *Manager) drop(ctx context.Context, call string, state State, reason string) {
+func (m *Manager) drop(ctx context.Context, call string, state protocol.PaymentState, reason string) {
 	m.mu.Lock()
 	l := m.byCall[call]
 	m.mu.Unlock()
@@ -783,7 +611,7 @@ func (m *Manager) drop(ctx context.Context, call string, state State, reason str
 		return
 	}
 	l.mu.Lock()
-	if l.st.State.Final() || l.st.State == Submitting {
+	if l.st.State.Final() || l.st.State == protocol.PaySubmitting {
 		// A submit under way finishes by itself (its answer is recorded).
 		l.mu.Unlock()
 		return
@@ -819,12 +647,12 @@ func (m *Manager) ticks(ctx context.Context) {
 
 func (m *Manager) tick(ctx context.Context, l *live, now time.Time) {
 	l.mu.Lock()
-	if l.st.State == Submitting || l.st.State.Final() {
+	if l.st.State == protocol.PaySubmitting || l.st.State.Final() {
 		l.mu.Unlock()
 		return
 	}
 	if now.Sub(l.last) >= m.p.IdleLimit {
-		st := m.finishLocked(ctx, l, TimedOut, "nothing happened for "+m.p.IdleLimit.String())
+		st := m.finishLocked(ctx, l, protocol.PayTimedOut, "nothing happened for "+m.p.IdleLimit.String())
 		l.mu.Unlock()
 		m.p.Notify(st)
 		return
@@ -855,7 +683,7 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	ctx := context.Background() // Close is io.Closer's: the rows of the sessions it ends are written all the same
 	for _, c := range calls {
-		m.drop(ctx, c, Dropped, "server_shutdown")
+		m.drop(ctx, c, protocol.PayDropped, auditServerShutdown)
 	}
 	m.mu.Lock()
 	m.closed = true

@@ -14,9 +14,9 @@ import (
 
 	"github.com/hushphone/hushphone/internal/testing/testkit"
 	"github.com/hushphone/hushphone/media/dtmf"
-	"github.com/hushphone/hushphone/payment/card"
 	"github.com/hushphone/hushphone/payment/gateway"
 	"github.com/hushphone/hushphone/payment/session"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/store"
 )
@@ -128,19 +128,19 @@ func TestPaymentApproved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.State != Capturing || st.Current != session.CardNumber || st.Currency != "GBP" || st.Gateway != "sandbox" || len(st.Fields) != 3 {
+	if st.State != protocol.PayCapturing || st.Current != protocol.FieldCardNumber || st.Currency != "GBP" || st.Gateway != "sandbox" || len(st.Fields) != 3 {
 		t.Fatalf("started: %+v", st)
 	}
 	h.keys("call-2", "4242") // another call's keys: not this session's
 	h.keys("call-1", "4242424242424242#")
-	if s := h.last(); s.Current != session.ExpiryDate || s.Brand != "visa" || s.Last4 != "4242" || s.Fields[0].Digits != 16 {
+	if s := h.last(); s.Current != protocol.FieldExpiryDate || s.Brand != "visa" || s.Last4 != "4242" || s.Fields[0].Digits != 16 {
 		t.Fatalf("after the number: %+v", s)
 	}
 	if _, err := h.m.Submit(ctx, "ann", st.ID); !errors.Is(err, ErrNotReady) {
 		t.Fatalf("submit before ready: %v", err)
 	}
 	h.keys("call-1", "0931737")
-	if s := h.last(); s.State != Ready {
+	if s := h.last(); s.State != protocol.PayReady {
 		t.Fatalf("after every field: %+v", s)
 	}
 	if _, err := h.m.Submit(ctx, "bob", st.ID); !errors.Is(err, ErrForbidden) {
@@ -150,7 +150,7 @@ func TestPaymentApproved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.State != Approved || res.Result == nil || res.Result.Reference == "" || res.Ended == nil {
+	if res.State != protocol.PayApproved || res.Result == nil || res.Result.Reference == "" || res.Ended == nil {
 		t.Fatalf("submitted: %+v", res)
 	}
 	h.mu.Lock()
@@ -171,7 +171,7 @@ func TestPaymentApproved(t *testing.T) {
 		t.Errorf("cancel after the end: %v", err)
 	}
 	got, err := h.m.Status(ctx, "sue", true, st.ID)
-	if err != nil || got.State != Approved || got.Result.Reference != res.Result.Reference || got.Last4 != "4242" || got.Seq != AuditSeq {
+	if err != nil || got.State != protocol.PayApproved || got.Result.Reference != res.Result.Reference || got.Last4 != "4242" || got.Seq != AuditSeq {
 		t.Errorf("status from the audit: %+v %v", got, err)
 	}
 	if _, err := h.m.Status(ctx, "bob", false, st.ID); !errors.Is(err, ErrForbidden) {
@@ -211,11 +211,11 @@ func TestPaymentStartRefused(t *testing.T) {
 		{"negative amount", "ann", "call-1", Request{Amount: -1, Currency: "GBP"}, ErrBadRequest},
 		{"currency", "ann", "call-1", Request{Amount: 1, Currency: "pounds"}, ErrBadRequest},
 		{"digits in the description", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Description: "card 4242424242424242"}, ErrBadRequest},
-		{"unknown brand", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Brands: []card.Brand{"acme"}}, ErrBadRequest},
-		{"bank field in a card payment", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Fields: []session.Field{session.CardNumber, session.RoutingNumber}}, ErrBadRequest},
-		{"charge without expiry", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Fields: []session.Field{session.CardNumber}}, ErrBadRequest},
-		{"no card number", "ann", "call-1", Request{Amount: 0, Currency: "GBP", Fields: []session.Field{session.ExpiryDate}}, ErrBadRequest},
-		{"unknown field", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Fields: []session.Field{session.CardNumber, session.ExpiryDate, "pin"}}, ErrBadRequest},
+		{"unknown brand", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Brands: []protocol.Brand{"acme"}}, ErrBadRequest},
+		{"bank field in a card payment", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Fields: []protocol.Field{protocol.FieldCardNumber, protocol.FieldRoutingNumber}}, ErrBadRequest},
+		{"charge without expiry", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Fields: []protocol.Field{protocol.FieldCardNumber}}, ErrBadRequest},
+		{"no card number", "ann", "call-1", Request{Amount: 0, Currency: "GBP", Fields: []protocol.Field{protocol.FieldExpiryDate}}, ErrBadRequest},
+		{"unknown field", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Fields: []protocol.Field{protocol.FieldCardNumber, protocol.FieldExpiryDate, "pin"}}, ErrBadRequest},
 		{"attempts", "ann", "call-1", Request{Amount: 1, Currency: "GBP", Attempts: 10}, ErrBadRequest},
 		{"idempotency key", "ann", "call-1", Request{Amount: 1, Currency: "GBP", IdempotencyKey: "a b"}, ErrBadRequest},
 	} {
@@ -239,13 +239,13 @@ func TestPaymentStartRefused(t *testing.T) {
 func TestPaymentRejectedFieldAndAgentRequests(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx := context.Background()
-	st, err := h.m.Start(ctx, "ann", "call-1", Request{Amount: 0, Currency: "EUR", Attempts: 2, Brands: []card.Brand{"visa"}})
+	st, err := h.m.Start(ctx, "ann", "call-1", Request{Amount: 0, Currency: "EUR", Attempts: 2, Brands: []protocol.Brand{"visa"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.keys("call-1", "4242424242424241#") // the Luhn check fails
 	s := h.last()
-	if f := s.Fields[0]; f.State != session.Invalid || f.Reason != "invalid-card-number" || f.AttemptsLeft != 1 || f.Digits != 0 || s.Last4 != "" {
+	if f := s.Fields[0]; f.State != protocol.FieldInvalid || f.Reason != "invalid-card-number" || f.AttemptsLeft != 1 || f.Digits != 0 || s.Last4 != "" {
 		t.Fatalf("after a wrong number: %+v", s)
 	}
 	h.keys("call-1", "5555555555554444#") // not an accepted brand
@@ -263,7 +263,7 @@ func TestPaymentRejectedFieldAndAgentRequests(t *testing.T) {
 	if _, err := h.m.Reset("ann", st.ID, session.ExpiryDate); err != nil {
 		t.Fatal(err)
 	}
-	if s := h.last(); s.Current != session.ExpiryDate || s.Fields[1].State != session.Capturing {
+	if s := h.last(); s.Current != protocol.FieldExpiryDate || s.Fields[1].State != protocol.FieldCapturing {
 		t.Fatalf("after resetting the expiry: %+v", s)
 	}
 	if _, err := h.m.Reset("ann", st.ID, session.PostalCode); !errors.Is(err, ErrBadRequest) {
@@ -271,7 +271,7 @@ func TestPaymentRejectedFieldAndAgentRequests(t *testing.T) {
 	}
 	h.keys("call-1", "0931737")
 	res, err := h.m.Submit(ctx, "ann", st.ID)
-	if err != nil || res.State != Approved || res.Result.Token == "" {
+	if err != nil || res.State != protocol.PayApproved || res.Result.Token == "" {
 		t.Fatalf("tokenize: %+v %v", res, err)
 	}
 	h.mu.Lock()
@@ -296,16 +296,16 @@ func TestPaymentGatewayDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.State != Failed || res.Result == nil || res.Result.Outcome != gateway.Failed || !strings.Contains(res.Result.Reason, "same idempotency key") {
+	if res.State != protocol.PayFailed || res.Result == nil || res.Result.Outcome != protocol.OutcomeFailed || !strings.Contains(res.Result.Reason, "same idempotency key") {
 		t.Fatalf("gateway down: %+v", res)
 	}
 	// The agent may submit again: the card is still held.
 	res, err = h.m.Submit(ctx, "ann", st.ID)
-	if err != nil || res.State != Failed {
+	if err != nil || res.State != protocol.PayFailed {
 		t.Fatalf("again: %+v %v", res, err)
 	}
 	res, err = h.m.Cancel(ctx, "ann", st.ID)
-	if err != nil || res.State != Cancelled {
+	if err != nil || res.State != protocol.PayCancelled {
 		t.Fatalf("cancel: %+v %v", res, err)
 	}
 	a, err := h.st.PaymentByID(ctx, st.ID)
@@ -322,7 +322,7 @@ func TestPaymentEnds(t *testing.T) {
 		st, _ := h.m.Start(ctx, "ann", "call-1", cardReq)
 		h.keys("call-1", "42424242")
 		h.m.RouteEvent(route.CallEnded{Call: "call-1", Agent: "ann", Reason: "caller_hangup"})
-		if s := h.last(); s.State != Dropped || s.Ended == nil {
+		if s := h.last(); s.State != protocol.PayDropped || s.Ended == nil {
 			t.Fatalf("%+v", s)
 		}
 		if a, _ := h.st.PaymentByID(ctx, st.ID); a.Outcome != store.PaymentDropped {
@@ -337,12 +337,12 @@ func TestPaymentEnds(t *testing.T) {
 		st, _ := h.m.Start(ctx, "ann", "call-1", Request{Amount: 100, Currency: "USD", FieldTimeout: 5, Attempts: 1})
 		h.clock.Add(6 * time.Second)
 		h.m.tick(ctx, h.m.byID[st.ID], h.clock.Now())
-		if f := h.last().Fields[0]; f.State != session.Invalid || f.Reason != session.ReasonTimeout || f.AttemptsLeft != 0 {
+		if f := h.last().Fields[0]; f.State != protocol.FieldInvalid || f.Reason != protocol.ReasonFieldTimeout || f.AttemptsLeft != 0 {
 			t.Fatalf("after the field timeout: %+v", f)
 		}
 		h.clock.Add(DefaultIdleLimit)
 		h.m.tick(ctx, h.m.byID[st.ID], h.clock.Now())
-		if s := h.last(); s.State != TimedOut {
+		if s := h.last(); s.State != protocol.PayTimedOut {
 			t.Fatalf("after the idle limit: %+v", s)
 		}
 		if a, _ := h.st.PaymentByID(ctx, st.ID); a.Outcome != store.PaymentTimedOut {

@@ -25,9 +25,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
+
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // Defaults for the options.
@@ -49,146 +50,29 @@ var (
 	ErrClosed      = errors.New("the router is closed")
 )
 
-// State is an agent's state.
-type State string
+// State is an agent's state: the protocol's presence states.
+type State = protocol.AgentState
 
 // Agent states. Available and Away are what agents choose; the rest the
 // Router sets.
 const (
-	StateAvailable State = "available" // waiting for a call
-	StateAway      State = "away"      // not taking calls
-	StateRinging   State = "ringing"   // being offered a call
-	StateBusy      State = "busy"      // on a call
-	StateOffline   State = "offline"   // disconnected (holding a call for rejoin, or gone)
+	StateAvailable = protocol.AgentAvailable // waiting for a call
+	StateAway      = protocol.AgentAway      // not taking calls
+	StateRinging   = protocol.AgentRinging   // being offered a call
+	StateBusy      = protocol.AgentBusy      // on a call
+	StateOffline   = protocol.AgentOffline   // disconnected (holding a call for rejoin, or gone)
 )
 
-// CallState is a call's state.
-type CallState string
+// CallState is a call's state: the protocol's call states.
+type CallState = protocol.CallState
 
 // Call states.
 const (
-	CallStateQueued  CallState = "queued"  // waiting for an agent
-	CallStateRinging CallState = "ringing" // offered to an agent
-	CallStateActive  CallState = "active"  // answered
-	CallStateHeld    CallState = "held"    // the agent dropped; waiting for them to rejoin
+	CallStateQueued  = protocol.CallQueued  // waiting for an agent
+	CallStateRinging = protocol.CallRinging // offered to an agent
+	CallStateActive  = protocol.CallActive  // answered
+	CallStateHeld    = protocol.CallHeld    // the agent dropped; waiting for them to rejoin
 )
-
-// Reasons carried by events.
-const (
-	ReasonTimeout    = "timeout"     // the offer rang out
-	ReasonDeclined   = "declined"    // the agent declined
-	ReasonAway       = "away"        // the agent went away while ringing
-	ReasonAgentGone  = "agent_gone"  // the agent disconnected
-	ReasonCallerGone = "caller_gone" // the caller hung up
-	ReasonAgent      = "agent"       // the agent hung up
-)
-
-// Clock is the Router's time source.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f once d has passed, on a goroutine of the clock's
-	// choosing (or synchronously from a test clock's Advance), unless the
-	// returned Timer is stopped first.
-	AfterFunc(d time.Duration, f func()) Timer
-}
-
-// Timer is a pending AfterFunc.
-type Timer interface {
-	// Stop prevents the call; it reports false if the call already ran or
-	// is running.
-	Stop() bool
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-func (systemClock) AfterFunc(d time.Duration, f func()) Timer {
-	return time.AfterFunc(d, f)
-}
-
-// SystemClock is the real clock.
-func SystemClock() Clock { return systemClock{} }
-
-// Event is something that happened, for the signalling hub to send.
-type Event interface{ event() }
-
-// OfferCall: the call is ringing at the agent.
-type OfferCall struct {
-	Agent, Call string
-	From        string // the caller's number
-}
-
-// WithdrawOffer: the call stopped ringing at the agent (Reason says why).
-type WithdrawOffer struct {
-	Agent, Call, Reason string
-}
-
-// CallAssigned: the agent answered the call, or rejoined it (Rejoined),
-// or placed it (Outbound: From is then the number dialled).
-type CallAssigned struct {
-	Agent, Call string
-	From        string
-	Rejoined    bool
-	Outbound    bool
-}
-
-// CallQueued: a new inbound call is waiting.
-type CallQueued struct {
-	Call, From string
-}
-
-// CallHeld: the agent on the call disconnected; the call waits for them to
-// rejoin (until Until), then goes back to the queue.
-type CallHeld struct {
-	Agent, Call string
-	Until       time.Time
-}
-
-// CallRequeued: a held call went back to the front of the queue because its
-// agent did not rejoin in time.
-type CallRequeued struct {
-	Call, Agent, Reason string
-}
-
-// CallEnded: the call left the Router (Agent is empty if no agent had it).
-type CallEnded struct {
-	Call, Agent, Reason string
-}
-
-// AgentState: an agent's state changed. StateOffline with no held call
-// means the agent is gone from the Router.
-type AgentState struct {
-	Agent, Name string
-	State       State
-	Since       time.Time
-}
-
-func (OfferCall) event()     {}
-func (WithdrawOffer) event() {}
-func (CallAssigned) event()  {}
-func (CallQueued) event()    {}
-func (CallHeld) event()      {}
-func (CallRequeued) event()  {}
-func (CallEnded) event()     {}
-func (AgentState) event()    {}
-
-// AgentInfo is an agent as Agents reports it.
-type AgentInfo struct {
-	ID, Name string
-	State    State
-	Since    time.Time // when State began
-	Call     string    // the call ringing, active or held for the agent
-}
-
-// CallInfo is a call as Calls reports it.
-type CallInfo struct {
-	ID, From string // From: the caller's number, or the number an agent dialled (Outbound)
-	Outbound bool
-	State    CallState
-	Agent    string    // ringing, active or held with this agent
-	Since    time.Time // when State began
-	Arrived  time.Time
-}
 
 // Option changes how New sets up a Router.
 type Option func(*Router)
@@ -371,7 +255,7 @@ func (r *Router) SetPresence(id string, p State) error {
 		}
 	case StateRinging:
 		if p == StateAway {
-			r.withdraw(a.call, ReasonAway, StateAway, now)
+			r.withdraw(a.call, protocol.WithdrawAway, StateAway, now)
 		}
 	default: // busy: pref applies when the call ends
 	}
@@ -394,7 +278,7 @@ func (r *Router) Disconnect(id string) error {
 	now := r.clock.Now()
 	switch a.state {
 	case StateRinging:
-		r.withdraw(a.call, ReasonAgentGone, StateOffline, now)
+		r.withdraw(a.call, protocol.WithdrawAgentGone, StateOffline, now)
 		r.remove(a)
 	case StateBusy:
 		c := a.call
@@ -440,7 +324,7 @@ func (r *Router) Inbound(id, from string) error {
 // connected with no call ringing or in progress; an agent who was
 // available is busy until it ends, then available again. If the agent's
 // connection drops, the call is held for the rejoin timeout like any, but
-// then it ends (ReasonAgentGone) instead of going to the queue.
+// then it ends (protocol.EndAgentGone) instead of going to the queue.
 func (r *Router) Outbound(agentID, callID, to string) error {
 	if callID == "" || agentID == "" {
 		return fmt.Errorf("outbound call: %w", ErrBadID)
@@ -501,16 +385,18 @@ func (r *Router) Decline(agentID, callID string) error {
 		return fmt.Errorf("decline: %w", err)
 	}
 	now := r.clock.Now()
-	r.withdraw(c, ReasonDeclined, StateAvailable, now)
+	r.withdraw(c, protocol.WithdrawDeclined, StateAvailable, now)
 	r.dispatch(now)
 	return nil
 }
 
 // Hangup ends a call from the caller's side (or the server's), whatever its
-// state; reason goes out in CallEnded ("" means ReasonCallerGone).
+// state. reason is a protocol.EndReason and goes out in CallEnded; ""
+// means protocol.EndCallerGone.
 func (r *Router) Hangup(callID, reason string) error {
-	if reason == "" {
-		reason = ReasonCallerGone
+	why := protocol.EndReason(reason)
+	if why == "" {
+		why = protocol.EndCallerGone
 	}
 	if err := r.lock(); err != nil {
 		return err
@@ -520,7 +406,7 @@ func (r *Router) Hangup(callID, reason string) error {
 	if !ok {
 		return fmt.Errorf("hang up: %w", ErrNoCall)
 	}
-	r.end(c, reason, r.clock.Now())
+	r.end(c, why, r.clock.Now())
 	return nil
 }
 
@@ -537,55 +423,8 @@ func (r *Router) AgentHangup(agentID, callID string) error {
 	if c.state != CallStateActive || c.agent == nil || c.agent.id != agentID {
 		return fmt.Errorf("hang up: %w", ErrNotYourCall)
 	}
-	r.end(c, ReasonAgent, r.clock.Now())
+	r.end(c, protocol.EndAgent, r.clock.Now())
 	return nil
-}
-
-// Agent reports one agent.
-func (r *Router) Agent(id string) (AgentInfo, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	a, ok := r.agents[id]
-	if !ok {
-		return AgentInfo{}, false
-	}
-	return a.info(), true
-}
-
-// Agents reports every agent, by id.
-func (r *Router) Agents() []AgentInfo {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]AgentInfo, 0, len(r.agents))
-	for _, a := range r.agents {
-		out = append(out, a.info())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-// Calls reports every call: the queue in order, then the others by when
-// they arrived.
-func (r *Router) Calls() []CallInfo {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]CallInfo, 0, len(r.calls))
-	for _, c := range r.queue {
-		out = append(out, c.info())
-	}
-	rest := make([]CallInfo, 0, len(r.calls)-len(r.queue))
-	for _, c := range r.calls {
-		if c.state == CallStateActive || c.state == CallStateHeld {
-			rest = append(rest, c.info())
-		}
-	}
-	sort.Slice(rest, func(i, j int) bool {
-		if !rest[i].Arrived.Equal(rest[j].Arrived) {
-			return rest[i].Arrived.Before(rest[j].Arrived)
-		}
-		return rest[i].ID < rest[j].ID
-	})
-	return append(out, rest...)
 }
 
 // Close stops every timer and waits for any that is running; later calls
@@ -604,22 +443,6 @@ func (r *Router) Close() error {
 	r.mu.Unlock()
 	r.timers.Wait()
 	return nil
-}
-
-func (a *agent) info() AgentInfo {
-	i := AgentInfo{ID: a.id, Name: a.name, State: a.state, Since: a.since}
-	if a.call != nil {
-		i.Call = a.call.id
-	}
-	return i
-}
-
-func (c *call) info() CallInfo {
-	i := CallInfo{ID: c.id, From: c.from, Outbound: c.outbound, State: c.state, Since: c.since, Arrived: c.arrived}
-	if c.agent != nil {
-		i.Agent = c.agent.id
-	}
-	return i
 }
 
 // offered returns the agent and the call if the call is ringing at the
@@ -656,7 +479,7 @@ func (r *Router) remove(a *agent) {
 
 // withdraw takes a ringing call back from its agent, who goes to state
 // next, and puts the call back in the queue where it was.
-func (r *Router) withdraw(c *call, reason string, next State, now time.Time) {
+func (r *Router) withdraw(c *call, reason protocol.WithdrawReason, next State, now time.Time) {
 	a := c.agent
 	r.stopTimer(c)
 	c.gen++
@@ -668,12 +491,12 @@ func (r *Router) withdraw(c *call, reason string, next State, now time.Time) {
 }
 
 // end removes a call in any state.
-func (r *Router) end(c *call, reason string, now time.Time) {
+func (r *Router) end(c *call, reason protocol.EndReason, now time.Time) {
 	r.stopTimer(c)
 	c.gen++
 	a := c.agent
 	if c.state == CallStateRinging {
-		r.withdraw(c, ReasonCallerGone, StateAvailable, now)
+		r.withdraw(c, protocol.WithdrawCallerGone, StateAvailable, now)
 		a = nil // the call never reached them
 	}
 	state := c.state
@@ -767,7 +590,7 @@ func (r *Router) ringTimeout(c *call, gen uint64) {
 		return
 	}
 	now := r.clock.Now()
-	r.withdraw(c, ReasonTimeout, StateAvailable, now)
+	r.withdraw(c, protocol.WithdrawTimeout, StateAvailable, now)
 	r.dispatch(now)
 }
 
@@ -778,7 +601,7 @@ func (r *Router) rejoinTimeout(c *call, gen uint64) {
 	now := r.clock.Now()
 	if c.outbound { // nobody else can take over a call an agent placed
 		r.log.Info("agent did not rejoin; ending the call they placed", "agent", c.agent.id, "call", c.id)
-		r.end(c, ReasonAgentGone, now)
+		r.end(c, protocol.EndAgentGone, now)
 		return
 	}
 	a := c.agent
@@ -789,7 +612,7 @@ func (r *Router) rejoinTimeout(c *call, gen uint64) {
 	r.remove(a)
 	r.queue = append([]*call{c}, r.queue...)
 	r.log.Info("agent did not rejoin; call back to the front of the queue", "agent", a.id, "call", c.id)
-	r.emit(CallRequeued{Call: c.id, Agent: a.id, Reason: ReasonAgentGone})
+	r.emit(CallRequeued{Call: c.id, Agent: a.id, Reason: protocol.EndAgentGone})
 	r.dispatch(now)
 }
 

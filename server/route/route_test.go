@@ -109,7 +109,7 @@ func describe(e Event) string {
 	case OfferCall:
 		return "offer " + e.Agent + " " + e.Call
 	case WithdrawOffer:
-		return "withdraw " + e.Agent + " " + e.Call + " " + e.Reason
+		return "withdraw " + e.Agent + " " + e.Call + " " + string(e.Reason)
 	case CallAssigned:
 		if e.Rejoined {
 			return "rejoined " + e.Agent + " " + e.Call
@@ -125,7 +125,7 @@ func describe(e Event) string {
 	case CallRequeued:
 		return "requeued " + e.Call + " " + e.Agent
 	case CallEnded:
-		return strings.TrimSpace("ended " + e.Call + " " + e.Reason + " " + e.Agent)
+		return strings.TrimSpace("ended " + e.Call + " " + string(e.Reason) + " " + e.Agent)
 	case AgentState:
 		return "state " + e.Agent + " " + string(e.State)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/hushphone/hushphone/payment/session"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/store"
@@ -30,19 +31,19 @@ type conn struct {
 
 	closeOnce sync.Once
 	closing   chan struct{}
-	code      websocket.StatusCode
+	code      protocol.CloseCode
 	reason    string
 }
 
 // close makes writeLoop send what is queued, then close with code.
-func (c *conn) close(code websocket.StatusCode, reason string) {
+func (c *conn) close(code protocol.CloseCode, reason string) {
 	c.closeOnce.Do(func() {
 		c.code, c.reason = code, reason
 		close(c.closing)
 	})
 }
 
-func (c *conn) send(m Message) {
+func (c *conn) send(m protocol.Message) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		c.h.log.Error("websocket: encode", "type", m.Type, "err", err)
@@ -63,7 +64,7 @@ func (c *conn) enqueue(b []byte) {
 	case c.out <- b:
 	default:
 		c.h.log.Warn("websocket: client too slow; closing", "user", c.user)
-		c.close(websocket.StatusPolicyViolation, "too slow: messages were not read")
+		c.close(protocol.CloseTooSlow, "too slow: messages were not read")
 	}
 }
 
@@ -84,14 +85,14 @@ func (c *conn) writeLoop(ctx context.Context) {
 				return
 			}
 		case <-c.closing:
-			if c.code != websocket.StatusPolicyViolation {
+			if c.code != protocol.CloseTooSlow {
 				for len(c.out) > 0 {
 					if !write(<-c.out) {
 						return
 					}
 				}
 			}
-			_ = c.ws.Close(c.code, c.reason)
+			_ = c.ws.Close(websocket.StatusCode(c.code), c.reason)
 			return
 		case <-ctx.Done():
 			return
@@ -125,7 +126,7 @@ func (c *conn) watchLoop(ctx context.Context) {
 			_, err := c.h.p.Sessions.LookupSession(ctx, c.tokenHash)
 			if errors.Is(err, store.ErrNoSession) {
 				c.h.log.Info("websocket: session ended; closing", "user", c.user)
-				c.close(StatusSessionEnded, "session expired or signed out: sign in again")
+				c.close(protocol.CloseSessionEnded, "session expired or signed out: sign in again")
 				return
 			}
 		}
@@ -142,10 +143,10 @@ func (c *conn) readLoop(ctx context.Context) {
 			return
 		}
 		if typ != websocket.MessageText {
-			c.send(Message{Type: TypeError, Code: CodeBadMessage, Message: "send JSON as text messages, not binary"})
+			c.send(protocol.Message{Type: protocol.TypeError, Code: protocol.CodeBadMessage, Message: "send JSON as text messages, not binary"})
 			continue
 		}
-		m, err := Parse(b)
+		m, err := protocol.Parse(b)
 		if err != nil {
 			c.replyError(m.ID, err)
 			continue
@@ -158,12 +159,17 @@ func (c *conn) replyError(id string, err error) {
 	if err == nil {
 		return
 	}
-	var pe *protoError
+	var pe *protocol.Error
 	if !errors.As(err, &pe) {
 		c.h.log.Error("websocket: handle message", "user", c.user, "err", err)
-		pe = perr(CodeInternal, "the server failed; try again")
+		pe = &protocol.Error{Code: protocol.CodeInternal, Message: "the server failed; try again"}
 	}
-	c.send(Message{Type: TypeError, ID: id, Code: pe.Code, Message: pe.Message})
+	c.send(protocol.Message{Type: protocol.TypeError, ID: id, Code: pe.Code, Message: pe.Message})
+}
+
+// perr is an error to send back to the client (a *protocol.Error).
+func perr(code protocol.ErrorCode, msg string) error {
+	return &protocol.Error{Code: code, Message: msg}
 }
 
 // routeError turns the call queue's errors into replies.
@@ -172,122 +178,122 @@ func routeError(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, route.ErrNotOffered):
-		return perr(CodeNotOffered, "that call is not ringing for you")
+		return perr(protocol.CodeNotOffered, "that call is not ringing for you")
 	case errors.Is(err, route.ErrNotYourCall):
-		return perr(CodeNotYourCall, "you are not on that call")
+		return perr(protocol.CodeNotYourCall, "you are not on that call")
 	case errors.Is(err, route.ErrNoCall):
-		return perr(CodeNoCall, "no such call: it may have ended")
+		return perr(protocol.CodeNoCall, "no such call: it may have ended")
 	case errors.Is(err, route.ErrNoAgent):
-		return perr(CodeNotRegistered, "you are not in the call queue: reconnect")
+		return perr(protocol.CodeNotRegistered, "you are not in the call queue: reconnect")
 	case errors.Is(err, route.ErrClosed):
-		return perr(CodeUnavailable, "the server is shutting down")
+		return perr(protocol.CodeUnavailable, "the server is shutting down")
 	case errors.Is(err, route.ErrBadPresence):
-		return perr(CodeBadRequest, `"status" must be "available" or "away"`)
+		return perr(protocol.CodeBadRequest, `"status" must be "available" or "away"`)
 	}
 	return err
 }
 
-func (c *conn) handle(ctx context.Context, m Message) error {
-	if m.Type == TypePing {
-		c.send(Message{Type: TypePong, ID: m.ID})
+func (c *conn) handle(ctx context.Context, m protocol.Message) error {
+	if m.Type == protocol.TypePing {
+		c.send(protocol.Message{Type: protocol.TypePong, ID: m.ID})
 		return nil
 	}
-	if strings.HasPrefix(m.Type, "pay.") {
+	if m.Type.Pay() {
 		return c.handlePay(ctx, m)
 	}
 	if isSupervisor(c.role) {
 		return c.handleSupervisor(ctx, m)
 	}
 	if c.role != store.RoleAgent {
-		return perr(CodeForbidden, "only agents send "+m.Type+" messages")
+		return perr(protocol.CodeForbidden, "only agents send "+string(m.Type)+" messages")
 	}
 	r := c.h.p.Router
 	switch m.Type {
-	case TypeListen, TypeUnlisten:
-		return perr(CodeForbidden, "only supervisors and admins listen in to calls")
-	case TypePresence:
+	case protocol.TypeListen, protocol.TypeUnlisten:
+		return perr(protocol.CodeForbidden, "only supervisors and admins listen in to calls")
+	case protocol.TypePresence:
 		return routeError(r.SetPresence(c.user, route.State(m.Status)))
-	case TypeAnswer:
+	case protocol.TypeAnswer:
 		return routeError(r.Answer(c.user, m.Call))
-	case TypeDecline:
+	case protocol.TypeDecline:
 		return routeError(r.Decline(c.user, m.Call))
-	case TypeHangup:
+	case protocol.TypeHangup:
 		return routeError(r.AgentHangup(c.user, m.Call))
-	case TypeDial:
+	case protocol.TypeDial:
 		if c.h.p.Dialer == nil {
-			return perr(CodeUnavailable, "this server places no calls: it has no outbound trunk")
+			return perr(protocol.CodeUnavailable, "this server places no calls: it has no outbound trunk")
 		}
 		err := c.h.p.Dialer.Dial(ctx, c.user, m.Number)
 		switch {
 		case errors.Is(err, ErrNoOutbound):
-			return perr(CodeUnavailable, "this server places no calls: it has no outbound trunk")
+			return perr(protocol.CodeUnavailable, "this server places no calls: it has no outbound trunk")
 		case errors.Is(err, route.ErrAgentBusy):
-			return perr(CodeBusy, "you have a call ringing or in progress: end it first")
+			return perr(protocol.CodeBusy, "you have a call ringing or in progress: end it first")
 		}
 		return routeError(err)
-	case TypeHold:
+	case protocol.TypeHold:
 		if c.h.p.Media == nil {
-			return perr(CodeUnavailable, "this server has no media side")
+			return perr(protocol.CodeUnavailable, "this server has no media side")
 		}
-		err := c.h.p.Media.Hold(ctx, c.user, m.Call, m.Status == "on")
+		err := c.h.p.Media.Hold(ctx, c.user, m.Call, m.Status == string(protocol.HoldOn))
 		switch {
 		case errors.Is(err, ErrNoSuchCall):
-			return perr(CodeNotYourCall, "you are not on that call")
+			return perr(protocol.CodeNotYourCall, "you are not on that call")
 		case errors.Is(err, ErrCallNotActive):
-			return perr(CodeNotActive, "the call cannot be held now: it is not answered, or already on hold for a dropped connection")
+			return perr(protocol.CodeNotActive, "the call cannot be held now: it is not answered, or already on hold for a dropped connection")
 		case err != nil:
 			return fmt.Errorf("signal: hold: %w", err)
 		}
-		c.send(Message{Type: TypeHold, ID: m.ID, Call: m.Call, Status: m.Status})
+		c.send(protocol.Message{Type: protocol.TypeHold, ID: m.ID, Call: m.Call, Status: m.Status})
 		return nil
-	case TypeSDP, TypeCandidate:
+	case protocol.TypeSDP, protocol.TypeCandidate:
 		if a, ok := r.Agent(c.user); !ok || a.Call != m.Call || (a.State != route.StateRinging && a.State != route.StateBusy) {
-			return perr(CodeNotYourCall, "you are not on that call")
+			return perr(protocol.CodeNotYourCall, "you are not on that call")
 		}
 		return c.media(ctx, m)
 	}
-	return perr(CodeUnknownType, "unknown message type")
+	return perr(protocol.CodeUnknownType, "unknown message type")
 }
 
 // media passes an sdp or candidate message to the media side.
-func (c *conn) media(ctx context.Context, m Message) error {
+func (c *conn) media(ctx context.Context, m protocol.Message) error {
 	if c.h.p.Media == nil {
-		return perr(CodeUnavailable, "this server has no media side")
+		return perr(protocol.CodeUnavailable, "this server has no media side")
 	}
 	var err error
-	if m.Type == TypeSDP {
-		err = c.h.p.Media.SDP(ctx, c.user, m.Call, m.Kind, m.SDP)
+	if m.Type == protocol.TypeSDP {
+		err = c.h.p.Media.SDP(ctx, c.user, m.Call, string(m.Kind), m.SDP)
 	} else {
 		err = c.h.p.Media.Candidate(ctx, c.user, m.Call, m.Candidate)
 	}
 	if errors.Is(err, ErrNoSuchCall) {
-		return perr(CodeNotYourCall, "you are not on that call, nor listening to it")
+		return perr(protocol.CodeNotYourCall, "you are not on that call, nor listening to it")
 	}
 	if err != nil {
 		c.h.log.Info("websocket: media refused", "user", c.user, "call", m.Call, "type", m.Type, "err", err)
-		return perr(CodeMedia, "the media side refused the "+m.Type+": "+err.Error())
+		return perr(protocol.CodeMedia, "the media side refused the "+string(m.Type)+": "+err.Error())
 	}
 	return nil
 }
 
 // handleSupervisor serves a supervisor's or admin's message: listening in.
-func (c *conn) handleSupervisor(ctx context.Context, m Message) error {
+func (c *conn) handleSupervisor(ctx context.Context, m protocol.Message) error {
 	switch m.Type {
-	case TypeListen, TypeUnlisten, TypeSDP, TypeCandidate:
-	case TypeHold:
-		return perr(CodeForbidden, "only agents hold their calls")
+	case protocol.TypeListen, protocol.TypeUnlisten, protocol.TypeSDP, protocol.TypeCandidate:
+	case protocol.TypeHold:
+		return perr(protocol.CodeForbidden, "only agents hold their calls")
 	default:
-		return perr(CodeForbidden, "supervisors send only listen, unlisten, sdp, candidate and ping")
+		return perr(protocol.CodeForbidden, "supervisors send only listen, unlisten, sdp, candidate and ping")
 	}
 	media := c.h.p.Media
 	if media == nil {
-		return perr(CodeUnavailable, "this server has no media side")
+		return perr(protocol.CodeUnavailable, "this server has no media side")
 	}
 	var err error
 	switch m.Type {
-	case TypeListen:
+	case protocol.TypeListen:
 		err = media.Listen(ctx, c.user, m.Call)
-	case TypeUnlisten:
+	case protocol.TypeUnlisten:
 		err = media.Unlisten(ctx, c.user, m.Call)
 	default:
 		return c.media(ctx, m)
@@ -295,47 +301,47 @@ func (c *conn) handleSupervisor(ctx context.Context, m Message) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNoSuchCall):
-		return perr(CodeNoCall, "no such call: it may have ended")
+		return perr(protocol.CodeNoCall, "no such call: it may have ended")
 	case errors.Is(err, ErrCallNotActive):
-		return perr(CodeNotActive, "no agent has answered that call yet: listen once it is active")
+		return perr(protocol.CodeNotActive, "no agent has answered that call yet: listen once it is active")
 	case errors.Is(err, ErrTooManyListeners):
-		return perr(CodeLimit, "too many supervisors are listening to that call")
+		return perr(protocol.CodeLimit, "too many supervisors are listening to that call")
 	case errors.Is(err, ErrNotListening):
-		return perr(CodeNotListening, "you are not listening to that call")
+		return perr(protocol.CodeNotListening, "you are not listening to that call")
 	default:
 		return fmt.Errorf("signal: %s: %w", m.Type, err)
 	}
-	if m.Type == TypeListen {
-		c.send(Message{Type: TypeListening, ID: m.ID, Call: m.Call})
+	if m.Type == protocol.TypeListen {
+		c.send(protocol.Message{Type: protocol.TypeListenStarted, ID: m.ID, Call: m.Call})
 	} else {
-		c.send(Message{Type: TypeListenEnd, ID: m.ID, Call: m.Call, Reason: "supervisor"})
+		c.send(protocol.Message{Type: protocol.TypeListenEnded, ID: m.ID, Call: m.Call, Reason: string(protocol.ListenEndSupervisor)})
 	}
 	return nil
 }
 
 // handlePay serves the pay.* messages: agents run their own sessions;
 // supervisors and admins may ask for any session's status.
-func (c *conn) handlePay(ctx context.Context, m Message) error {
+func (c *conn) handlePay(ctx context.Context, m protocol.Message) error {
 	p := c.h.p.Payments
 	if p == nil {
-		return perr(CodeUnavailable, "this server takes no payments")
+		return perr(protocol.CodeUnavailable, "this server takes no payments")
 	}
 	sup := isSupervisor(c.role)
-	if m.Type != TypePayStatus && c.role != store.RoleAgent {
-		return perr(CodeForbidden, "only the agent on a call runs its payment; supervisors send pay.status")
+	if m.Type != protocol.TypePayStatus && c.role != store.RoleAgent {
+		return perr(protocol.CodeForbidden, "only the agent on a call runs its payment; supervisors send pay.status")
 	}
 	var st pay.Status
 	var err error
 	switch m.Type {
-	case TypePayStart:
+	case protocol.TypePayStart:
 		st, err = p.Start(ctx, c.user, m.Call, *m.Pay)
-	case TypePayAsk:
+	case protocol.TypePayAsk:
 		st, err = p.Ask(c.user, m.Session, session.Field(m.Field))
-	case TypePayReset:
+	case protocol.TypePayReset:
 		st, err = p.Reset(c.user, m.Session, session.Field(m.Field))
-	case TypePayCancel:
+	case protocol.TypePayCancel:
 		st, err = p.Cancel(ctx, c.user, m.Session)
-	case TypePaySubmit:
+	case protocol.TypePaySubmit:
 		// The gateway may take seconds: its answer comes as pay.progress
 		// (to the agent and supervisors) while this connection goes on.
 		c.h.wg.Add(1)
@@ -346,11 +352,11 @@ func (c *conn) handlePay(ctx context.Context, m Message) error {
 			}
 		}()
 		return nil
-	case TypePayStatus:
+	case protocol.TypePayStatus:
 		if m.Session == "" {
 			var ok bool
 			if st, ok = p.ForCall(m.Call); !ok || !sup && st.Agent != c.user {
-				return perr(CodeNoPayment, "no payment session is under way on that call")
+				return perr(protocol.CodeNoPayment, "no payment session is under way on that call")
 			}
 		} else {
 			st, err = p.Status(ctx, c.user, sup, m.Session)
@@ -359,33 +365,33 @@ func (c *conn) handlePay(ctx context.Context, m Message) error {
 	if err != nil {
 		return payError(err)
 	}
-	c.send(Message{Type: TypePayment, ID: m.ID, Call: st.Call, Session: st.ID, Payment: &st})
+	c.send(protocol.Message{Type: protocol.TypePayProgress, ID: m.ID, Call: st.Call, Session: st.ID, Payment: &st})
 	return nil
 }
 
 // payError turns the payment side's errors into replies; their text holds
 // no digit the caller typed.
 func payError(err error) error {
-	var code string
+	var code protocol.ErrorCode
 	switch {
 	case errors.Is(err, pay.ErrBadRequest):
-		code = CodeBadRequest
+		code = protocol.CodeBadRequest
 	case errors.Is(err, pay.ErrNoSession):
-		code = CodeNoPayment
+		code = protocol.CodeNoPayment
 	case errors.Is(err, pay.ErrNotYourCall):
-		code = CodeNotYourCall
+		code = protocol.CodeNotYourCall
 	case errors.Is(err, pay.ErrForbidden):
-		code = CodeForbidden
+		code = protocol.CodeForbidden
 	case errors.Is(err, pay.ErrActive):
-		code = CodePayActive
+		code = protocol.CodePayActive
 	case errors.Is(err, pay.ErrNotReady):
-		code = CodeNotReady
+		code = protocol.CodeNotReady
 	case errors.Is(err, pay.ErrOver):
-		code = CodePayOver
+		code = protocol.CodePayOver
 	case errors.Is(err, pay.ErrSubmitting):
-		code = CodeSubmitting
+		code = protocol.CodeSubmitting
 	case errors.Is(err, pay.ErrClosed):
-		code = CodeUnavailable
+		code = protocol.CodeUnavailable
 	default:
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/hushphone/hushphone/payment/session"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/auth"
 	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/route"
@@ -36,15 +37,6 @@ import (
 var (
 	ErrNotConnected = errors.New("the user is not connected")
 	ErrClosed       = errors.New("the signalling hub is closed")
-)
-
-// WebSocket close codes the Hub uses besides the standard ones (1001 going
-// away at shutdown, 1008 for a client too slow to read, 1009 for a message
-// over MaxMessage).
-const (
-	StatusReplaced      websocket.StatusCode = 4000 // the user connected again elsewhere
-	StatusSessionEnded  websocket.StatusCode = 4001 // the session expired or was signed out
-	StatusNotRegistered websocket.StatusCode = 4002 // the call queue refused the agent
 )
 
 // Defaults for Params.
@@ -74,8 +66,8 @@ type Router interface {
 	Calls() []route.CallInfo
 }
 
-// Media is the calls' media side: it takes the SDP (kind "offer" or
-// "answer") and ICE candidates of a call's agent, or of a supervisor
+// Media is the calls' media side: it takes the SDP (kind a
+// protocol.SDPKind) and ICE candidates of a call's agent, or of a supervisor
 // listening to it, and answers through Hub.SDP and Hub.Candidate. Listen
 // and Unlisten start and stop a supervisor's listening (Unlisten with no
 // call: every call, when the supervisor's connection closes); their errors
@@ -248,7 +240,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Info("websocket: upgrade refused", "user", se.User.Name, "err", err)
 		return // Accept wrote the response
 	}
-	ws.SetReadLimit(MaxMessage)
+	ws.SetReadLimit(protocol.MaxMessage)
 	c := &conn{
 		h:         h,
 		user:      se.User.Name,
@@ -280,7 +272,7 @@ func isSupervisor(r store.Role) bool { return r == store.RoleSupervisor || r == 
 // attach says hello, makes c the user's connection (closing any earlier
 // one), and brings the client up to date.
 func (h *Hub) attach(c *conn) {
-	c.send(Message{Type: TypeHello, User: c.user, Role: string(c.role)})
+	c.send(protocol.Message{Type: protocol.TypeHello, User: c.user, Role: protocol.Role(c.role)})
 	if isSupervisor(c.role) {
 		h.snapMu.Lock()
 	}
@@ -290,18 +282,18 @@ func (h *Hub) attach(c *conn) {
 		if isSupervisor(c.role) {
 			h.snapMu.Unlock()
 		}
-		c.close(websocket.StatusGoingAway, "server shutting down")
+		c.close(protocol.CloseGoingAway, "server shutting down")
 		return
 	}
 	old := h.conns[c.user]
 	h.conns[c.user] = c
 	h.mu.Unlock()
 	if old != nil {
-		old.close(StatusReplaced, "connected again elsewhere")
+		old.close(protocol.CloseReplaced, "connected again elsewhere")
 	}
 	if isSupervisor(c.role) {
-		c.send(Message{Type: TypeAgents, Agents: h.agents()})
-		c.send(Message{Type: TypeCalls, Calls: h.calls()})
+		c.send(protocol.Message{Type: protocol.TypeAgents, Agents: h.agents()})
+		c.send(protocol.Message{Type: protocol.TypeCalls, Calls: h.calls()})
 		h.snapMu.Unlock()
 	}
 	if c.role != store.RoleAgent {
@@ -310,14 +302,14 @@ func (h *Hub) attach(c *conn) {
 	prev, known := h.p.Router.Agent(c.user)
 	if err := h.p.Router.Register(c.user, c.user); err != nil {
 		h.log.Error("websocket: register agent", "user", c.user, "err", err)
-		c.send(Message{Type: TypeError, Code: CodeUnavailable, Message: "the call queue is not taking agents; try again shortly"})
-		c.close(StatusNotRegistered, "call queue unavailable")
+		c.send(protocol.Message{Type: protocol.TypeError, Code: protocol.CodeUnavailable, Message: "the call queue is not taking agents; try again shortly"})
+		c.close(protocol.CloseNotRegistered, "call queue unavailable")
 		return
 	}
 	if known && prev.State != route.StateOffline {
 		// The same agent's earlier connection was replaced: the queue saw
 		// no change, so tell this one where things stand.
-		c.send(Message{Type: TypePresence, User: c.user, Status: string(prev.State)})
+		c.send(protocol.Message{Type: protocol.TypePresence, User: c.user, Status: string(prev.State)})
 		if prev.Call != "" {
 			from := ""
 			for _, ci := range h.p.Router.Calls() {
@@ -327,9 +319,9 @@ func (h *Hub) attach(c *conn) {
 			}
 			switch prev.State {
 			case route.StateRinging:
-				c.send(Message{Type: TypeOffered, Call: prev.Call, From: from})
+				c.send(protocol.Message{Type: protocol.TypeCallOffered, Call: prev.Call, From: from})
 			case route.StateBusy:
-				c.send(Message{Type: TypeStarted, Call: prev.Call, From: from, Rejoined: true})
+				c.send(protocol.Message{Type: protocol.TypeCallStarted, Call: prev.Call, From: from, Rejoined: true})
 			default:
 			}
 		}
@@ -359,7 +351,7 @@ func (h *Hub) detach(ctx context.Context, c *conn) {
 }
 
 // Send queues a message for the user's connection.
-func (h *Hub) Send(user string, m Message) error {
+func (h *Hub) Send(user string, m protocol.Message) error {
 	h.mu.Lock()
 	c := h.conns[user]
 	h.mu.Unlock()
@@ -371,7 +363,7 @@ func (h *Hub) Send(user string, m Message) error {
 }
 
 // Broadcast queues a message for every connected supervisor and admin.
-func (h *Hub) Broadcast(m Message) {
+func (h *Hub) Broadcast(m protocol.Message) {
 	b, err := json.Marshal(m)
 	if err != nil {
 		h.log.Error("websocket: encode", "type", m.Type, "err", err)
@@ -401,35 +393,34 @@ func (h *Hub) Connected(user string) bool {
 	return h.conns[user] != nil
 }
 
-// SDP sends the media side's SDP (kind "offer" or "answer") for a call to
-// its agent or a supervisor listening to it.
-func (h *Hub) SDP(user, call, kind, sdp string) error {
-	return h.Send(user, Message{Type: TypeSDP, Call: call, Kind: kind, SDP: sdp})
+// SDP sends the media side's SDP for a call to its agent or a supervisor
+// listening to it.
+func (h *Hub) SDP(user, call string, kind protocol.SDPKind, sdp string) error {
+	return h.Send(user, protocol.Message{Type: protocol.TypeSDP, Call: call, Kind: kind, SDP: sdp})
 }
 
 // Candidate sends the media side's ICE candidate for a call to its agent
 // or a supervisor listening to it.
 func (h *Hub) Candidate(user, call, candidate string) error {
-	return h.Send(user, Message{Type: TypeCandidate, Call: call, Candidate: candidate})
+	return h.Send(user, protocol.Message{Type: protocol.TypeCandidate, Call: call, Candidate: candidate})
 }
 
-// Progress tells an agent how the call they placed is going: "ringing"
-// (the far end rings) or "answered".
-func (h *Hub) Progress(agent, call, status string) {
-	_ = h.Send(agent, Message{Type: TypeProgress, Call: call, Status: status})
+// Progress tells an agent how the call they placed is going (the far end
+// rings, or answered).
+func (h *Hub) Progress(agent, call string, status protocol.ProgressStatus) {
+	_ = h.Send(agent, protocol.Message{Type: protocol.TypeCallProgress, Call: call, Status: string(status)})
 }
 
-// ListenEnded tells a supervisor that listening to a call is over
-// (reason "call_ended" when the call ended).
-func (h *Hub) ListenEnded(user, call, reason string) {
-	_ = h.Send(user, Message{Type: TypeListenEnd, Call: call, Reason: reason})
+// ListenEnded tells a supervisor that listening to a call is over.
+func (h *Hub) ListenEnded(user, call string, reason protocol.ListenEndReason) {
+	_ = h.Send(user, protocol.Message{Type: protocol.TypeListenEnded, Call: call, Reason: string(reason)})
 }
 
 // KeyPressed tells the agent on the call (if any), and every supervisor,
 // that the caller pressed a key. Which key is never said: there is no way
 // to.
 func (h *Hub) KeyPressed(call, agent string) {
-	m := Message{Type: TypeKeyPressed, Call: call}
+	m := protocol.Message{Type: protocol.TypeKeyPressed, Call: call}
 	if agent != "" {
 		_ = h.Send(agent, m) // an agent who dropped is simply not told
 	}
@@ -440,25 +431,25 @@ func (h *Hub) KeyPressed(call, agent string) {
 // supervisor and admin (pay.Params.Notify). It carries what pay.Status
 // carries: progress, never a digit beyond the card's last four.
 func (h *Hub) Payment(s pay.Status) {
-	m := Message{Type: TypePayment, Call: s.Call, Session: s.ID, Payment: &s}
+	m := protocol.Message{Type: protocol.TypePayProgress, Call: s.Call, Session: s.ID, Payment: &s}
 	_ = h.Send(s.Agent, m) // an agent who dropped is simply not told
 	h.Broadcast(m)
 }
 
-func (h *Hub) agents() []AgentSnapshot {
+func (h *Hub) agents() []protocol.AgentSnapshot {
 	as := h.p.Router.Agents()
-	out := make([]AgentSnapshot, 0, len(as))
+	out := make([]protocol.AgentSnapshot, 0, len(as))
 	for _, a := range as {
-		out = append(out, AgentSnapshot{User: a.ID, Status: string(a.State), Since: a.Since.UTC(), Call: a.Call})
+		out = append(out, protocol.AgentSnapshot{User: a.ID, Status: a.State, Since: a.Since.UTC(), Call: a.Call})
 	}
 	return out
 }
 
-func (h *Hub) calls() []CallSnapshot {
+func (h *Hub) calls() []protocol.CallSnapshot {
 	cs := h.p.Router.Calls()
-	out := make([]CallSnapshot, 0, len(cs))
+	out := make([]protocol.CallSnapshot, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, CallSnapshot{Call: c.ID, From: c.From, State: string(c.State), Outbound: c.Outbound, Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()})
+		out = append(out, protocol.CallSnapshot{Call: c.ID, From: c.From, State: c.State, Outbound: c.Outbound, Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()})
 	}
 	return out
 }
@@ -466,13 +457,13 @@ func (h *Hub) calls() []CallSnapshot {
 func (h *Hub) broadcastAgents() {
 	h.snapMu.Lock()
 	defer h.snapMu.Unlock()
-	h.Broadcast(Message{Type: TypeAgents, Agents: h.agents()})
+	h.Broadcast(protocol.Message{Type: protocol.TypeAgents, Agents: h.agents()})
 }
 
 func (h *Hub) broadcastCalls() {
 	h.snapMu.Lock()
 	defer h.snapMu.Unlock()
-	h.Broadcast(Message{Type: TypeCalls, Calls: h.calls()})
+	h.Broadcast(protocol.Message{Type: protocol.TypeCalls, Calls: h.calls()})
 }
 
 // RouteEvent turns one of the call queue's events into messages: give it
@@ -480,17 +471,17 @@ func (h *Hub) broadcastCalls() {
 func (h *Hub) RouteEvent(e route.Event) {
 	switch e := e.(type) {
 	case route.OfferCall:
-		_ = h.Send(e.Agent, Message{Type: TypeOffered, Call: e.Call, From: e.From})
+		_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypeCallOffered, Call: e.Call, From: e.From})
 	case route.WithdrawOffer:
-		_ = h.Send(e.Agent, Message{Type: TypeWithdrawn, Call: e.Call, Reason: e.Reason})
+		_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypeCallWithdrawn, Call: e.Call, Reason: string(e.Reason)})
 	case route.CallAssigned:
-		_ = h.Send(e.Agent, Message{Type: TypeStarted, Call: e.Call, From: e.From, Rejoined: e.Rejoined, Outbound: e.Outbound})
+		_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypeCallStarted, Call: e.Call, From: e.From, Rejoined: e.Rejoined, Outbound: e.Outbound})
 	case route.CallEnded:
 		if e.Agent != "" {
-			_ = h.Send(e.Agent, Message{Type: TypeEnded, Call: e.Call, Reason: e.Reason})
+			_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypeCallEnded, Call: e.Call, Reason: string(e.Reason)})
 		}
 	case route.AgentState:
-		_ = h.Send(e.Agent, Message{Type: TypePresence, User: e.Agent, Status: string(e.State)})
+		_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypePresence, User: e.Agent, Status: string(e.State)})
 		h.broadcastAgents()
 		return
 	case route.CallQueued, route.CallHeld, route.CallRequeued:
@@ -516,7 +507,7 @@ func (h *Hub) Close() error {
 	}
 	h.mu.Unlock()
 	for _, c := range conns {
-		c.close(websocket.StatusGoingAway, "server shutting down")
+		c.close(protocol.CloseGoingAway, "server shutting down")
 	}
 	h.wg.Wait()
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/hushphone/hushphone/internal/testing/testkit"
+	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/auth"
 	"github.com/hushphone/hushphone/server/route"
@@ -48,8 +49,8 @@ func (m *echoMedia) SDP(_ context.Context, agent, call, kind, sdp string) error 
 	if fail {
 		return errors.New("bad sdp")
 	}
-	if kind == signal.KindOffer {
-		return m.hub.SDP(agent, call, signal.KindAnswer, "answer to "+sdp)
+	if kind == string(protocol.KindOffer) {
+		return m.hub.SDP(agent, call, protocol.KindAnswer, "answer to "+sdp)
 	}
 	return nil
 }
@@ -553,7 +554,7 @@ func TestOversizedMessageCloses(t *testing.T) {
 	e := newEnv(t)
 	ann := e.connect("ann")
 	// Exactly the limit is fine.
-	pad := signal.MaxMessage - len(`{"type":"ping","x":""}`)
+	pad := protocol.MaxMessage - len(`{"type":"ping","x":""}`)
 	ann.sendRaw(`{"type":"ping","x":"` + strings.Repeat("a", pad) + `"}`)
 	ann.expect("pong")
 	ann.sendRaw(`{"type":"ping","x":"` + strings.Repeat("a", pad+1) + `"}`)
@@ -561,6 +562,24 @@ func TestOversizedMessageCloses(t *testing.T) {
 		t.Fatalf("close status %v, want %v", s, websocket.StatusMessageTooBig)
 	}
 	eventually(t, "ann disconnected", func() bool { return !e.hub.Connected("ann") })
+}
+
+// TestCloseCodesAreWebSockets: the protocol's standard close codes are
+// the WebSocket library's (the Hub converts one to the other).
+func TestCloseCodesAreWebSockets(t *testing.T) {
+	for _, c := range []struct {
+		proto protocol.CloseCode
+		ws    websocket.StatusCode
+	}{
+		{protocol.CloseNormal, websocket.StatusNormalClosure},
+		{protocol.CloseGoingAway, websocket.StatusGoingAway},
+		{protocol.CloseTooSlow, websocket.StatusPolicyViolation},
+		{protocol.CloseTooBig, websocket.StatusMessageTooBig},
+	} {
+		if websocket.StatusCode(c.proto) != c.ws {
+			t.Errorf("protocol close code %d is not %v", c.proto, c.ws)
+		}
+	}
 }
 
 // digits finds any digit in a message.
@@ -669,7 +688,7 @@ func TestConnectingAgainReplaces(t *testing.T) {
 	_ = e.router.Inbound("call-x", "")
 	ann.expect("call.offered")
 	second := e.connect("ann")
-	if s := ann.expectClose(); s != signal.StatusReplaced {
+	if s := ann.expectClose(); s != websocket.StatusCode(protocol.CloseReplaced) {
 		t.Fatalf("first connection closed with %v", s)
 	}
 	second.expectStatus("ringing")
@@ -698,7 +717,7 @@ func TestSessionEndsMidConnection(t *testing.T) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if s := sue.expectClose(); s != signal.StatusSessionEnded {
+	if s := sue.expectClose(); s != websocket.StatusCode(protocol.CloseSessionEnded) {
 		t.Fatalf("closed with %v", s)
 	}
 }
@@ -721,7 +740,7 @@ func TestSlowClientIsClosed(t *testing.T) {
 
 func TestSendToNobody(t *testing.T) {
 	e := newEnv(t)
-	if err := e.hub.Send("nobody", signal.Message{Type: "presence"}); !errors.Is(err, signal.ErrNotConnected) {
+	if err := e.hub.Send("nobody", protocol.Message{Type: protocol.TypePresence}); !errors.Is(err, signal.ErrNotConnected) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -812,7 +831,7 @@ func TestQueueRefusesAgent(t *testing.T) {
 	if m := ann.expect("error"); m["code"] != "unavailable" {
 		t.Fatalf("error %v", m)
 	}
-	if s := ann.expectClose(); s != signal.StatusNotRegistered {
+	if s := ann.expectClose(); s != websocket.StatusCode(protocol.CloseNotRegistered) {
 		t.Fatalf("closed with %v", s)
 	}
 	sue := e.connect("sue")
@@ -871,7 +890,7 @@ func TestSupervisorListens(t *testing.T) {
 		t.Fatalf("listen.ended %v", m)
 	}
 	// The media side ends it when the call ends.
-	e.hub.ListenEnded("sue", "call-abc", "call_ended")
+	e.hub.ListenEnded("sue", "call-abc", protocol.ListenEndCallEnded)
 	if m := sue.expect("listen.ended"); m["reason"] != "call_ended" || m["call"] != "call-abc" {
 		t.Fatalf("listen.ended %v", m)
 	}
@@ -953,7 +972,7 @@ func TestAgentDials(t *testing.T) {
 			break
 		}
 	}
-	e.hub.Progress("ann", "out-1", "ringing")
+	e.hub.Progress("ann", "out-1", protocol.ProgressRinging)
 	if m := ann.expect("call.progress"); m["status"] != "ringing" || m["call"] != "out-1" {
 		t.Fatalf("call.progress %v", m)
 	}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/hushphone/hushphone/desktop/engine"
 	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 const usage = `usage: hushphone-agent --server URL --user NAME --password-stdin [options]
@@ -135,7 +136,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "hushphone-agent: --agents must be 1 or more and --calls 0 or more\n\n%s", usage)
 		return 2
 	}
-	var payReq *engine.PayRequest
+	var payReq *protocol.PayRequest
 	if *payArg != "" {
 		r, err := parsePay(*payArg)
 		if err != nil {
@@ -239,7 +240,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				if lis != nil && !lis.event(e) {
 					return
 				}
-				if lis == nil && e.Type != "call.ended" {
+				if lis == nil && e.Type != protocol.TypeCallEnded {
 					return
 				}
 				mu.Lock()
@@ -283,7 +284,7 @@ type listener struct {
 	listen func(call string)
 	out    io.Writer
 
-	calls     []engine.CallState // the latest calls message
+	calls     []protocol.CallSnapshot // the latest calls message
 	heard     map[string]bool
 	listening string
 }
@@ -293,21 +294,21 @@ type listener struct {
 func (l *listener) event(e engine.Event) bool {
 	ended := false
 	switch e.Type {
-	case "calls":
+	case protocol.TypeCalls:
 		l.calls = e.Calls
-	case "listen.started":
+	case protocol.TypeListenStarted:
 		fmt.Fprintf(l.out, "listening to %s\n", e.Call)
-	case "listen.ended":
+	case protocol.TypeListenEnded:
 		if e.Call == l.listening {
 			fmt.Fprintf(l.out, "stopped listening to %s (%s)\n", e.Call, e.Reason)
 			l.listening, ended = "", true
 		}
-	case "error":
+	case protocol.TypeError:
 		switch call := l.listening; {
-		case call != "" && e.Code == "not_active":
+		case call != "" && e.Code == protocol.CodeNotActive:
 			// Taken by an agent a moment ago: ask again shortly.
 			time.AfterFunc(100*time.Millisecond, func() { l.listen(call) })
-		case call != "" && e.Code == "no_call":
+		case call != "" && e.Code == protocol.CodeNoCall:
 			l.listening = "" // it ended first: the next one
 		}
 	default:
@@ -315,7 +316,7 @@ func (l *listener) event(e engine.Event) bool {
 	}
 	if l.listening == "" {
 		for _, c := range l.calls {
-			if (c.State == "active" || c.State == "held") && !l.heard[c.Call] {
+			if (c.State == protocol.CallActive || c.State == protocol.CallHeld) && !l.heard[c.Call] {
 				l.listening = c.Call
 				l.heard[c.Call] = true
 				l.listen(c.Call)
@@ -367,13 +368,13 @@ func isLoopback(server string) bool {
 }
 
 // parsePay reads --pay AMOUNT:CURRENCY.
-func parsePay(v string) (engine.PayRequest, error) {
+func parsePay(v string) (protocol.PayRequest, error) {
 	amt, cur, ok := strings.Cut(v, ":")
 	n, err := strconv.ParseInt(amt, 10, 64)
 	if !ok || err != nil || n < 0 || len(cur) != 3 {
-		return engine.PayRequest{}, fmt.Errorf("%w: --pay is AMOUNT:CURRENCY, the amount in minor units (e.g. 1250:GBP for 12.50; 0:GBP saves the card), not %q", errUsage, v)
+		return protocol.PayRequest{}, fmt.Errorf("%w: --pay is AMOUNT:CURRENCY, the amount in minor units (e.g. 1250:GBP for 12.50; 0:GBP saves the card), not %q", errUsage, v)
 	}
-	return engine.PayRequest{Amount: n, Currency: strings.ToUpper(cur), Description: "hushphone-agent --pay"}, nil
+	return protocol.PayRequest{Amount: n, Currency: strings.ToUpper(cur), Description: "hushphone-agent --pay"}, nil
 }
 
 // payer takes a payment on each call: it starts the session when the call
@@ -381,7 +382,7 @@ func parsePay(v string) (engine.PayRequest, error) {
 // up. Its methods run on the engine's goroutine, one event at a time; the
 // requests go out on their own goroutines so that none waits for another.
 type payer struct {
-	req   engine.PayRequest
+	req   protocol.PayRequest
 	ctx   context.Context //nolint:containedctx // the agent's run, which the requests belong to
 	out   io.Writer
 	agent func() *engine.Agent
@@ -431,10 +432,10 @@ func (p *payer) print(o payOutcome) {
 
 func (p *payer) event(e engine.Event) {
 	switch e.Type {
-	case "call.started":
+	case protocol.TypeCallStarted:
 		call := e.Call
 		p.do(func(a *engine.Agent) error { return a.StartPayment(p.ctx, call, p.req) })
-	case "pay.progress":
+	case protocol.TypePayProgress:
 		pm := e.Payment
 		if pm == nil {
 			return
@@ -443,31 +444,32 @@ func (p *payer) event(e engine.Event) {
 		p.sessions[pm.Call] = pm.ID
 		p.mu.Unlock()
 		switch {
-		case pm.State == "ready":
+		case pm.State == protocol.PayReady:
 			p.do(func(a *engine.Agent) error { return a.SubmitPayment(p.ctx, pm.ID) })
-		case pm.State == "failed" || pm.Final():
-			o := payOutcome{Result: pm.State, Brand: pm.Brand, Last4: pm.Last4, Call: pm.Call, Session: pm.ID}
+		case pm.State == protocol.PayFailed || pm.Final():
+			o := payOutcome{Result: string(pm.State), Brand: string(pm.Brand), Last4: pm.Last4, Call: pm.Call, Session: pm.ID}
 			if r := pm.Result; r != nil {
 				o.Reference, o.Token, o.Reason = r.Reference, r.Token, r.Reason
 			}
 			p.print(o)
-			if pm.State == "failed" {
+			if pm.State == protocol.PayFailed {
 				p.do(func(a *engine.Agent) error { return a.CancelPayment(p.ctx, pm.ID) })
 			}
-			if pm.State != "dropped" {
+			if pm.State != protocol.PayDropped {
 				p.do(func(a *engine.Agent) error { return a.Hangup(p.ctx, pm.Call) })
 			}
 		}
-	case "error":
-		if strings.HasPrefix(e.Code, "pay") || e.Code == "payment_active" || e.Code == "not_ready" || e.Code == "no_payment" || e.Code == "bad_request" {
+	case protocol.TypeError:
+		switch e.Code {
+		case protocol.CodePayActive, protocol.CodePayOver, protocol.CodeNotReady, protocol.CodeNoPayment, protocol.CodeBadRequest:
 			fmt.Fprintf(p.out, "hushphone-agent: pay: the server refused: %s: %s\n", e.Code, e.Message)
 		}
-	case "call.ended":
+	case protocol.TypeCallEnded:
 		p.mu.Lock()
 		id := p.sessions[e.Call]
 		delete(p.sessions, e.Call)
 		p.mu.Unlock()
-		p.print(payOutcome{Result: "dropped", Reason: "the call ended first", Call: e.Call, Session: id})
+		p.print(payOutcome{Result: string(protocol.PayDropped), Reason: "the call ended first", Call: e.Call, Session: id})
 	}
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { PaymentState } from "../types";
 import { historyRow, historyRows, timeText } from "./history";
 
 const now = new Date(2025, 2, 4, 15, 0, 0);
@@ -22,7 +23,7 @@ describe("history", () => {
     expect(historyRow({ call: "c3", number: "1", outbound: false, started: at(4, 1, 0), seconds: 0 }, now)).toMatchObject({ duration: "Missed", durationText: "Not answered" });
   });
   it("badges", () => {
-    const b = (payment: string, amount?: number) => historyRow({ call: "c", number: "1", outbound: false, started: at(4, 1, 0), seconds: 1, payment, amount, currency: amount ? "EUR" : undefined }, now).badge;
+    const b = (payment: PaymentState, amount?: number) => historyRow({ call: "c", number: "1", outbound: false, started: at(4, 1, 0), seconds: 1, payment, amount, currency: amount ? "EUR" : undefined }, now).badge;
     expect(b("declined", 500)).toEqual({ kind: "declined", text: "Declined €5.00" });
     expect(b("timed_out", 500)).toEqual({ kind: "timed_out", text: "Timed out €5.00" });
     expect(b("approved")).toEqual({ kind: "approved", text: "Approved card saved" });

@@ -1,5 +1,6 @@
-// payment.ts: the secure-pay panel as data. It turns engine.Payment into
-// rows and words, and amounts typed by the agent into minor units.
+// payment.ts: the secure-pay panel as data. It turns the protocol's
+// Payment into rows and words, and amounts typed by the agent into minor
+// units.
 // Card data never reaches the UI: the status carries digit counts, the
 // brand and the last four, and nothing here renders any other digit.
 

@@ -1,4 +1,4 @@
-package signal
+package protocol
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 func TestParse(t *testing.T) {
 	cases := []struct {
 		in   string
-		code string // "" for a good message
+		code ErrorCode // "" for a good message
 		id   string
 	}{
 		{`{"type":"ping"}`, "", ""},
@@ -40,7 +40,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tc := range cases {
 		m, err := Parse([]byte(tc.in))
-		var pe *protoError
+		var pe *Error
 		switch {
 		case tc.code == "" && err != nil:
 			t.Errorf("%s: %v", tc.in, err)
@@ -66,7 +66,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)
 		if err != nil {
-			var pe *protoError
+			var pe *Error
 			if !errors.As(err, &pe) || pe.Code == "" || pe.Message == "" {
 				t.Fatalf("error %v is not a reply", err)
 			}
@@ -79,9 +79,20 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		need := map[string][]string{
+		payTo := m.Session
+		if payTo == "" {
+			payTo = m.Call
+		}
+		hasPay := ""
+		if m.Pay != nil {
+			hasPay = "pay"
+		}
+		need := map[Type][]string{
 			TypePing: nil, TypePresence: {m.Status}, TypeAnswer: {m.Call}, TypeDecline: {m.Call},
-			TypeHangup: {m.Call}, TypeSDP: {m.Call, m.Kind, m.SDP}, TypeCandidate: {m.Call, m.Candidate},
+			TypeHangup: {m.Call}, TypeSDP: {m.Call, string(m.Kind), m.SDP}, TypeCandidate: {m.Call, m.Candidate},
+			TypeDial: {m.Number}, TypeHold: {m.Call, m.Status}, TypeListen: {m.Call}, TypeUnlisten: {m.Call},
+			TypePayStart: {m.Call, hasPay}, TypePayAsk: {m.Session, string(m.Field)}, TypePayReset: {m.Session, string(m.Field)},
+			TypePayCancel: {m.Session}, TypePaySubmit: {m.Session}, TypePayStatus: {payTo},
 		}
 		fields, ok := need[m.Type]
 		if !ok {
@@ -96,4 +107,32 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("cannot encode what was accepted: %v", err)
 		}
 	})
+}
+
+// TestParseKnowsEveryClientType: every type a client sends is parsed (not
+// refused as unknown), and the unknown-type error names each of them.
+func TestParseKnowsEveryClientType(t *testing.T) {
+	_, err := Parse([]byte(`{"type":"nonsense"}`))
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Code != CodeUnknownType {
+		t.Fatalf("got %v, want %s", err, CodeUnknownType)
+	}
+	named := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.TrimPrefix(pe.Message, "unknown message type: use "), func(r rune) bool { return r == ',' || r == ' ' }) {
+		named[w] = true
+	}
+	delete(named, "or")
+	for _, typ := range ClientTypes() {
+		if !named[string(typ)] {
+			t.Errorf("the unknown-type error does not name %s", typ)
+		}
+		delete(named, string(typ))
+		b, _ := json.Marshal(Message{Type: typ})
+		if _, err := Parse(b); errors.As(err, &pe) && pe.Code == CodeUnknownType {
+			t.Errorf("%s is refused as unknown", typ)
+		}
+	}
+	for w := range named {
+		t.Errorf("the unknown-type error names %q, which is no client type", w)
+	}
 }
