@@ -291,11 +291,11 @@ func (a *App) SignIn(server, user, password string) error {
 // friendly words an engine error for the agent.
 func friendly(err error) error {
 	switch {
-	case errors.Is(err, engine.ErrSignIn) && strings.Contains(err.Error(), " 401 "):
+	case errors.Is(err, engine.ErrCredentials):
 		return fmt.Errorf("%w: wrong name or password", ErrInput)
-	case errors.Is(err, engine.ErrSignIn) && strings.Contains(err.Error(), " 429 "):
+	case errors.Is(err, engine.ErrTooManyTries):
 		return fmt.Errorf("%w: too many tries: wait a minute and try again", ErrNotNow)
-	case strings.Contains(err.Error(), "cannot reach"):
+	case errors.Is(err, engine.ErrUnreachable):
 		return fmt.Errorf("%w: the server cannot be reached: check its address and your network", ErrNotNow)
 	}
 	return err

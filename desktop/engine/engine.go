@@ -46,6 +46,12 @@ var (
 	ErrProtocol = errors.New("engine: the server broke the protocol")
 	ErrAudio    = errors.New("engine: audio not usable")
 	ErrConfig   = errors.New("engine: bad configuration")
+	// ErrUnreachable: the server did not answer at all (a wrong address,
+	// the network, the server not running).
+	ErrUnreachable = errors.New("engine: the server cannot be reached")
+	// The sign-in refusals the agent can act on; both are ErrSignIn too.
+	ErrCredentials  = fmt.Errorf("%w: wrong name or password", ErrSignIn)
+	ErrTooManyTries = fmt.Errorf("%w: too many failed sign-ins: wait, then try again", ErrSignIn)
 )
 
 // The codecs Config.Codec names.
@@ -130,7 +136,7 @@ type Agent struct {
 // New checks the configuration.
 func New(cfg Config) (*Agent, error) {
 	if cfg.Server == "" || cfg.User == "" {
-		return nil, fmt.Errorf("%w: a server address and a user name are needed", ErrSignIn)
+		return nil, fmt.Errorf("%w: a server address and a user name are needed", ErrConfig)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -358,7 +364,7 @@ func (a *Agent) signIn(ctx context.Context) (string, error) {
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("engine: cannot reach %s (is hushphone-server serve running?): %w", a.cfg.Server, err)
+		return "", fmt.Errorf("%w: %s (is hushphone-server serve running?): %w", ErrUnreachable, a.cfg.Server, err)
 	}
 	defer func() { _ = res.Body.Close() }()
 	var out struct {
@@ -366,7 +372,14 @@ func (a *Agent) signIn(ctx context.Context) (string, error) {
 		Error string `json:"error"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK || out.Token == "" {
-		return "", fmt.Errorf("%w for %s: %d %s", ErrSignIn, a.cfg.User, res.StatusCode, out.Error)
+		refused := ErrSignIn
+		switch res.StatusCode {
+		case http.StatusUnauthorized:
+			refused = ErrCredentials
+		case http.StatusTooManyRequests:
+			refused = ErrTooManyTries
+		}
+		return "", fmt.Errorf("%w for %s: %d %s", refused, a.cfg.User, res.StatusCode, out.Error)
 	}
 	return out.Token, nil
 }
