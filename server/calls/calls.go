@@ -99,8 +99,11 @@ type Manager struct {
 
 	mu       sync.Mutex
 	calls    map[string]*call
+	closed   bool // Close has begun: no call, goroutine or timer starts
 	wg       sync.WaitGroup
 	outbound Outbound // nil: agents cannot place calls
+
+	afterFunc func(time.Duration, func()) *time.Timer // time.AfterFunc; tests watch the timers
 }
 
 // maxEarlyCandidates bounds the candidates kept for an agent's offer
@@ -125,11 +128,14 @@ type call struct {
 	early []string // the agent's candidates that came before its offer
 	// answered: the SIP side is answered (an agent took the call once);
 	// awaitMedia: an agent took it and it is answered when the agent's
-	// media is up (answerOnce).
+	// media is up (answerOnce), or after mediaWait (mediaT).
 	answered, awaitMedia bool
-	hold                 holdState
-	rec                  *recorder.Recorder
-	recID                int64
+	// mediaT answers the call after mediaWait. It is guarded by the
+	// Manager's mu, not c.mu, so that Close can stop it.
+	mediaT *time.Timer
+	hold   holdState
+	rec    *recorder.Recorder
+	recID  int64
 
 	// Listen-in: the supervisors' legs.
 	listeners map[string]*listener
@@ -149,24 +155,24 @@ func New(p Params) (*Manager, error) {
 	if err := os.MkdirAll(filepath.Join(p.DataDir, "recordings"), 0o700); err != nil {
 		return nil, fmt.Errorf("calls: recordings folder: %w", err)
 	}
-	return &Manager{p: p, log: p.Logger, calls: map[string]*call{}}, nil
+	return &Manager{p: p, log: p.Logger, calls: map[string]*call{}, afterFunc: time.AfterFunc}, nil
 }
 
 // OnCall is the trunk's OnCall: the call rings and waits in the queue.
 func (m *Manager) OnCall(tc *trunk.Call) {
 	c := &call{id: tc.ID, tc: tc, audio: newAudio()}
 	c.audio.setCaller(tc, tc.Offer.Law)
-	m.mu.Lock()
-	m.calls[tc.ID] = c
-	m.mu.Unlock()
+	if !m.add(c) {
+		_ = tc.Reject(503, "Service Unavailable") // shutting down
+		return
+	}
 	if err := m.p.Router.Inbound(tc.ID, tc.From); err != nil {
 		m.log.Warn("call not queued", "call", tc.ID, "err", err)
 		_ = tc.Reject(503, "Service Unavailable")
 	} else {
 		_ = tc.Ring()
 	}
-	m.wg.Add(1)
-	go func() {
+	go func() { // add counted it
 		defer m.wg.Done()
 		<-tc.Done()
 		_ = m.p.Router.Hangup(tc.ID, "caller hung up")
@@ -192,13 +198,11 @@ func (m *Manager) RouteEvent(e route.Event) {
 		c.mu.Unlock()
 		if answered && !e.Rejoined && recID != 0 {
 			// A held call another agent took: the recording names them too.
-			m.wg.Add(1)
-			go func() {
-				defer m.wg.Done()
+			m.spawn(func() {
 				if err := m.p.Store.AddRecordingAgent(context.Background(), recID, e.Agent); err != nil {
 					m.log.Error("recording's agents not updated", "call", e.Call, "err", err)
 				}
-			}()
+			})
 		}
 		// A rejoin, or a held call that went back to the queue and was
 		// taken by another agent, is answered already: the agent's offer
@@ -212,7 +216,7 @@ func (m *Manager) RouteEvent(e route.Event) {
 			c.mu.Lock()
 			c.awaitMedia = true
 			c.mu.Unlock()
-			time.AfterFunc(mediaWait, func() { m.answerOnce(c) })
+			m.answerLater(c)
 		}
 	case route.CallRequeued:
 		// Back in the queue: no agent's until the next takes it.
@@ -254,13 +258,11 @@ func (m *Manager) RouteEvent(e route.Event) {
 				}
 				return
 			}
-			m.wg.Add(1)
-			go func() {
-				defer m.wg.Done()
+			m.spawn(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = tc.Hangup(ctx)
 				cancel()
-			}()
+			})
 		}
 	}
 }
@@ -269,11 +271,34 @@ func (m *Manager) RouteEvent(e route.Event) {
 // media before it is answered anyway.
 const mediaWait = 3 * time.Second
 
+// answerLater answers c after mediaWait if its agent's media has not come
+// first. The timer stops when the media comes (answerOnce), the call ends
+// or the Manager closes (and a timer that fired as Close began starts
+// nothing: answerOnce answers through spawn); a timer already waiting is
+// left to run.
+func (m *Manager) answerLater(c *call) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.calls[c.id] != c || c.mediaT != nil {
+		return
+	}
+	c.mediaT = m.afterFunc(mediaWait, func() { m.answerOnce(c) })
+}
+
+// stopMediaWait stops c's mediaWait timer, if it waits (m.mu held).
+func (c *call) stopMediaWait() {
+	if c.mediaT != nil {
+		c.mediaT.Stop()
+		c.mediaT = nil
+	}
+}
+
 // answerOnce answers a call waiting for its agent's media, once; a call
 // that has ended or is not waiting is left alone.
 func (m *Manager) answerOnce(c *call) {
 	m.mu.Lock()
 	live := m.calls[c.id] == c
+	c.stopMediaWait()
 	m.mu.Unlock()
 	c.mu.Lock()
 	if !live || !c.awaitMedia {
@@ -282,8 +307,7 @@ func (m *Manager) answerOnce(c *call) {
 	}
 	c.awaitMedia = false
 	c.mu.Unlock()
-	m.wg.Add(1)
-	go func() { defer m.wg.Done(); m.answer(c) }()
+	m.spawn(func() { m.answer(c) })
 }
 
 // answer answers the SIP side once an agent has taken the call: the
@@ -343,18 +367,19 @@ func (m *Manager) Dial(ctx context.Context, agent, number string) error {
 	// The call outlives the message that placed it.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DialTimeout)
 	c := &call{id: id, number: number, cancel: cancel, audio: newAudio()}
-	m.mu.Lock()
-	m.calls[id] = c
-	m.mu.Unlock()
+	if !m.add(c) {
+		cancel()
+		return ErrClosed
+	}
 	if err := m.p.Router.Outbound(agent, id, number); err != nil {
 		cancel()
 		m.mu.Lock()
 		delete(m.calls, id)
 		m.mu.Unlock()
+		m.wg.Done() // add counted the goroutine that is not started
 		return fmt.Errorf("calls: %w", err)
 	}
-	m.wg.Add(1)
-	go func() {
+	go func() { // add counted it
 		defer m.wg.Done()
 		defer cancel()
 		m.dial(dctx, c, ob)
@@ -578,6 +603,9 @@ func (m *Manager) end(ctx context.Context, id string) {
 	m.mu.Lock()
 	c := m.calls[id]
 	delete(m.calls, id)
+	if c != nil {
+		c.stopMediaWait()
+	}
 	m.mu.Unlock()
 	if c == nil {
 		return
@@ -609,9 +637,49 @@ func (m *Manager) end(ctx context.Context, id string) {
 	m.log.Info("call over", "call", id)
 }
 
+// ErrClosed is Dial's error once Close has begun.
+var ErrClosed = errors.New("calls: closed")
+
 // Close waits for the calls' goroutines (hang the calls up first: the
-// trunk does on shutdown).
+// trunk does on shutdown). From its start no call is taken (a new one is
+// refused), no goroutine or timer starts, and the calls' timers stop;
+// when it returns, nothing the Manager started runs.
 func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	for _, c := range m.calls {
+		c.stopMediaWait()
+	}
+	m.mu.Unlock()
 	m.wg.Wait()
 	return nil
+}
+
+// add makes c a live call and counts in wg the goroutine that follows it
+// to its end (the caller of add starts it); once Close has begun it
+// refuses (false).
+func (m *Manager) add(c *call) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
+	m.calls[c.id] = c
+	m.wg.Add(1)
+	return true
+}
+
+// spawn runs f on a goroutine Close waits for; once Close has begun, f
+// does not run.
+func (m *Manager) spawn(f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
 }
