@@ -15,13 +15,13 @@ import (
 // agent's voice to the caller and the recorder, prompts for the caller
 // alone (payment tones), and the hold tone.
 //
-// The call (calls.go, hold.go) decides and audio carries out: the call
-// owns the legs, the recorder and the SIP side, and tells audio where to
-// send (setCaller, setAgent, setListener, setRecorder) and how the call is
-// held (setHold), always under its own mutex; audio only sends. audio has
-// its own mutex, so the per-frame paths (fromCaller, fromAgent) never wait
-// for the call's signalling. The lock order is call.mu, then audio.mu:
-// audio calls nothing of the call's.
+// The call (calls.go, hold.go, listen.go, record.go) decides and audio
+// carries out: the call owns the legs, the recorder and the SIP side, and
+// tells audio where to send (setCaller, setAgent, setListener,
+// setRecorder) and how the call is held (setHold), always under its own
+// mutex; audio only sends. audio has its own mutex, so the per-frame paths
+// (fromCaller, fromAgent) never wait for the call's signalling. The lock
+// order is call.mu, then audio.mu: audio calls nothing of the call's.
 //
 // audio owns the goroutines it starts (the prompt's and the hold tone's
 // senders): close stops them and waits, and nothing is sent after it.

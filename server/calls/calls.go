@@ -13,6 +13,10 @@
 //
 // The digits themselves go to Params.Keys, the payment side's input, and
 // nowhere else.
+//
+// A call's lifecycle is here (calls.go; hold.go, listen.go and record.go
+// for holding, listening in and recording); its sound, where frames go
+// and what is mixed, is its audio (audio.go).
 package calls
 
 import (
