@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/desktop/engine"
+	"github.com/hushphone/hushphone/media/mix"
 )
 
 // sound is the engine's Audio: the sound device, with the app's hold
@@ -21,10 +22,14 @@ type sound struct {
 	key     [2]float64 // the keypad tone's frequencies
 	keyLeft int        // its samples still to send
 	keyN    int
+	tone    [mix.FrameSamples]int16 // the tone's next samples, to mix in
 }
 
 // keyTone is how long a keypad tone lasts (samples at 8 kHz): 120 ms.
-const keyTone = 960
+const keyTone = 120 * mix.SampleRate / 1000
+
+// keyPeak is each of the keypad tone's two sines' peak.
+const keyPeak = 6000
 
 var keypad = map[byte][2]float64{
 	'1': {697, 1209}, '2': {697, 1336}, '3': {697, 1477},
@@ -57,15 +62,16 @@ func (s *sound) Mic(frame []int16) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i := range frame {
-		if s.keyLeft == 0 {
-			break
+	for len(frame) > 0 && s.keyLeft > 0 {
+		n := min(len(frame), s.keyLeft, len(s.tone))
+		for i := range n {
+			t := float64(s.keyN+i) / mix.SampleRate
+			s.tone[i] = int16(keyPeak * (math.Sin(2*math.Pi*s.key[0]*t) + math.Sin(2*math.Pi*s.key[1]*t)))
 		}
-		t := float64(s.keyN) / 8000
-		v := float64(frame[i]) + 6000*(math.Sin(2*math.Pi*s.key[0]*t)+math.Sin(2*math.Pi*s.key[1]*t))
-		frame[i] = int16(max(-32768, min(32767, v)))
-		s.keyN++
-		s.keyLeft--
+		mix.Add(frame[:n], s.tone[:n])
+		frame = frame[n:]
+		s.keyN += n
+		s.keyLeft -= n
 	}
 }
 

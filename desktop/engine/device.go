@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hushphone/hushphone/media/mix"
 )
 
 // Device is the agent's Audio on real sound devices (miniaudio through
@@ -198,8 +200,8 @@ func newDevice(micRate, spkRate int, o deviceOptions) (*Device, error) {
 }
 
 const (
-	captureChunk = 1024 // device samples resampled at a time
-	renderChunk  = 160  // 8 kHz samples resampled at a time
+	captureChunk = 1024             // device samples resampled at a time
+	renderChunk  = mix.FrameSamples // 8 kHz samples resampled at a time: a frame
 )
 
 // Mic gives the agent's next 20 ms at 8 kHz: silence while muted, before

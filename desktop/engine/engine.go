@@ -37,6 +37,7 @@ import (
 
 	"github.com/hushphone/hushphone/internal/opus"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mix"
 	"github.com/hushphone/hushphone/protocol"
 )
 
@@ -508,10 +509,10 @@ func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error 
 func (a *Agent) play(tr *webrtc.TrackRemote) {
 	a.heardCodec.Store(tr.Codec().MimeType)
 	var (
-		pcm    [160]int16
-		silent [160]int16
-		pend   [160]byte
-		lin    [160]int16
+		pcm    [mix.FrameSamples]int16
+		silent [mix.FrameSamples]int16
+		pend   [mix.FrameSamples]byte
+		lin    [mix.FrameSamples]int16
 		n      int
 		next   uint32
 		ticks  = uint32(1) // RTP ticks per 8 kHz sample
@@ -528,7 +529,7 @@ func (a *Agent) play(tr *webrtc.TrackRemote) {
 		ticks = opus.RTPClockRate / 8000
 		opcm = make([]int16, opus.MaxFrameSamples)
 	}
-	// speaker plays samples in 160-sample frames.
+	// speaker plays samples in whole frames.
 	var sn int
 	speaker := func(s []int16) {
 		for len(s) > 0 {
@@ -549,7 +550,7 @@ func (a *Agent) play(tr *webrtc.TrackRemote) {
 		}
 		if started {
 			if gap := int32(p.Timestamp-next) / int32(ticks); gap > 0 && gap <= 8000 {
-				for ; gap >= 160; gap -= 160 {
+				for ; gap >= mix.FrameSamples; gap -= mix.FrameSamples {
 					speaker(silent[:])
 				}
 			} else if gap < 0 {
@@ -584,10 +585,10 @@ func (a *Agent) play(tr *webrtc.TrackRemote) {
 // PCMU, or Opus-encoded when the track is Opus.
 func (a *Agent) speak(c *media) {
 	var (
-		pcm     [160]int16
+		pcm     [mix.FrameSamples]int16
 		payload [opus.MaxPacket]byte
 		enc     *opus.Encoder
-		ticks   = uint32(160)
+		ticks   = uint32(mix.FrameSamples)
 	)
 	if strings.EqualFold(c.track.Codec().MimeType, webrtc.MimeTypeOpus) {
 		var err error

@@ -1,12 +1,16 @@
 // Package mix is the arithmetic of the call path's audio: the frame every
 // part of it works in (8 kHz, 20 ms, 160 samples of 16-bit linear PCM),
-// adding frames with clipping, and gain.
+// adding frames with clipping, gain, and a Queue that holds one stream's
+// frames until another stream, on its own clock, takes them to mix in.
 //
 // The server mixes the masked caller with the agent for supervisors
 // listening in and puts the caller's prompts (payment tones) over the
 // agent's voice; the desktop app puts its keypad tones over the agent's
 // microphone. All of them use Add and Scale, which are allocation-free
 // and safe on any lengths (they work on the shorter of the two).
+//
+// Everything here is standard library only and allocates nothing per
+// frame (the benchmarks run with -benchmem to show it).
 package mix
 
 import (

@@ -20,11 +20,12 @@ import (
 
 	"github.com/hushphone/hushphone/internal/opus"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mix"
 )
 
 const (
 	clockRate  = 8000
-	frameBytes = 160 // 20 ms of PCMU, one byte a sample
+	frameBytes = mix.FrameSamples // 20 ms of PCMU, one byte a sample
 	// maxFill bounds the silence put in for lost agent packets: longer
 	// gaps restart the time line instead.
 	maxFill = clockRate // 1 s

@@ -13,6 +13,10 @@
 //
 // The digits themselves go to Params.Keys, the payment side's input, and
 // nowhere else.
+//
+// A call's lifecycle is here (calls.go; hold.go, listen.go and record.go
+// for holding, listening in and recording); its sound, where frames go
+// and what is mixed, is its audio (audio.go).
 package calls
 
 import (
@@ -24,7 +28,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +35,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hushphone/hushphone/media/dtmf"
-	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/protocol"
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/recorder"
@@ -59,7 +61,7 @@ const MaxListeners = 8
 type Router interface {
 	Inbound(id, from string) error
 	Outbound(agent, id, to string) error
-	Hangup(callID, reason string) error
+	Hangup(callID string, reason protocol.EndReason) error
 }
 
 // Outbound places calls through the SIP trunk (*trunk.Trunk).
@@ -93,9 +95,12 @@ type Manager struct {
 	p   Params
 	log *slog.Logger
 
-	mu    sync.Mutex
-	calls map[string]*call
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	calls  map[string]*call
+	closed bool // Close has begun: no call, goroutine or timer starts
+	wg     sync.WaitGroup
+
+	afterFunc func(time.Duration, func()) *time.Timer // time.AfterFunc; tests watch the timers
 }
 
 // maxEarlyCandidates bounds the candidates kept for an agent's offer
@@ -111,50 +116,27 @@ type call struct {
 	cancel context.CancelFunc
 	over   bool // the queue ended the call before the far end answered
 
+	// audio is the call's sound (audio.go): the call tells it where to
+	// send, with c.mu held, and it sends.
+	audio *audio
+
 	mu    sync.Mutex
 	leg   *agentleg.Leg
 	early []string // the agent's candidates that came before its offer
 	// answered: the SIP side is answered (an agent took the call once);
 	// awaitMedia: an agent took it and it is answered when the agent's
-	// media is up (answerOnce).
+	// media is up (answerOnce), or after mediaWait (mediaT).
 	answered, awaitMedia bool
-	hold                 chan struct{} // closed to stop the hold tone; nil when none plays
-	// agentHold: the agent put the call on hold (else the hold tone, if
-	// any, is for an agent who dropped).
-	agentHold bool
-	rec       *recorder.Recorder
-	recID     int64
-	toPCMU    [160]byte
-	toLin     [160]int16
-	back      [160]byte
+	// mediaT answers the call after mediaWait. It is guarded by the
+	// Manager's mu, not c.mu, so that Close can stop it.
+	mediaT *time.Timer
+	hold   holdState
+	rec    *recorder.Recorder
+	recID  int64
 
-	// Listen-in: the supervisors' legs, and the agent's latest frames
-	// waiting to be mixed into the next caller frame for them.
+	// Listen-in: the supervisors' legs.
 	listeners map[string]*listener
-	agentQ    [mixDepth][160]int16
-	aq, an    int // first waiting frame, and how many wait
-	mixLin    [160]int16
-	mixOut    [160]byte
-
-	// A prompt for the caller only (payment feedback tones): mixed into
-	// the agent's voice on its way to the caller, or sent on its own when
-	// the agent sends nothing (promptFed says the agent's audio took the
-	// latest frame).
-	prompt    []int16
-	promptFed bool
-	promptRun bool // the fallback sender runs
 }
-
-// listener is one supervisor listening to a call.
-type listener struct {
-	leg   *agentleg.Leg // nil until the supervisor's offer
-	early []string
-}
-
-// mixDepth bounds the agent's frames waiting for the caller's (80 ms):
-// the two streams run on different clocks, and a burst of the agent's
-// frames beyond this drops the oldest.
-const mixDepth = 4
 
 // New returns a Manager.
 func New(p Params) (*Manager, error) {
@@ -173,26 +155,27 @@ func New(p Params) (*Manager, error) {
 	if err := os.MkdirAll(filepath.Join(p.DataDir, "recordings"), 0o700); err != nil {
 		return nil, fmt.Errorf("calls: recordings folder: %w", err)
 	}
-	return &Manager{p: p, log: p.Logger, calls: map[string]*call{}}, nil
+	return &Manager{p: p, log: p.Logger, calls: map[string]*call{}, afterFunc: time.AfterFunc}, nil
 }
 
 // OnCall is the trunk's OnCall: the call rings and waits in the queue.
 func (m *Manager) OnCall(tc *trunk.Call) {
-	c := &call{id: tc.ID, tc: tc}
-	m.mu.Lock()
-	m.calls[tc.ID] = c
-	m.mu.Unlock()
+	c := &call{id: tc.ID, tc: tc, audio: newAudio()}
+	c.audio.setCaller(tc, tc.Offer.Law)
+	if !m.add(c) {
+		_ = tc.Reject(503, "Service Unavailable") // shutting down
+		return
+	}
 	if err := m.p.Router.Inbound(tc.ID, tc.From); err != nil {
 		m.log.Warn("call not queued", "call", tc.ID, "err", err)
 		_ = tc.Reject(503, "Service Unavailable")
 	} else {
 		_ = tc.Ring()
 	}
-	m.wg.Add(1)
-	go func() {
+	go func() { // add counted it
 		defer m.wg.Done()
 		<-tc.Done()
-		_ = m.p.Router.Hangup(tc.ID, string(protocol.EndCallerGone))
+		_ = m.p.Router.Hangup(tc.ID, protocol.EndCallerGone)
 		m.end(context.Background(), tc.ID)
 	}()
 }
@@ -217,13 +200,11 @@ func (m *Manager) RouteEvent(e route.Event) {
 		c.mu.Unlock()
 		if answered && !e.Rejoined && recID != 0 {
 			// A held call another agent took: the recording names them too.
-			m.wg.Add(1)
-			go func() {
-				defer m.wg.Done()
+			m.spawn(func() {
 				if err := m.p.Store.AddRecordingAgent(context.Background(), recID, e.Agent); err != nil {
 					m.log.Error("recording's agents not updated", "call", e.Call, "err", err)
 				}
-			}()
+			})
 		}
 		// A rejoin, or a held call that went back to the queue and was
 		// taken by another agent, is answered already: the agent's offer
@@ -237,7 +218,7 @@ func (m *Manager) RouteEvent(e route.Event) {
 			c.mu.Lock()
 			c.awaitMedia = true
 			c.mu.Unlock()
-			time.AfterFunc(mediaWait, func() { m.answerOnce(c) })
+			m.answerLater(c)
 		}
 	case route.CallRequeued:
 		// Back in the queue: no agent's until the next takes it.
@@ -279,13 +260,11 @@ func (m *Manager) RouteEvent(e route.Event) {
 				}
 				return
 			}
-			m.wg.Add(1)
-			go func() {
-				defer m.wg.Done()
+			m.spawn(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = tc.Hangup(ctx)
 				cancel()
-			}()
+			})
 		}
 	}
 }
@@ -294,11 +273,34 @@ func (m *Manager) RouteEvent(e route.Event) {
 // media before it is answered anyway.
 const mediaWait = 3 * time.Second
 
+// answerLater answers c after mediaWait if its agent's media has not come
+// first. The timer stops when the media comes (answerOnce), the call ends
+// or the Manager closes (and a timer that fired as Close began starts
+// nothing: answerOnce answers through spawn); a timer already waiting is
+// left to run.
+func (m *Manager) answerLater(c *call) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.calls[c.id] != c || c.mediaT != nil {
+		return
+	}
+	c.mediaT = m.afterFunc(mediaWait, func() { m.answerOnce(c) })
+}
+
+// stopMediaWait stops c's mediaWait timer, if it waits (m.mu held).
+func (c *call) stopMediaWait() {
+	if c.mediaT != nil {
+		c.mediaT.Stop()
+		c.mediaT = nil
+	}
+}
+
 // answerOnce answers a call waiting for its agent's media, once; a call
 // that has ended or is not waiting is left alone.
 func (m *Manager) answerOnce(c *call) {
 	m.mu.Lock()
 	live := m.calls[c.id] == c
+	c.stopMediaWait()
 	m.mu.Unlock()
 	c.mu.Lock()
 	if !live || !c.awaitMedia {
@@ -307,8 +309,7 @@ func (m *Manager) answerOnce(c *call) {
 	}
 	c.awaitMedia = false
 	c.mu.Unlock()
-	m.wg.Add(1)
-	go func() { defer m.wg.Done(); m.answer(c) }()
+	m.spawn(func() { m.answer(c) })
 }
 
 // answer answers the SIP side once an agent has taken the call: the
@@ -316,59 +317,13 @@ func (m *Manager) answerOnce(c *call) {
 // and to the recorder.
 func (m *Manager) answer(c *call) {
 	m.record(context.Background(), c)
-	if err := c.tc.Answer(m.farEnd(c, c.tc.Offer.Law), m.keys(c)); err != nil {
+	if err := c.tc.Answer(c.audio.fromCaller, m.keys(c)); err != nil {
 		m.log.Warn("call not answered", "call", c.id, "err", err)
 		return
 	}
 	c.mu.Lock()
 	c.answered = true
 	c.mu.Unlock()
-}
-
-// record starts the call's recording and indexes it.
-func (m *Manager) record(ctx context.Context, c *call) {
-	id := c.id
-	name := "call-" + time.Now().UTC().Format("20060102-150405") + "-" + safe(id) + ".wav"
-	rel := filepath.Join("recordings", name)
-	rec, err := recorder.Create(filepath.Join(m.p.DataDir, rel))
-	if err != nil {
-		m.log.Error("recording not started", "call", id, "err", err)
-		return
-	}
-	c.mu.Lock()
-	agent := c.agent
-	c.mu.Unlock()
-	idx, err := m.p.Store.AddRecording(ctx, store.Recording{CallID: id, Agent: agent, Path: rel})
-	if err != nil {
-		m.log.Error("recording not indexed", "call", id, "err", err)
-	}
-	c.mu.Lock()
-	c.rec, c.recID = rec, idx.ID
-	c.mu.Unlock()
-}
-
-// farEnd is what the trunk feeds a call's masked far-end audio (20 ms of
-// G.711 in law) to: the recorder, the agent, the supervisors.
-func (m *Manager) farEnd(c *call, law g711.Law) func([]byte) {
-	return func(frame []byte) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.rec != nil {
-			_ = c.rec.Caller(frame, law)
-		}
-		if c.leg != nil {
-			out := frame
-			if law != g711.ULaw {
-				law.Decode(c.toLin[:], frame)
-				g711.EncodeULawTo(c.toPCMU[:], c.toLin[:])
-				out = c.toPCMU[:]
-			}
-			_ = c.leg.WriteFrame(out)
-		}
-		if len(c.listeners) > 0 {
-			c.mixForListeners(frame, law)
-		}
-	}
 }
 
 // keys is what the trunk feeds a call's key presses to: the payment side,
@@ -403,19 +358,20 @@ func (m *Manager) Dial(ctx context.Context, agent, number string) error {
 	id := "out-" + hex.EncodeToString(b[:])
 	// The call outlives the message that placed it.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DialTimeout)
-	c := &call{id: id, number: number, cancel: cancel}
-	m.mu.Lock()
-	m.calls[id] = c
-	m.mu.Unlock()
+	c := &call{id: id, number: number, cancel: cancel, audio: newAudio()}
+	if !m.add(c) {
+		cancel()
+		return ErrClosed
+	}
 	if err := m.p.Router.Outbound(agent, id, number); err != nil {
 		cancel()
 		m.mu.Lock()
 		delete(m.calls, id)
 		m.mu.Unlock()
+		m.wg.Done() // add counted the goroutine that is not started
 		return fmt.Errorf("calls: %w", err)
 	}
-	m.wg.Add(1)
-	go func() {
+	go func() { // add counted it
 		defer m.wg.Done()
 		defer cancel()
 		m.dial(dctx, c, ob)
@@ -453,6 +409,7 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 	c.mu.Lock()
 	over := c.over
 	c.tc, c.cancel = tc, nil
+	c.audio.setCaller(tc, tc.Offer.Law)
 	agent := c.agent
 	c.mu.Unlock()
 	// From the answer on, the call is not bounded by the dial's timeout.
@@ -468,44 +425,44 @@ func (m *Manager) dial(ctx context.Context, c *call, ob Outbound) {
 	c.mu.Lock()
 	c.answered = true
 	c.mu.Unlock()
-	f := m.farEnd(c, tc.Offer.Law)
+	f := c.audio.fromCaller
 	out.Store(&f)
 	m.log.Info("outbound call answered", "call", c.id)
 	m.p.Notify(Progress{Agent: agent, Call: c.id, Status: protocol.ProgressAnswered})
 	<-tc.Done()
-	_ = m.p.Router.Hangup(c.id, string(protocol.EndCallerGone))
+	_ = m.p.Router.Hangup(c.id, protocol.EndCallerGone)
 	m.end(ctx, c.id)
 }
 
 // dialFailure names why an outbound call did not connect, for call.ended.
-func dialFailure(err error) string {
+func dialFailure(err error) protocol.EndReason {
 	var rej *trunk.RejectedError
 	switch {
 	case errors.As(err, &rej):
 		switch rej.Code {
 		case 486, 600:
-			return string(protocol.EndBusy)
+			return protocol.EndBusy
 		case 408, 480, 487:
-			return string(protocol.EndNoAnswer)
+			return protocol.EndNoAnswer
 		case 404, 484, 485, 604:
-			return string(protocol.EndRejected)
+			return protocol.EndRejected
 		}
-		return string(protocol.EndFailed)
+		return protocol.EndFailed
 	case errors.Is(err, context.DeadlineExceeded):
-		return string(protocol.EndNoAnswer)
+		return protocol.EndNoAnswer
 	}
-	return string(protocol.EndFailed)
+	return protocol.EndFailed
 }
 
 // SDP takes the session description of the call's agent or of a
 // supervisor listening to it (server/signal's Media): the client offers,
 // the server answers.
-func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error {
+func (m *Manager) SDP(ctx context.Context, user, callID string, kind protocol.SDPKind, sdp string) error {
 	c, lis, err := m.userCall(user, callID)
 	if err != nil {
 		return err
 	}
-	if kind != string(protocol.KindOffer) {
+	if kind != protocol.KindOffer {
 		return fmt.Errorf("%w: the server answers the client's offer; got %q", agentleg.ErrSDP, kind)
 	}
 	params := agentleg.LegParams{
@@ -514,7 +471,7 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 		},
 	}
 	if lis == nil {
-		params.OnAgentAudio = func(frame []byte) { m.agentAudio(c, frame) }
+		params.OnAgentAudio = c.audio.fromAgent
 		params.OnState = func(s agentleg.State) { //nolint:contextcheck // the leg outlives SDP's request: the answer is the call's
 			if s == agentleg.StateConnected {
 				m.answerOnce(c) // the agent can hear: the caller is put through
@@ -537,9 +494,11 @@ func (m *Manager) SDP(ctx context.Context, user, callID, kind, sdp string) error
 	case lis == nil && c.agent == user:
 		old, c.leg = c.leg, leg
 		early, c.early = c.early, nil
+		c.audio.setAgent(leg)
 	case lis != nil && c.listeners[user] == lis:
 		old, lis.leg = lis.leg, leg
 		early, lis.early = lis.early, nil
+		c.audio.setListener(user, leg)
 	default: // the call changed hands, or the supervisor stopped, meanwhile
 		c.mu.Unlock()
 		_ = leg.Close()
@@ -610,129 +569,6 @@ func (m *Manager) userCall(user, callID string) (*call, *listener, error) {
 	return nil, nil, ErrNoCall
 }
 
-// Listen starts a supervisor listening to a call an agent has taken:
-// the supervisor then sends its offer (SDP) and candidates as an agent
-// does. Listening again to the same call keeps the place (a new offer
-// replaces the leg).
-func (m *Manager) Listen(_ context.Context, user, callID string) error {
-	m.mu.Lock()
-	c := m.calls[callID]
-	m.mu.Unlock()
-	if c == nil {
-		return ErrNoCall
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.agent == "" { // queued or ringing: there is nothing to hear yet
-		return ErrNotActive
-	}
-	if c.agent == user {
-		return fmt.Errorf("%w: you are the call's agent", ErrNoCall)
-	}
-	if c.listeners[user] != nil {
-		return nil
-	}
-	if len(c.listeners) >= MaxListeners {
-		return ErrListenLimit
-	}
-	if c.listeners == nil {
-		c.listeners = map[string]*listener{}
-	}
-	c.listeners[user] = &listener{}
-	m.log.Info("supervisor listening", "call", callID, "user", user)
-	return nil
-}
-
-// Unlisten stops a supervisor listening to a call, or to every call when
-// callID is empty (the supervisor's connection closed).
-func (m *Manager) Unlisten(_ context.Context, user, callID string) error {
-	m.mu.Lock()
-	var cs []*call
-	if callID == "" {
-		for _, c := range m.calls {
-			cs = append(cs, c)
-		}
-	} else if c := m.calls[callID]; c != nil {
-		cs = append(cs, c)
-	}
-	m.mu.Unlock()
-	found := false
-	for _, c := range cs {
-		c.mu.Lock()
-		lis := c.listeners[user]
-		delete(c.listeners, user)
-		c.mu.Unlock()
-		if lis == nil {
-			continue
-		}
-		found = true
-		if lis.leg != nil {
-			_ = lis.leg.Close()
-		}
-		m.log.Info("supervisor stopped listening", "call", c.id, "user", user)
-	}
-	if !found {
-		return ErrNotListening
-	}
-	return nil
-}
-
-// mixForListeners sends the supervisors the caller's masked frame mixed
-// with the agent's voice (c.mu held).
-func (c *call) mixForListeners(frame []byte, law g711.Law) {
-	law.Decode(c.mixLin[:], frame)
-	if c.an > 0 {
-		a := &c.agentQ[c.aq]
-		for i, v := range a {
-			c.mixLin[i] = int16(max(-32768, min(32767, int32(c.mixLin[i])+int32(v))))
-		}
-		c.aq = (c.aq + 1) % mixDepth
-		c.an--
-	}
-	g711.EncodeULawTo(c.mixOut[:], c.mixLin[:])
-	for _, lis := range c.listeners {
-		if lis.leg != nil {
-			_ = lis.leg.WriteFrame(c.mixOut[:])
-		}
-	}
-}
-
-// agentAudio sends the agent's voice to the caller and the recorder.
-func (m *Manager) agentAudio(c *call, frame []byte) {
-	c.mu.Lock()
-	g711.DecodeULawTo(c.toLin[:], frame)
-	if c.rec != nil {
-		_ = c.rec.Agent(c.toLin[:])
-	}
-	if len(c.listeners) > 0 {
-		if c.an == mixDepth { // the oldest goes
-			c.aq = (c.aq + 1) % mixDepth
-			c.an--
-		}
-		c.agentQ[(c.aq+c.an)%mixDepth] = c.toLin
-		c.an++
-	}
-	tc := c.tc
-	if tc == nil || c.agentHold { // nobody to hear it yet, or the caller hears the hold tone
-		c.mu.Unlock()
-		return
-	}
-	out := frame
-	if len(c.prompt) > 0 {
-		for i, v := range c.prompt[:160] {
-			c.toLin[i] = int16(max(-32768, min(32767, int32(c.toLin[i])+int32(v))))
-		}
-		c.prompt, c.promptFed = c.prompt[160:], true
-		tc.Offer.Law.Encode(c.back[:], c.toLin[:])
-		out = c.back[:]
-	} else if law := tc.Offer.Law; law != g711.ULaw {
-		law.Encode(c.back[:], c.toLin[:])
-		out = c.back[:]
-	}
-	c.mu.Unlock()
-	_ = tc.Send(out)
-}
-
 // ErrNoCaller is PlayToCaller's error for a call with no caller to hear
 // it (no such call, or an outbound call not answered yet).
 var ErrNoCaller = errors.New("calls: no caller on that call")
@@ -745,59 +581,10 @@ func (m *Manager) PlayToCaller(callID string, pcm []int16) error {
 	m.mu.Lock()
 	c := m.calls[callID]
 	m.mu.Unlock()
-	if c == nil {
+	if c == nil || !c.audio.play(pcm) {
 		return fmt.Errorf("%w: %s", ErrNoCaller, callID)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tc == nil {
-		return fmt.Errorf("%w: %s", ErrNoCaller, callID)
-	}
-	c.prompt = pcm[:len(pcm)/160*160]
-	c.promptFed = false
-	if !c.promptRun {
-		c.promptRun = true
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			c.playPrompt()
-		}()
 	}
 	return nil
-}
-
-// playPrompt sends the prompt's frames itself while the agent's audio does
-// not take them.
-func (c *call) playPrompt() {
-	tc := c.tc
-	var frame [160]byte
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tc.Done():
-			c.mu.Lock()
-			c.promptRun, c.prompt = false, nil
-			c.mu.Unlock()
-			return
-		case <-tick.C:
-		}
-		c.mu.Lock()
-		switch {
-		case len(c.prompt) == 0:
-			c.promptRun = false
-			c.mu.Unlock()
-			return
-		case c.promptFed: // the agent's voice carries it
-			c.promptFed = false
-			c.mu.Unlock()
-			continue
-		}
-		tc.Offer.Law.Encode(frame[:], c.prompt[:160])
-		c.prompt = c.prompt[160:]
-		c.mu.Unlock()
-		_ = tc.Send(frame[:]) // a lost frame of a prompt is not worth more
-	}
 }
 
 // end closes what a finished call holds.
@@ -805,6 +592,9 @@ func (m *Manager) end(ctx context.Context, id string) {
 	m.mu.Lock()
 	c := m.calls[id]
 	delete(m.calls, id)
+	if c != nil {
+		c.stopMediaWait()
+	}
 	m.mu.Unlock()
 	if c == nil {
 		return
@@ -814,6 +604,7 @@ func (m *Manager) end(ctx context.Context, id string) {
 	leg, rec, recID, listeners := c.leg, c.rec, c.recID, c.listeners
 	c.leg, c.rec, c.listeners = nil, nil, nil
 	c.mu.Unlock()
+	c.audio.close() // nothing is sent from here on: the legs and the recording may close
 	if leg != nil {
 		_ = leg.Close()
 	}
@@ -835,23 +626,49 @@ func (m *Manager) end(ctx context.Context, id string) {
 	m.log.Info("call over", "call", id)
 }
 
+// ErrClosed is Dial's error once Close has begun.
+var ErrClosed = errors.New("calls: closed")
+
 // Close waits for the calls' goroutines (hang the calls up first: the
-// trunk does on shutdown).
+// trunk does on shutdown). From its start no call is taken (a new one is
+// refused), no goroutine or timer starts, and the calls' timers stop;
+// when it returns, nothing the Manager started runs.
 func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closed = true
+	for _, c := range m.calls {
+		c.stopMediaWait()
+	}
+	m.mu.Unlock()
 	m.wg.Wait()
 	return nil
 }
 
-// safe keeps a Call-ID's letters and digits for a file name.
-func safe(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-		if b.Len() >= 24 {
-			break
-		}
+// add makes c a live call and counts in wg the goroutine that follows it
+// to its end (the caller of add starts it); once Close has begun it
+// refuses (false).
+func (m *Manager) add(c *call) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
 	}
-	return b.String()
+	m.calls[c.id] = c
+	m.wg.Add(1)
+	return true
+}
+
+// spawn runs f on a goroutine Close waits for; once Close has begun, f
+// does not run.
+func (m *Manager) spawn(f func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
 }

@@ -201,6 +201,7 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	timers := watchTimers(mgr)
 	hub, err = signal.New(signal.Params{Sessions: st, Router: router, Media: mgr})
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +222,12 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	tctx, stopTrunk := context.WithCancel(ctx)
 	trunkDone := make(chan error, 1)
 	go func() { trunkDone <- tr.Serve(tctx) }()
-	defer func() { stopTrunk(); <-trunkDone; _ = mgr.Close() }()
+	defer func() {
+		stopTrunk()
+		<-trunkDone
+		_ = mgr.Close()
+		checkNothingOutlives(t, timers)
+	}()
 
 	// The agent signs on and becomes available.
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)

@@ -3,6 +3,8 @@ package pay
 import (
 	"math"
 	"sync"
+
+	"github.com/hushphone/hushphone/media/mix"
 )
 
 // Tone is a feedback tone for the caller.
@@ -35,7 +37,7 @@ func render(beeps []beep) []int16 {
 	for _, b := range beeps {
 		n = max(n, b.start+b.size)
 	}
-	n = (n + 159) / 160 * 160 // whole 20 ms frames
+	n = (n + mix.FrameSamples - 1) / mix.FrameSamples * mix.FrameSamples // whole 20 ms frames
 	pcm := make([]int16, n)
 	for _, b := range beeps {
 		for i := range b.size {

@@ -391,10 +391,9 @@ func (r *Router) Decline(agentID, callID string) error {
 }
 
 // Hangup ends a call from the caller's side (or the server's), whatever its
-// state. reason is a protocol.EndReason and goes out in CallEnded; ""
-// means protocol.EndCallerGone.
-func (r *Router) Hangup(callID, reason string) error {
-	why := protocol.EndReason(reason)
+// state. The reason goes out in CallEnded; "" means protocol.EndCallerGone.
+func (r *Router) Hangup(callID string, reason protocol.EndReason) error {
+	why := reason
 	if why == "" {
 		why = protocol.EndCallerGone
 	}

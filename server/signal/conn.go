@@ -262,7 +262,7 @@ func (c *conn) media(ctx context.Context, m protocol.Message) error {
 	}
 	var err error
 	if m.Type == protocol.TypeSDP {
-		err = c.h.p.Media.SDP(ctx, c.user, m.Call, string(m.Kind), m.SDP)
+		err = c.h.p.Media.SDP(ctx, c.user, m.Call, m.Kind, m.SDP)
 	} else {
 		err = c.h.p.Media.Candidate(ctx, c.user, m.Call, m.Candidate)
 	}

@@ -74,7 +74,7 @@ type Router interface {
 // wrap ErrNoSuchCall, ErrCallNotActive, ErrTooManyListeners or
 // ErrNotListening when they are the caller's fault.
 type Media interface {
-	SDP(ctx context.Context, user, call, kind, sdp string) error
+	SDP(ctx context.Context, user, call string, kind protocol.SDPKind, sdp string) error
 	Candidate(ctx context.Context, user, call, candidate string) error
 	Listen(ctx context.Context, user, call string) error
 	Unlisten(ctx context.Context, user, call string) error

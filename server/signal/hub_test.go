@@ -41,15 +41,15 @@ type echoMedia struct {
 	listening map[string]bool // "user call"
 }
 
-func (m *echoMedia) SDP(_ context.Context, agent, call, kind, sdp string) error {
+func (m *echoMedia) SDP(_ context.Context, agent, call string, kind protocol.SDPKind, sdp string) error {
 	m.mu.Lock()
-	m.got = append(m.got, "sdp "+agent+" "+call+" "+kind+" "+sdp)
+	m.got = append(m.got, "sdp "+agent+" "+call+" "+string(kind)+" "+sdp)
 	fail := m.fail
 	m.mu.Unlock()
 	if fail {
 		return errors.New("bad sdp")
 	}
-	if kind == string(protocol.KindOffer) {
+	if kind == protocol.KindOffer {
 		return m.hub.SDP(agent, call, protocol.KindAnswer, "answer to "+sdp)
 	}
 	return nil

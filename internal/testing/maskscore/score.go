@@ -25,7 +25,7 @@ const (
 
 // The leak measure's window, from the README.
 const (
-	leakWindow    = 160 // 20 ms
+	leakWindow    = 160 // 20 ms: the measure's own window, not the call path's frame
 	leakStep      = 40  // 5 ms
 	leakMinInside = 80  // 10 ms
 )

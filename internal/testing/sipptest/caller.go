@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mix"
 )
 
 // Caller is a bare SIP caller over UDP with a G.711 RTP socket, for tests
@@ -148,12 +149,12 @@ func (c *Caller) speak() {
 	defer c.wg.Done()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	silence := make([]byte, 160)
+	silence := make([]byte, mix.FrameSamples)
 	law := g711.ULaw
 	if c.PT == 8 {
 		law = g711.ALaw
 	}
-	law.Encode(silence, make([]int16, 160))
+	law.Encode(silence, make([]int16, mix.FrameSamples))
 	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: c.PT, SSRC: 0x5eed}, Payload: silence}
 	for i := 0; ; i++ {
 		select {
@@ -164,7 +165,7 @@ func (c *Caller) speak() {
 		c.remoteMu.Lock()
 		to := c.remote
 		c.remoteMu.Unlock()
-		p.SequenceNumber, p.Timestamp = uint16(i), uint32(i*160)
+		p.SequenceNumber, p.Timestamp = uint16(i), uint32(i*mix.FrameSamples)
 		b, _ := p.Marshal()
 		_, _ = c.Media.WriteToUDP(b, to)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mix"
 )
 
 // Key is one key press a caller makes: Digit (0-9, *, #, A-D) from At for
@@ -101,14 +102,14 @@ func WriteRFC4733PCAP(path string, keys []Key, total time.Duration) error {
 		seq++
 		pkts = append(pkts, pcapPacket{us: us, p: p})
 	}
-	frames := len(ulaw) / 160
+	frames := len(ulaw) / mix.FrameSamples
 	for f := 0; f < frames; f++ {
 		us := int64(f) * 20000
-		ts := uint32(f * 160)
+		ts := uint32(f * mix.FrameSamples)
 		var down *Key
 		for i := range keys {
-			s := int(keys[i].At.Seconds() * 8000 / 160)
-			e := s + int(keys[i].Dur.Seconds()*8000/160)
+			s := int(keys[i].At.Seconds() * mix.SampleRate / mix.FrameSamples)
+			e := s + int(keys[i].Dur.Seconds()*mix.SampleRate/mix.FrameSamples)
 			if f >= s && f < e {
 				down = &keys[i]
 				if f == e-1 { // the key's last frame: its end, three times
@@ -121,20 +122,20 @@ func WriteRFC4733PCAP(path string, keys []Key, total time.Duration) error {
 			}
 		}
 		if down == nil {
-			add(us, rtp.Packet{Header: rtp.Header{PayloadType: 0, Timestamp: ts}, Payload: ulaw[f*160 : f*160+160]})
+			add(us, rtp.Packet{Header: rtp.Header{PayloadType: 0, Timestamp: ts}, Payload: ulaw[f*mix.FrameSamples : (f+1)*mix.FrameSamples]})
 		}
 	}
 	return writePCAP(path, pkts)
 }
 
 func eventPacket(k Key, startFrame, frame int, end bool) rtp.Packet {
-	dur := uint16((frame - startFrame + 1) * 160)
+	dur := uint16((frame - startFrame + 1) * mix.FrameSamples)
 	flags := byte(10) // volume -10 dBm0
 	if end {
 		flags |= 0x80
 	}
 	return rtp.Packet{
-		Header:  rtp.Header{PayloadType: 101, Timestamp: uint32(startFrame * 160), Marker: frame == startFrame && !end},
+		Header:  rtp.Header{PayloadType: 101, Timestamp: uint32(startFrame * mix.FrameSamples), Marker: frame == startFrame && !end},
 		Payload: []byte{eventCodes[k.Digit], flags, byte(dur >> 8), byte(dur)},
 	}
 }

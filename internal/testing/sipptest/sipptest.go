@@ -18,6 +18,7 @@ import (
 
 	"github.com/hushphone/hushphone/internal/testing/maskscore"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mix"
 )
 
 // WritePCAP writes mu-law audio as a pcap of RTP packets (20 ms each, 50
@@ -25,10 +26,10 @@ import (
 // UDP, RTP.
 func WritePCAP(path string, audio []byte) error {
 	var pkts []pcapPacket
-	for i := 0; i+160 <= len(audio); i += 160 {
-		pkts = append(pkts, pcapPacket{us: int64(i) * 1000000 / 8000, p: rtp.Packet{
-			Header:  rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(i / 160), Timestamp: uint32(i), SSRC: 0x1234},
-			Payload: audio[i : i+160],
+	for i := 0; i+mix.FrameSamples <= len(audio); i += mix.FrameSamples {
+		pkts = append(pkts, pcapPacket{us: int64(i) * 1000000 / mix.SampleRate, p: rtp.Packet{
+			Header:  rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(i / mix.FrameSamples), Timestamp: uint32(i), SSRC: 0x1234},
+			Payload: audio[i : i+mix.FrameSamples],
 		}})
 	}
 	return writePCAP(path, pkts)
