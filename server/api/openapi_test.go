@@ -25,7 +25,7 @@ import (
 // router so that neither drifts from the other.
 const openAPIFile = "../../docs/openapi.yaml"
 
-// documentedOnly are the operations serve.go's mux serves beside the API
+// documentedOnly are the operations server/node's mux serves beside the API
 // router: documented, but not in the router.
 var documentedOnly = map[string]bool{
 	"GET /metrics":   true,
@@ -296,7 +296,7 @@ func routerOperations(t *testing.T, h http.Handler) map[string]bool {
 
 // TestOpenAPIMatchesRouter checks the file against the real router: every
 // route it serves is documented with its method, and every documented
-// operation is served (but those serve.go's mux serves beside it).
+// operation is served (but those server/node's mux serves beside it).
 func TestOpenAPIMatchesRouter(t *testing.T) {
 	s := loadSpec(t)
 	srv, _ := newOpenAPIServer(t)
@@ -326,18 +326,18 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	}
 	for op := range documentedOnly {
 		if !documented[op] {
-			t.Errorf("%s (served by serve.go) is not documented", op)
+			t.Errorf("%s (served by server/node) is not documented", op)
 		}
 	}
 	// The operations documented but not in the router are served by
-	// serve.go's mux.
-	serve, err := os.ReadFile("../cmd/hushphone-server/serve.go")
+	// server/node's mux.
+	serve, err := os.ReadFile("../node/node.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, pattern := range []string{`mux.Handle("GET /metrics"`, `mux.Handle("/api/v1/ws"`} {
 		if !strings.Contains(string(serve), pattern) {
-			t.Errorf("serve.go no longer has %s: check docs/openapi.yaml and documentedOnly", pattern)
+			t.Errorf("server/node/node.go no longer has %s: check docs/openapi.yaml and documentedOnly", pattern)
 		}
 	}
 }
