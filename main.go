@@ -109,7 +109,7 @@ func run() int {
 			a.SetEmitter(func(name string, data any) { runtime.EventsEmit(ctx, name, data) })
 			if sm != nil {
 				runtime.WindowSetPosition(ctx, 0, 0)
-				sm.begin(a, func() { runtime.Quit(ctx) }) //nolint:contextcheck // the smoke run signs in as the agent would: Wails's ctx is the window's, not a request's
+				sm.begin(a, func() { runtime.Quit(ctx) })
 			}
 		},
 		OnShutdown: func(context.Context) { a.Close() },

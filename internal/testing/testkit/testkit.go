@@ -42,7 +42,7 @@ type SyncBuffer struct {
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p) //nolint:wrapcheck // bytes.Buffer's error, as is
+	return s.b.Write(p)
 }
 
 func (s *SyncBuffer) String() string {
