@@ -101,6 +101,9 @@ type Manager struct {
 	wg     sync.WaitGroup
 
 	afterFunc func(time.Duration, func()) *time.Timer // time.AfterFunc; tests watch the timers
+	// beforeAttach, when set (tests), runs in SDP between making a leg
+	// and attaching it to its call: where a call may end meanwhile.
+	beforeAttach func(call string)
 }
 
 // maxEarlyCandidates bounds the candidates kept for an agent's offer
@@ -136,6 +139,11 @@ type call struct {
 
 	// Listen-in: the supervisors' legs.
 	listeners map[string]*listener
+	// ended: end has taken the call's legs and recording to close them.
+	// Whatever is made for the call after that (a leg whose offer raced
+	// the end, a recording started as it ended) is closed by its maker,
+	// not attached: nothing would close it.
+	ended bool
 }
 
 // New returns a Manager.
@@ -487,10 +495,17 @@ func (m *Manager) SDP(ctx context.Context, user, callID string, kind protocol.SD
 		_ = leg.Close()
 		return fmt.Errorf("calls: %w", err)
 	}
+	if m.beforeAttach != nil {
+		m.beforeAttach(callID)
+	}
 	c.mu.Lock()
 	var old *agentleg.Leg
 	var early []string
 	switch {
+	case c.ended: // the call ended while the leg was made
+		c.mu.Unlock()
+		_ = leg.Close()
+		return ErrNoCall
 	case lis == nil && c.agent == user:
 		old, c.leg = c.leg, leg
 		early, c.early = c.early, nil
@@ -601,6 +616,7 @@ func (m *Manager) end(ctx context.Context, id string) {
 	}
 	c.stopHold()
 	c.mu.Lock()
+	c.ended = true
 	leg, rec, recID, listeners := c.leg, c.rec, c.recID, c.listeners
 	c.leg, c.rec, c.listeners = nil, nil, nil
 	c.mu.Unlock()

@@ -30,6 +30,9 @@ func (m *Manager) Listen(_ context.Context, user, callID string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ended {
+		return ErrNoCall
+	}
 	if c.agent == "" { // queued or ringing: there is nothing to hear yet
 		return ErrNotActive
 	}

@@ -28,6 +28,17 @@ func (m *Manager) record(ctx context.Context, c *call) {
 		m.log.Error("recording not indexed", "call", id, "err", err)
 	}
 	c.mu.Lock()
+	if c.ended { // the call ended as its recording started: it is over too
+		c.mu.Unlock()
+		d := rec.Duration()
+		if err := rec.Close(); err != nil {
+			m.log.Error("recording not closed", "call", id, "err", err)
+		}
+		if idx.ID != 0 {
+			_ = m.p.Store.SetRecordingDuration(ctx, idx.ID, d)
+		}
+		return
+	}
 	c.rec, c.recID = rec, idx.ID
 	c.audio.setRecorder(rec)
 	c.mu.Unlock()
