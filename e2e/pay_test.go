@@ -230,6 +230,10 @@ func (r *payRun) states() string {
 // not inside longer digit runs). It also runs the three independent DTMF
 // detectors over every recording and the agent's audio: no key may be
 // found in them.
+// logTime matches a JSON log record's timestamp, which the search for the
+// short card data (the expiry, the security code) leaves out.
+var logTime = regexp.MustCompile(`"time":"[0-9T:.+Z-]*"`)
+
 func searchCardData(t *testing.T, run *payRun, srv *stacktest.Stack, agentRec, pan string, short ...string) {
 	t.Helper()
 	var pats []*regexp.Regexp
@@ -267,7 +271,13 @@ func searchCardData(t *testing.T, run *payRun, srv *stacktest.Stack, agentRec, p
 			return err
 		}
 		files++
-		check(path, b, strings.HasSuffix(path, ".log"))
+		if strings.HasSuffix(path, ".log") {
+			// The log's own timestamps are the clock's, not data: a
+			// millisecond of .737 is no security code.
+			check(path, logTime.ReplaceAll(b, nil), true)
+			return nil
+		}
+		check(path, b, false)
 		return nil
 	})
 	if err != nil {
