@@ -74,6 +74,7 @@ func (p *processor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // reference, which the agent and the audit get; nothing of the card stays
 // on the server's side.
 func TestPayThroughGenericProcessor(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	proc := &processor{secret: []byte("a-processor-secret-of-at-least-32-bytes")}
 	ts := httptest.NewTLSServer(proc)
 	t.Cleanup(ts.Close)

@@ -78,6 +78,7 @@ func (r *rest) do(method, path string, body, out any) int {
 // of the WebSocket: start on the call, follow the status, submit; each
 // role may do only its part, and bad requests get clear errors.
 func TestPayOverREST(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	sipptest.Sipp(t)
 	srv := stacktest.Start(t)
 	srv.AddAgent(t, "ann", "ann-password")

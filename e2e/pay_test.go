@@ -446,6 +446,7 @@ func fieldsSeen(run *payRun, field string) []string {
 // watches the fields fill in and submits; the sandbox approves. Nothing of
 // the card is anywhere but in the gateway's request.
 func TestPayInBand(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	const pan = "4242424242424242"
 	sc := payScenario{keys: pan + "#" + testExpiry + "#" + testCVV + "#", amount: 1250, agent: submitWhenReady}
 	run, srv, rec := runPay(t, sc)
@@ -475,6 +476,7 @@ func TestPayInBand(t *testing.T) {
 
 // TestPayRFC4733: the same, the keys sent as RFC 4733 events.
 func TestPayRFC4733(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	const pan = "4242424242424242"
 	sc := payScenario{keys: pan + "#" + testExpiry + "#" + testCVV + "#", rfc4733: true, amount: 1250, agent: submitWhenReady}
 	run, srv, rec := runPay(t, sc)
@@ -489,6 +491,7 @@ func TestPayRFC4733(t *testing.T) {
 
 // TestPayDeclined: a card the sandbox declines; the agent sees why.
 func TestPayDeclined(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	const pan = "4000000000000002"
 	sc := payScenario{keys: pan + "#" + testExpiry + "#" + testCVV + "#", amount: 1250, agent: submitWhenReady}
 	run, srv, rec := runPay(t, sc)
@@ -505,6 +508,7 @@ func TestPayDeclined(t *testing.T) {
 // TestPayWrongDigitRetyped: the caller slips on one digit (the Luhn check
 // fails), hears the error tone, and types the number again.
 func TestPayWrongDigitRetyped(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	const pan = "4242424242424242"
 	sc := payScenario{keys: "4242424242424241# " + pan + "#" + testExpiry + "#" + testCVV + "#", amount: 1250, agent: submitWhenReady}
 	run, srv, rec := runPay(t, sc)
@@ -534,6 +538,7 @@ func TestPayWrongDigitRetyped(t *testing.T) {
 // TestPayCancelled: the agent cancels once the card number is in; nothing
 // is charged and the digits are gone.
 func TestPayCancelled(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	const pan = "5555555555554444"
 	var once sync.Once
 	sc := payScenario{keys: pan + "#" + testExpiry, amount: 1250,
@@ -561,6 +566,7 @@ func TestPayCancelled(t *testing.T) {
 // TestPayCallerHangsUp: the caller hangs up halfway through the card
 // number; the session ends as dropped.
 func TestPayCallerHangsUp(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	const pan = "4242424242424242"
 	sc := payScenario{keys: pan[:9], amount: 1250, hangupAfter: 500 * time.Millisecond,
 		agent: func(*protocol.Payment, *payRun) []func(context.Context, *engine.Agent) error { return nil }}

@@ -35,6 +35,7 @@ func toneFrames(x []int16, hz, minAmp float64) (n, first int) {
 // (350 Hz) and then the confirmation tone (1100 and 1500 Hz); the agent
 // and the recording hear neither.
 func TestPayToneToCallerOnly(t *testing.T) {
+	t.Parallel() // its own server, caller and agent: two run at once
 	srv := stacktest.Start(t)
 	srv.AddAgent(t, "ann", "ann-password")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

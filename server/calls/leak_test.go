@@ -132,6 +132,10 @@ func newLeakRig(t *testing.T) *leakRig {
 		t.Fatal(err)
 	}
 	rig := &leakRig{mgr: mgr, router: r, timers: watchTimers(mgr), sipAddr: sipptest.FreeAddr(t)}
+	// The media wait, shortened: these tests are about who stops the
+	// timer, not how long it waits.
+	watched := mgr.afterFunc
+	mgr.afterFunc = func(d time.Duration, f func()) *time.Timer { return watched(min(d, 300*time.Millisecond), f) }
 	tr, err := trunk.New(trunk.Config{SIPAddr: rig.sipAddr, OnCall: mgr.OnCall})
 	if err != nil {
 		t.Fatal(err)

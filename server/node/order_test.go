@@ -35,6 +35,7 @@ func TestCallsKnowTheAgentBeforeTheHubTellsThem(t *testing.T) {
 		{"calls after the hub", true, calls.ErrNotActive},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each runs its own node, caller and agent
 			got := assignedProbe(t, c.callsLast)
 			if !errors.Is(got, c.want) {
 				t.Errorf("the calls, asked as the hub hears the call assigned: %v, want %v", got, c.want)
