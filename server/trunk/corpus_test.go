@@ -24,6 +24,7 @@ import (
 // gives out is judged with the corpus measures, and each key is reported
 // once with its digit.
 func TestSippInBandKeysAreMasked(t *testing.T) {
+	t.Parallel() // a trunk, ports and peer of its own, and no log it reads
 	bin := sipptest.Sipp(t)
 	// 8 s from 4.5 s: several key presses between sentences.
 	in, tones := sipptest.Excerpt(t, "nominal", 36000, 64000)

@@ -41,6 +41,7 @@ func noKeys(dtmf.Event) {}
 // comes back through the Masker to out; Hangup's BYE ends sipp's call,
 // which it counts as a success.
 func TestDialSippUAS(t *testing.T) {
+	t.Parallel() // a trunk, ports and peer of its own, and no log it reads
 	bin := sipptest.Sipp(t)
 	sippAddr := sipptest.FreeAddr(t)
 	_, sippPort, _ := splitHostPort(t, sippAddr)
@@ -250,6 +251,7 @@ func TestDialRefusesBadUse(t *testing.T) {
 // TestDialSilentFarEnd: a far end that never answers at all does not hold
 // Dial past its ctx, nor the trunk's shutdown.
 func TestDialSilentFarEnd(t *testing.T) {
+	t.Parallel() // a trunk, ports and peer of its own, and no log it reads
 	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

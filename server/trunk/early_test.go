@@ -152,6 +152,7 @@ func goertzel(samples []int16, freq float64) float64 {
 // Answer; the 200 OK carries the same SDP, and the agent's voice follows on
 // the same RTP stream with no tone after it.
 func TestEarlyMediaRingback(t *testing.T) {
+	t.Parallel() // a trunk, ports and peer of its own, and no log it reads
 	answerNow := make(chan struct{})
 	answeredErr := make(chan error, 1)
 	addr, _, _ := startTrunkCfg(t, Config{Ringback: &RingbackUK}, func(_ *answered, c *Call) {

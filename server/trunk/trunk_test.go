@@ -120,6 +120,7 @@ func autoAnswer(got *answered, c *Call) {
 // the key 1 as RFC 4733 events (its built-in uac_pcap scenario), and hangs
 // up. The trunk answers, masks, and reports the key once; the call ends.
 func TestSippCallWithRFC4733Key(t *testing.T) {
+	t.Parallel() // a trunk, ports and peer of its own, and no log it reads
 	bin := sipptest.Sipp(t)
 	addr, got := startTrunk(t, autoAnswer)
 	dir := t.TempDir()

@@ -232,6 +232,7 @@ func TestPay(t *testing.T) {
 		{"990:EUR", "4000000000009995", `"result":"declined"`},
 	} {
 		t.Run(c.pay, func(t *testing.T) {
+			t.Parallel() // a server, caller and agent of its own
 			srv := stacktest.Start(t)
 			srv.AddAgent(t, "bot", "bots-password")
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
