@@ -9,6 +9,16 @@ import (
 // one closes the connection with CloseTooBig.
 const MaxMessage = 64 << 10
 
+// MaxServerMessage is the largest message the server sends, in bytes:
+// clients must read messages this large (coder/websocket's default limit,
+// 32 KiB, is too small). The server keeps under it by sending supervisors'
+// snapshots in pages of at most SnapshotPage entries.
+const MaxServerMessage = 1 << 20
+
+// SnapshotPage is the most agents or calls one agents or calls message
+// holds; a longer snapshot comes in several, all but the last with more.
+const SnapshotPage = 100
+
 // MaxID is the longest id a client may give a message: the server echoes
 // it, so it must be an id, not a channel.
 const MaxID = 64
@@ -48,8 +58,11 @@ const (
 	TypeCallProgress  Type = "call.progress"  // an outbound call rings or is answered (call, status: a ProgressStatus)
 	TypeCallEnded     Type = "call.ended"     // the agent's call is over (call, reason: an EndReason)
 	TypeKeyPressed    Type = "key.pressed"    // the caller pressed a key; never which (call)
-	TypeAgents        Type = "agents"         // every agent, for supervisors (agents)
-	TypeCalls         Type = "calls"          // every call, for supervisors (calls)
+	TypeAgents        Type = "agents"         // every agent, for supervisors, on connecting (agents, more)
+	TypeCalls         Type = "calls"          // every call, for supervisors, on connecting (calls, more)
+	TypeAgentChanged  Type = "agent.changed"  // one agent's new state, for supervisors (agents: that one)
+	TypeCallChanged   Type = "call.changed"   // one call's new state, for supervisors (calls: that one)
+	TypeCallRemoved   Type = "call.removed"   // a call is over, for supervisors (call)
 	TypeListenStarted Type = "listen.started" // a supervisor may send their offer (call)
 	TypeListenEnded   Type = "listen.ended"   // a supervisor no longer hears the call (call, reason: a ListenEndReason)
 	TypePayProgress   Type = "pay.progress"   // a payment session's status (call, session, payment)
@@ -67,7 +80,7 @@ var (
 	serverTypes = []Type{
 		TypeHello, TypePresence, TypeCallOffered, TypeCallWithdrawn, TypeCallStarted, TypeCallProgress,
 		TypeCallEnded, TypeKeyPressed, TypeSDP, TypeCandidate, TypeHold, TypeAgents, TypeCalls,
-		TypeListenStarted, TypeListenEnded, TypePayProgress, TypePong, TypeError,
+		TypeAgentChanged, TypeCallChanged, TypeCallRemoved, TypeListenStarted, TypeListenEnded, TypePayProgress, TypePong, TypeError,
 	}
 )
 
@@ -114,6 +127,8 @@ type Message struct {
 	Message string          `json:"message,omitempty"`
 	Agents  []AgentSnapshot `json:"agents,omitzero"`
 	Calls   []CallSnapshot  `json:"calls,omitzero"`
+	// More says more pages of this agents or calls snapshot follow.
+	More bool `json:"more,omitempty"`
 	// Secure pay: a pay.start's request, the session and field a request
 	// is for, and the status in pay.progress.
 	Pay     *PayRequest `json:"pay,omitempty"`

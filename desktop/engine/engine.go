@@ -88,7 +88,10 @@ type Event struct {
 	// protocol.ProgressStatus); Reason why a call ended (a
 	// protocol.EndReason) or stopped ringing (a protocol.WithdrawReason).
 	Status, Reason string
-	// Calls is every call, for supervisors (Type calls).
+	// Calls is every call, for supervisors (Type calls): the engine keeps
+	// the board from the server's paged snapshot and the changes after it
+	// (call.changed, call.removed, which come as Type calls events too),
+	// and each event carries it whole.
 	Calls []protocol.CallSnapshot
 	// Code and Message are an error's (Type error).
 	Code    protocol.ErrorCode
@@ -130,6 +133,7 @@ type Agent struct {
 	ws    *websocket.Conn
 	calls map[string]*media
 	wg    sync.WaitGroup
+	board board // a supervisor's view of every call
 
 	heardCodec atomic.Value // string: the codec of the latest server track played (tests)
 }
@@ -216,6 +220,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("engine: connect to %s: %w", u, err)
 	}
+	// The server's messages may be as large as protocol.MaxServerMessage
+	// (coder/websocket stops at 32 KiB by default: a supervisor's calls
+	// snapshot once passed it and the connection dropped).
+	ws.SetReadLimit(protocol.MaxServerMessage)
 	a.mu.Lock()
 	a.ws = ws
 	a.mu.Unlock()
@@ -247,8 +255,18 @@ func (a *Agent) Run(ctx context.Context) error {
 
 func (a *Agent) handle(ctx context.Context, m protocol.Message) error {
 	if a.cfg.OnEvent != nil && m.Type != protocol.TypePong {
-		a.cfg.OnEvent(Event{Type: m.Type, Call: m.Call, From: m.From, Outbound: m.Outbound, Status: m.Status, Reason: m.Reason,
-			Calls: m.Calls, Code: m.Code, Message: m.Message, Payment: m.Payment})
+		ev := Event{Type: m.Type, Call: m.Call, From: m.From, Outbound: m.Outbound, Status: m.Status, Reason: m.Reason,
+			Code: m.Code, Message: m.Message, Payment: m.Payment}
+		switch m.Type {
+		case protocol.TypeCalls, protocol.TypeCallChanged, protocol.TypeCallRemoved:
+			view, whole := a.board.apply(m)
+			if whole {
+				ev.Type, ev.Calls = protocol.TypeCalls, view
+				a.cfg.OnEvent(ev)
+			}
+		default:
+			a.cfg.OnEvent(ev)
+		}
 	}
 	switch m.Type {
 	case protocol.TypeHello:

@@ -111,6 +111,20 @@ export const CloseCode = {
 export const MaxMessage = 65536;
 
 /**
+ * MaxServerMessage is the largest message the server sends, in bytes:
+ * clients must read messages this large (coder/websocket's default limit,
+ * 32 KiB, is too small). The server keeps under it by sending supervisors'
+ * snapshots in pages of at most SnapshotPage entries.
+ */
+export const MaxServerMessage = 1048576;
+
+/**
+ * SnapshotPage is the most agents or calls one agents or calls message
+ * holds; a longer snapshot comes in several, all but the last with more.
+ */
+export const SnapshotPage = 100;
+
+/**
  * MaxID is the longest id a client may give a message: the server echoes
  * it, so it must be an id, not a channel.
  */
@@ -148,6 +162,9 @@ export type Type =
   | "key.pressed"
   | "agents"
   | "calls"
+  | "agent.changed"
+  | "call.changed"
+  | "call.removed"
   | "listen.started"
   | "listen.ended"
   | "pay.progress"
@@ -205,10 +222,16 @@ export const Type = {
   TypeCallEnded: "call.ended",
   /** the caller pressed a key; never which (call) */
   TypeKeyPressed: "key.pressed",
-  /** every agent, for supervisors (agents) */
+  /** every agent, for supervisors, on connecting (agents, more) */
   TypeAgents: "agents",
-  /** every call, for supervisors (calls) */
+  /** every call, for supervisors, on connecting (calls, more) */
   TypeCalls: "calls",
+  /** one agent's new state, for supervisors (agents: that one) */
+  TypeAgentChanged: "agent.changed",
+  /** one call's new state, for supervisors (calls: that one) */
+  TypeCallChanged: "call.changed",
+  /** a call is over, for supervisors (call) */
+  TypeCallRemoved: "call.removed",
   /** a supervisor may send their offer (call) */
   TypeListenStarted: "listen.started",
   /** a supervisor no longer hears the call (call, reason: a ListenEndReason) */
@@ -262,6 +285,8 @@ export interface Message {
   message?: string;
   agents?: AgentSnapshot[];
   calls?: CallSnapshot[];
+  /** More says more pages of this agents or calls snapshot follow. */
+  more?: boolean;
   /**
    * Secure pay: a pay.start's request, the session and field a request
    * is for, and the status in pay.progress.

@@ -46,6 +46,18 @@ func (r *Router) Agents() []AgentInfo {
 	return out
 }
 
+// Call reports one call, if the router has it (queued, ringing, active or
+// held).
+func (r *Router) Call(id string) (CallInfo, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.calls[id]
+	if !ok {
+		return CallInfo{}, false
+	}
+	return c.info(), true
+}
+
 // Calls reports every call: the queue in order, then the others by when
 // they arrived.
 func (r *Router) Calls() []CallInfo {

@@ -64,6 +64,7 @@ type Router interface {
 	Agent(id string) (route.AgentInfo, bool)
 	Agents() []route.AgentInfo
 	Calls() []route.CallInfo
+	Call(id string) (route.CallInfo, bool)
 }
 
 // Media is the calls' media side: it takes the SDP (kind a
@@ -292,8 +293,11 @@ func (h *Hub) attach(c *conn) {
 		old.close(protocol.CloseReplaced, "connected again elsewhere")
 	}
 	if isSupervisor(c.role) {
-		c.send(protocol.Message{Type: protocol.TypeAgents, Agents: h.agents()})
-		c.send(protocol.Message{Type: protocol.TypeCalls, Calls: h.calls()})
+		// The snapshots, paged; the changes after them come as
+		// agent.changed, call.changed and call.removed (snapMu keeps them
+		// after the snapshot).
+		sendPaged(c, protocol.TypeAgents, h.agents(), func(m *protocol.Message, page []protocol.AgentSnapshot) { m.Agents = page })
+		sendPaged(c, protocol.TypeCalls, h.calls(), func(m *protocol.Message, page []protocol.CallSnapshot) { m.Calls = page })
 		h.snapMu.Unlock()
 	}
 	if c.role != store.RoleAgent {
@@ -436,11 +440,35 @@ func (h *Hub) Payment(s pay.Status) {
 	h.Broadcast(m)
 }
 
+// sendPaged sends a snapshot in pages of at most protocol.SnapshotPage
+// entries, every page but the last with More; an empty snapshot is one
+// empty page.
+func sendPaged[T any](c *conn, typ protocol.Type, all []T, set func(*protocol.Message, []T)) {
+	for {
+		n := min(len(all), protocol.SnapshotPage)
+		m := protocol.Message{Type: typ, More: n < len(all)}
+		set(&m, all[:n:n])
+		c.send(m)
+		all = all[n:]
+		if len(all) == 0 {
+			return
+		}
+	}
+}
+
+func agentSnapshot(a route.AgentInfo) protocol.AgentSnapshot {
+	return protocol.AgentSnapshot{User: a.ID, Status: a.State, Since: a.Since.UTC(), Call: a.Call}
+}
+
+func callSnapshot(c route.CallInfo) protocol.CallSnapshot {
+	return protocol.CallSnapshot{Call: c.ID, From: c.From, State: c.State, Outbound: c.Outbound, Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()}
+}
+
 func (h *Hub) agents() []protocol.AgentSnapshot {
 	as := h.p.Router.Agents()
 	out := make([]protocol.AgentSnapshot, 0, len(as))
 	for _, a := range as {
-		out = append(out, protocol.AgentSnapshot{User: a.ID, Status: a.State, Since: a.Since.UTC(), Call: a.Call})
+		out = append(out, agentSnapshot(a))
 	}
 	return out
 }
@@ -449,46 +477,74 @@ func (h *Hub) calls() []protocol.CallSnapshot {
 	cs := h.p.Router.Calls()
 	out := make([]protocol.CallSnapshot, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, protocol.CallSnapshot{Call: c.ID, From: c.From, State: c.State, Outbound: c.Outbound, Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()})
+		out = append(out, callSnapshot(c))
 	}
 	return out
 }
 
-func (h *Hub) broadcastAgents() {
+// agentChanged tells every supervisor one agent's state: a message of one
+// agent, whatever the number of agents and calls.
+func (h *Hub) agentChanged(id string) {
+	// Looked up under snapMu, like the snapshot: of two changes sent, the
+	// later holds the newer state, so supervisors end where the queue is
+	// even when two goroutines' events cross.
 	h.snapMu.Lock()
 	defer h.snapMu.Unlock()
-	h.Broadcast(protocol.Message{Type: protocol.TypeAgents, Agents: h.agents()})
+	a, ok := h.p.Router.Agent(id)
+	if !ok {
+		return
+	}
+	h.Broadcast(protocol.Message{Type: protocol.TypeAgentChanged, Agents: []protocol.AgentSnapshot{agentSnapshot(a)}})
 }
 
-func (h *Hub) broadcastCalls() {
-	h.snapMu.Lock()
+// callChanged tells every supervisor one call's state, or that it is over.
+func (h *Hub) callChanged(id string) {
+	h.snapMu.Lock() // see agentChanged
 	defer h.snapMu.Unlock()
-	h.Broadcast(protocol.Message{Type: protocol.TypeCalls, Calls: h.calls()})
+	m := protocol.Message{Type: protocol.TypeCallRemoved, Call: id}
+	if c, ok := h.p.Router.Call(id); ok {
+		m = protocol.Message{Type: protocol.TypeCallChanged, Calls: []protocol.CallSnapshot{callSnapshot(c)}}
+	}
+	h.Broadcast(m)
 }
 
 // RouteEvent turns one of the call queue's events into messages: give it
 // to route.WithEvents.
+//
+// Supervisors are told of each change as it happens, one agent or one call
+// a message (agent.changed, call.changed, call.removed), so what a change
+// costs does not grow with the number of calls.
 func (h *Hub) RouteEvent(e route.Event) {
+	var call string
 	switch e := e.(type) {
 	case route.OfferCall:
 		_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypeCallOffered, Call: e.Call, From: e.From})
+		call = e.Call
 	case route.WithdrawOffer:
 		_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypeCallWithdrawn, Call: e.Call, Reason: string(e.Reason)})
+		call = e.Call
 	case route.CallAssigned:
 		_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypeCallStarted, Call: e.Call, From: e.From, Rejoined: e.Rejoined, Outbound: e.Outbound})
+		call = e.Call
 	case route.CallEnded:
 		if e.Agent != "" {
 			_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypeCallEnded, Call: e.Call, Reason: string(e.Reason)})
 		}
+		call = e.Call
 	case route.AgentState:
 		_ = h.Send(e.Agent, protocol.Message{Type: protocol.TypePresence, User: e.Agent, Status: string(e.State)})
-		h.broadcastAgents()
+		h.agentChanged(e.Agent)
 		return
-	case route.CallQueued, route.CallHeld, route.CallRequeued:
+	case route.CallQueued:
+		call = e.Call
+	case route.CallHeld:
+		call = e.Call
+	case route.CallRequeued:
+		call = e.Call
 	default:
 		return
 	}
-	h.broadcastCalls()
+	h.callChanged(call)
 }
 
 // Close closes every connection (status 1001) and waits for them to end

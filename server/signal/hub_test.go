@@ -299,7 +299,7 @@ func (c *client) expectRaw(typ string) (map[string]any, string) {
 			return m, raw
 		}
 		switch m["type"] {
-		case "agents", "calls", "presence":
+		case "agents", "calls", "presence", "agent.changed", "call.changed", "call.removed":
 			continue
 		}
 		c.t.Fatalf("%s: got %s, want a %s message", c.name, raw, typ)
@@ -595,22 +595,22 @@ func TestSupervisor(t *testing.T) {
 		t.Fatalf("calls %v", m)
 	}
 	ann := e.connect("ann")
-	m := sue.expect("agents")
+	m := sue.expect("agent.changed")
 	as := m["agents"].([]any)
 	if len(as) != 1 || as[0].(map[string]any)["user"] != "ann" || as[0].(map[string]any)["status"] != "away" {
 		t.Fatalf("agents %v", m)
 	}
 	ann.send(map[string]any{"type": "presence", "status": "available"})
-	if m := sue.expect("agents"); m["agents"].([]any)[0].(map[string]any)["status"] != "available" {
+	if m := sue.expect("agent.changed"); m["agents"].([]any)[0].(map[string]any)["status"] != "available" {
 		t.Fatalf("agents %v", m)
 	}
 	_ = e.router.Inbound("call-abc", "+441632960001")
 	ann.expect("call.offered")
 	ann.send(map[string]any{"type": "answer", "call": "call-abc"})
 	ann.expect("call.started")
-	// The calls snapshot shows the live call.
+	// The call's changes show it live.
 	for {
-		m := sue.expect("calls")
+		m := sue.expect("call.changed")
 		cs := m["calls"].([]any)
 		if len(cs) == 1 && cs[0].(map[string]any)["state"] == "active" {
 			c := cs[0].(map[string]any)
@@ -963,7 +963,7 @@ func TestAgentDials(t *testing.T) {
 	}
 	ann.expectStatus("busy")
 	for {
-		m := sue.expect("calls")
+		m := sue.expect("call.changed")
 		if cs := m["calls"].([]any); len(cs) == 1 {
 			c := cs[0].(map[string]any)
 			if c["outbound"] != true || c["agent"] != "ann" || c["state"] != "active" {
@@ -1000,5 +1000,50 @@ func TestDialWithoutDialer(t *testing.T) {
 	ann.send(map[string]any{"type": "dial", "number": "123", "id": "x"})
 	if m := ann.expect("error"); m["code"] != "unavailable" || m["id"] != "x" {
 		t.Errorf("dial: %v", m)
+	}
+}
+
+// TestSupervisorSnapshotPaged: a supervisor connecting while 250 calls
+// wait gets the calls in pages of at most protocol.SnapshotPage, every
+// page but the last with more; then each change is one message about one
+// call, and a call that ends is removed.
+func TestSupervisorSnapshotPaged(t *testing.T) {
+	e := newEnv(t)
+	const n = 250
+	for i := range n {
+		if err := e.router.Inbound(fmt.Sprintf("call-%03d", i), "+441632960001"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sue := e.connect("sue")
+	if m := sue.expect("agents"); m["more"] != nil || len(m["agents"].([]any)) != 0 {
+		t.Fatalf("agents %v", m)
+	}
+	got, pages := 0, 0
+	for {
+		m, raw := sue.expectRaw("calls")
+		pages++
+		cs := m["calls"].([]any)
+		got += len(cs)
+		if len(cs) > protocol.SnapshotPage || len(raw) > protocol.MaxMessage {
+			t.Fatalf("page %d: %d calls in %d bytes", pages, len(cs), len(raw))
+		}
+		if cs[0].(map[string]any)["call"] != fmt.Sprintf("call-%03d", (pages-1)*protocol.SnapshotPage) {
+			t.Fatalf("page %d starts with %v: not in queue order", pages, cs[0])
+		}
+		if m["more"] != true {
+			break
+		}
+	}
+	if got != n || pages != 3 {
+		t.Fatalf("%d calls in %d pages, want %d in 3", got, pages, n)
+	}
+	_ = e.router.Inbound("call-new", "+441632960002")
+	if m := sue.expect("call.changed"); len(m["calls"].([]any)) != 1 || m["calls"].([]any)[0].(map[string]any)["call"] != "call-new" {
+		t.Fatalf("call.changed %v", m)
+	}
+	_ = e.router.Hangup("call-007", "")
+	if m := sue.expect("call.removed"); m["call"] != "call-007" || m["calls"] != nil {
+		t.Fatalf("call.removed %v", m)
 	}
 }

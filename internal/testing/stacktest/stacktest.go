@@ -92,9 +92,16 @@ func (s *Stack) AddUser(t *testing.T, name string, role store.Role, password str
 type Option func(*options)
 
 type options struct {
+	noRingback bool
 	route    []route.Option
 	outbound string
 	gateway  gateway.Connector
+}
+
+// WithoutRingback has waiting callers get 180 Ringing and no early media
+// (serve's --ringback off): for tests that keep many calls waiting.
+func WithoutRingback() Option {
+	return func(o *options) { o.noRingback = true }
 }
 
 // WithGateway sends payments to g instead of the embedded sandbox.
@@ -140,6 +147,9 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	cfg.SessionTTL = time.Hour
 	cfg.TrunkOut = o.outbound
 	cfg.Ringback = "uk" // serve's default: callers hear ringing while they wait
+	if o.noRingback {
+		cfg.Ringback = "off"
+	}
 	n, err := node.New(cfg, log,
 		node.WithGateway(o.gateway),
 		node.WithRouteOptions(o.route...),
