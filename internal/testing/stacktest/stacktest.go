@@ -93,9 +93,9 @@ type Option func(*options)
 
 type options struct {
 	noRingback bool
-	route    []route.Option
-	outbound string
-	gateway  gateway.Connector
+	route      []route.Option
+	outbound   string
+	gateway    gateway.Connector
 }
 
 // WithoutRingback has waiting callers get 180 Ringing and no early media
