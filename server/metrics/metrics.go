@@ -48,7 +48,7 @@ type Metrics struct {
 // counted as "other", so that nothing from the network becomes a label.
 var (
 	sipMethods = []string{"INVITE", "ACK", "BYE", "CANCEL", "INFO", "OPTIONS", "UPDATE", "other"}
-	refusals   = []string{"source", "dialog", "auth", "other"}
+	refusals   = []string{"source", "dialog", "auth", "busy", "rate", "other"}
 	mediaKinds = []string{"audio", "event", "rtcp", "other"}
 	cuts       = []string{"no_ack", "rtp_timeout", "session_expired", "other"}
 )
@@ -93,7 +93,7 @@ func New() *Metrics {
 		}),
 		sipRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hushphone_sip_refused_total",
-			Help: "SIP requests refused by the trunk, by method and why: source (403: not from an allowed address nor the call's peer), dialog (481 or 482: not the call's Call-ID and tags), auth (401: digest credentials missing or wrong).",
+			Help: "SIP requests refused by the trunk, by method and why: source (403: not from an allowed address nor the call's peer), dialog (481 or 482: not the call's Call-ID and tags), auth (401: digest credentials missing or wrong), busy (503: the max-calls setting's calls are up), rate (503: the source starts calls faster than the invite-rate setting).",
 		}, []string{"method", "reason"}),
 		rtpStrangers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hushphone_rtp_strangers_total",

@@ -54,6 +54,15 @@ type Config struct {
 	// file), answers the outbound trunk's digest challenge (its realm is
 	// not checked).
 	OutboundAuth *Credential
+	// MaxCalls is the most calls up at once (the max-calls setting; 0:
+	// DefaultMaxCalls, sized to the machine): a new INVITE past it gets
+	// 503 Service Unavailable.
+	MaxCalls int
+	// InviteRate is how many new calls a second one source address may
+	// start, with a burst of twice that (the invite-rate setting; 0:
+	// DefaultInviteRate; negative: no limit): one past it gets 503 with
+	// Retry-After.
+	InviteRate int
 	// RTCPInterval is how often a call sends RTCP reports, on average
 	// (default 5 s; each wait is 0.5 to 1.5 of it).
 	RTCPInterval time.Duration
@@ -72,7 +81,8 @@ type Metrics interface {
 	// SIPRefused counts a request refused: method is the request's,
 	// reason one of "source" (403: neither an allowed address nor the
 	// call's peer), "dialog" (481 or 482: not the call's Call-ID and
-	// tags) or "auth" (401: a re-INVITE without valid credentials).
+	// tags), "auth" (401: a re-INVITE without valid credentials), "busy"
+	// (503: MaxCalls calls up) or "rate" (503: past InviteRate).
 	SIPRefused(method, reason string)
 	// RTPStranger counts a packet dropped from a call's media ports
 	// because it did not come from the caller: "audio", "event" (RFC

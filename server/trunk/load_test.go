@@ -59,7 +59,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	lat := &loadStats{}
-	addr, _ := startTrunkWith(t, lat, func(_ *answered, call *Call) {
+	addr, _, _ := startTrunkCfg(t, Config{Metrics: lat, MaxCalls: calls, InviteRate: -1}, func(_ *answered, call *Call) {
 		_ = call.Answer(func([]byte) {}, func(e dtmf.Event) {
 			if e.Phase == dtmf.KeyDown {
 				lat.mu.Lock()
