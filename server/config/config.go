@@ -61,7 +61,7 @@ type Config struct {
 	// limit).
 	MaxCalls, InviteRate int
 	MaxQueueWait         time.Duration
-	LogLevel                           slog.Level
+	LogLevel             slog.Level
 }
 
 // Setting is one row of the table.
