@@ -5,6 +5,7 @@ package trunk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -50,7 +51,7 @@ func (c *Call) Busy(ctx context.Context, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Answer(func([]byte) {}, func(dtmf.Event) {}); err != nil && err != ErrAnswered { //nolint:errorlint // Answer returns ErrAnswered bare
+	if err := c.Answer(func([]byte) {}, func(dtmf.Event) {}); err != nil && !errors.Is(err, ErrAnswered) {
 		return fmt.Errorf("busy: %w", err)
 	}
 	tick := time.NewTicker(mix.FrameDuration)
