@@ -90,7 +90,7 @@ over() {
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 pprof=()
 [ -n "${PROFILE:-}" ] && pprof=(--pprof 127.0.0.1:18081)
-"$work/hushphone-server" serve --data "$work/data" --http 127.0.0.1:18080 --sip 127.0.0.1:15060 "${pprof[@]}" >"$work/serve.log" 2>&1 &
+"$work/hushphone-server" serve --data "$work/data" --http 127.0.0.1:18080 --sip 127.0.0.1:15060 --invite-rate 0 --max-calls $((N + 10)) "${pprof[@]}" >"$work/serve.log" 2>&1 &
 SP=$!
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18080/healthz && break; sleep 0.2; done
 APS=()

@@ -13,6 +13,7 @@ import (
 	"github.com/hushphone/hushphone/desktop/engine"
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/protocol"
+	"github.com/hushphone/hushphone/server/config"
 	"github.com/hushphone/hushphone/server/store"
 )
 
@@ -79,7 +80,9 @@ func (w *boardWatcher) waitCalls(t *testing.T, who string, n int, d time.Duratio
 // and dropped the connection.
 func TestSupervisorFollows500Calls(t *testing.T) {
 	const n = 500
-	srv := stacktest.Start(t, stacktest.WithoutRingback())
+	srv := stacktest.Start(t, stacktest.WithoutRingback(), stacktest.WithConfig(func(c *config.Config) {
+		c.MaxCalls, c.InviteRate = n, 0 // the defaults bound one trunk address well below 500 calls
+	}))
 	srv.AddUser(t, "sue", store.RoleSupervisor, "sue-password")
 	srv.AddUser(t, "root", store.RoleAdmin, "root-password")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

@@ -56,6 +56,9 @@ const (
 	EndNoAnswer   EndReason = "no_answer"   // the number dialled did not answer
 	EndRejected   EndReason = "rejected"    // the number dialled does not exist or refused the call
 	EndFailed     EndReason = "failed"      // the call could not be placed
+	// EndQueueTimeout: the caller waited longer than the longest wait
+	// allowed (the max-queue-wait setting) and heard a busy tone.
+	EndQueueTimeout EndReason = "queue_timeout"
 )
 
 // WithdrawReason is why a call stopped ringing for an agent:

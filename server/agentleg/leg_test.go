@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"runtime"
 	"slices"
@@ -550,6 +551,36 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestCandidatesBounded: a peer that trickles candidates without end
+// (each one costs pion connectivity checks) is refused past MaxCandidates,
+// before the description and after it.
+func TestCandidatesBounded(t *testing.T) {
+	ctx := context.Background()
+	api := newServerAPI(t)
+	for _, described := range []bool{false, true} {
+		leg, err := api.NewLeg(ctx, LegParams{OnCandidate: func(webrtc.ICECandidateInit) {}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if described {
+			if _, err := leg.Answer(ctx, pcmuOffer); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range MaxCandidates + 1 {
+			c := fmt.Sprintf("candidate:%d 1 udp 2130706431 127.0.0.1 %d typ host", i, 20000+i)
+			err := leg.AddCandidate(webrtc.ICECandidateInit{Candidate: c})
+			if i < MaxCandidates && i < maxPending && err != nil {
+				t.Fatalf("described %v: candidate %d: %v", described, i, err)
+			}
+			if i == MaxCandidates && !errors.Is(err, ErrCandidate) {
+				t.Fatalf("described %v: candidate %d of at most %d: %v, want ErrCandidate", described, i+1, MaxCandidates, err)
+			}
+		}
+		_ = leg.Close()
+	}
+}
+
 func TestAfterClose(t *testing.T) {
 	checkGoroutines(t)
 	ctx := context.Background()
@@ -803,6 +834,9 @@ func FuzzAddCandidate(f *testing.F) {
 	f.Add("candidate:1 1 tcp 1 ::1 9 typ host tcptype active")
 	f.Add("")
 	f.Fuzz(func(_ *testing.T, s string) {
+		leg.sigMu.Lock()
+		leg.trickled = 0 // each input as if first, not past MaxCandidates
+		leg.sigMu.Unlock()
 		_ = leg.AddCandidate(webrtc.ICECandidateInit{Candidate: s})
 	})
 }

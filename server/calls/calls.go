@@ -246,34 +246,7 @@ func (m *Manager) RouteEvent(e route.Event) {
 			m.startHold(c)
 		}
 	case route.CallEnded:
-		m.mu.Lock()
-		c := m.calls[e.Call]
-		m.mu.Unlock()
-		if c != nil && e.Reason != protocol.EndCallerGone {
-			// The agent (or the queue) ended it: BYE to the caller, off
-			// the queue's goroutine; an outbound call still ringing stops
-			// ringing.
-			c.mu.Lock()
-			tc, stopDial := c.tc, c.cancel
-			if tc == nil {
-				c.over = true // an answer that comes now is hung up at once
-			}
-			c.mu.Unlock()
-			if stopDial != nil {
-				stopDial()
-			}
-			if tc == nil {
-				if c.number != "" {
-					m.end(context.Background(), c.id) // dialling stopped: nothing else will end it
-				}
-				return
-			}
-			m.spawn(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = tc.Hangup(ctx)
-				cancel()
-			})
-		}
+		m.callEnded(e)
 	}
 }
 

@@ -55,7 +55,13 @@ type Config struct {
 	Gateway, GatewayURL, GatewaySecret string
 	DataDir                            string        // data directory: hushphone.db, recordings/
 	SessionTTL                         time.Duration // how long a sign-in lasts
-	LogLevel                           slog.Level
+	// MaxCalls is the most calls up at once (0: sized to the machine);
+	// InviteRate how many new calls a second one source may start (0: no
+	// limit); MaxQueueWait the longest a caller waits for an agent (0: no
+	// limit).
+	MaxCalls, InviteRate int
+	MaxQueueWait         time.Duration
+	LogLevel             slog.Level
 }
 
 // Setting is one row of the table.
@@ -256,6 +262,46 @@ var Settings = []Setting{
 				return fmt.Errorf("%w: %q is not a duration of a minute or more, e.g. 12h", ErrBadValue, v)
 			}
 			c.SessionTTL = d
+			return nil
+		},
+	},
+	{
+		Name: "max-calls", Env: "HUSHPHONE_MAX_CALLS", Arg: "N", Default: "auto",
+		Usage: "the most calls up at once; a new caller past it gets 503 Service Unavailable (auto: 100 per CPU core, at least 50)",
+		set: func(c *Config, v string) error {
+			if v == "auto" {
+				c.MaxCalls = 0
+				return nil
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100000 {
+				return fmt.Errorf("%w: %q: a number of calls from 1 to 100000, or auto", ErrBadValue, v)
+			}
+			c.MaxCalls = n
+			return nil
+		},
+	},
+	{
+		Name: "invite-rate", Env: "HUSHPHONE_INVITE_RATE", Arg: "N", Default: "20",
+		Usage: "how many new calls a second one trunk address may start, with bursts of twice that; past it, 503 with Retry-After (0: no limit)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100000 {
+				return fmt.Errorf("%w: %q: calls a second from 0 (no limit) to 100000", ErrBadValue, v)
+			}
+			c.InviteRate = n
+			return nil
+		},
+	},
+	{
+		Name: "max-queue-wait", Env: "HUSHPHONE_MAX_QUEUE_WAIT", Arg: "DURATION", Default: "10m",
+		Usage: "the longest a caller waits for an agent; then a short busy tone and BYE (0: as long as it takes)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || (d > 0 && d < 10*time.Second) || d > 24*time.Hour {
+				return fmt.Errorf("%w: %q: a duration from 10s to 24h, e.g. 10m, or 0 for no limit", ErrBadValue, v)
+			}
+			c.MaxQueueWait = d
 			return nil
 		},
 	},

@@ -18,7 +18,7 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 
 func TestDefaults(t *testing.T) {
 	c := Defaults()
-	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
+	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute, LogLevel: slog.LevelInfo}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -49,13 +49,13 @@ func TestPrecedence(t *testing.T) {
 	}{
 		{"defaults", nil, nil, Defaults()},
 		{"file", nil, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute}},
 		{"file from env", map[string]string{FileEnv: file}, nil,
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute}},
 		{"env over file", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_LOG_LEVEL": "debug"}, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
+			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute, LogLevel: slog.LevelDebug}},
 		{"flag over env", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_DATA": "/env"}, []string{"--http", "[::1]:3333"},
-			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/env", SessionTTL: 12 * time.Hour}},
+			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/env", SessionTTL: 12 * time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute}},
 	} {
 		got, err := load(t, tc.env, tc.args...)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -85,6 +85,10 @@ func TestBadValues(t *testing.T) {
 		{"bad ringback", "uk, us or off", nil, []string{"--ringback", "fr"}},
 		{"bad trunk-out", "host:port", nil, []string{"--trunk-out", "sip.example.net"}},
 		{"bad trunk-out-from", "not a number", nil, []string{"--trunk-out-from", "44+20"}},
+		{"bad max-calls", "1 to 100000, or auto", nil, []string{"--max-calls", "0"}},
+		{"bad invite-rate", "calls a second", nil, []string{"--invite-rate", "-1"}},
+		{"short max-queue-wait", "from 10s to 24h", nil, []string{"--max-queue-wait", "1s"}},
+		{"bad max-queue-wait", "HUSHPHONE_MAX_QUEUE_WAIT", map[string]string{"HUSHPHONE_MAX_QUEUE_WAIT": "soon"}, nil},
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
 		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},
@@ -110,6 +114,20 @@ func TestHelpListsEverySetting(t *testing.T) {
 	}
 	if d := Help("data"); strings.Contains(d, "--http") || !strings.Contains(d, "--data DIR") {
 		t.Errorf("Help(data):\n%s", d)
+	}
+}
+
+// TestBounds: the limits on calls, as a deployment sets them.
+func TestBounds(t *testing.T) {
+	got, err := load(t, map[string]string{"HUSHPHONE_MAX_CALLS": "40"}, "--invite-rate", "0", "--max-queue-wait", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.MaxCalls != 40 || got.InviteRate != 0 || got.MaxQueueWait != 0 {
+		t.Errorf("got max-calls %d, invite-rate %d, max-queue-wait %v; want 40, 0, 0", got.MaxCalls, got.InviteRate, got.MaxQueueWait)
+	}
+	if got, err = load(t, nil, "--max-calls", "auto", "--max-queue-wait", "90s"); err != nil || got.MaxCalls != 0 || got.MaxQueueWait != 90*time.Second {
+		t.Errorf("got max-calls %d, max-queue-wait %v, %v; want 0 (auto), 1m30s", got.MaxCalls, got.MaxQueueWait, err)
 	}
 }
 

@@ -169,7 +169,7 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	// The parts, each built after those it uses; what goes the other way
 	// is published to n.events.
 	ev := n.events
-	n.router = route.New(append(o.route, route.WithLogger(log), route.WithEvents(ev.route.publish))...)
+	n.router = route.New(append(append([]route.Option{route.WithMaxWait(cfg.MaxQueueWait)}, o.route...), route.WithLogger(log), route.WithEvents(ev.route.publish))...)
 	n.payments, err = pay.New(ctx, pay.Params{Gateway: gw, Audit: n.store, Calls: n.router, Logger: log,
 		Prompt: func(call string, t pay.Tone) { ev.prompts.publish(prompt{call: call, pcm: t.PCM()}) },
 		Notify: ev.payments.publish,

@@ -94,6 +94,10 @@ func trunkConfig(cfg config.Config) (trunk.Config, error) {
 	tc := trunk.Config{
 		SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
 		Allow: cfg.TrunkAllow, RTPAddr: rtpIP, RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
+		MaxCalls: cfg.MaxCalls, InviteRate: cfg.InviteRate,
+	}
+	if cfg.InviteRate == 0 {
+		tc.InviteRate = -1 // the setting's 0 is no limit; the trunk's is its default
 	}
 	rb, on, err := trunk.RingbackByName(cfg.Ringback)
 	if err != nil {

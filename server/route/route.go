@@ -86,6 +86,12 @@ func WithRingTimeout(d time.Duration) Option { return func(r *Router) { r.ring =
 // WithRejoinTimeout sets how long a call waits for its dropped agent.
 func WithRejoinTimeout(d time.Duration) Option { return func(r *Router) { r.rejoin = d } }
 
+// WithMaxWait bounds how long a caller waits for an agent (in the queue or
+// ringing, counted from when the call last joined the queue): past it the
+// call ends with protocol.EndQueueTimeout. 0, the default, lets callers
+// wait as long as it takes.
+func WithMaxWait(d time.Duration) Option { return func(r *Router) { r.maxWait = d } }
+
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(r *Router) { r.log = l } }
 
@@ -115,6 +121,8 @@ type call struct {
 	tried    map[string]bool // agents offered the call since the last reset
 	timer    Timer           // ring or rejoin timeout
 	gen      uint64          // bumped on every change; stale timers compare it
+	wait     Timer           // the longest wait, while queued or ringing
+	waitGen  uint64          // bumped when the wait starts or stops
 }
 
 // Router is the call queue. It is safe for concurrent use.
@@ -122,6 +130,7 @@ type Router struct {
 	clock   Clock
 	ring    time.Duration
 	rejoin  time.Duration
+	maxWait time.Duration
 	log     *slog.Logger
 	onEvent func(Event)
 
@@ -313,6 +322,7 @@ func (r *Router) Inbound(id, from string) error {
 	c := &call{id: id, from: from, state: CallStateQueued, since: now, arrived: now, tried: map[string]bool{}}
 	r.calls[id] = c
 	r.queue = append(r.queue, c)
+	r.startWait(c)
 	r.log.Info("call queued", "call", id)
 	r.emit(CallQueued{Call: id, From: from})
 	r.dispatch(now)
@@ -365,6 +375,7 @@ func (r *Router) Answer(agentID, callID string) error {
 	}
 	now := r.clock.Now()
 	r.stopTimer(c)
+	r.stopWait(c)
 	c.gen++
 	c.state, c.since = CallStateActive, now
 	r.dequeue(c)
@@ -438,6 +449,7 @@ func (r *Router) Close() error {
 	r.closed = true
 	for _, c := range r.calls {
 		r.stopTimer(c)
+		r.stopWait(c)
 	}
 	r.mu.Unlock()
 	r.timers.Wait()
@@ -492,6 +504,7 @@ func (r *Router) withdraw(c *call, reason protocol.WithdrawReason, next State, n
 // end removes a call in any state.
 func (r *Router) end(c *call, reason protocol.EndReason, now time.Time) {
 	r.stopTimer(c)
+	r.stopWait(c)
 	c.gen++
 	a := c.agent
 	if c.state == CallStateRinging {
@@ -610,6 +623,7 @@ func (r *Router) rejoinTimeout(c *call, gen uint64) {
 	a.call = nil
 	r.remove(a)
 	r.queue = append([]*call{c}, r.queue...)
+	r.startWait(c)
 	r.log.Info("agent did not rejoin; call back to the front of the queue", "agent", a.id, "call", c.id)
 	r.emit(CallRequeued{Call: c.id, Agent: a.id, Reason: protocol.EndAgentGone})
 	r.dispatch(now)
@@ -626,6 +640,35 @@ func (r *Router) after(d time.Duration, f func()) Timer {
 		defer r.unlock()
 		f()
 	})
+}
+
+// startWait starts (again) the longest wait of a call that joined the
+// queue.
+func (r *Router) startWait(c *call) {
+	if r.maxWait <= 0 {
+		return
+	}
+	r.stopWait(c)
+	gen := c.waitGen
+	c.wait = r.after(r.maxWait, func() { r.waitTimeout(c, gen) })
+}
+
+// stopWait stops a call's longest wait: an agent took it, or it ended.
+func (r *Router) stopWait(c *call) {
+	c.waitGen++
+	if c.wait != nil && c.wait.Stop() {
+		r.timers.Done()
+	}
+	c.wait = nil
+}
+
+func (r *Router) waitTimeout(c *call, gen uint64) {
+	if c.waitGen != gen || (c.state != CallStateQueued && c.state != CallStateRinging) || r.calls[c.id] != c {
+		return
+	}
+	c.wait = nil
+	r.log.Info("call waited too long; ending it", "call", c.id, "waited", r.maxWait)
+	r.end(c, protocol.EndQueueTimeout, r.clock.Now())
 }
 
 func (r *Router) stopTimer(c *call) {

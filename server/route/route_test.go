@@ -246,6 +246,34 @@ func TestRules(t *testing.T) {
 			agent: map[string]State{"a": StateAvailable, "b": StateRinging, "c": StateAvailable},
 		},
 		{
+			name:  "a caller waits at most the longest wait",
+			opts:  []Option{WithMaxWait(10 * time.Minute)},
+			steps: []string{"in c1", "tick 5m", "in c2", "tick 5m"},
+			want:  []string{"queued c1", "queued c2", "ended c1 queue_timeout"},
+		},
+		{
+			name:  "the longest wait counts ringing too, and stops when answered",
+			opts:  []Option{WithMaxWait(time.Minute), WithRingTimeout(50 * time.Second)},
+			setup: []string{"reg a", "avail a"},
+			steps: []string{"in c1", "tick 50s", "tick 10s", "in c2", "answer a c2", "tick 5m"},
+			want: []string{
+				"queued c1", "offer a c1", "withdraw a c1 timeout", "offer a c1", "withdraw a c1 caller_gone",
+				"ended c1 queue_timeout", "queued c2", "offer a c2", "assigned a c2",
+			},
+		},
+		{
+			name:  "a call back in the queue waits the longest wait again",
+			opts:  []Option{WithMaxWait(time.Minute), WithRejoinTimeout(10 * time.Second)},
+			setup: []string{"reg a", "avail a", "in c1", "tick 50s", "answer a c1"},
+			steps: []string{"drop a", "tick 10s", "tick 59s", "tick 1s"},
+			want:  []string{"held a c1", "requeued c1 a", "ended c1 queue_timeout"},
+		},
+		{
+			name:  "without a longest wait callers wait as long as it takes",
+			steps: []string{"in c1", "tick 24h"},
+			want:  []string{"queued c1"},
+		},
+		{
 			name:  "registration order breaks ties",
 			setup: []string{"reg b", "reg a", "avail a", "avail b"},
 			steps: []string{"in c1"},

@@ -54,6 +54,15 @@ type Config struct {
 	// file), answers the outbound trunk's digest challenge (its realm is
 	// not checked).
 	OutboundAuth *Credential
+	// MaxCalls is the most calls up at once (the max-calls setting; 0:
+	// DefaultMaxCalls, sized to the machine): a new INVITE past it gets
+	// 503 Service Unavailable.
+	MaxCalls int
+	// InviteRate is how many new calls a second one source address may
+	// start, with a burst of twice that (the invite-rate setting; 0:
+	// DefaultInviteRate; negative: no limit): one past it gets 503 with
+	// Retry-After.
+	InviteRate int
 	// RTCPInterval is how often a call sends RTCP reports, on average
 	// (default 5 s; each wait is 0.5 to 1.5 of it).
 	RTCPInterval time.Duration
@@ -69,4 +78,17 @@ type Metrics interface {
 	// AddedLatency is one frame's: from the caller packet's arrival to its
 	// masked audio going out, the Masker's look-ahead included.
 	AddedLatency(time.Duration)
+	// SIPRefused counts a request refused: method is the request's,
+	// reason one of "source" (403: neither an allowed address nor the
+	// call's peer), "dialog" (481 or 482: not the call's Call-ID and
+	// tags), "auth" (401: a re-INVITE without valid credentials), "busy"
+	// (503: MaxCalls calls up) or "rate" (503: past InviteRate).
+	SIPRefused(method, reason string)
+	// RTPStranger counts a packet dropped from a call's media ports
+	// because it did not come from the caller: "audio", "event" (RFC
+	// 4733) or "rtcp".
+	RTPStranger(kind string)
+	// CallCut counts a call ended with BYE because its peer went quiet:
+	// "no_ack", "rtp_timeout" or "session_expired".
+	CallCut(reason string)
 }

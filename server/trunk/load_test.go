@@ -59,7 +59,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	lat := &loadStats{}
-	addr, _ := startTrunkWith(t, lat, func(_ *answered, call *Call) {
+	addr, _, _ := startTrunkCfg(t, Config{Metrics: lat, MaxCalls: calls, InviteRate: -1}, func(_ *answered, call *Call) {
 		_ = call.Answer(func([]byte) {}, func(e dtmf.Event) {
 			if e.Phase == dtmf.KeyDown {
 				lat.mu.Lock()
@@ -129,3 +129,9 @@ func (l *loadStats) CallEnded(s callerleg.Stats) {
 }
 
 func (l *loadStats) AddedLatency(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
+
+func (l *loadStats) SIPRefused(string, string) {}
+
+func (l *loadStats) RTPStranger(string) {}
+
+func (l *loadStats) CallCut(string) {}

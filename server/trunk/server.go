@@ -44,6 +44,7 @@ var (
 type Trunk struct {
 	cfg     Config
 	log     *slog.Logger
+	admit   *admission
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
 	dialogs *sipgo.DialogServerCache
@@ -121,7 +122,7 @@ func New(cfg Config) (*Trunk, error) {
 		return nil, fmt.Errorf("%w: %w", ErrSIP, err)
 	}
 	t := &Trunk{
-		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
+		cfg: cfg, log: cfg.Logger, admit: newAdmission(cfg.MaxCalls, cfg.InviteRate), ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
 		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
 	}
 	if cfg.OutboundFrom == "" {
@@ -339,6 +340,9 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if c := t.call(req); c != nil {
 		t.reinvite(c, req, tx)
+		return
+	}
+	if !t.admitted(req, tx) {
 		return
 	}
 	if t.auth != nil {

@@ -93,6 +93,7 @@ type Option func(*options)
 
 type options struct {
 	noRingback bool
+	config     []func(*config.Config)
 	route      []route.Option
 	outbound   string
 	gateway    gateway.Connector
@@ -113,6 +114,18 @@ func WithGateway(g gateway.Connector) Option {
 // at addr (host:port), as serve's --trunk-out does.
 func WithOutbound(addr string) Option {
 	return func(o *options) { o.outbound = addr }
+}
+
+// WithConfig changes the server's settings (after the stack's own) with
+// f, e.g. to raise max-calls for a test with many calls.
+func WithConfig(f func(*config.Config)) Option {
+	return func(o *options) { o.config = append(o.config, f) }
+}
+
+// WithMaxQueueWait sets the longest a caller waits for an agent, below
+// the max-queue-wait setting's least (10 s).
+func WithMaxQueueWait(d time.Duration) Option {
+	return func(o *options) { o.route = append(o.route, route.WithMaxWait(d)) }
 }
 
 // WithRejoinTimeout sets how long a held call waits for its dropped agent
@@ -149,6 +162,9 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	cfg.Ringback = "uk" // serve's default: callers hear ringing while they wait
 	if o.noRingback {
 		cfg.Ringback = "off"
+	}
+	for _, f := range o.config {
+		f(&cfg)
 	}
 	n, err := node.New(cfg, log,
 		node.WithGateway(o.gateway),
