@@ -99,7 +99,7 @@ type Payments interface {
 	Reset(agent, id string, f session.Field) (pay.Status, error)
 	Cancel(ctx context.Context, agent, id string) (pay.Status, error)
 	Submit(ctx context.Context, agent, id string) (pay.Status, error)
-	Status(ctx context.Context, user string, supervisor bool, id string) (pay.Status, error)
+	Status(ctx context.Context, user string, userID int64, supervisor bool, id string) (pay.Status, error)
 	ForCall(call string) (pay.Status, bool)
 }
 
@@ -130,6 +130,12 @@ type Params struct {
 	WriteTimeout   time.Duration // how long one message may take to write
 	SessionCheck   time.Duration // how often the session is checked again
 	SendQueue      int           // messages queued per connection before it counts as too slow
+	// Users, if set, is polled every UsersPoll (default DefaultUsersPoll):
+	// when users or sessions changed, every connection checks its session
+	// at once (Recheck), so a user removed or disabled, even by another
+	// process on the same database, is disconnected within about a poll.
+	Users     UsersWatch
+	UsersPoll time.Duration
 }
 
 // Hub is the signalling hub, an http.Handler for GET /api/v1/ws.
@@ -141,6 +147,9 @@ type Hub struct {
 	conns  map[string]*conn
 	closed bool
 	wg     sync.WaitGroup // one per ServeHTTP past authentication
+
+	stopWatch context.CancelFunc // stops watchUsers
+	watching  sync.WaitGroup
 
 	snapMu sync.Mutex // orders supervisor snapshots
 }
@@ -165,7 +174,17 @@ func New(p Params) (*Hub, error) {
 	if p.SendQueue <= 0 {
 		p.SendQueue = DefaultSendQueue
 	}
-	return &Hub{p: p, log: p.Logger, conns: map[string]*conn{}}, nil
+	if p.UsersPoll <= 0 {
+		p.UsersPoll = DefaultUsersPoll
+	}
+	h := &Hub{p: p, log: p.Logger, conns: map[string]*conn{}, stopWatch: func() {}}
+	if p.Users != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		h.stopWatch = cancel
+		h.watching.Add(1)
+		go func() { defer h.watching.Done(); h.watchUsers(ctx) }()
+	}
+	return h, nil
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -245,10 +264,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		h:         h,
 		user:      se.User.Name,
+		userID:    se.User.ID,
 		role:      se.User.Role,
 		tokenHash: se.TokenHash,
 		ws:        ws,
 		out:       make(chan []byte, h.p.SendQueue),
+		recheck:   make(chan struct{}, 1),
 		closing:   make(chan struct{}),
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -557,6 +578,7 @@ func (h *Hub) Close() error {
 		return nil
 	}
 	h.closed = true
+	h.stopWatch()
 	conns := make([]*conn, 0, len(h.conns))
 	for _, c := range h.conns {
 		conns = append(conns, c)
@@ -566,5 +588,6 @@ func (h *Hub) Close() error {
 		c.close(protocol.CloseGoingAway, "server shutting down")
 	}
 	h.wg.Wait()
+	h.watching.Wait()
 	return nil
 }
