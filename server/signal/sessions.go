@@ -82,6 +82,17 @@ func (h *Hub) watchUsers(ctx context.Context) {
 	}
 }
 
+// sessionEnded reports whether c was closed because its session ended
+// (4001).
+func (c *conn) sessionEnded() bool {
+	select {
+	case <-c.closing:
+		return c.code == protocol.CloseSessionEnded // written before closing was closed
+	default:
+		return false
+	}
+}
+
 // checkSession closes c (4001) if its session is over.
 func (c *conn) checkSession(ctx context.Context) bool {
 	_, err := c.h.p.Sessions.LookupSession(ctx, c.tokenHash)
