@@ -2,8 +2,9 @@
 // UI (frontend/) calls and listens to. It wraps the agent engine (sign-in,
 // the WebSocket protocol, the WebRTC call) and the sound devices (malgo),
 // keeps the state the UI renders (contract.go), reconnects by itself after
-// a network drop, remembers the server address and user name (never the
-// password) and the call history, and sends desktop notifications.
+// a network drop, remembers the server address, the user name and the
+// private CA file (never the password) and the call history, and sends
+// desktop notifications.
 //
 // Every exported method of App is bound to the UI; they take no context
 // (Wails calls them) and bound their own work in time.
@@ -16,7 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,12 +235,19 @@ func (a *App) History() []HistoryItem {
 func (a *App) SignIn(server, user, password string) error {
 	server = strings.TrimRight(strings.TrimSpace(server), "/")
 	user = strings.TrimSpace(user)
-	u, err := url.Parse(server)
+	host, err := checkServer(server)
 	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return fmt.Errorf("%w: the server address is like https://hushphone.example.com or http://127.0.0.1:8080", ErrInput)
+	case err != nil:
+		return err
 	case user == "" || password == "":
 		return fmt.Errorf("%w: give your name and password", ErrInput)
+	}
+	a.mu.Lock()
+	caPath := a.prefs.CA
+	a.mu.Unlock()
+	ca, err := readCA(caPath)
+	if err != nil {
+		return err
 	}
 	a.mu.Lock()
 	if a.stop != nil {
@@ -256,7 +263,7 @@ func (a *App) SignIn(server, user, password string) error {
 		a.setError(fmt.Errorf("no sound device: %w", err))
 	}
 	agent, err := engine.New(engine.Config{Server: server, User: user, Password: password, Audio: a.snd,
-		Loopback: isLoopback(u.Hostname()), Logger: a.log, OnEvent: a.onEvent})
+		Loopback: engine.IsLoopback(host), Logger: a.log, OnEvent: a.onEvent, CA: ca})
 	if err != nil {
 		a.signedOut(err)
 		return fmt.Errorf("%w: %w", ErrInput, err)
@@ -286,19 +293,6 @@ func (a *App) SignIn(server, user, password string) error {
 	a.mu.Unlock()
 	a.save("prefs.json", p)
 	return nil
-}
-
-// friendly words an engine error for the agent.
-func friendly(err error) error {
-	switch {
-	case errors.Is(err, engine.ErrCredentials):
-		return fmt.Errorf("%w: wrong name or password", ErrInput)
-	case errors.Is(err, engine.ErrTooManyTries):
-		return fmt.Errorf("%w: too many tries: wait a minute and try again", ErrNotNow)
-	case errors.Is(err, engine.ErrUnreachable):
-		return fmt.Errorf("%w: the server cannot be reached: check its address and your network", ErrNotNow)
-	}
-	return err
 }
 
 // run keeps the agent connected until stopped: a dropped connection is
@@ -676,10 +670,6 @@ func (a *App) PressKey(key string) error {
 	}
 	a.snd.press(key[0])
 	return nil
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 }
 
 // notifySend shows a desktop notification with notify-send, if it is

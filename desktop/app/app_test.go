@@ -90,6 +90,7 @@ func TestSignInErrors(t *testing.T) {
 		server, user, pw, want string
 	}{
 		{"ftp://x", "ann", "pw", "server address"},
+		{"http://192.0.2.1:8080", "ann", "pw", "must start with https://"},
 		{srv.URL, "", "pw", "name and password"},
 		{srv.URL, "ann", "wrong-password", "wrong name or password"},
 		{"http://127.0.0.1:1", "ann", "ann-password", "cannot be reached"},

@@ -133,4 +133,8 @@ type Prefs struct {
 	Theme   string `json:"theme"`
 	Mic     string `json:"mic,omitempty"`
 	Speaker string `json:"speaker,omitempty"`
+	// CA is a PEM file holding a private CA's certificate, trusted for
+	// the server's certificate besides the system's roots (SetCA); ""
+	// for the system's roots alone.
+	CA string `json:"ca,omitempty"`
 }

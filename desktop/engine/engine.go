@@ -102,7 +102,10 @@ type Event struct {
 
 // Config configures an agent.
 type Config struct {
-	Server     string // the server's base URL, e.g. http://127.0.0.1:8080
+	// Server is the server's base URL, e.g. https://hushphone.example.com;
+	// plain http only to this machine, e.g. http://127.0.0.1:8080
+	// (CheckServer).
+	Server     string
 	User       string
 	Password   string
 	AutoAnswer bool  // answer every call offered
@@ -121,13 +124,18 @@ type Config struct {
 	// first and PCMU second (the server takes Opus), transcoding the 8 kHz
 	// audio of Audio to and from Opus (internal/opus) in the engine.
 	Codec string
+	// CA is a private CA's certificates (PEM), trusted for the server's
+	// certificate besides the system's roots; empty: the system's roots.
+	CA []byte
 }
 
 // Agent is one signed-in agent.
 type Agent struct {
-	cfg Config
-	log *slog.Logger
-	api *webrtc.API
+	cfg    Config
+	log    *slog.Logger
+	api    *webrtc.API
+	base   *url.URL     // the server, as CheckServer gave it
+	client *http.Client // TLS with the roots Config.CA makes
 
 	mu    sync.Mutex
 	ws    *websocket.Conn
@@ -142,6 +150,14 @@ type Agent struct {
 func New(cfg Config) (*Agent, error) {
 	if cfg.Server == "" || cfg.User == "" {
 		return nil, fmt.Errorf("%w: a server address and a user name are needed", ErrConfig)
+	}
+	base, err := CheckServer(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := CertPool(cfg.CA)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -180,7 +196,7 @@ func New(cfg Config) (*Agent, error) {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
 	return &Agent{
-		cfg: cfg, log: cfg.Logger, calls: map[string]*media{},
+		cfg: cfg, log: cfg.Logger, calls: map[string]*media{}, base: base, client: newClient(roots),
 		api: webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)),
 	}, nil
 }
@@ -207,18 +223,20 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := url.Parse(a.cfg.Server)
-	if err != nil {
-		return fmt.Errorf("engine: server address %q: %w", a.cfg.Server, err)
-	}
+	u := *a.base
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
-	u.Path = "/api/v1/ws"
-	ws, res, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v1/ws"
+	ws, res, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
+		HTTPClient: a.client, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
+	})
 	if res != nil && res.Body != nil {
 		_ = res.Body.Close()
 	}
+	if isCertError(err) {
+		return fmt.Errorf("%w: %s: %w", ErrCertificate, u.Redacted(), err)
+	}
 	if err != nil {
-		return fmt.Errorf("engine: connect to %s: %w", u, err)
+		return fmt.Errorf("engine: connect to %s: %w", u.Redacted(), err)
 	}
 	// The server's messages may be as large as protocol.MaxServerMessage
 	// (coder/websocket stops at 32 KiB by default: a supervisor's calls
@@ -376,13 +394,18 @@ func (a *Agent) signIn(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("engine: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(a.cfg.Server, "/")+"/api/v1/session", bytes.NewReader(body))
+	u := *a.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v1/session"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("engine: server address %q: %w", a.cfg.Server, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := a.client.Do(req)
 	if err != nil {
+		if isCertError(err) {
+			return "", fmt.Errorf("%w: %s: %w", ErrCertificate, a.base.Redacted(), err)
+		}
 		return "", fmt.Errorf("%w: %s (is hushphone-server serve running?): %w", ErrUnreachable, a.cfg.Server, err)
 	}
 	defer func() { _ = res.Body.Close() }()

@@ -30,6 +30,8 @@ export interface Bridge {
   SetDevices(micId: string, speakerId: string): Promise<void>;
   TestTone(): Promise<void>;
   SetTheme(theme: "light" | "dark" | "system"): Promise<void>;
+  /** SetCA sets the private CA's PEM file ("" for the system's roots). */
+  SetCA(path: string): Promise<void>;
   History(): Promise<HistoryItem[]>;
   /** postcode: ask the caller for the billing postal code after the card. */
   StartPayment(amount: number, currency: string, postcode: boolean): Promise<void>;
@@ -46,7 +48,7 @@ export interface Bridge {
 export const methods = [
   "Prefs", "State", "SignIn", "SignOut", "SetPresence", "Answer", "Decline",
   "Hangup", "SetMute", "SetHold", "Dial", "PressKey", "Devices", "SetDevices",
-  "TestTone", "SetTheme", "History", "StartPayment", "AskField", "ResetField",
+  "TestTone", "SetTheme", "SetCA", "History", "StartPayment", "AskField", "ResetField",
   "CancelPayment", "SubmitPayment", "UIReady",
 ] as const;
 

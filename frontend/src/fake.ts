@@ -68,6 +68,7 @@ export class FakeBridge implements Bridge {
   SetDevices(mic: string, speaker: string) { return this.record("SetDevices", [mic, speaker]); }
   TestTone() { return this.record("TestTone", []); }
   SetTheme(theme: "light" | "dark" | "system") { return this.record("SetTheme", [theme]); }
+  SetCA(path: string) { return this.record("SetCA", [path]); }
   StartPayment(amount: number, currency: string, postcode: boolean) { return this.record("StartPayment", [amount, currency, postcode]); }
   AskField(field: string) { return this.record("AskField", [field]); }
   ResetField(field: string) { return this.record("ResetField", [field]); }

@@ -82,4 +82,6 @@ export interface Prefs {
   theme: Theme | string;
   mic?: string;
   speaker?: string;
+  /** ca: a private CA's certificate (PEM file) trusted for the server's. */
+  ca?: string;
 }

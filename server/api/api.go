@@ -75,6 +75,10 @@ type Params struct {
 	// Payments are the secure-pay sessions (nil: the payment endpoints
 	// answer 503).
 	Payments Payments
+	// OnSignOut, if set, is told of each session signed out (its token's
+	// hash), once it is deleted: the WebSocket hub closes the session's
+	// connections at once (signal.Hub.EndSession).
+	OnSignOut func(tokenHash []byte)
 }
 
 // Server is the HTTP API.
@@ -264,6 +268,9 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("sign-out", "err", err)
 		writeError(w, http.StatusInternalServerError, "the server could not end the session; try again")
 		return
+	}
+	if s.p.OnSignOut != nil {
+		s.p.OnSignOut(se.TokenHash)
 	}
 	s.log.Info("signed out", "user", se.User.Name)
 	w.WriteHeader(http.StatusNoContent)

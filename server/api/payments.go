@@ -21,7 +21,7 @@ type Payments interface {
 	Reset(agent, id string, f session.Field) (pay.Status, error)
 	Cancel(ctx context.Context, agent, id string) (pay.Status, error)
 	Submit(ctx context.Context, agent, id string) (pay.Status, error)
-	Status(ctx context.Context, user string, supervisor bool, id string) (pay.Status, error)
+	Status(ctx context.Context, user string, userID int64, supervisor bool, id string) (pay.Status, error)
 }
 
 // payRoutes are the secure-pay endpoints (docs/openapi.yaml):
@@ -108,7 +108,7 @@ func (s *Server) payStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	se, _ := SessionFrom(r.Context())
-	st, err := p.Status(r.Context(), se.User.Name, isSupervisor(se.User.Role), chi.URLParam(r, "id"))
+	st, err := p.Status(r.Context(), se.User.Name, se.User.ID, isSupervisor(se.User.Role), chi.URLParam(r, "id"))
 	if err != nil {
 		s.payError(w, err)
 		return
@@ -128,9 +128,9 @@ func (s *Server) payList(w http.ResponseWriter, r *http.Request) {
 	}
 	se, _ := SessionFrom(r.Context())
 	sup := isSupervisor(se.User.Role)
-	agent := se.User.Name
+	agent := se.User.ID // by id: never a removed user's of the same name
 	if sup {
-		agent = "" // every agent's
+		agent = 0 // every agent's
 	}
 	ps, err := s.p.Store.ListPaymentsBy(r.Context(), r.URL.Query().Get("call"), agent, limit)
 	if err != nil {
@@ -143,7 +143,7 @@ func (s *Server) payList(w http.ResponseWriter, r *http.Request) {
 		st := pay.FromAudit(p)
 		if p.Outcome == "" && s.p.Payments != nil {
 			// Under way: its live status, not the row's.
-			if live, err := s.p.Payments.Status(r.Context(), se.User.Name, sup, p.ID); err == nil {
+			if live, err := s.p.Payments.Status(r.Context(), se.User.Name, se.User.ID, sup, p.ID); err == nil {
 				st = live
 			}
 		}

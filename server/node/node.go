@@ -202,12 +202,16 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	if n.calls, err = calls.New(cp); err != nil {
 		return nil, err //nolint:wrapcheck // calls' error says what is wrong
 	}
-	a, err := api.New(api.Params{Store: n.store, Logger: log, SessionTTL: cfg.SessionTTL, Payments: n.payments, Hash: o.hash})
+	a, err := api.New(api.Params{Store: n.store, Logger: log, SessionTTL: cfg.SessionTTL, Payments: n.payments, Hash: o.hash,
+		// Signing out closes the session's WebSockets at once.
+		OnSignOut: func(th []byte) { n.hub.EndSession(th) }})
 	if err != nil {
 		return nil, err //nolint:wrapcheck // api's error says what failed
 	}
+	// Users: a user removed or disabled, here or by `hushphone-server user`
+	// in another process, is disconnected within about a second.
 	n.hub, err = signal.New(signal.Params{Sessions: n.store, Router: n.router, Media: n.calls, Dialer: n.calls,
-		Payments: n.payments, Logger: log})
+		Payments: n.payments, Logger: log, Users: n.store})
 	if err != nil {
 		return nil, err //nolint:wrapcheck // signal's error says what is wrong
 	}

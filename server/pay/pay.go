@@ -520,9 +520,9 @@ func clean(s string) string {
 }
 
 // Status returns a session's status: a live one from memory, a finished
-// one from the audit. Agents see only their own; supervisors (supervisor
-// true) see any.
-func (m *Manager) Status(ctx context.Context, user string, supervisor bool, id string) (Status, error) {
+// one from the audit. Agents (user, by name, and userID, the user's id)
+// see only their own; supervisors (supervisor true) see any.
+func (m *Manager) Status(ctx context.Context, user string, userID int64, supervisor bool, id string) (Status, error) {
 	m.mu.Lock()
 	l := m.byID[id]
 	m.mu.Unlock()
@@ -542,7 +542,9 @@ func (m *Manager) Status(ctx context.Context, user string, supervisor bool, id s
 	if err != nil {
 		return Status{}, fmt.Errorf("pay: %w", err)
 	}
-	if !supervisor && p.Agent != user {
+	// By id, not name: a new user who took a removed user's name does not
+	// see the removed user's payments. A record without an id is nobody's.
+	if !supervisor && (p.AgentID == 0 || p.AgentID != userID) {
 		return Status{}, fmt.Errorf("%w: it is another agent's", ErrForbidden)
 	}
 	return FromAudit(p), nil

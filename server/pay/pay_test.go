@@ -178,11 +178,11 @@ func TestPaymentApproved(t *testing.T) {
 	if _, err := h.m.Cancel(ctx, "ann", st.ID); !errors.Is(err, ErrNoSession) {
 		t.Errorf("cancel after the end: %v", err)
 	}
-	got, err := h.m.Status(ctx, "sue", true, st.ID)
+	got, err := h.m.Status(ctx, "sue", 0, true, st.ID)
 	if err != nil || got.State != protocol.PayApproved || got.Result.Reference != res.Result.Reference || got.Last4 != "4242" || got.Seq != AuditSeq {
 		t.Errorf("status from the audit: %+v %v", got, err)
 	}
-	if _, err := h.m.Status(ctx, "bob", false, st.ID); !errors.Is(err, ErrForbidden) {
+	if _, err := h.m.Status(ctx, "bob", 2, false, st.ID); !errors.Is(err, ErrForbidden) {
 		t.Errorf("another agent's status: %v", err)
 	}
 	// A new session may start on the call now.

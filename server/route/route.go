@@ -306,6 +306,39 @@ func (r *Router) Disconnect(id string) error {
 	return nil
 }
 
+// Forget takes the agent out of the queue for good, at once: its session
+// ended (signed out, expired, the user removed or disabled), so nobody may
+// rejoin as it. A ringing offer is withdrawn; a call it is on, or that
+// waits for it to rejoin, goes back to the front of the queue now (a call
+// it placed ends), as when an agent does not rejoin in time.
+func (r *Router) Forget(id string) error {
+	if err := r.lock(); err != nil {
+		return err
+	}
+	defer r.unlock()
+	a, ok := r.agents[id]
+	if !ok {
+		return fmt.Errorf("forget: %w", ErrNoAgent)
+	}
+	now := r.clock.Now()
+	switch {
+	case a.state == StateRinging:
+		r.withdraw(a.call, protocol.WithdrawAgentGone, StateOffline, now)
+		r.remove(a)
+	case a.call != nil: // busy, or offline with its call held for a rejoin
+		c := a.call
+		r.stopTimer(c)
+		r.setState(a, StateOffline, now)
+		c.state = CallStateHeld
+		r.rejoinTimeout(c, c.gen)
+	default:
+		r.setState(a, StateOffline, now)
+		r.remove(a)
+	}
+	r.dispatch(now)
+	return nil
+}
+
 // Inbound puts a new call at the back of the queue.
 func (r *Router) Inbound(id, from string) error {
 	if id == "" {

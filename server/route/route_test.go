@@ -153,7 +153,7 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 	return h
 }
 
-// run does one step: "reg a", "avail a", "away a", "drop a", "in c1",
+// run does one step: "reg a", "avail a", "away a", "drop a", "forget a", "in c1",
 // "answer a c1", "decline a c1", "hangup c1", "bye a c1" (agent hangs up),
 // "tick 20s", "close"; "-" is an empty id; a last word "!ErrX" expects that error.
 func (h *harness) run(step string) {
@@ -184,6 +184,8 @@ func (h *harness) run(step string) {
 		err = h.r.SetPresence(f[1], StateBusy)
 	case "drop":
 		err = h.r.Disconnect(f[1])
+	case "forget":
+		err = h.r.Forget(f[1])
 	case "in":
 		err = h.r.Inbound(f[1], "+441632960"+f[1])
 	case "answer":
@@ -470,6 +472,40 @@ func TestRules(t *testing.T) {
 			steps: []string{"drop a", "tick 10s", "reg a"},
 			want:  []string{"held a o1", "rejoined a o1"},
 			agent: map[string]State{"a": StateBusy},
+		},
+		{
+			name:  "forgotten while ringing: the offer goes to the next agent",
+			setup: []string{"reg a", "reg b", "avail a", "tick 1s", "avail b", "in c1"},
+			steps: []string{"forget a", "reg a"},
+			want:  []string{"withdraw a c1 agent_gone", "offer b c1"},
+			agent: map[string]State{"a": StateAway, "b": StateRinging},
+		},
+		{
+			name:  "forgotten mid-call: the call goes back to the front of the queue at once, no rejoin",
+			setup: []string{"reg a", "reg b", "avail a", "in c1", "answer a c1", "in c2"},
+			steps: []string{"forget a", "avail b", "reg a"},
+			want:  []string{"requeued c1 a", "offer b c1"},
+			agent: map[string]State{"a": StateAway, "b": StateRinging},
+		},
+		{
+			name:  "forgotten while its call waits for a rejoin: requeued at once",
+			setup: []string{"reg a", "reg b", "avail a", "in c1", "answer a c1", "drop a"},
+			steps: []string{"forget a", "avail b", "reg a"},
+			want:  []string{"requeued c1 a", "offer b c1"},
+			agent: map[string]State{"a": StateAway, "b": StateRinging},
+		},
+		{
+			name:  "forgotten with a call it placed: the call ends",
+			setup: []string{"reg a", "avail a", "dial a o1"},
+			steps: []string{"forget a", "reg a"},
+			want:  []string{"ended o1 agent_gone a"},
+			agent: map[string]State{"a": StateAway},
+		},
+		{
+			name:  "forgotten when available or unknown",
+			setup: []string{"reg a", "avail a"},
+			steps: []string{"forget a", "forget a !ErrNoAgent", "in c1"},
+			want:  []string{"queued c1"},
 		},
 		{
 			name:  "closed",

@@ -24,10 +24,12 @@ import (
 type conn struct {
 	h         *Hub
 	user      string
+	userID    int64 // the user's stable id (payments are authorised by it)
 	role      store.Role
 	tokenHash []byte
 	ws        *websocket.Conn
 	out       chan []byte
+	recheck   chan struct{} // Hub.Recheck: check the session now
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -101,7 +103,8 @@ func (c *conn) writeLoop(ctx context.Context) {
 }
 
 // watchLoop pings the peer (a peer that does not answer is gone) and checks
-// the session is still signed in.
+// the session is still signed in: every SessionCheck, and at once when the
+// Hub asks (Recheck).
 func (c *conn) watchLoop(ctx context.Context) {
 	ping := time.NewTicker(c.h.p.PingInterval)
 	defer ping.Stop()
@@ -123,10 +126,11 @@ func (c *conn) watchLoop(ctx context.Context) {
 				return
 			}
 		case <-check.C:
-			_, err := c.h.p.Sessions.LookupSession(ctx, c.tokenHash)
-			if errors.Is(err, store.ErrNoSession) {
-				c.h.log.Info("websocket: session ended; closing", "user", c.user)
-				c.close(protocol.CloseSessionEnded, "session expired or signed out: sign in again")
+			if !c.checkSession(ctx) {
+				return
+			}
+		case <-c.recheck:
+			if !c.checkSession(ctx) {
 				return
 			}
 		}
@@ -359,7 +363,7 @@ func (c *conn) handlePay(ctx context.Context, m protocol.Message) error {
 				return perr(protocol.CodeNoPayment, "no payment session is under way on that call")
 			}
 		} else {
-			st, err = p.Status(ctx, c.user, sup, m.Session)
+			st, err = p.Status(ctx, c.user, c.userID, sup, m.Session)
 		}
 	}
 	if err != nil {

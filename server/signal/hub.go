@@ -58,6 +58,8 @@ type Router interface {
 	Register(agent, name string) error
 	SetPresence(agent string, p route.State) error
 	Disconnect(agent string) error
+	// Forget takes the agent out for good, at once: its session ended.
+	Forget(agent string) error
 	Answer(agent, call string) error
 	Decline(agent, call string) error
 	AgentHangup(agent, call string) error
@@ -99,7 +101,7 @@ type Payments interface {
 	Reset(agent, id string, f session.Field) (pay.Status, error)
 	Cancel(ctx context.Context, agent, id string) (pay.Status, error)
 	Submit(ctx context.Context, agent, id string) (pay.Status, error)
-	Status(ctx context.Context, user string, supervisor bool, id string) (pay.Status, error)
+	Status(ctx context.Context, user string, userID int64, supervisor bool, id string) (pay.Status, error)
 	ForCall(call string) (pay.Status, bool)
 }
 
@@ -130,6 +132,12 @@ type Params struct {
 	WriteTimeout   time.Duration // how long one message may take to write
 	SessionCheck   time.Duration // how often the session is checked again
 	SendQueue      int           // messages queued per connection before it counts as too slow
+	// Users, if set, is polled every UsersPoll (default DefaultUsersPoll):
+	// when users or sessions changed, every connection checks its session
+	// at once (Recheck), so a user removed or disabled, even by another
+	// process on the same database, is disconnected within about a poll.
+	Users     UsersWatch
+	UsersPoll time.Duration
 }
 
 // Hub is the signalling hub, an http.Handler for GET /api/v1/ws.
@@ -139,8 +147,12 @@ type Hub struct {
 
 	mu     sync.Mutex
 	conns  map[string]*conn
+	owners map[string]int64 // agent name -> the user id the queue knows it as
 	closed bool
 	wg     sync.WaitGroup // one per ServeHTTP past authentication
+
+	stopWatch context.CancelFunc // stops watchUsers
+	watching  sync.WaitGroup
 
 	snapMu sync.Mutex // orders supervisor snapshots
 }
@@ -165,7 +177,17 @@ func New(p Params) (*Hub, error) {
 	if p.SendQueue <= 0 {
 		p.SendQueue = DefaultSendQueue
 	}
-	return &Hub{p: p, log: p.Logger, conns: map[string]*conn{}}, nil
+	if p.UsersPoll <= 0 {
+		p.UsersPoll = DefaultUsersPoll
+	}
+	h := &Hub{p: p, log: p.Logger, conns: map[string]*conn{}, owners: map[string]int64{}, stopWatch: func() {}}
+	if p.Users != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		h.stopWatch = cancel
+		h.watching.Add(1)
+		go func() { defer h.watching.Done(); h.watchUsers(ctx) }()
+	}
+	return h, nil
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -245,10 +267,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &conn{
 		h:         h,
 		user:      se.User.Name,
+		userID:    se.User.ID,
 		role:      se.User.Role,
 		tokenHash: se.TokenHash,
 		ws:        ws,
 		out:       make(chan []byte, h.p.SendQueue),
+		recheck:   make(chan struct{}, 1),
 		closing:   make(chan struct{}),
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -273,6 +297,18 @@ func isSupervisor(r store.Role) bool { return r == store.RoleSupervisor || r == 
 // attach says hello, makes c the user's connection (closing any earlier
 // one), and brings the client up to date.
 func (h *Hub) attach(c *conn) {
+	// A user who took the name of one removed a moment ago is someone
+	// else: not heir to the earlier one's state or call. The queue forgets
+	// the earlier one first (what that says goes to its connection).
+	h.mu.Lock()
+	owner, owned := h.owners[c.user]
+	h.mu.Unlock()
+	if c.role == store.RoleAgent && owned && owner != c.userID {
+		h.log.Info("websocket: a new user with a removed user's name; the queue forgets the old one", "user", c.user)
+		if err := h.p.Router.Forget(c.user); err != nil && !errors.Is(err, route.ErrNoAgent) {
+			h.log.Error("websocket: forget agent", "user", c.user, "err", err)
+		}
+	}
 	c.send(protocol.Message{Type: protocol.TypeHello, User: c.user, Role: protocol.Role(c.role)})
 	if isSupervisor(c.role) {
 		h.snapMu.Lock()
@@ -288,8 +324,14 @@ func (h *Hub) attach(c *conn) {
 	}
 	old := h.conns[c.user]
 	h.conns[c.user] = c
+	if c.role == store.RoleAgent {
+		h.owners[c.user] = c.userID
+	}
 	h.mu.Unlock()
-	if old != nil {
+	switch {
+	case old != nil && old.userID != c.userID:
+		old.close(protocol.CloseSessionEnded, "the user was removed")
+	case old != nil:
 		old.close(protocol.CloseReplaced, "connected again elsewhere")
 	}
 	if isSupervisor(c.role) {
@@ -342,8 +384,22 @@ func (h *Hub) detach(ctx context.Context, c *conn) {
 	}
 	h.mu.Unlock()
 	if current && c.role == store.RoleAgent {
-		if err := h.p.Router.Disconnect(c.user); err != nil && !errors.Is(err, route.ErrNoAgent) && !errors.Is(err, route.ErrClosed) {
-			h.log.Error("websocket: agent disconnect", "user", c.user, "err", err)
+		// A connection closed because its session ended (signed out,
+		// expired, the user removed or disabled) leaves the queue for
+		// good: no call waits for it to rejoin. Any other drop may rejoin.
+		leave, what := h.p.Router.Disconnect, "disconnect"
+		if c.sessionEnded() {
+			leave, what = h.p.Router.Forget, "forget"
+		}
+		if err := leave(c.user); err != nil && !errors.Is(err, route.ErrNoAgent) && !errors.Is(err, route.ErrClosed) {
+			h.log.Error("websocket: agent "+what, "user", c.user, "err", err)
+		}
+		if _, known := h.p.Router.Agent(c.user); !known {
+			h.mu.Lock()
+			if h.conns[c.user] == nil {
+				delete(h.owners, c.user) // the queue forgot it: so do we
+			}
+			h.mu.Unlock()
 		}
 	}
 	if current && isSupervisor(c.role) && h.p.Media != nil {
@@ -557,6 +613,7 @@ func (h *Hub) Close() error {
 		return nil
 	}
 	h.closed = true
+	h.stopWatch()
 	conns := make([]*conn, 0, len(h.conns))
 	for _, c := range h.conns {
 		conns = append(conns, c)
@@ -566,5 +623,6 @@ func (h *Hub) Close() error {
 		c.close(protocol.CloseGoingAway, "server shutting down")
 	}
 	h.wg.Wait()
+	h.watching.Wait()
 	return nil
 }

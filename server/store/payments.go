@@ -28,9 +28,14 @@ const (
 // call, what for, and how it ended. Never the card number, the expiry or
 // the security code: Brand and Last4 are all there is of the card.
 type Payment struct {
-	ID             string
-	CallID         string
-	Agent          string
+	ID     string
+	CallID string
+	Agent  string // the agent's name
+	// AgentID is the agent's user id: who may read the record besides
+	// supervisors and admins. AddPayment takes it from the user named
+	// Agent when it is 0; 0 on a record is nobody's (its agent was removed
+	// before ids were recorded).
+	AgentID        int64
 	Amount         int64 // minor units; 0: tokenize only
 	Currency       string
 	Method         string // card or bank
@@ -77,9 +82,10 @@ func (s *Store) AddPayment(ctx context.Context, p Payment) error {
 		return err
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO payments (id, call_id, agent, amount, currency, method, gateway, idempotency_key,
-		brand, last4, outcome, reason, reference, token, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		brand, last4, outcome, reason, reference, token, started, agent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+		CASE WHEN ? > 0 THEN ? ELSE (SELECT id FROM users WHERE name = ? AND NOT disabled) END)`,
 		p.ID, p.CallID, p.Agent, p.Amount, p.Currency, p.Method, p.Gateway, p.IdempotencyKey,
-		p.Brand, p.Last4, p.Outcome, p.Reason, p.Reference, p.Token, millis(p.Started))
+		p.Brand, p.Last4, p.Outcome, p.Reason, p.Reference, p.Token, millis(p.Started), p.AgentID, p.AgentID, p.Agent)
 	if err != nil {
 		return fmt.Errorf("record payment: %w", err)
 	}
@@ -113,15 +119,17 @@ func (s *Store) FinishPayment(ctx context.Context, p Payment) error {
 }
 
 const paymentColumns = `id, call_id, agent, amount, currency, method, gateway, idempotency_key, brand, last4,
-	outcome, reason, reference, token, started, ended`
+	outcome, reason, reference, token, started, ended, agent_id`
 
 func scanPayment(r scanner) (Payment, error) {
 	var p Payment
 	var started, ended int64
+	var agentID sql.NullInt64
 	if err := r.Scan(&p.ID, &p.CallID, &p.Agent, &p.Amount, &p.Currency, &p.Method, &p.Gateway, &p.IdempotencyKey,
-		&p.Brand, &p.Last4, &p.Outcome, &p.Reason, &p.Reference, &p.Token, &started, &ended); err != nil {
+		&p.Brand, &p.Last4, &p.Outcome, &p.Reason, &p.Reference, &p.Token, &started, &ended, &agentID); err != nil {
 		return Payment{}, err //nolint:wrapcheck // callers wrap with what they were doing
 	}
+	p.AgentID = agentID.Int64
 	p.Started = fromMillis(started)
 	if ended != 0 {
 		p.Ended = fromMillis(ended)
@@ -144,17 +152,18 @@ func (s *Store) PaymentByID(ctx context.Context, id string) (Payment, error) {
 // ListPayments returns a call's payments (every call's if callID is
 // empty), newest first, up to limit (all if limit <= 0).
 func (s *Store) ListPayments(ctx context.Context, callID string, limit int) ([]Payment, error) {
-	return s.ListPaymentsBy(ctx, callID, "", limit)
+	return s.ListPaymentsBy(ctx, callID, 0, limit)
 }
 
-// ListPaymentsBy is ListPayments for one agent's payments only (every
-// agent's if agent is empty).
-func (s *Store) ListPaymentsBy(ctx context.Context, callID, agent string, limit int) ([]Payment, error) {
+// ListPaymentsBy is ListPayments for the payments of one agent, by user id,
+// only (every agent's if agentID is 0): never those of an earlier user of
+// the same name.
+func (s *Store) ListPaymentsBy(ctx context.Context, callID string, agentID int64, limit int) ([]Payment, error) {
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+paymentColumns+` FROM payments WHERE (? = '' OR call_id = ?) AND (? = '' OR agent = ?)
-		ORDER BY started DESC, id DESC LIMIT ?`, callID, callID, agent, agent, limit)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+paymentColumns+` FROM payments WHERE (? = '' OR call_id = ?) AND (? = 0 OR agent_id = ?)
+		ORDER BY started DESC, id DESC LIMIT ?`, callID, callID, agentID, agentID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}

@@ -17,6 +17,13 @@ func TestPayments(t *testing.T) {
 	c := testkit.NewClock(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
 	s := open(t, dir, WithClock(c.Now))
+	if _, err := s.AddUser(ctx, "ann", RoleAgent, "x"); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := s.AddUser(ctx, "bob", RoleAgent, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := Payment{ID: "ps_1", CallID: "call-1", Agent: "ann", Amount: 1999, Currency: "GBP", Method: "card", Gateway: "sandbox", IdempotencyKey: "ik-1"}
 	if err := s.AddPayment(ctx, p); err != nil {
 		t.Fatal(err)
@@ -53,14 +60,14 @@ func TestPayments(t *testing.T) {
 	if p1, _ := s.PaymentByID(ctx, "ps_1"); p1.Outcome != "approved" {
 		t.Fatalf("a finished payment changed: %+v", p1)
 	}
-	bobs, err := s.ListPaymentsBy(ctx, "", "bob", 0)
+	bobs, err := s.ListPaymentsBy(ctx, "", bob.ID, 0)
 	if err != nil || len(bobs) != 1 || bobs[0].ID != "ps_2" {
 		t.Fatalf("bob's payments %+v %v", bobs, err)
 	}
-	if none, err := s.ListPaymentsBy(ctx, "call-1", "bob", 0); err != nil || len(none) != 0 {
+	if none, err := s.ListPaymentsBy(ctx, "call-1", bob.ID, 0); err != nil || len(none) != 0 {
 		t.Fatalf("bob's payments on call-1 %+v %v", none, err)
 	}
-	if newest, err := s.ListPaymentsBy(ctx, "", "", 1); err != nil || len(newest) != 1 || newest[0].ID != "ps_2" {
+	if newest, err := s.ListPaymentsBy(ctx, "", 0, 1); err != nil || len(newest) != 1 || newest[0].ID != "ps_2" {
 		t.Fatalf("the newest payment %+v %v", newest, err)
 	}
 

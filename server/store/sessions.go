@@ -30,7 +30,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byt
 		return Session{}, fmt.Errorf("create session: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	se.User, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", userID))
+	se.User, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ? AND NOT disabled", userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, fmt.Errorf("create session: %w (id %d)", ErrNoUser, userID)
 	}
@@ -53,7 +53,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byt
 }
 
 // LookupSession returns the unexpired session with that token hash, and its
-// user, or ErrNoSession.
+// user, or ErrNoSession (also when the user is disabled).
 func (s *Store) LookupSession(ctx context.Context, tokenHash []byte) (Session, error) {
 	se := Session{TokenHash: tokenHash}
 	var role string
@@ -61,7 +61,7 @@ func (s *Store) LookupSession(ctx context.Context, tokenHash []byte) (Session, e
 	err := s.db.QueryRowContext(ctx, `
 		SELECT u.id, u.name, u.role, u.password_hash, u.created, s.created, s.expires
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires > ?`,
+		WHERE s.token_hash = ? AND s.expires > ? AND NOT u.disabled`,
 		tokenHash, millis(s.now())).Scan(&se.User.ID, &se.User.Name, &role, &se.User.PasswordHash, &uc, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, fmt.Errorf("%w: sign in again", ErrNoSession)

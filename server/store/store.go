@@ -1,6 +1,6 @@
 // Package store keeps the server's persistent state in one SQLite file,
-// hushphone.db, in the data directory: users, sign-in sessions and the
-// index of call recordings. It uses a pure-Go SQLite driver (no cgo), the
+// hushphone.db, in the data directory: users, sign-in sessions, the
+// payments audit and the index of call recordings. It uses a pure-Go SQLite driver (no cgo), the
 // write-ahead log (so readers never wait for a writer), foreign keys, and a
 // busy timeout so that two processes on the same data directory (the server
 // and a `user add`) wait for each other rather than fail.
@@ -173,6 +173,8 @@ var migrations = []string{
 	) WITHOUT ROWID;
 	CREATE INDEX payments_call ON payments (call_id);
 	CREATE INDEX payments_started ON payments (started);`,
+	// 3: stable user ids and live sessions (ids.go).
+	migrationIDs,
 }
 
 // SchemaVersion is the schema version this build writes.

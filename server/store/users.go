@@ -63,6 +63,8 @@ type User struct {
 	Role         Role
 	PasswordHash string
 	Created      time.Time
+	// Disabled users cannot sign in and have no sessions (SetDisabled).
+	Disabled bool
 }
 
 // AddUser adds a user with an already hashed password. Names are unique
@@ -90,8 +92,11 @@ func (s *Store) AddUser(ctx context.Context, name string, role Role, passwordHas
 	if n > 0 {
 		return User{}, fmt.Errorf("%w: %q (choose another name, or remove it first)", ErrUserExists, name)
 	}
+	// The id is one past the highest ever given (ids.go): never a removed
+	// user's.
 	res, err := tx.ExecContext(ctx,
-		"INSERT INTO users (name, role, password_hash, created) VALUES (?, ?, ?, ?)",
+		`INSERT INTO users (id, name, role, password_hash, created)
+		VALUES ((SELECT max(last, coalesce((SELECT max(id) FROM users), 0)) + 1 FROM user_ids), ?, ?, ?, ?)`,
 		name, string(role), passwordHash, millis(u.Created))
 	if err != nil {
 		return User{}, fmt.Errorf("add user %q: %w", name, err)
@@ -105,7 +110,7 @@ func (s *Store) AddUser(ctx context.Context, name string, role Role, passwordHas
 	return u, nil
 }
 
-const userColumns = "id, name, role, password_hash, created"
+const userColumns = "id, name, role, password_hash, created, disabled"
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -113,7 +118,7 @@ func scanUser(r scanner) (User, error) {
 	var u User
 	var role string
 	var created int64
-	if err := r.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &created); err != nil {
+	if err := r.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &created, &u.Disabled); err != nil {
 		return User{}, err //nolint:wrapcheck // callers wrap with what they were doing
 	}
 	u.Role = Role(role)
@@ -142,9 +147,10 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	return users, nil
 }
 
-// UserByName returns the user of that name (any case), or ErrNoUser.
+// UserByName returns the user of that name (any case), or ErrNoUser; a
+// disabled user is none (it cannot sign in).
 func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE name = ?", name))
+	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE name = ? AND NOT disabled", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("%w: %q", ErrNoUser, name)
 	}

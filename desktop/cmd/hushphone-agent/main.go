@@ -5,7 +5,7 @@
 //
 //	printf '%s\n' "$PASSWORD" | hushphone-agent --server http://127.0.0.1:8080 --user NAME --password-stdin \
 //	    [--auto-answer] [--record OUT.wav] [--play IN.wav] [--calls N] [--agents N]
-//	    [--device [--mic ID] [--speaker ID]] [--listen] [--pay AMOUNT:CURRENCY]
+//	    [--device [--mic ID] [--speaker ID]] [--listen] [--pay AMOUNT:CURRENCY] [--ca CA.pem]
 //	hushphone-agent --list-devices
 package main
 
@@ -39,7 +39,10 @@ Signs in to a Hushphone server as an agent (or as N agents NAME1..NAMEn,
 with --agents N), becomes available and takes calls until stopped (Ctrl-C)
 or until --calls N calls have ended.
 
-  --server URL        the server (default http://127.0.0.1:8080)
+  --server URL        the server (default http://127.0.0.1:8080): https://, or http:// only to this
+                      machine (localhost, 127.0.0.0/8, ::1); clear text to another host is refused
+  --ca FILE           trust the server's certificate if this CA (PEM) signed it, besides the
+                      system's roots (a private CA)
   --user NAME         the agent's name (with --agents N: NAME1..NAMEn)
   --password-stdin    read the password from the first line of standard input
   --auto-answer       answer every call offered
@@ -95,6 +98,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	listen := fs.Bool("listen", false, "")
 	codec := fs.String("codec", engine.CodecPCMU, "")
 	payArg := fs.String("pay", "", "")
+	caFile := fs.String("ca", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -135,6 +139,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case *agents < 1 || *calls < 0:
 		fmt.Fprintf(stderr, "hushphone-agent: --agents must be 1 or more and --calls 0 or more\n\n%s", usage)
 		return 2
+	}
+	// Clear text to another host is refused before anything is read or
+	// sent: the password would cross the network readable by anyone on
+	// the way.
+	if _, err := engine.CheckServer(*server); err != nil {
+		fmt.Fprintf(stderr, "hushphone-agent: --server: %v\n", err)
+		return 2
+	}
+	var ca []byte
+	if *caFile != "" {
+		var err error
+		if ca, err = os.ReadFile(*caFile); err == nil {
+			_, err = engine.CertPool(ca)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "hushphone-agent: --ca: %v\n", err)
+			return 2
+		}
 	}
 	var payReq *protocol.PayRequest
 	if *payArg != "" {
@@ -232,7 +254,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		a, err = engine.New(engine.Config{
 			Server: *server, User: name, Password: password, AutoAnswer: *auto,
-			Audio: audio, Loopback: isLoopback(*server), Logger: log, Codec: *codec,
+			Audio: audio, Loopback: isLoopback(*server), Logger: log, Codec: *codec, CA: ca,
 			OnEvent: func(e engine.Event) {
 				if py != nil {
 					py.event(e)
@@ -273,6 +295,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	code := 0
 	for err := range errs {
 		fmt.Fprintf(stderr, "hushphone-agent: %v\n", err)
+		if errors.Is(err, engine.ErrCertificate) && *caFile == "" {
+			fmt.Fprintf(stderr, "hushphone-agent: if the server's certificate comes from a private CA, give the CA's certificate with --ca FILE\n")
+		}
 		code = 1
 	}
 	return code
@@ -357,14 +382,7 @@ func listDevices(opts []engine.DeviceOption, stdout, stderr io.Writer) int {
 // setup), where media runs over loopback addresses too.
 func isLoopback(server string) bool {
 	u, err := url.Parse(server)
-	if err != nil {
-		return false
-	}
-	switch h := u.Hostname(); h {
-	case "localhost", "127.0.0.1", "::1":
-		return true
-	}
-	return false
+	return err == nil && engine.IsLoopback(u.Hostname())
 }
 
 // parsePay reads --pay AMOUNT:CURRENCY.

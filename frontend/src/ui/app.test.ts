@@ -41,6 +41,34 @@ describe("app", () => {
     f.emit("state", { connection: "signed_out", error: "Wrong name or password.", devices: { mic: "", speaker: "" }, theme: "system" });
     expect(document.querySelector("#si-error")!.textContent).toBe("Wrong name or password.");
   });
+  it("sets the private CA before signing in, only when it changed", async () => {
+    const f = new FakeBridge();
+    f.prefs = { server: "https://hushphone.example.com", user: "ana", theme: "system", ca: "/etc/old-ca.pem" };
+    f.state = { connection: "signed_out", devices: { mic: "", speaker: "" }, theme: "system" };
+    const root = document.createElement("div");
+    document.body.replaceChildren(root);
+    m = mount(root, f, { now: () => T0, ringer: new Ringer() });
+    await flush();
+    const ca = document.querySelector<HTMLInputElement>("#si-ca")!;
+    expect(ca.value).toBe("/etc/old-ca.pem");
+    const submit = () => {
+      document.querySelector<HTMLInputElement>("#si-password")!.value = "secret";
+      document.querySelector("form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    };
+    submit();
+    await flush();
+    expect(f.called("SetCA")).toEqual([]);
+    ca.value = " /etc/hushphone-ca.pem ";
+    submit();
+    await flush();
+    expect(f.called("SetCA")).toEqual([["/etc/hushphone-ca.pem"]]);
+    expect(f.calls.map((c) => c.method).filter((n) => n === "SetCA" || n === "SignIn")).toEqual(["SignIn", "SetCA", "SignIn"]);
+    f.fail.SetCA = "check what you typed: the private CA file ca.pem holds no PEM certificate";
+    ca.value = "/tmp/ca.pem";
+    submit();
+    await flush();
+    expect(f.called("SignIn")).toHaveLength(2);
+  });
   it("main view: idle time, presence, theme", async () => {
     const f = await start(state({ idleSince: new Date(T0).toISOString(), theme: "dark" }));
     expect(document.querySelector(".idle")!.textContent).toBe("Idle for 01:05");

@@ -13,12 +13,14 @@ export function signinView(b: Bridge, act: Act): SigninView {
   const server = h("input", { id: "si-server", name: "server", type: "url", autocomplete: "url", required: true, spellcheck: "false" });
   const user = h("input", { id: "si-user", name: "user", type: "text", autocomplete: "username", required: true, spellcheck: "false" });
   const password = h("input", { id: "si-password", name: "password", type: "password", autocomplete: "current-password", required: true });
+  const ca = h("input", { id: "si-ca", name: "ca", type: "text", spellcheck: "false", placeholder: "/path/to/ca.pem", "aria-describedby": "si-ca-hint" });
   const error = h("p", { class: "form-error", role: "alert", id: "si-error" });
   const spinner = h("span", { class: "spinner", "aria-hidden": "true" });
   const label = h("span", {}, "Sign in");
   const submit = h("button", { type: "submit", class: "primary wide" }, spinner, label);
   const status = h("p", { class: "sr-only", "aria-live": "polite" });
   let prefilled = false;
+  let savedCA = "";
   let busy = false;
 
   const form = h("form", { class: "signin card", "aria-labelledby": "si-title", novalidate: true },
@@ -27,6 +29,12 @@ export function signinView(b: Bridge, act: Act): SigninView {
     h("label", { for: "si-server" }, "Server"), server,
     h("label", { for: "si-user" }, "Name"), user,
     h("label", { for: "si-password" }, "Password"), password,
+    h("details", { class: "signin-more" },
+      h("summary", {}, "Connection settings"),
+      h("label", { for: "si-ca" }, "Private CA certificate (PEM file)"), ca,
+      h("p", { class: "muted hint", id: "si-ca-hint" },
+        "Only if your organisation's server has a certificate from its own CA. Empty: the system's trusted CAs. The server's address must start with https:// unless the server runs on this computer."),
+    ),
     error, submit, status,
   );
   form.addEventListener("submit", (e) => {
@@ -44,7 +52,16 @@ export function signinView(b: Bridge, act: Act): SigninView {
     setHidden(error, true);
     const pw = password.value;
     password.value = "";
-    void act(() => b.SignIn(s, u, pw));
+    const c = ca.value.trim();
+    void act(async () => {
+      // The CA is a remembered setting: saved (and checked) only when it
+      // changed, before the sign-in that needs it.
+      if (c !== savedCA) {
+        await b.SetCA(c);
+        savedCA = c;
+      }
+      await b.SignIn(s, u, pw);
+    });
   });
 
   return {
@@ -54,6 +71,7 @@ export function signinView(b: Bridge, act: Act): SigninView {
         prefilled = true;
         server.value = prefs.server || "http://127.0.0.1:8080";
         user.value = prefs.user || "";
+        ca.value = savedCA = prefs.ca || "";
         (user.value ? password : user).focus();
       }
       busy = state.connection === "connecting";

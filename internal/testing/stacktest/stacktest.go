@@ -41,6 +41,9 @@ type Stack struct {
 	keys []dtmf.Event
 }
 
+// Agents are the agents the call queue knows, with their states.
+func (s *Stack) Agents() []route.AgentInfo { return s.node.Agents() }
+
 // WaitAvailable waits (up to 10 s) until n agents are available for calls.
 func (s *Stack) WaitAvailable(t *testing.T, n int) {
 	t.Helper()

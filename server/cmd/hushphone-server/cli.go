@@ -29,7 +29,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "serve", summary: "run the server: the HTTP API (sign-in) on the data directory's database", run: runServe, help: serveHelp},
-		{name: "user", summary: "add, list and remove the users who sign in (agents, supervisors, admins)", run: runUser, help: userHelp},
+		{name: "user", summary: "add, list, remove, disable and enable the users who sign in (agents, supervisors, admins)", run: runUser, help: userHelp},
 		{name: "scrub", summary: "mask the key presses in recorded calls (a WAV file or a folder of them)", run: func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runScrub(ctx, args, stdout, stderr)
 		}, help: scrubHelp},

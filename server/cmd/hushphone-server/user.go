@@ -21,10 +21,17 @@ func userHelp(w io.Writer) {
   %[1]s user add --name NAME --role ROLE --password-stdin [--data DIR]
   %[1]s user list [--data DIR]
   %[1]s user remove --name NAME [--data DIR]
+  %[1]s user disable --name NAME [--data DIR]
+  %[1]s user enable --name NAME [--data DIR]
 
 Manages the people who sign in to the server, in the data directory's
 database. The server may be running meanwhile: a new user can sign in at
-once, and removing a user signs them out everywhere at once.
+once, and removing or disabling a user signs them out everywhere at once
+(a running server closes their connections within about a second and
+takes them out of the call queue). A disabled user keeps its name and
+records but cannot sign in until enabled again. A user's records
+(payments) stay with that user's id: a new user given a removed user's
+name never sees them.
 
 Roles:
   agent       takes calls
@@ -39,7 +46,7 @@ letters, digits, '.', '_', '-' or '@', and unique regardless of case.
 Passwords are stored only as argon2id hashes.
 
 Flags:
-  --name NAME        the user (add, remove)
+  --name NAME        the user (add, remove, disable, enable)
   --role ROLE        agent, supervisor or admin (add)
   --password-stdin   read the password from standard input (add; required)
 %[4]s
@@ -53,12 +60,13 @@ Examples:
   %[1]s user add --name ann --role agent --password-stdin < ann.password
   %[1]s user list
   %[1]s user remove --name ann
+  %[1]s user disable --name ann
 `, prog, auth.MinPasswordLen, store.MaxNameLen, config.Help("data"))
 }
 
 func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "%s user: say what to do: add, list or remove\n\n", prog)
+		fmt.Fprintf(stderr, "%s user: say what to do: add, list, remove, disable or enable\n\n", prog)
 		userHelp(stderr)
 		return exitUsage
 	}
@@ -67,9 +75,9 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case "-h", "-help", "--help", "help":
 		userHelp(stdout)
 		return exitOK
-	case "add", "list", "remove":
+	case "add", "list", "remove", "disable", "enable":
 	default:
-		fmt.Fprintf(stderr, "%s user: unknown action %q: use add, list or remove (see '%s user --help')\n", prog, sub, prog)
+		fmt.Fprintf(stderr, "%s user: unknown action %q: use add, list, remove, disable or enable (see '%s user --help')\n", prog, sub, prog)
 		return exitUsage
 	}
 
@@ -163,7 +171,11 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, u.Created.Format(time.RFC3339))
+			role := string(u.Role)
+			if u.Disabled {
+				role += " (disabled)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, role, u.Created.Format(time.RFC3339))
 		}
 		if err := tw.Flush(); err != nil {
 			fmt.Fprintf(stderr, "%s user list: %v\n", prog, err)
@@ -175,6 +187,16 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return exitFailure
 		}
 		fmt.Fprintf(stdout, "removed %s and ended its sessions\n", *name)
+	case "disable", "enable":
+		if err := st.SetDisabled(ctx, *name, sub == "disable"); err != nil {
+			fmt.Fprintf(stderr, "%s user %s: %v\n", prog, sub, err)
+			return exitFailure
+		}
+		if sub == "disable" {
+			fmt.Fprintf(stdout, "disabled %s and ended its sessions\n", *name)
+		} else {
+			fmt.Fprintf(stdout, "enabled %s: it can sign in again\n", *name)
+		}
 	}
 	return exitOK
 }

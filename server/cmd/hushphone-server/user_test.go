@@ -44,7 +44,7 @@ func TestUserCommands(t *testing.T) {
 		{"short password", "seven77\n", []string{"user", "add", "--name", "bo", "--role", "agent", "--password-stdin", "--data", data}, 1, "", "it is 7 characters; use at least 8"},
 		{"two lines", "first-line\nsecond-line\n", []string{"user", "add", "--name", "bo", "--role", "agent", "--password-stdin", "--data", data}, 1, "", "more than one line"},
 		{"unknown flag", "", []string{"user", "add", "--pasword-stdin", "--data", data}, 2, "", "flag provided but not defined"},
-		{"no action", "", []string{"user"}, 2, "", "add, list or remove"},
+		{"no action", "", []string{"user"}, 2, "", "add, list, remove, disable or enable"},
 		{"bad action", "", []string{"user", "delete"}, 2, "", `unknown action "delete"`},
 		{"help", "", []string{"user", "--help"}, 0, "--password-stdin", ""},
 		{"remove unknown", "", []string{"user", "remove", "--name", "zed", "--data", data}, 1, "", `no such user: "zed"`},

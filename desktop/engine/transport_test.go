@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hushphone/hushphone/internal/testing/stacktest"
+	"github.com/hushphone/hushphone/protocol"
+)
+
+// TestCheckServer: clear text only to this machine; https anywhere.
+func TestCheckServer(t *testing.T) {
+	for _, c := range []struct {
+		server string
+		want   error  // nil: accepted
+		url    string // as the engine uses it
+	}{
+		{"http://127.0.0.1:8080", nil, "http://127.0.0.1:8080"},
+		{"http://127.0.0.2:8080/", nil, "http://127.0.0.2:8080/"},
+		{"http://localhost:8080", nil, "http://localhost:8080"},
+		{"http://LOCALHOST.:8080", nil, "http://LOCALHOST.:8080"},
+		{"http://[::1]:8080", nil, "http://[::1]:8080"},
+		{"ws://127.0.0.1:8080", nil, "http://127.0.0.1:8080"},
+		{"https://hushphone.example.com", nil, "https://hushphone.example.com"},
+		{"wss://hushphone.example.com:8443", nil, "https://hushphone.example.com:8443"},
+		{"https://192.0.2.1", nil, "https://192.0.2.1"},
+		{"http://192.0.2.1:8080", ErrInsecure, ""},
+		{"http://example.invalid", ErrInsecure, ""},
+		{"HTTP://hushphone.example.com", ErrInsecure, ""},
+		{"ws://hushphone.example.com", ErrInsecure, ""},
+		{"http://localhost.example.com", ErrInsecure, ""},
+		{"http://127.0.0.1.nip.io", ErrInsecure, ""},
+		{"http://[::2]:8080", ErrInsecure, ""},
+		{"http://0.0.0.0:8080", ErrInsecure, ""},
+		{"http://10.0.0.1", ErrInsecure, ""},
+		{"ftp://127.0.0.1", ErrConfig, ""},
+		{"127.0.0.1:8080", ErrConfig, ""},
+		{"https://", ErrConfig, ""},
+		{"https://ann:pw@hushphone.example.com", ErrConfig, ""},
+	} {
+		u, err := CheckServer(c.server)
+		switch {
+		case c.want == nil && err != nil:
+			t.Errorf("%s: %v, want accepted", c.server, err)
+		case c.want == nil && u.String() != c.url:
+			t.Errorf("%s: %s, want %s", c.server, u, c.url)
+		case c.want != nil && !errors.Is(err, c.want):
+			t.Errorf("%s: %v, want %v", c.server, err, c.want)
+		case errors.Is(err, ErrInsecure) && !strings.Contains(err.Error(), "use https://"):
+			t.Errorf("%s: %q does not say to use https", c.server, err)
+		case errors.Is(err, ErrInsecure) && !errors.Is(err, ErrConfig):
+			t.Errorf("%s: ErrInsecure is not an ErrConfig", c.server)
+		}
+	}
+}
+
+// TestClearTextRefusedBeforeConnecting: an http:// server that is not this
+// machine is refused at once by New: nothing is dialled (192.0.2.1, TEST-NET,
+// would hang a dial until the deadline), so the name and password never
+// leave in clear.
+func TestClearTextRefusedBeforeConnecting(t *testing.T) {
+	for _, server := range []string{"http://192.0.2.1:8080", "http://example.invalid", "ws://192.0.2.1"} {
+		start := time.Now()
+		a, err := New(Config{Server: server, User: "ann", Password: "ann-password"})
+		if err == nil {
+			// Without the check: the sign-in goes out in clear.
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			err = a.Run(ctx)
+			cancel()
+		}
+		if !errors.Is(err, ErrInsecure) {
+			t.Errorf("%s: %v, want ErrInsecure", server, err)
+		}
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Errorf("%s: refused after %v: something was dialled first", server, d)
+		}
+		if err != nil && strings.Contains(err.Error(), "ann-password") {
+			t.Errorf("%s: the error holds the password", server)
+		}
+	}
+}
+
+// TestPrivateCA: a server behind HTTPS whose certificate a private CA
+// signed is refused with ErrCertificate on the system's roots alone, and
+// reached (signed in, connected, hello) with the CA given in Config.CA.
+func TestPrivateCA(t *testing.T) {
+	srv := stacktest.Start(t)
+	srv.AddAgent(t, "ann", "ann-password")
+	caPEM, front := httpsFront(t, srv.URL)
+
+	run := func(ca []byte) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var a *Agent
+		a, err := New(Config{Server: front, User: "ann", Password: "ann-password", Loopback: true, CA: ca,
+			OnEvent: func(e Event) {
+				if e.Type == protocol.TypeHello {
+					cancel() // connected: enough
+				}
+			}})
+		if err != nil {
+			return err
+		}
+		if err := a.Run(ctx); err != nil {
+			return err
+		}
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			return errors.New("no hello before the deadline")
+		}
+		return nil
+	}
+	if err := run(nil); !errors.Is(err, ErrCertificate) {
+		t.Errorf("without the CA: %v, want ErrCertificate", err)
+	}
+	if err := run(caPEM); err != nil {
+		t.Errorf("with the CA: %v", err)
+	}
+	if err := run([]byte("not a certificate")); !errors.Is(err, ErrCA) || !errors.Is(err, ErrConfig) {
+		t.Errorf("a CA that is not PEM: %v, want ErrCA", err)
+	}
+}
+
+// httpsFront puts an HTTPS reverse proxy in front of the server at backend
+// (the API and the WebSocket), its certificate for 127.0.0.1 signed by a
+// CA made for the test; it returns the CA's certificate (PEM) and the
+// front's https URL.
+func httpsFront(t *testing.T, backend string) ([]byte, string) {
+	t.Helper()
+	target, err := url.Parse(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, leaf := testCA(t)
+	front := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	front.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	front.TLS = &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	return caPEM, front.URL
+}
+
+// testCA makes a CA and a certificate it signs for 127.0.0.1 and
+// localhost.
+func testCA(t *testing.T) ([]byte, tls.Certificate) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Hushphone test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: key}
+}
