@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,7 @@ type Pebble struct {
 	CAFile    string // PEM: the CA pebble's own HTTPS certificate is issued by, for acme-ca-root
 	mgmt      string // the management API's base URL
 	client    *http.Client
+	stops     []func()
 }
 
 // StartPebble runs pebble and its DNS until the test ends; tlsPort is
@@ -78,9 +80,16 @@ func StartPebble(t testing.TB, tlsPort int) *Pebble {
 			cancel()
 			t.Fatal(err)
 		}
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				cancel()
+				_ = cmd.Wait()
+			})
+		}
+		p.stops = append(p.stops, stop)
 		t.Cleanup(func() {
-			cancel()
-			_ = cmd.Wait()
+			stop()
 			if t.Failed() {
 				t.Logf("%s:\n%s", filepath.Base(name), out.String())
 			}
@@ -105,6 +114,13 @@ func StartPebble(t testing.TB, tlsPort int) *Pebble {
 			t.Fatalf("pebble did not start: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Stop stops pebble and its DNS before the test ends.
+func (p *Pebble) Stop() {
+	for _, stop := range p.stops {
+		stop()
 	}
 }
 
