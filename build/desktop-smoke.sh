@@ -48,7 +48,7 @@ go build -o "$work" ./server/cmd/hushphone-server ./tools/paycaller || fail "bui
 http=$("$work/paycaller" --free-port) || fail "no free port"
 sip=$("$work/paycaller" --free-port) || fail "no free port"
 printf 'smoke-password\n' | "$work/hushphone-server" user add --data "$work/data" --name smoke --role agent --password-stdin >/dev/null || fail "adding the agent failed"
-"$work/hushphone-server" serve --data "$work/data" --http "127.0.0.1:$http" --sip "127.0.0.1:$sip" >"$work/server.log" 2>&1 &
+"$work/hushphone-server" serve --data "$work/data" --http "127.0.0.1:$http" --metrics 127.0.0.1:0 --sip "127.0.0.1:$sip" >"$work/server.log" 2>&1 &
 server=$!
 i=0
 until curl -fsS "http://127.0.0.1:$http/healthz" >/dev/null 2>&1; do

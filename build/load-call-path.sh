@@ -22,7 +22,8 @@
 # WINDOW (20), SETTLE (3), RATE (calls placed per second, 50), PROFILE
 # (a file: a CPU profile of the server over the window goes there).
 #
-# Uses loopback ports 18080 (HTTP), 18081 (pprof) and 15060 (SIP). Other
+# Uses loopback ports 18080 (HTTP), 18081 (pprof), 18082 (/metrics, on the
+# server's metrics listener) and 15060 (SIP). Other
 # work on this machine shares its cores: the load average before each run
 # is printed to say how noisy the figures are.
 set -euo pipefail
@@ -59,7 +60,7 @@ cp "$users"/hushphone.db* "$work/data/"
 
 cpu() { for p; do cat "/proc/$p/stat"; done | awk '{s += $14 + $15} END {print s}'; }
 hz=$(getconf CLK_TCK)
-metrics() { curl -s --max-time 10 http://127.0.0.1:18080/metrics; }
+metrics() { curl -s --max-time 10 http://127.0.0.1:18082/metrics; }
 m() { awk -v k="$1" '$1==k {print $2}'; }
 # quantile Q BEFORE AFTER: the added latency's Q-quantile in ms between two
 # scrapes, interpolated linearly within the histogram's bucket.
@@ -90,7 +91,7 @@ over() {
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 pprof=()
 [ -n "${PROFILE:-}" ] && pprof=(--pprof 127.0.0.1:18081)
-"$work/hushphone-server" serve --data "$work/data" --http 127.0.0.1:18080 --sip 127.0.0.1:15060 --invite-rate 0 --max-calls $((N + 10)) "${pprof[@]}" >"$work/serve.log" 2>&1 &
+"$work/hushphone-server" serve --data "$work/data" --http 127.0.0.1:18080 --metrics 127.0.0.1:18082 --sip 127.0.0.1:15060 --invite-rate 0 --max-calls $((N + 10)) "${pprof[@]}" >"$work/serve.log" 2>&1 &
 SP=$!
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18080/healthz && break; sleep 0.2; done
 APS=()

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/hushphone/hushphone/server/auth"
+	"github.com/hushphone/hushphone/server/config"
 	"github.com/hushphone/hushphone/server/store"
 )
 
@@ -25,8 +26,9 @@ import (
 // router so that neither drifts from the other.
 const openAPIFile = "../../docs/openapi.yaml"
 
-// documentedOnly are the operations server/node's mux serves beside the API
-// router: documented, but not in the router.
+// documentedOnly are the operations server/node serves beside the API
+// router (the WebSocket on the API's listener, /metrics on a listener of
+// its own): documented, but not in the router.
 var documentedOnly = map[string]bool{
 	"GET /metrics":   true,
 	"GET /api/v1/ws": true,
@@ -330,15 +332,25 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		}
 	}
 	// The operations documented but not in the router are served by
-	// server/node's mux.
+	// server/node: the WebSocket by the API's mux, /metrics by the metrics
+	// listener's, and not by the API's.
 	serve, err := os.ReadFile("../node/node.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, pattern := range []string{`mux.Handle("GET /metrics"`, `mux.Handle("/api/v1/ws"`} {
+	for _, pattern := range []string{`metricsMux.Handle("GET /metrics"`, "\tmux.Handle(\"/api/v1/ws\""} {
 		if !strings.Contains(string(serve), pattern) {
 			t.Errorf("server/node/node.go no longer has %s: check docs/openapi.yaml and documentedOnly", pattern)
 		}
+	}
+	if strings.Contains(string(serve), "\tmux.Handle(\"GET /metrics\"") {
+		t.Error("server/node/node.go serves /metrics on the API's mux: it belongs on the metrics listener")
+	}
+	// /metrics is documented on the metrics listener's default address,
+	// not the API's.
+	servers := get(get(get(s.root, "paths"), "/metrics"), "servers")
+	if want := "http://" + config.Defaults().Metrics; servers == nil || len(servers.Content) == 0 || get(servers.Content[0], "url").Value != want {
+		t.Errorf("/metrics: its servers should name the metrics listener, %s", want)
 	}
 }
 

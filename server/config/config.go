@@ -62,6 +62,19 @@ type Config struct {
 	MaxCalls, InviteRate int
 	MaxQueueWait         time.Duration
 	LogLevel             slog.Level
+
+	// HTTPS, and the metrics listener: TLSCert and TLSKey are the PEM
+	// files of the HTTPS certificate ("": none); ACMEDomains, when set,
+	// get one from the ACME CA at ACMECA instead, with ACMEEmail as the
+	// account's contact and ACMECARoot the PEM file of CAs to trust for
+	// the CA's own HTTPS ("": the system's).
+	TLSCert, TLSKey    string
+	ACMEDomains        []string
+	ACMEEmail          string
+	ACMECA, ACMECARoot string
+	InsecureHTTP       bool   // plain HTTP allowed on an http address that is not loopback
+	Metrics            string // the /metrics listen address, host:port
+	MetricsToken       string // the file holding /metrics' bearer token ("": none)
 }
 
 // Setting is one row of the table.
@@ -72,6 +85,11 @@ type Setting struct {
 	Default string
 	Usage   string
 	set     func(c *Config, v string) error
+
+	// Switch is a setting that is on or off: the flag alone turns it on
+	// (--name, or --name=false), the variable and the file key take
+	// true or false.
+	Switch bool
 }
 
 // ErrBadValue is wrapped by every error about a setting's value or the
@@ -80,6 +98,10 @@ var ErrBadValue = errors.New("bad setting")
 
 // FileEnv names the config file when --config is not given.
 const FileEnv = "HUSHPHONE_CONFIG"
+
+// LetsEncrypt is the acme-ca setting's default: Let's Encrypt's
+// production directory.
+const LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
 
 // Settings is the table: every setting the server reads.
 var Settings = []Setting{
@@ -91,6 +113,101 @@ var Settings = []Setting{
 				return fmt.Errorf("%w: %q is not host:port, e.g. 127.0.0.1:8080", ErrBadValue, v)
 			}
 			c.HTTP = v
+			return nil
+		},
+	},
+	{
+		Name: "tls-cert", Env: "HUSHPHONE_TLS_CERT", Arg: "FILE", Default: "",
+		Usage: "the HTTPS certificate (PEM, the chain from the server's own certificate up); with tls-key the API and the WebSocket are HTTPS and WSS on the http address, and both files are read again when they change (empty: none)",
+		set: func(c *Config, v string) error {
+			c.TLSCert = v
+			return nil
+		},
+	},
+	{
+		Name: "tls-key", Env: "HUSHPHONE_TLS_KEY", Arg: "FILE", Default: "",
+		Usage: "the certificate's private key (PEM; its owner's alone to read)",
+		set: func(c *Config, v string) error {
+			c.TLSKey = v
+			return nil
+		},
+	},
+	{
+		Name: "acme-domain", Env: "HUSHPHONE_ACME_DOMAIN", Arg: "NAMES", Default: "",
+		Usage: "get and renew the HTTPS certificate from an ACME CA (Let's Encrypt unless acme-ca says otherwise) for these DNS names, comma-separated; the CA checks them over TLS-ALPN-01 on port 443, which must reach the http address (empty: none)",
+		set: func(c *Config, v string) error {
+			c.ACMEDomains = nil
+			for _, d := range strings.Split(v, ",") {
+				d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
+				if d == "" {
+					continue
+				}
+				if !dnsName(d) {
+					return fmt.Errorf("%w: %q is not a DNS name (no addresses, no wildcards), e.g. hushphone.example.com", ErrBadValue, d)
+				}
+				c.ACMEDomains = append(c.ACMEDomains, d)
+			}
+			return nil
+		},
+	},
+	{
+		Name: "acme-email", Env: "HUSHPHONE_ACME_EMAIL", Arg: "ADDR", Default: "",
+		Usage: "the e-mail address the ACME CA may write to about the certificates (required with acme-domain)",
+		set: func(c *Config, v string) error {
+			if user, host, ok := strings.Cut(v, "@"); v != "" && (!ok || user == "" || !strings.Contains(host, ".") || strings.ContainsAny(v, " \t<>,")) {
+				return fmt.Errorf("%w: %q is not an e-mail address, e.g. ops@example.com", ErrBadValue, v)
+			}
+			c.ACMEEmail = v
+			return nil
+		},
+	},
+	{
+		Name: "acme-ca", Env: "HUSHPHONE_ACME_CA", Arg: "URL", Default: LetsEncrypt,
+		Usage: "the ACME CA's directory URL (https://), e.g. Let's Encrypt's staging CA for trials or a private CA",
+		set: func(c *Config, v string) error {
+			if !strings.HasPrefix(v, "https://") || len(v) <= len("https://") {
+				return fmt.Errorf("%w: acme-ca %q is not an https:// URL", ErrBadValue, v)
+			}
+			c.ACMECA = v
+			return nil
+		},
+	},
+	{
+		Name: "acme-ca-root", Env: "HUSHPHONE_ACME_CA_ROOT", Arg: "FILE", Default: "",
+		Usage: "CA certificates (PEM) to trust for the ACME CA's own HTTPS, for a private CA (empty: the system's)",
+		set: func(c *Config, v string) error {
+			c.ACMECARoot = v
+			return nil
+		},
+	},
+	{
+		Name: "insecure-http", Env: "HUSHPHONE_INSECURE_HTTP", Switch: true, Default: "false",
+		Usage: "serve plain HTTP on an http address that is not loopback (passwords, tokens and the agents' media keys then cross the network in clear: only behind a TLS proxy); without it serve refuses to start there without tls-cert and tls-key or acme-domain",
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%w: %q: use true or false", ErrBadValue, v)
+			}
+			c.InsecureHTTP = b
+			return nil
+		},
+	},
+	{
+		Name: "metrics", Env: "HUSHPHONE_METRICS", Arg: "ADDR", Default: "127.0.0.1:9464",
+		Usage: "where /metrics (Prometheus) listens, apart from the API (host:port; port 0 picks a free one); an address that is not loopback needs metrics-token",
+		set: func(c *Config, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("%w: %q is not host:port, e.g. 127.0.0.1:9464", ErrBadValue, v)
+			}
+			c.Metrics = v
+			return nil
+		},
+	},
+	{
+		Name: "metrics-token", Env: "HUSHPHONE_METRICS_TOKEN", Arg: "FILE", Default: "",
+		Usage: "the file holding a bearer token (at least 16 characters) that /metrics then requires (Authorization: Bearer TOKEN); kept out of flags so it is not in the process list (empty: none)",
+		set: func(c *Config, v string) error {
+			c.MetricsToken = v
 			return nil
 		},
 	},
@@ -356,7 +473,14 @@ func Bind(fs *flag.FlagSet, names ...string) *Flags {
 	}
 	f := &Flags{fs: fs, names: names, values: map[string]*string{}}
 	for _, n := range names {
-		if _, ok := lookup(n); ok {
+		s, ok := lookup(n)
+		switch {
+		case !ok:
+		case s.Switch:
+			v := new(string)
+			fs.Var(switchValue{v}, n, "")
+			f.values[n] = v
+		default:
 			f.values[n] = fs.String(n, "", "")
 		}
 	}
@@ -467,7 +591,7 @@ func Help(names ...string) string {
 		if def == "" {
 			def = "none"
 		}
-		fmt.Fprintf(&b, "  --%-22s %s\n", s.Name+" "+s.Arg, s.Usage)
+		fmt.Fprintf(&b, "  --%-22s %s\n", strings.TrimSpace(s.Name+" "+s.Arg), s.Usage)
 		fmt.Fprintf(&b, "  %-24s (env %s; default %s)\n", "", s.Env, def)
 	}
 	fmt.Fprintf(&b, "  --%-22s %s\n", "config FILE", "read settings from FILE: one 'key = value' a line, keys as the")
@@ -489,4 +613,41 @@ func oneIP(v, example string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("%w: %q is not one IP address (not 0.0.0.0), e.g. %s", ErrBadValue, v, example)
 	}
 	return a.Unmap(), nil
+}
+
+// switchValue is a Switch setting's flag: given alone it is "true".
+type switchValue struct{ v *string }
+
+func (s switchValue) String() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
+
+func (s switchValue) Set(v string) error { *s.v = v; return nil }
+
+// IsBoolFlag lets the flag stand alone (flag.boolFlag).
+func (switchValue) IsBoolFlag() bool { return true }
+
+// dnsName reports whether v is a host name a public CA can certify:
+// dot-separated labels of letters, digits and inner hyphens, at least
+// two, the last not all digits (so not an IPv4 address).
+func dnsName(v string) bool {
+	labels := strings.Split(v, ".")
+	if len(v) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+				return false
+			}
+		}
+	}
+	last := labels[len(labels)-1]
+	return strings.Trim(last, "0123456789") != ""
 }

@@ -18,7 +18,8 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 
 func TestDefaults(t *testing.T) {
 	c := Defaults()
-	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute, LogLevel: slog.LevelInfo}
+	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo,
+		InviteRate: 20, MaxQueueWait: 10 * time.Minute, ACMECA: LetsEncrypt, Metrics: "127.0.0.1:9464"}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -35,6 +36,13 @@ func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
 	return f.Load(func(k string) string { return env[k] })
 }
 
+// defaultsWith is Defaults (which TestDefaults checks) changed by f.
+func defaultsWith(f func(*Config)) Config {
+	c := Defaults()
+	f(&c)
+	return c
+}
+
 func TestPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "h.conf")
@@ -48,14 +56,18 @@ func TestPrecedence(t *testing.T) {
 		want Config
 	}{
 		{"defaults", nil, nil, Defaults()},
-		{"file", nil, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute}},
-		{"file from env", map[string]string{FileEnv: file}, nil,
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute}},
-		{"env over file", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_LOG_LEVEL": "debug"}, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute, LogLevel: slog.LevelDebug}},
-		{"flag over env", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_DATA": "/env"}, []string{"--http", "[::1]:3333"},
-			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/env", SessionTTL: 12 * time.Hour, InviteRate: 20, MaxQueueWait: 10 * time.Minute}},
+		{"file", nil, []string{"--config", file}, defaultsWith(func(c *Config) {
+			c.HTTP, c.DataDir, c.SessionTTL = "127.0.0.1:1111", "/from file", time.Hour
+		})},
+		{"file from env", map[string]string{FileEnv: file}, nil, defaultsWith(func(c *Config) {
+			c.HTTP, c.DataDir, c.SessionTTL = "127.0.0.1:1111", "/from file", time.Hour
+		})},
+		{"env over file", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_LOG_LEVEL": "debug"}, []string{"--config", file}, defaultsWith(func(c *Config) {
+			c.HTTP, c.DataDir, c.SessionTTL, c.LogLevel = "127.0.0.1:2222", "/from file", time.Hour, slog.LevelDebug
+		})},
+		{"flag over env", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_DATA": "/env"}, []string{"--http", "[::1]:3333"}, defaultsWith(func(c *Config) {
+			c.HTTP, c.DataDir = "[::1]:3333", "/env"
+		})},
 	} {
 		got, err := load(t, tc.env, tc.args...)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -92,6 +104,14 @@ func TestBadValues(t *testing.T) {
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
 		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},
+		{"bad metrics", "host:port", nil, []string{"--metrics", "9464"}},
+		{"acme-domain address", "not a DNS name", nil, []string{"--acme-domain", "192.0.2.1"}},
+		{"acme-domain wildcard", "not a DNS name", nil, []string{"--acme-domain", "*.example.com"}},
+		{"acme-domain one label", "not a DNS name", nil, []string{"--acme-domain", "localhost"}},
+		{"acme-email", "not an e-mail address", map[string]string{"HUSHPHONE_ACME_EMAIL": "ops"}, nil},
+		{"acme-ca http", "not an https:// URL", nil, []string{"--acme-ca", "http://ca.example.com/dir"}},
+		{"insecure-http env", "use true or false", map[string]string{"HUSHPHONE_INSECURE_HTTP": "maybe"}, nil},
+		{"insecure-http file", "b.conf:1: insecure-http", nil, []string{"--config", write("b.conf", "insecure-http = yes please\n")}},
 	} {
 		_, err := load(t, tc.env, tc.args...)
 		if !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), tc.want) {
@@ -143,5 +163,56 @@ func TestMediaSettings(t *testing.T) {
 	if !reflect.DeepEqual(got.TrunkAllow, want) || got.RTPPortMin != 10000 || got.RTPPortMax != 20000 ||
 		got.MediaIP != netip.MustParseAddr("192.0.2.10") || got.PublicIP != netip.MustParseAddr("203.0.113.7") {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// TestHTTPSSettings: the certificate files, ACME and the metrics
+// listener, as a deployment sets them.
+func TestHTTPSSettings(t *testing.T) {
+	got, err := load(t, map[string]string{"HUSHPHONE_TLS_KEY": "/etc/hushphone/key.pem", "HUSHPHONE_METRICS_TOKEN": "/etc/hushphone/metrics.token"},
+		"--tls-cert", "/etc/hushphone/cert.pem", "--acme-domain", " Phone.Example.com., hushphone.example.net",
+		"--acme-email", "ops@example.com", "--acme-ca", "https://acme-staging-v02.api.letsencrypt.org/directory",
+		"--acme-ca-root", "/etc/hushphone/ca.pem", "--metrics", "[::1]:9100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults()
+	want.TLSCert, want.TLSKey = "/etc/hushphone/cert.pem", "/etc/hushphone/key.pem"
+	want.ACMEDomains = []string{"phone.example.com", "hushphone.example.net"}
+	want.ACMEEmail, want.ACMECA, want.ACMECARoot = "ops@example.com", "https://acme-staging-v02.api.letsencrypt.org/directory", "/etc/hushphone/ca.pem"
+	want.Metrics, want.MetricsToken = "[::1]:9100", "/etc/hushphone/metrics.token"
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%+v\nwant %+v", got, want)
+	}
+}
+
+// TestSwitch: insecure-http is on with the flag alone, and takes true or
+// false from the flag, the environment and the file, later winning.
+func TestSwitch(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "s.conf")
+	if err := os.WriteFile(file, []byte("insecure-http = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want bool
+	}{
+		{"default", nil, nil, false},
+		{"flag alone", nil, []string{"--insecure-http"}, true},
+		{"flag false", map[string]string{"HUSHPHONE_INSECURE_HTTP": "1"}, []string{"--insecure-http=false"}, false},
+		{"env", map[string]string{"HUSHPHONE_INSECURE_HTTP": "true"}, nil, true},
+		{"file", nil, []string{"--config", file}, true},
+		{"env over file", map[string]string{"HUSHPHONE_INSECURE_HTTP": "false"}, []string{"--config", file}, false},
+		{"flag alone, then more flags", nil, []string{"--insecure-http", "--http", "0.0.0.0:8080"}, true},
+	} {
+		got, err := load(t, tc.env, tc.args...)
+		if err != nil || got.InsecureHTTP != tc.want {
+			t.Errorf("%s: insecure-http %v, %v; want %v", tc.name, got.InsecureHTTP, err, tc.want)
+		}
+	}
+	if h := Help("insecure-http"); !strings.Contains(h, "--insecure-http ") || strings.Contains(h, "--insecure-http  ARG") {
+		t.Errorf("Help(insecure-http):\n%s", h)
 	}
 }

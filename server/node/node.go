@@ -107,9 +107,8 @@ type Node struct {
 	trunk    *trunk.Trunk
 	calls    *calls.Manager
 	hub      *signal.Hub
-	http     *http.Server
-	ln       net.Listener // HTTP
-	sipBound bool         // the trunk's Listen succeeded
+	web      *web // the API's and the metrics' listeners (https.go)
+	sipBound bool // the trunk's Listen succeeded
 
 	mu      sync.Mutex
 	running bool               // Run has been called
@@ -226,20 +225,15 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	ev.payments.subscribe("hub", n.hub.Payment)
 	ev.prompts.subscribe("calls", func(p prompt) { _ = n.calls.PlayToCaller(p.call, p.pcm) })
 
+	// The API and the WebSocket on the http address; /metrics on an
+	// address of its own (loopback by default), away from the API's.
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", n.metrics.Handler())
 	mux.Handle("/api/v1/ws", n.hub)
 	mux.Handle("/", a.Handler())
-	n.http = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	var lc net.ListenConfig
-	if n.ln, err = lc.Listen(ctx, "tcp", cfg.HTTP); err != nil {
-		return nil, fmt.Errorf("%w: HTTP on %s (is another server there? choose another http address): %w", ErrListen, cfg.HTTP, err)
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", n.metrics.Handler())
+	if n.web, err = newWeb(ctx, cfg, log, mux, metricsMux); err != nil {
+		return nil, err
 	}
 	if err := n.trunk.Listen(ctx); err != nil {
 		return nil, fmt.Errorf("%w: %w (is another server on %s? choose another sip address)", ErrListen, err, cfg.SIP)
@@ -264,9 +258,15 @@ func (n *Node) tell(e calls.Event) {
 	}
 }
 
-// URL is the HTTP API's and the WebSocket's base, http://HOST:PORT (the
-// port chosen when the http setting's was 0).
-func (n *Node) URL() string { return "http://" + n.ln.Addr().String() }
+// URL is the HTTP API's and the WebSocket's base, http://HOST:PORT, or
+// https://HOST:PORT with a certificate (the port chosen when the http
+// setting's was 0).
+func (n *Node) URL() string { return n.web.url() }
+
+// MetricsURL is where the metrics are read: http://HOST:PORT/metrics on
+// the metrics setting's address (https:// when that is not loopback and
+// the node has a certificate).
+func (n *Node) MetricsURL() string { return n.web.metricsURL() }
 
 // SIPAddr is where the trunk listens, over UDP and TCP.
 func (n *Node) SIPAddr() string { return n.cfg.SIP }
@@ -294,19 +294,15 @@ func (n *Node) Run(ctx context.Context) error {
 	n.mu.Unlock()
 	defer close(n.done)
 	defer n.stop()
-	n.http.BaseContext = func(net.Listener) context.Context { return ctx }
-	n.log.Info("serving", "http", n.URL(), "sip", n.cfg.SIP, "data", n.cfg.DataDir, "db", n.store.Path())
+	n.log.Info("serving", "http", n.URL(), "metrics", n.MetricsURL(), "sip", n.cfg.SIP, "data", n.cfg.DataDir, "db", n.store.Path())
 
 	sipc := make(chan error, 1)
 	go func() { sipc <- n.trunk.Serve(ctx) }()
-	httpc := make(chan error, 1)
-	go func() { httpc <- n.http.Serve(n.ln) }()
+	n.web.start(ctx)
 
 	var err error
 	select {
-	case herr := <-httpc:
-		err = fmt.Errorf("HTTP server: %w", herr)
-		httpc <- nil // for the wait below
+	case <-n.web.failed: // stop says why
 	case serr := <-sipc:
 		err = fmt.Errorf("SIP: %w", serr)
 		sipc <- nil
@@ -316,14 +312,8 @@ func (n *Node) Run(ctx context.Context) error {
 	n.stop() // stops the trunk too: it hangs every call up
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
-	if serr := n.http.Shutdown(sctx); serr != nil {
-		_ = n.http.Close()
-		if err == nil {
-			err = fmt.Errorf("shut down: requests still running after %v: %w", ShutdownTimeout, serr)
-		}
-	}
-	if herr := <-httpc; herr != nil && !errors.Is(herr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("HTTP server: %w", herr)
+	if werr := n.web.stop(sctx); werr != nil && err == nil {
+		err = werr
 	}
 	if serr := <-sipc; serr != nil {
 		n.log.Warn("SIP", "err", serr)
@@ -362,8 +352,8 @@ func (n *Node) Close() error {
 // did not get to is nil. The trunk's sockets are closed by running its
 // Serve with a done context (it then hangs nothing up: there are no calls).
 func (n *Node) release() {
-	if n.ln != nil {
-		_ = n.ln.Close()
+	if n.web != nil {
+		n.web.close()
 	}
 	if n.sipBound {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -24,6 +24,7 @@ func testConfig(t *testing.T) config.Config {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.HTTP = "127.0.0.1:0"
+	cfg.Metrics = "127.0.0.1:0"
 	cfg.SIP = sipptest.FreeAddr(t)
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	return cfg
@@ -90,10 +91,10 @@ func TestRunAndClose(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- n.Run(context.Background()) }()
-	for _, path := range []string{"/healthz", "/metrics"} {
-		body := get(t, n.URL()+path)
+	for _, url := range []string{n.URL() + "/healthz", n.MetricsURL()} {
+		body := get(t, url)
 		if !strings.Contains(body, "ok") && !strings.Contains(body, "hushphone_calls_active") {
-			t.Errorf("GET %s: %.80q", path, body)
+			t.Errorf("GET %s: %.80q", url, body)
 		}
 	}
 	if err := n.Run(context.Background()); !errors.Is(err, ErrRun) {
@@ -114,7 +115,7 @@ func TestRunAndClose(t *testing.T) {
 	if err := n.Run(context.Background()); !errors.Is(err, ErrRun) {
 		t.Errorf("Run after Close: %v, want ErrRun", err)
 	}
-	free(t, strings.TrimPrefix(n.URL(), "http://"), cfg.SIP)
+	free(t, hostPort(n.URL()), cfg.SIP, hostPort(n.MetricsURL()))
 }
 
 // TestRunUntilCancelled: Run returns once its context is done, and the
@@ -142,7 +143,7 @@ func TestRunUntilCancelled(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Errorf("Close after Run: %v", err)
 	}
-	free(t, strings.TrimPrefix(n.URL(), "http://"), cfg.SIP)
+	free(t, hostPort(n.URL()), cfg.SIP, hostPort(n.MetricsURL()))
 }
 
 // TestCloseWithoutRun releases what New built and bound.
@@ -153,13 +154,13 @@ func TestCloseWithoutRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := strings.TrimPrefix(n.URL(), "http://")
+	addr, metrics := hostPort(n.URL()), hostPort(n.MetricsURL())
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	free(t, addr, cfg.SIP)
+	free(t, addr, cfg.SIP, metrics)
 	// The database is closed: another node opens it.
-	cfg.HTTP = addr
+	cfg.HTTP, cfg.Metrics = addr, metrics
 	n2, err := New(cfg, nil)
 	if err != nil {
 		t.Fatalf("a node on the same data and addresses: %v", err)
@@ -185,6 +186,22 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"sip on every address", func(c *config.Config) { c.SIP = "0.0.0.0:" + sipptest.FreePort(t) }, ErrMediaIP, "set media-ip"},
 		{"http in use", func(c *config.Config) { c.HTTP = busy.Addr().String() }, ErrListen, "choose another http address"},
+		{"metrics in use", func(c *config.Config) { c.Metrics = busy.Addr().String() }, ErrListen, "choose another metrics address"},
+		{"plain http on every address", func(c *config.Config) { c.HTTP = "0.0.0.0:0" }, ErrInsecureHTTP, "set insecure-http"},
+		{"plain http on a name", func(c *config.Config) { c.HTTP = "hushphone.example.com:0" }, ErrInsecureHTTP, "set tls-cert and tls-key (or acme-domain and acme-email)"},
+		{"plain http on every IPv6 address", func(c *config.Config) { c.HTTP = "[::]:0" }, ErrInsecureHTTP, "put http on 127.0.0.1"},
+		{"metrics on every address without a token", func(c *config.Config) { c.Metrics = "0.0.0.0:0" }, ErrMetrics, "set metrics-token"},
+		{"metrics' token in clear", func(c *config.Config) { c.Metrics, c.MetricsToken = ":0", tokenFile(t, "0123456789abcdef") }, ErrInsecureHTTP, "its token would cross the network in clear"},
+		{"metrics' token short", func(c *config.Config) { c.MetricsToken = tokenFile(t, "0123456789") }, ErrMetrics, "at least 16 characters"},
+		{"metrics' token readable", func(c *config.Config) { c.MetricsToken = looseFile(t, "0123456789abcdef") }, ErrMetrics, "chmod 600"},
+		{"tls-cert alone", func(c *config.Config) { c.TLSCert = tokenFile(t, "x") }, ErrTLS, "tls-cert and tls-key go together"},
+		{"tls-key readable by group and others", func(c *config.Config) { c.TLSCert, c.TLSKey = testCertFiles(t, 0o644) }, ErrTLS, "chmod 600"},
+		{"tls-key not the certificate's", func(c *config.Config) { c.TLSCert, c.TLSKey = mismatched(t) }, ErrTLS, "the key the certificate's"},
+		{"tls-cert and acme-domain", func(c *config.Config) {
+			c.TLSCert, c.TLSKey = testCertFiles(t, 0o600)
+			c.ACMEDomains = []string{"hushphone.example.com"}
+		}, ErrTLS, "not both"},
+		{"acme-domain without acme-email", func(c *config.Config) { c.ACMEDomains = []string{"hushphone.example.com"} }, ErrTLS, "acme-domain needs acme-email"},
 		{"stripe without its key", func(c *config.Config) { c.Gateway = "stripe" }, ErrGateway, "gateway-secret"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -236,11 +253,18 @@ func get(t *testing.T, url string) string {
 	return string(b)
 }
 
-// free checks the node let go of its addresses: HTTP over TCP, SIP over
-// UDP and TCP.
-func free(t *testing.T, httpAddr, sipAddr string) {
+// hostPort is a URL's host:port.
+func hostPort(u string) string {
+	_, rest, _ := strings.Cut(u, "://")
+	hp, _, _ := strings.Cut(rest, "/")
+	return hp
+}
+
+// free checks the node let go of its addresses: HTTP and metrics over
+// TCP, SIP over UDP and TCP.
+func free(t *testing.T, httpAddr, sipAddr, metricsAddr string) {
 	t.Helper()
-	for _, a := range []struct{ network, addr string }{{"tcp", httpAddr}, {"tcp", sipAddr}, {"udp", sipAddr}} {
+	for _, a := range []struct{ network, addr string }{{"tcp", httpAddr}, {"tcp", sipAddr}, {"udp", sipAddr}, {"tcp", metricsAddr}} {
 		var err error
 		if a.network == "udp" {
 			var c net.PacketConn

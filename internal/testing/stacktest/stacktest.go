@@ -158,6 +158,7 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	}
 	cfg := config.Defaults()
 	cfg.HTTP = "127.0.0.1:0"
+	cfg.Metrics = "127.0.0.1:0"
 	cfg.SIP = sipptest.FreeAddr(t)
 	cfg.DataDir = s.DataDir
 	cfg.SessionTTL = time.Hour

@@ -19,10 +19,26 @@ func serveHelp(w io.Writer) {
 	_, _ = fmt.Fprintf(w, `Usage:
   %[1]s serve [--http ADDR] [--data DIR] [--config FILE] [...]
 
-Runs the server on its embedded defaults: the HTTP API on 127.0.0.1:8080
-and everything persistent (the SQLite database hushphone.db; later the
-recordings) in the data directory, created if missing. Stop it with Ctrl-C
-or SIGTERM: it finishes the requests in flight (up to %[2]v) and exits 0.
+Runs the server on its embedded defaults: the HTTP API on 127.0.0.1:8080,
+its metrics on 127.0.0.1:9464, and everything persistent (the SQLite
+database hushphone.db, the recordings) in the data directory, created if
+missing. Stop it with Ctrl-C or SIGTERM: it finishes the requests in
+flight (up to %[2]v) and exits 0.
+
+HTTPS: on loopback the API may be plain HTTP; anywhere else it needs a
+certificate, and serve refuses to start without one:
+  --tls-cert FILE --tls-key FILE   a certificate and its key (PEM, the key
+                                   mode 0600); read again when they change
+  --acme-domain NAME --acme-email ADDR [--acme-ca URL]
+                                   certificates from Let's Encrypt (or the
+                                   ACME CA at URL), renewed automatically;
+                                   the CA must reach the http address on
+                                   port 443; account and certificates are
+                                   kept in DIR/acme
+  --insecure-http                  plain HTTP all the same (only behind a
+                                   TLS proxy); a warning every start
+Then the API and the WebSocket are HTTPS and WSS (TLS 1.2 or newer, with
+Strict-Transport-Security on every response).
 
 Before anyone can sign in, add users (the server may be running):
   printf '%%s\n' "$PASSWORD" | %[1]s user add --name root --role admin --password-stdin
@@ -34,6 +50,12 @@ The API (JSON; errors are {"error":"..."}):
   GET    /api/v1/me        who the token belongs to
   GET    /api/v1/users     supervisors and admins: the users
 After %[3]d failed sign-ins for one name in %[4]d s, that name waits (429).
+
+Metrics (Prometheus) are on their own address, never the API's:
+  GET    /metrics          on --metrics ADDR (default 127.0.0.1:9464); with
+                           --metrics-token FILE it needs Authorization:
+                           Bearer and the file's token, and an address that
+                           is not loopback needs that token
 
 Settings:
 %[5]s
@@ -100,6 +122,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err //nolint:wrapcheck // node's errors say what is wrong and which setting to change
 	}
 	defer func() { _ = n.Close() }() //nolint:contextcheck // closing must finish even though serve's context is done
-	fmt.Fprintf(stdout, "%s: serving on %s (SIP on %s over UDP and TCP; data in %s); Ctrl-C stops\n", prog, n.URL(), cfg.SIP, cfg.DataDir)
+	fmt.Fprintf(stdout, "%s: serving on %s (metrics on %s; SIP on %s over UDP and TCP; data in %s); Ctrl-C stops\n", prog, n.URL(), n.MetricsURL(), cfg.SIP, cfg.DataDir)
 	return n.Run(ctx) //nolint:wrapcheck // node's errors say what failed
 }

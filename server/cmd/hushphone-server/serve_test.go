@@ -26,19 +26,30 @@ import (
 // code and stderr.
 func startServe(t *testing.T, args ...string) (url string, stop func() (int, string)) {
 	t.Helper()
+	url, _, stop = startServeMetrics(t, args...)
+	return url, stop
+}
+
+// startServeMetrics is startServe, also returning the metrics' URL. Unless
+// args name them, the SIP and metrics addresses are free loopback ones.
+func startServeMetrics(t *testing.T, args ...string) (url, metrics string, stop func() (int, string)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut testkit.SyncBuffer
 	done := make(chan int, 1)
 	if !slices.Contains(args, "--sip") {
 		args = append([]string{"--sip", sipptest.FreeAddr(t)}, args...)
 	}
+	if !slices.Contains(args, "--metrics") {
+		args = append([]string{"--metrics", "127.0.0.1:0"}, args...)
+	}
 	args = append([]string{"serve"}, args...)
 	go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errOut) }()
-	re := regexp.MustCompile(`serving on (http://\S+)`)
+	re := regexp.MustCompile(`serving on (https?://\S+) \(metrics on (https?://[^;\s]+);`)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
+			url, metrics = m[1], m[2]
 			break
 		}
 		select {
@@ -72,7 +83,7 @@ func startServe(t *testing.T, args ...string) (url string, stop func() (int, str
 			stop()
 		}
 	})
-	return url, stop
+	return url, metrics, stop
 }
 
 func httpDo(t *testing.T, method, url, token, body string) (int, map[string]any) {
@@ -279,11 +290,12 @@ func TestServeTrunkAuth(t *testing.T) {
 
 // TestServeSIPAndMetrics: serve answers SIP OPTIONS, puts a call in the
 // queue (it rings, with early media from a port in --rtp-ports), and
-// counts it on /metrics; /api/v1/ws wants a token.
+// counts it on /metrics, which is on the metrics address and not the
+// API's; /api/v1/ws wants a token.
 func TestServeSIPAndMetrics(t *testing.T) {
 	sip := sipptest.FreeAddr(t)
 	lo := 20000 + (os.Getpid()%1500)*8 // 8 ports below the ephemeral range, apart for parallel runs
-	url, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip", sip,
+	url, metrics, stop := startServeMetrics(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip", sip,
 		"--rtp-ports", fmt.Sprintf("%d-%d", lo, lo+7), "--trunk-allow", "127.0.0.1, ::1")
 	defer stop()
 	var media int // the port in the 183's SDP
@@ -330,7 +342,12 @@ func TestServeSIPAndMetrics(t *testing.T) {
 	if media < lo || media > lo+6 || media%2 != 0 {
 		t.Fatalf("the call's RTP port %d, want an even one in %d-%d", media, lo, lo+7)
 	}
-	res, err := http.Get(url + "/metrics")
+	if res, err := http.Get(url + "/metrics"); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the API's address: %v %v, want 404", res, err)
+	} else {
+		_ = res.Body.Close()
+	}
+	res, err := http.Get(metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
