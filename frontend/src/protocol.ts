@@ -657,7 +657,8 @@ export type EndReason =
   | "busy"
   | "no_answer"
   | "rejected"
-  | "failed";
+  | "failed"
+  | "queue_timeout";
 
 /** EndReason's values, by their Go names. */
 export const EndReason = {
@@ -675,6 +676,11 @@ export const EndReason = {
   EndRejected: "rejected",
   /** the call could not be placed */
   EndFailed: "failed",
+  /**
+   * EndQueueTimeout: the caller waited longer than the longest wait
+   * allowed (the max-queue-wait setting) and heard a busy tone.
+   */
+  EndQueueTimeout: "queue_timeout",
 } as const satisfies Record<string, EndReason>;
 
 /**

@@ -41,6 +41,7 @@ type admission struct {
 	burst    float64
 
 	mu      sync.Mutex
+	up      int // places taken: calls admitted and not yet over
 	sources map[netip.Addr]*bucket
 	logged  time.Time // when a refusal was last logged
 }
@@ -85,18 +86,21 @@ const (
 	refusedRate = "rate" // the source starts calls faster than Config.InviteRate
 )
 
-// admit takes a token from src's bucket, if it has one; it returns the
-// reason for a refusal, or "" when the INVITE may go on. calls is how many
-// calls are up now.
-func (a *admission) admit(src netip.Addr, calls int, now time.Time) string {
-	if calls >= a.maxCalls {
+// admit takes one of the maxCalls places and a token from src's bucket,
+// if there are both; it returns the reason for a refusal, or "" when the
+// INVITE may go on (and release must follow, once it is over). Taking the
+// place here, not counting calls made later, keeps INVITEs handled side by
+// side from all getting in.
+func (a *admission) admit(src netip.Addr, now time.Time) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.up >= a.maxCalls {
 		return refusedFull
 	}
 	if a.rate == 0 {
+		a.up++
 		return ""
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	b := a.sources[src]
 	if b == nil {
 		if len(a.sources) >= maxSources {
@@ -116,7 +120,16 @@ func (a *admission) admit(src netip.Addr, calls int, now time.Time) string {
 		return refusedRate
 	}
 	b.tokens--
+	a.up++
 	return ""
+}
+
+// release gives back the place of a call admit let in, when it ends (or
+// never became a call).
+func (a *admission) release() {
+	a.mu.Lock()
+	a.up--
+	a.mu.Unlock()
 }
 
 // prune forgets the sources whose buckets have filled up again: they are
@@ -132,18 +145,17 @@ func (a *admission) prune(now time.Time) {
 // retryAfter is what a refused INVITE's Retry-After says, in seconds.
 const retryAfter = 5
 
-// admitted reports whether a new INVITE may become a call; if not, it has
-// answered 503 with Retry-After, logged and counted the refusal.
+// admitted reports whether a new INVITE may become a call (the caller
+// must then t.admit.release() once the INVITE's handling is over); if
+// not, it has answered 503 with Retry-After, logged and counted the
+// refusal.
 func (t *Trunk) admitted(req *sip.Request, tx sip.ServerTransaction) bool {
 	src, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
 		t.respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
 		return false
 	}
-	t.mu.Lock()
-	up := len(t.calls)
-	t.mu.Unlock()
-	why := t.admit.admit(src.Addr().Unmap(), up, time.Now())
+	why := t.admit.admit(src.Addr().Unmap(), time.Now())
 	if why == "" {
 		return true
 	}
@@ -156,7 +168,7 @@ func (t *Trunk) admitted(req *sip.Request, tx sip.ServerTransaction) bool {
 		if why == refusedRate {
 			t.log.Warn("trunk: INVITEs refused: a source starts calls faster than the invite-rate setting", "source", src.Addr())
 		} else {
-			t.log.Warn("trunk: INVITEs refused: the most calls are up (the max-calls setting)", "calls", up)
+			t.log.Warn("trunk: INVITEs refused: the most calls are up (the max-calls setting)", "calls", t.admit.maxCalls)
 		}
 	}
 	res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, reason, nil)

@@ -179,28 +179,39 @@ func TestAdmission(t *testing.T) {
 	src := netip.MustParseAddr("192.0.2.1")
 	now := time.Unix(1000, 0)
 	for i, want := range []string{"", "", refusedRate} {
-		if got := a.admit(src, 0, now); got != want {
+		if got := a.admit(src, now); got != want {
 			t.Fatalf("call %d at once: %q, want %q", i, got, want)
 		}
 	}
-	if got := a.admit(src, 0, now.Add(time.Second)); got != "" {
+	if got := a.admit(src, now.Add(time.Second)); got != "" {
 		t.Fatalf("a second later: %q, want admitted", got)
 	}
-	if got := a.admit(src, 10, now.Add(time.Hour)); got != refusedFull {
+	for range 7 {
+		if got := a.admit(src, now.Add(time.Hour)); got != "" {
+			t.Fatalf("calls 4 to 10: %q, want admitted", got)
+		}
+		now = now.Add(time.Second)
+	}
+	if got := a.admit(src, now.Add(time.Hour)); got != refusedFull {
 		t.Fatalf("with 10 calls up: %q, want %q", got, refusedFull)
 	}
+	a.release()
+	if got := a.admit(src, now.Add(time.Hour)); got != "" {
+		t.Fatalf("once a call is over: %q, want admitted", got)
+	}
+	a.maxCalls = 1 << 30
 	// The table of sources stays bounded: idle ones are forgotten when it
 	// fills, and a full table of busy ones refuses newcomers.
 	for i := range maxSources + 10 {
-		a.admit(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 0, now.Add(2*time.Hour))
+		a.admit(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), now.Add(2*time.Hour))
 	}
 	if n := len(a.sources); n > maxSources {
 		t.Fatalf("%d sources kept, at most %d", n, maxSources)
 	}
-	if got := a.admit(netip.MustParseAddr("198.51.100.1"), 0, now.Add(2*time.Hour)); got != refusedRate {
+	if got := a.admit(netip.MustParseAddr("198.51.100.1"), now.Add(2*time.Hour)); got != refusedRate {
 		t.Fatalf("a new source with the table full of busy ones: %q, want %q", got, refusedRate)
 	}
-	if got := a.admit(netip.MustParseAddr("198.51.100.1"), 0, now.Add(3*time.Hour)); got != "" {
+	if got := a.admit(netip.MustParseAddr("198.51.100.1"), now.Add(3*time.Hour)); got != "" {
 		t.Fatalf("a new source once the others are idle: %q, want admitted", got)
 	}
 }

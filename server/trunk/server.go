@@ -345,6 +345,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !t.admitted(req, tx) {
 		return
 	}
+	defer t.admit.release() // the handler lives as long as the call
 	if t.auth != nil {
 		if _, err := t.auth.verify(req); err != nil {
 			if !errors.Is(err, errNoCredentials) && !errors.Is(err, errStale) {
