@@ -170,7 +170,7 @@ func TestKeysNeverPrint(t *testing.T) {
 		out += fmt.Sprintf(verb, o) + fmt.Sprintf(verb, o.Crypto) + fmt.Sprintf(verb, o.Crypto.Key)
 	}
 	raw := string(key30Bytes)
-	for _, enc := range []string{raw, key30, strings.TrimRight(key30, "="), fmt.Sprintf("%x", raw), fmt.Sprintf("%X", raw), fmt.Sprint(key30Bytes), raw[:8]} {
+	for _, enc := range []string{raw, key30, strings.TrimRight(key30, "="), fmt.Sprintf("%x", raw), fmt.Sprintf("%X", raw), fmt.Sprintf("%d", key30Bytes), raw[:8]} {
 		if strings.Contains(out, enc) {
 			t.Fatalf("the key is printed (as %q):\n%s", enc, out)
 		}

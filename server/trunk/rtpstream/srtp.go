@@ -184,13 +184,13 @@ func (s *SRTP) WriteRTCP(b []byte, to netip.AddrPort) error {
 func (s *SRTP) Receive(ctx context.Context, onRTP, onRTCP func(b []byte, from netip.AddrPort)) error {
 	return s.plain.Receive(ctx,
 		func(b []byte, from netip.AddrPort) {
-			if clear, ok := s.openRTP(b); ok {
-				onRTP(clear, from)
+			if opened, ok := s.openRTP(b); ok {
+				onRTP(opened, from)
 			}
 		},
 		func(b []byte, from netip.AddrPort) {
-			if clear, ok := s.openRTCP(b); ok {
-				onRTCP(clear, from)
+			if opened, ok := s.openRTCP(b); ok {
+				onRTCP(opened, from)
 			}
 		})
 }
@@ -202,12 +202,12 @@ func (s *SRTP) openRTP(b []byte) ([]byte, bool) {
 		s.dropped.Add(1)
 		return nil, false
 	}
-	clear, err := s.dec.DecryptRTP(b[:0], b, &s.rhdr)
+	opened, err := s.dec.DecryptRTP(b[:0], b, &s.rhdr)
 	if err != nil {
 		s.dropped.Add(1)
 		return nil, false
 	}
-	return clear, true
+	return opened, true
 }
 
 func (s *SRTP) openRTCP(b []byte) ([]byte, bool) {
@@ -217,12 +217,12 @@ func (s *SRTP) openRTCP(b []byte) ([]byte, bool) {
 		s.dropped.Add(1)
 		return nil, false
 	}
-	clear, err := s.dec.DecryptRTCP(b[:0], b, &s.rchdr)
+	opened, err := s.dec.DecryptRTCP(b[:0], b, &s.rchdr)
 	if err != nil {
 		s.dropped.Add(1)
 		return nil, false
 	}
-	return clear, true
+	return opened, true
 }
 
 // Close releases the ports. Receive must have returned first.

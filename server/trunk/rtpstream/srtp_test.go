@@ -92,12 +92,12 @@ func TestSRTP(t *testing.T) {
 			if len(wire) != 12+len(payload)+10 || bytes.Contains(wire, payload[:16]) {
 				t.Fatalf("RTP on the wire: %d bytes, %x", len(wire), wire)
 			}
-			clear, err := farOpen.DecryptRTP(nil, wire, nil)
+			opened, err := farOpen.DecryptRTP(nil, wire, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var pkt rtp.Packet
-			if err := pkt.Unmarshal(clear); err != nil || pkt.SSRC != 42 || pkt.SequenceNumber != 7 || !pkt.Marker || !bytes.Equal(pkt.Payload, payload) {
+			if err := pkt.Unmarshal(opened); err != nil || pkt.SSRC != 42 || pkt.SequenceNumber != 7 || !pkt.Marker || !bytes.Equal(pkt.Payload, payload) {
 				t.Fatalf("RTP out: %v %+v", err, pkt)
 			}
 			if h.SSRC != 42 || h.SequenceNumber != 7 {
@@ -118,8 +118,8 @@ func TestSRTP(t *testing.T) {
 			if bytes.Equal(wire[8:len(sr)], sr[8:]) {
 				t.Fatal("SRTCP sent in clear")
 			}
-			if clear, err := farOpen.DecryptRTCP(nil, wire, nil); err != nil || !bytes.Equal(clear, sr) {
-				t.Fatalf("RTCP out: %v %x", err, clear)
+			if opened, err := farOpen.DecryptRTCP(nil, wire, nil); err != nil || !bytes.Equal(opened, sr) {
+				t.Fatalf("RTCP out: %v %x", err, opened)
 			}
 
 			// In.
@@ -133,15 +133,15 @@ func TestSRTP(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			seal := func(c *srtp.Context, seq uint16) (clear, sealed []byte) {
+			seal := func(c *srtp.Context, seq uint16) (plain, sealed []byte) {
 				t.Helper()
-				clear = rtpPacket(t, 0, bytes.Repeat([]byte{byte(seq)}, 160))
-				clear[2], clear[3] = byte(seq>>8), byte(seq)
-				sealed, err := c.EncryptRTP(nil, clear, nil)
+				plain = rtpPacket(t, 0, bytes.Repeat([]byte{byte(seq)}, 160))
+				plain[2], plain[3] = byte(seq>>8), byte(seq)
+				sealed, err := c.EncryptRTP(nil, plain, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				return clear, sealed
+				return plain, sealed
 			}
 			// Before the far end's keys: dropped.
 			_, early := seal(farSeal, 1)
@@ -296,10 +296,10 @@ func TestSRTPAllocs(t *testing.T) {
 	far := farContext(t, testKeys(2))
 	sealed := make([][]byte, 200)
 	for i := range sealed {
-		clear := rtpPacket(t, 0, frame)
-		clear[3] = byte(i)
-		clear[2] = byte(i >> 8)
-		if sealed[i], err = far.EncryptRTP(nil, clear, nil); err != nil {
+		plain := rtpPacket(t, 0, frame)
+		plain[3] = byte(i)
+		plain[2] = byte(i >> 8)
+		if sealed[i], err = far.EncryptRTP(nil, plain, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
