@@ -87,8 +87,9 @@ func NewKey(b []byte) Key {
 	return k
 }
 
-// Bytes are the key's bytes: the master key, then the master salt.
-func (k *Key) Bytes() []byte { return k.b[:k.n] }
+// Bytes are (a copy of) the key's bytes: the master key, then the master
+// salt.
+func (k Key) Bytes() []byte { return k.b[:k.n] }
 
 // Len is the key's length in bytes.
 func (k Key) Len() int { return int(k.n) }

@@ -46,7 +46,7 @@ type Trunk struct {
 	log     *slog.Logger
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
-	dialogs *sipgo.DialogServerCache
+	dialogs *serverDialogs
 
 	mu       sync.Mutex
 	calls    map[string]*Call // by Call-ID
@@ -61,12 +61,14 @@ type Trunk struct {
 	outDialogs *sipgo.DialogClientCache // nil without Config.Outbound
 	outHost    string
 	outPort    int
+	outTLS     bool          // the outbound trunk is over TLS
 	sipHost    string        // our SIP address's host, for From
 	serving    chan struct{} // closed when Serve serves: Dial may send
 	shutdown   chan struct{} // closed when Serve begins to shut down: Dials are cancelled
 
 	udp net.PacketConn // bound by Listen
 	tcp net.Listener
+	tls *tlsListener // with Config.TLSAddr
 }
 
 // New checks the configuration and prepares the trunk side.
@@ -108,7 +110,14 @@ func New(cfg Config) (*Trunk, error) {
 	// sipgo logs through its default logger: through siplog, which keeps
 	// raw SIP out of the logs.
 	routeSIPLogs(cfg.Logger.Handler())
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Hushphone"))
+	if cfg.TLSAddr != "" && cfg.TLSConfig == nil {
+		return nil, fmt.Errorf("%w: the sip-tls setting needs a certificate: sip-tls-cert and sip-tls-key, or tls-cert and tls-key", ErrConfig)
+	}
+	tlsContact, err := tlsContact(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Hushphone"), sipgo.WithUserAgenTLSConfig(clientTLSConfig(cfg)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSIP, err)
 	}
@@ -122,7 +131,7 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	t := &Trunk{
 		cfg: cfg, log: cfg.Logger, ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
-		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
+		dialogs: newServerDialogs(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}, tlsContact),
 	}
 	if cfg.OutboundFrom == "" {
 		cfg.OutboundFrom = "hushphone"
@@ -131,16 +140,16 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	t.cfg.OutboundFrom, t.sipHost = cfg.OutboundFrom, host
 	if cfg.Outbound != "" {
-		if t.outHost, t.outPort, err = outbound(cfg.Outbound); err != nil {
+		if t.outHost, t.outPort, t.outTLS, err = outbound(cfg.Outbound); err != nil {
 			return nil, err
 		}
-		// Outbound requests go from the SIP port, so that the far end's
-		// answers and requests come back where we serve.
-		outCli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(cfg.SIPAddr), sipgo.WithClientAddr(cfg.SIPAddr))
+		// Outbound requests go from the SIP port (or over TLS), so that
+		// the far end's answers and requests come back where we serve.
+		outCli, contact, err := outboundClient(ua, cfg, t.outTLS, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}})
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrSIP, err)
+			return nil, err
 		}
-		t.outDialogs = sipgo.NewDialogClientCache(outCli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}})
+		t.outDialogs = sipgo.NewDialogClientCache(outCli, contact)
 	}
 	if len(cfg.Auth) > 0 {
 		if t.auth, err = newAuthenticator(cfg.Auth, cfg.AuthAlgorithms); err != nil {
@@ -172,6 +181,11 @@ func (t *Trunk) Listen(ctx context.Context) error {
 	if err != nil {
 		_ = udp.Close()
 		return fmt.Errorf("%w: over TCP on %s (the sip setting): %w", ErrSIP, t.cfg.SIPAddr, err)
+	}
+	if err := t.listenTLS(ctx, &lc); err != nil {
+		_ = udp.Close()
+		_ = tcp.Close()
+		return err
 	}
 	t.mu.Lock()
 	t.udp, t.tcp = udp, tcp
@@ -209,10 +223,14 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	go func() { errs <- t.srv.ServeUDP(&readyConn{PacketConn: t.udp, ready: t.serving}) }()
 	go func() { errs <- t.srv.ServeTCP(t.tcp) }()
 	serving := 2 // the goroutines above, until each has sent on errs
+	if t.tls != nil {
+		go func() { errs <- t.srv.ServeTLS(t.tls) }()
+		serving++
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -247,6 +265,9 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	grace.Stop()
 	_ = t.udp.Close()
 	_ = t.tcp.Close()
+	if t.tls != nil {
+		_ = t.tls.Close()
+	}
 	_ = t.ua.Close()
 	<-bgDone
 	for ; serving > 0; serving-- {
@@ -352,7 +373,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
-	offer, err := sdpneg.Negotiate(req.Body())
+	offer, err := t.negotiate(req.Body()) // under the SRTP policy
 	if err != nil {
 		code, reason := sip.StatusBadRequest, "Bad SDP"
 		if errors.Is(err, sdpneg.ErrNotAcceptable) {
@@ -373,7 +394,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = dlg.Respond(sip.StatusServiceUnavailable, "No media port", nil)
 		return
 	}
-	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dlg, dlg
+	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dialogOf(dlg), dlg
 	t.mu.Lock()
 	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
 		t.mu.Unlock()
@@ -428,7 +449,7 @@ func (t *Trunk) reinvite(c *Call, req *sip.Request, tx sip.ServerTransaction) {
 	defer c.sig.Unlock()
 	body := c.answerSDP()
 	if len(req.Body()) > 0 {
-		o, err := sdpneg.Negotiate(req.Body())
+		o, err := c.renegotiate(req.Body()) // in the call's codec, and plain or SRTP as it is
 		if err != nil || o.Law != c.Offer.Law {
 			t.log.Info("trunk: re-INVITE refused", "call", c.ID, "err", err)
 			t.respond(tx, req, 488, "Not Acceptable Here")
