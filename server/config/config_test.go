@@ -18,7 +18,7 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 
 func TestDefaults(t *testing.T) {
 	c := Defaults()
-	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
+	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -49,13 +49,13 @@ func TestPrecedence(t *testing.T) {
 	}{
 		{"defaults", nil, nil, Defaults()},
 		{"file", nil, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, DataDir: "/from file", SessionTTL: time.Hour}},
 		{"file from env", map[string]string{FileEnv: file}, nil,
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, DataDir: "/from file", SessionTTL: time.Hour}},
 		{"env over file", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_LOG_LEVEL": "debug"}, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
+			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
 		{"flag over env", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_DATA": "/env"}, []string{"--http", "[::1]:3333"},
-			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/env", SessionTTL: 12 * time.Hour}},
+			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, DataDir: "/env", SessionTTL: 12 * time.Hour}},
 	} {
 		got, err := load(t, tc.env, tc.args...)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -84,6 +84,10 @@ func TestBadValues(t *testing.T) {
 		{"bad level", "debug, info", nil, []string{"--log-level", "loud"}},
 		{"bad ringback", "uk, us or off", nil, []string{"--ringback", "fr"}},
 		{"bad trunk-out", "host:port", nil, []string{"--trunk-out", "sip.example.net"}},
+		{"trunk-out sips: with no port", "host:port", nil, []string{"--trunk-out", "sips:sip.example.net"}},
+		{"bad sip-tls", "host:port", nil, []string{"--sip-tls", "5061"}},
+		{"bad trunk-srtp", "off, optional or required", map[string]string{"HUSHPHONE_TRUNK_SRTP": "on"}, nil},
+		{"short sip-idle-timeout", "a second or more", nil, []string{"--sip-idle-timeout", "10ms"}},
 		{"bad trunk-out-from", "not a number", nil, []string{"--trunk-out-from", "44+20"}},
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
@@ -124,6 +128,22 @@ func TestMediaSettings(t *testing.T) {
 	want := []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("2001:db8::/32")}
 	if !reflect.DeepEqual(got.TrunkAllow, want) || got.RTPPortMin != 10000 || got.RTPPortMax != 20000 ||
 		got.MediaIP != netip.MustParseAddr("192.0.2.10") || got.PublicIP != netip.MustParseAddr("203.0.113.7") {
+		t.Fatalf("%+v", got)
+	}
+}
+
+// TestTrunkTLSSettings: SIP over TLS, its certificate, the SRTP policy and
+// the idle timeout, as a deployment sets them.
+func TestTrunkTLSSettings(t *testing.T) {
+	got, err := load(t, map[string]string{"HUSHPHONE_TLS_CERT": "/etc/h/cert.pem", "HUSHPHONE_TLS_KEY": "/etc/h/key.pem"},
+		"--sip-tls", "0.0.0.0:5061", "--sip-tls-cert", "/etc/h/sip.pem", "--sip-tls-key", "/etc/h/sip.key", "--sip-tls-ca", "/etc/h/ca.pem",
+		"--trunk-out", "sips:sip.example.net:5061", "--trunk-srtp", "required", "--sip-idle-timeout", "30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SIPTLS != "0.0.0.0:5061" || got.SIPTLSCert != "/etc/h/sip.pem" || got.SIPTLSKey != "/etc/h/sip.key" || got.SIPTLSCA != "/etc/h/ca.pem" ||
+		got.TLSCert != "/etc/h/cert.pem" || got.TLSKey != "/etc/h/key.pem" || got.TrunkOut != "sips:sip.example.net:5061" ||
+		got.TrunkSRTP != "required" || got.SIPIdleTimeout != 30*time.Second {
 		t.Fatalf("%+v", got)
 	}
 }

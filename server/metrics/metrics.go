@@ -37,6 +37,8 @@ type Metrics struct {
 	lost         prometheus.Counter
 	jitter       prometheus.Histogram
 	latency      prometheus.Histogram
+	sipConns     *prometheus.CounterVec
+	srtpDropped  prometheus.Counter
 }
 
 // New returns the server's metrics, with Go's runtime and process ones.
@@ -67,8 +69,14 @@ func New() *Metrics {
 			Help:    "The server's added latency: a caller packet's arrival to its masked audio going out (the Masker's look-ahead plus processing).",
 			Buckets: LatencyBuckets,
 		}),
+		sipConns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hushphone_sip_connections_closed_total", Help: "SIP connections over TCP and TLS the server closed, by why: not_allowed (from outside trunk-allow), too_many, idle.",
+		}, []string{"reason"}),
+		srtpDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hushphone_srtp_dropped_total", Help: "SRTP and SRTCP packets from trunks dropped: failed authentication, replayed, or not SRTP.",
+		}),
 	}
-	m.reg.MustRegister(m.callsOffered, m.callsEnded, m.callsActive, m.packets, m.lost, m.jitter, m.latency,
+	m.reg.MustRegister(m.callsOffered, m.callsEnded, m.callsActive, m.packets, m.lost, m.jitter, m.latency, m.sipConns, m.srtpDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -103,3 +111,9 @@ func (m *Metrics) CallEnded(s callerleg.Stats) {
 
 // AddedLatency observes one frame's added latency.
 func (m *Metrics) AddedLatency(d time.Duration) { m.latency.Observe(d.Seconds()) }
+
+// SIPConnClosed counts a SIP connection the trunk closed, by why.
+func (m *Metrics) SIPConnClosed(reason string) { m.sipConns.WithLabelValues(reason).Inc() }
+
+// SRTPDropped counts a call's SRTP packets dropped.
+func (m *Metrics) SRTPDropped(n uint64) { m.srtpDropped.Add(float64(n)) }

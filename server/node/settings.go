@@ -2,6 +2,8 @@ package node
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -22,6 +24,9 @@ var (
 	ErrMediaIP = errors.New("with the sip setting on a name or on every address, set media-ip to the address trunks send RTP to")
 	// ErrGateway: the gateway settings do not fit together.
 	ErrGateway = errors.New("gateway settings")
+	// ErrSIPTLS: the settings of SIP over TLS do not fit together, or its
+	// files cannot be read.
+	ErrSIPTLS = errors.New("SIP over TLS settings")
 )
 
 // mediaIP is where the SIP side's RTP is bound and advertised: the
@@ -94,6 +99,15 @@ func trunkConfig(cfg config.Config) (trunk.Config, error) {
 	tc := trunk.Config{
 		SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
 		Allow: cfg.TrunkAllow, RTPAddr: rtpIP, RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
+		TLSAddr: cfg.SIPTLS, IdleTimeout: cfg.SIPIdleTimeout,
+	}
+	if cfg.TrunkSRTP != "" {
+		if tc.SRTP, err = trunk.ParseSRTPPolicy(cfg.TrunkSRTP); err != nil {
+			return trunk.Config{}, err //nolint:wrapcheck // trunk's error names the setting
+		}
+	}
+	if tc.TLSConfig, tc.TLSRoots, err = sipTLS(cfg); err != nil {
+		return trunk.Config{}, err
 	}
 	rb, on, err := trunk.RingbackByName(cfg.Ringback)
 	if err != nil {
@@ -112,4 +126,37 @@ func trunkConfig(cfg config.Config) (trunk.Config, error) {
 		}
 	}
 	return tc, nil
+}
+
+// sipTLS is SIP over TLS's certificate (sip-tls-cert and sip-tls-key,
+// else tls-cert and tls-key), when sip-tls is set, and the authorities an
+// outbound trunk's certificate must chain to (sip-tls-ca; nil: the
+// system's).
+func sipTLS(cfg config.Config) (*tls.Config, *x509.CertPool, error) {
+	var roots *x509.CertPool
+	if cfg.SIPTLSCA != "" {
+		pem, err := os.ReadFile(cfg.SIPTLSCA)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: reading the sip-tls-ca file: %w", ErrSIPTLS, err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("%w: the sip-tls-ca file %s holds no PEM certificate", ErrSIPTLS, cfg.SIPTLSCA)
+		}
+	}
+	if cfg.SIPTLS == "" {
+		return nil, roots, nil
+	}
+	certFile, keyFile, names := cfg.SIPTLSCert, cfg.SIPTLSKey, "sip-tls-cert and sip-tls-key"
+	if certFile == "" && keyFile == "" {
+		certFile, keyFile, names = cfg.TLSCert, cfg.TLSKey, "tls-cert and tls-key"
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, nil, fmt.Errorf("%w: sip-tls needs a certificate and its key: set sip-tls-cert and sip-tls-key, or tls-cert and tls-key (%s: one is missing)", ErrSIPTLS, names)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrSIPTLS, names, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, roots, nil
 }

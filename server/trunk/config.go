@@ -76,6 +76,10 @@ type Config struct {
 	// trunk-srtp setting): SRTPOptional (the zero value, and the
 	// default), SRTPOff or SRTPRequired.
 	SRTP SRTPPolicy
+	// IdleTimeout closes a SIP connection over TCP or TLS that has said
+	// nothing for this long, unless a call that came over it is up (the
+	// sip-idle-timeout setting; default DefaultIdleTimeout).
+	IdleTimeout time.Duration
 	// RTCPInterval is how often a call sends RTCP reports, on average
 	// (default 5 s; each wait is 0.5 to 1.5 of it).
 	RTCPInterval time.Duration

@@ -66,9 +66,9 @@ type Trunk struct {
 	serving    chan struct{} // closed when Serve serves: Dial may send
 	shutdown   chan struct{} // closed when Serve begins to shut down: Dials are cancelled
 
-	udp net.PacketConn // bound by Listen
-	tcp net.Listener
-	tls *tlsListener // with Config.TLSAddr
+	udp net.PacketConn  // bound by Listen
+	tcp *streamListener // conns.go
+	tls *streamListener // with Config.TLSAddr
 }
 
 // New checks the configuration and prepares the trunk side.
@@ -90,6 +90,9 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	if cfg.RTCPInterval <= 0 {
 		cfg.RTCPInterval = 5 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.RTPPortMax < cfg.RTPPortMin || (cfg.RTPPortMin == 0) != (cfg.RTPPortMax == 0) {
 		return nil, fmt.Errorf("%w: the rtp-ports setting %d-%d: set both, MIN up to MAX", ErrConfig, cfg.RTPPortMin, cfg.RTPPortMax)
@@ -188,7 +191,7 @@ func (t *Trunk) Listen(ctx context.Context) error {
 		return err
 	}
 	t.mu.Lock()
-	t.udp, t.tcp = udp, tcp
+	t.udp, t.tcp = udp, t.streamListener(tcp, nil)
 	t.mu.Unlock()
 	return nil
 }

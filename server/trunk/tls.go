@@ -1,7 +1,7 @@
 package trunk
 
 // This file holds SIP over TLS (RFC 3261 26.2, RFC 5630): the TLS
-// listener (Config.TLSAddr), the inbound calls' dialogs, kept apart by
+// listener (Config.TLSAddr; what it accepts is conns.go's), the inbound calls' dialogs, kept apart by
 // transport so that a call that came over TLS gets a sips: Contact and
 // takes its in-dialog requests over TLS only, the BYE that goes back on
 // the caller's own connection, and the outbound trunk reached over TLS
@@ -12,9 +12,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -23,14 +21,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-const (
-	// tlsHandshakeTimeout bounds a TLS handshake: a peer that connects and
-	// says nothing is dropped after it.
-	tlsHandshakeTimeout = 10 * time.Second
-	// maxTLSConns bounds the SIP-over-TLS connections open at once (each
-	// has a goroutine reading it); beyond it new ones are closed at once.
-	maxTLSConns = 1024
-)
+// tlsHandshakeTimeout bounds a TLS handshake: a peer that connects and
+// says nothing is dropped after it.
+const tlsHandshakeTimeout = 10 * time.Second
 
 // minTLS is the oldest TLS version spoken, in and out.
 const minTLS = tls.VersionTLS12
@@ -61,68 +54,16 @@ func (t *Trunk) listenTLS(ctx context.Context, lc *net.ListenConfig) error {
 	if err != nil {
 		return fmt.Errorf("%w: over TLS on %s (the sip-tls setting): %w", ErrSIP, t.cfg.TLSAddr, err)
 	}
-	t.tls = &tlsListener{Listener: ln, conf: serverTLSConfig(t.cfg.TLSConfig), allowed: t.allowedAddr,
-		log: t.log, slots: make(chan struct{}, maxTLSConns)}
+	t.tls = t.streamListener(ln, serverTLSConfig(t.cfg.TLSConfig))
 	return nil
 }
 
-// allowedAddr reports whether a is inside Config.Allow.
-func (t *Trunk) allowedAddr(a netip.Addr) bool {
-	for _, p := range t.cfg.Allow {
-		if p.Contains(a.Unmap()) {
-			return true
-		}
-	}
-	return false
-}
-
-// tlsListener is the SIP-over-TLS listener sipgo serves: it closes a
-// connection from outside Config.Allow before any handshake (a stranger
-// costs no more than an accept), bounds the connections open at once, and
-// gives each handshake tlsHandshakeTimeout.
-type tlsListener struct {
-	net.Listener
-	conf    *tls.Config
-	allowed func(netip.Addr) bool
-	log     *slog.Logger
-	slots   chan struct{}
-}
-
-func (l *tlsListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err //nolint:wrapcheck // sipgo's accept loop ends on the listener's own error
-		}
-		var src netip.Addr
-		if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-			src = a.AddrPort().Addr()
-		}
-		if !l.allowed(src) {
-			l.log.Debug("trunk: TLS connection refused: source not allowed", "source", src)
-			_ = c.Close()
-			continue
-		}
-		select {
-		case l.slots <- struct{}{}:
-		default:
-			l.log.Warn("trunk: TLS connection refused: too many open", "max", maxTLSConns)
-			_ = c.Close()
-			continue
-		}
-		return &tlsConn{Conn: tls.Server(c, l.conf), slots: l.slots}, nil
-	}
-}
-
 // tlsConn is a server-side TLS connection whose handshake, done on its
-// first read or write, has tlsHandshakeTimeout, and whose slot frees when
-// it closes.
+// first read or write, has tlsHandshakeTimeout.
 type tlsConn struct {
 	*tls.Conn
-	slots     chan struct{}
 	handshake sync.Once
 	err       error
-	closed    sync.Once
 }
 
 func (c *tlsConn) shake() error {
@@ -146,11 +87,6 @@ func (c *tlsConn) Write(b []byte) (int, error) {
 		return 0, fmt.Errorf("TLS handshake: %w", err)
 	}
 	return c.Conn.Write(b) //nolint:wrapcheck // a net.Conn's own errors
-}
-
-func (c *tlsConn) Close() error {
-	c.closed.Do(func() { <-c.slots })
-	return c.Conn.Close() //nolint:wrapcheck // a net.Conn's own errors
 }
 
 // isTLS reports whether req came over TLS.

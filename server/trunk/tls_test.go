@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,13 +140,15 @@ func (c *tlsCaller) until(code int, timeout time.Duration) sipMsg {
 // sips: Contact at the TLS address and SRTP; a BYE for its call sent over
 // UDP, with its Call-ID and both tags, gets 481 and changes nothing (a
 // call over TLS is reached over TLS only); our Hangup's BYE comes back on
-// the caller's own connection. TLS 1.1 is refused, and so is a connection
-// from outside the allow list, before any handshake.
+// the caller's own connection, which outlived the idle timeout while the
+// call was up (an idle one beside it did not). TLS 1.1 is refused, and so
+// is a connection from outside the allow list, before any handshake.
 func TestSIPOverTLS(t *testing.T) {
 	cert := testcert.New(t)
 	tlsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	calls := make(chan *Call, 1)
-	addr, _, _ := startTrunkCfg(t, Config{TLSAddr: tlsAddr, TLSConfig: cert.ServerConfig(), SRTP: SRTPRequired}, func(_ *answered, c *Call) {
+	const idle = 300 * time.Millisecond
+	addr, _, _ := startTrunkCfg(t, Config{TLSAddr: tlsAddr, TLSConfig: cert.ServerConfig(), SRTP: SRTPRequired, IdleTimeout: idle}, func(_ *answered, c *Call) {
 		if err := c.Answer(func([]byte) {}, func(dtmf.Event) {}); err != nil {
 			t.Error(err)
 		}
@@ -174,6 +177,17 @@ func TestSIPOverTLS(t *testing.T) {
 	call := <-calls
 	if _, ok := call.stream.(*rtpstream.SRTP); !ok {
 		t.Fatalf("the call's stream is a %T", call.stream)
+	}
+
+	// The call's connection outlives the idle timeout while the call is
+	// up; an idle one beside it does not.
+	spare, err := dialTLS(t, tlsAddr, cert.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * idle)
+	if _, err := spare.readMsg(time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("an idle TLS connection was not closed: %v", err)
 	}
 
 	// The call's BYE, over UDP: not the call's transport.
