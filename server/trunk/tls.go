@@ -92,50 +92,75 @@ func (c *tlsConn) Write(b []byte) (int, error) {
 // isTLS reports whether req came over TLS.
 func isTLS(req *sip.Request) bool { return strings.EqualFold(req.Transport(), "TLS") }
 
-// serverDialogs are the inbound calls' dialogs, in two caches: one for
-// calls that came over UDP or TCP, whose Contact is sip:, and one for
-// those that came over TLS, whose Contact is sips: at the TLS address. A
-// request for a call over TLS is only ever matched when it too comes over
-// TLS, so that nobody reaches such a call over a transport that is not
-// encrypted.
+// serverDialogs are the inbound calls' dialogs, in caches by transport:
+// one for calls that came over UDP or TCP, whose Contact is sip:, and two
+// for those that came over TLS, whose Contact is at the TLS address:
+// sips: when the INVITE's Request-URI was (RFC 3261 12.1.1 wants it so),
+// and sip:...;transport=tls when it was not, for the callers that call
+// sip:...;transport=tls and take no sips: URI (baresip 1.0's libre ends
+// such a call with ENOSYS). A request for a call over TLS is only ever
+// matched when it too comes over TLS, so that nobody reaches such a call
+// over a transport that is not encrypted.
 type serverDialogs struct {
-	plain *sipgo.DialogServerCache
-	tls   *sipgo.DialogServerCache // nil without Config.TLSAddr
+	plain  *sipgo.DialogServerCache
+	tls    *sipgo.DialogServerCache // sips:; nil without Config.TLSAddr
+	tlsSIP *sipgo.DialogServerCache // sip:...;transport=tls; nil without Config.TLSAddr
 }
 
 func newServerDialogs(cli *sipgo.Client, contact sip.ContactHeader, tlsContact *sip.ContactHeader) *serverDialogs {
 	d := &serverDialogs{plain: sipgo.NewDialogServerCache(cli, contact)}
 	if tlsContact != nil {
 		d.tls = sipgo.NewDialogServerCache(cli, *tlsContact)
+		c := tlsContact.Clone()
+		c.Address.Scheme = "sip"
+		c.Address.UriParams = sip.NewParams()
+		c.Address.UriParams.Add("transport", "tls")
+		d.tlsSIP = sipgo.NewDialogServerCache(cli, *c)
 	}
 	return d
 }
 
-func (d *serverDialogs) cache(req *sip.Request) *sipgo.DialogServerCache {
-	if d.tls != nil && isTLS(req) {
-		return d.tls
+// match runs fn on the cache req's dialog is in: for a request over TLS,
+// the sips: one, else (when that has no such dialog) the sip: one.
+func (d *serverDialogs) match(req *sip.Request, fn func(*sipgo.DialogServerCache) error) error {
+	if d.tls == nil || !isTLS(req) {
+		return fn(d.plain)
 	}
-	return d.plain
+	if err := fn(d.tls); !errors.Is(err, sipgo.ErrDialogDoesNotExists) {
+		return err
+	}
+	return fn(d.tlsSIP)
 }
 
 // ReadInvite makes the dialog of a new call's INVITE.
 func (d *serverDialogs) ReadInvite(req *sip.Request, tx sip.ServerTransaction) (*sipgo.DialogServerSession, error) {
-	return d.cache(req).ReadInvite(req, tx) //nolint:wrapcheck // sipgo's dialog errors, as before
+	c := d.plain
+	if d.tls != nil && isTLS(req) {
+		c = d.tlsSIP
+		if req.Recipient.IsEncrypted() {
+			c = d.tls
+		}
+	}
+	return c.ReadInvite(req, tx) //nolint:wrapcheck // sipgo's dialog errors, as before
 }
 
 // MatchDialogRequest finds the dialog an in-dialog request belongs to.
-func (d *serverDialogs) MatchDialogRequest(req *sip.Request) (*sipgo.DialogServerSession, error) {
-	return d.cache(req).MatchDialogRequest(req) //nolint:wrapcheck // sipgo's dialog errors, as before
+func (d *serverDialogs) MatchDialogRequest(req *sip.Request) (dlg *sipgo.DialogServerSession, err error) {
+	err = d.match(req, func(c *sipgo.DialogServerCache) error {
+		dlg, err = c.MatchDialogRequest(req)
+		return err //nolint:wrapcheck // sipgo's dialog errors, as before
+	})
+	return dlg, err //nolint:wrapcheck // sipgo's dialog errors, as before
 }
 
 // ReadAck hands an ACK to its dialog.
 func (d *serverDialogs) ReadAck(req *sip.Request, tx sip.ServerTransaction) error {
-	return d.cache(req).ReadAck(req, tx) //nolint:wrapcheck // sipgo's dialog errors, as before
+	return d.match(req, func(c *sipgo.DialogServerCache) error { return c.ReadAck(req, tx) })
 }
 
 // ReadBye hands a BYE to its dialog.
 func (d *serverDialogs) ReadBye(req *sip.Request, tx sip.ServerTransaction) error {
-	return d.cache(req).ReadBye(req, tx) //nolint:wrapcheck // sipgo's dialog errors, as before
+	return d.match(req, func(c *sipgo.DialogServerCache) error { return c.ReadBye(req, tx) })
 }
 
 // tlsContact is our Contact for dialogs over TLS: sips: at the TLS

@@ -28,6 +28,7 @@ type tlsCaller struct {
 	callID string
 	toTag  string
 	branch string
+	uri    string // the Request-URI (default sips:hushphone@server)
 }
 
 func dialTLS(t *testing.T, server string, conf *tls.Config) (*tlsCaller, error) {
@@ -51,7 +52,11 @@ func (c *tlsCaller) send(method string, cseq int, headers, body string) {
 	if method != "CANCEL" || c.branch == "" {
 		c.branch = "z9hG4bK-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
-	msg := method + " sips:hushphone@" + c.server + " SIP/2.0\r\n" +
+	uri := c.uri
+	if uri == "" {
+		uri = "sips:hushphone@" + c.server
+	}
+	msg := method + " " + uri + " SIP/2.0\r\n" +
 		"Via: SIP/2.0/TLS " + local + ";branch=" + c.branch + "\r\n" +
 		"From: <sips:0123456789@" + local + ">;tag=caller\r\n" +
 		"To: <sips:hushphone@" + c.server + ">" + c.toTag + "\r\n" +
@@ -346,5 +351,45 @@ func TestDialOverTLS(t *testing.T) {
 	case c := <-calls:
 		t.Fatalf("the far end got a call from the trunk that does not trust it: %s", c.ID)
 	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+// TestTLSContactFollowsTheRequestURI: a call over TLS to
+// sip:...;transport=tls (as baresip calls) gets a Contact of the same
+// kind, which callers that take no sips: URI can use (baresip 1.0 ended
+// the call on a sips: one); its in-dialog requests reach it over TLS.
+func TestTLSContactFollowsTheRequestURI(t *testing.T) {
+	cert := testcert.New(t)
+	tlsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	calls := make(chan *Call, 1)
+	startTrunkCfg(t, Config{TLSAddr: tlsAddr, TLSConfig: cert.ServerConfig()}, func(_ *answered, c *Call) {
+		if err := c.Answer(func([]byte) {}, func(dtmf.Event) {}); err != nil {
+			t.Error(err)
+		}
+		calls <- c
+	})
+	caller, err := dialTLS(t, tlsAddr, cert.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller.uri = "sip:hushphone@" + tlsAddr + ";transport=tls"
+	media, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer media.Close()
+	caller.send("INVITE", 1, "Content-Type: application/sdp\r\n", avpOffer(media.LocalAddr().(*net.UDPAddr).Port))
+	ok := caller.until(200, 3*time.Second)
+	if contact := first(ok.headers["contact"]); !strings.Contains(contact, "<sip:hushphone@"+tlsAddr+";transport=tls>") {
+		t.Fatalf("the 200's Contact is %q, want sip: at %s with transport=tls", contact, tlsAddr)
+	}
+	caller.send("ACK", 1, "", "")
+	call := <-calls
+	caller.send("BYE", 2, "", "")
+	caller.until(200, 3*time.Second)
+	select {
+	case <-call.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the caller's BYE over TLS did not end the call")
 	}
 }

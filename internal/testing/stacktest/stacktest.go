@@ -30,8 +30,11 @@ import (
 type Stack struct {
 	URL     string // the HTTP API and WebSocket, http://127.0.0.1:PORT
 	SIPAddr string // the SIP trunk side, 127.0.0.1:PORT (UDP and TCP)
-	DataDir string // the server's data directory; its log is server.log there
-	Store   *store.Store
+	// SIPTLSAddr is the SIP trunk side over TLS, 127.0.0.1:PORT, with
+	// WithSIPTLS.
+	SIPTLSAddr string
+	DataDir    string // the server's data directory; its log is server.log there
+	Store      *store.Store
 	// Payments are the secure-pay sessions (the sandbox gateway unless
 	// WithGateway says otherwise).
 	Payments *pay.Manager
@@ -95,6 +98,9 @@ type options struct {
 	route    []route.Option
 	outbound string
 	gateway  gateway.Connector
+	tlsCert  string // with tlsKey: SIP over TLS
+	tlsKey   string
+	srtp     string
 }
 
 // WithGateway sends payments to g instead of the embedded sandbox.
@@ -106,6 +112,14 @@ func WithGateway(g gateway.Connector) Option {
 // at addr (host:port), as serve's --trunk-out does.
 func WithOutbound(addr string) Option {
 	return func(o *options) { o.outbound = addr }
+}
+
+// WithSIPTLS serves SIP over TLS too (serve's --sip-tls), with the
+// certificate and key in certFile and keyFile (PEM; --tls-cert and
+// --tls-key), and the SRTP policy srtp (--trunk-srtp: off, optional or
+// required).
+func WithSIPTLS(certFile, keyFile, srtp string) Option {
+	return func(o *options) { o.tlsCert, o.tlsKey, o.srtp = certFile, keyFile, srtp }
 }
 
 // WithRejoinTimeout sets how long a held call waits for its dropped agent
@@ -140,6 +154,9 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	cfg.SessionTTL = time.Hour
 	cfg.TrunkOut = o.outbound
 	cfg.Ringback = "uk" // serve's default: callers hear ringing while they wait
+	if o.tlsCert != "" {
+		cfg.SIPTLS, cfg.TLSCert, cfg.TLSKey, cfg.TrunkSRTP = sipptest.FreeAddr(t), o.tlsCert, o.tlsKey, o.srtp
+	}
 	n, err := node.New(cfg, log,
 		node.WithGateway(o.gateway),
 		node.WithRouteOptions(o.route...),
@@ -155,7 +172,7 @@ func Start(t *testing.T, opts ...Option) *Stack {
 		t.Fatal(err)
 	}
 	s.node, s.Store, s.Payments = n, n.Store(), n.Payments()
-	s.URL, s.SIPAddr = n.URL(), n.SIPAddr()
+	s.URL, s.SIPAddr, s.SIPTLSAddr = n.URL(), n.SIPAddr(), cfg.SIPTLS
 	done := make(chan error, 1)
 	go func() { done <- n.Run(context.Background()) }()
 	t.Cleanup(func() {
