@@ -362,6 +362,10 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if c := t.call(req); c != nil {
+		if !c.reachedBy(req) { // a call over TLS is reached over TLS only
+			t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+			return
+		}
 		t.reinvite(c, req, tx)
 		return
 	}

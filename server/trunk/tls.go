@@ -163,6 +163,13 @@ func (d *serverDialogs) ReadBye(req *sip.Request, tx sip.ServerTransaction) erro
 	return d.match(req, func(c *sipgo.DialogServerCache) error { return c.ReadBye(req, tx) })
 }
 
+// reachedBy reports whether req may reach c by its transport: a call
+// that came over TLS only by requests over TLS (as its dialog's own
+// requests, serverDialogs); others by any.
+func (c *Call) reachedBy(req *sip.Request) bool {
+	return c.srv == nil || !isTLS(c.srv.InviteRequest) || isTLS(req)
+}
+
 // tlsContact is our Contact for dialogs over TLS: sips: at the TLS
 // address. Without Config.TLSAddr there is none.
 func tlsContact(cfg Config) (*sip.ContactHeader, error) {

@@ -142,9 +142,10 @@ func (c *tlsCaller) until(code int, timeout time.Duration) sipMsg {
 }
 
 // TestSIPOverTLS: a caller over TLS (sips:) with SRTP gets our 200 with a
-// sips: Contact at the TLS address and SRTP; a BYE for its call sent over
-// UDP, with its Call-ID and both tags, gets 481 and changes nothing (a
-// call over TLS is reached over TLS only); our Hangup's BYE comes back on
+// sips: Contact at the TLS address and SRTP; a BYE, a key press (INFO) and
+// a re-INVITE to plain RTP for its call sent over UDP, with its Call-ID
+// and both tags, get 481 and change nothing (a call over TLS is reached
+// over TLS only); our Hangup's BYE comes back on
 // the caller's own connection, which outlived the idle timeout while the
 // call was up (an idle one beside it did not). TLS 1.1 is refused, and so
 // is a connection from outside the allow list, before any handshake.
@@ -152,9 +153,15 @@ func TestSIPOverTLS(t *testing.T) {
 	cert := testcert.New(t)
 	tlsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	calls := make(chan *Call, 1)
+	keys := make(chan dtmf.Event, 16)
 	const idle = 300 * time.Millisecond
 	addr, _, _ := startTrunkCfg(t, Config{TLSAddr: tlsAddr, TLSConfig: cert.ServerConfig(), SRTP: SRTPRequired, IdleTimeout: idle}, func(_ *answered, c *Call) {
-		if err := c.Answer(func([]byte) {}, func(dtmf.Event) {}); err != nil {
+		if err := c.Answer(func([]byte) {}, func(e dtmf.Event) {
+			select {
+			case keys <- e:
+			default:
+			}
+		}); err != nil {
 			t.Error(err)
 		}
 		calls <- c
@@ -195,24 +202,42 @@ func TestSIPOverTLS(t *testing.T) {
 		t.Fatalf("an idle TLS connection was not closed: %v", err)
 	}
 
-	// The call's BYE, over UDP: not the call's transport.
+	// The call's BYE, a key press (SIP INFO) and a re-INVITE to plain
+	// RTP, over UDP, not the call's transport, with its Call-ID and both
+	// tags: 481, and nothing changes.
 	udp, err := net.Dial("udp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer udp.Close()
 	local := udp.LocalAddr().String()
-	bye := "BYE sips:hushphone@" + tlsAddr + " SIP/2.0\r\nVia: SIP/2.0/UDP " + local + ";branch=z9hG4bK-udpbye\r\n" +
-		"From: <sips:0123456789@" + local + ">;tag=caller\r\nTo: <sips:hushphone@" + tlsAddr + ">" + caller.toTag + "\r\n" +
-		"Call-ID: " + caller.callID + "\r\nCSeq: 9 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-	if _, err := udp.Write([]byte(bye)); err != nil {
-		t.Fatal(err)
+	for i, r := range []struct{ method, headers, body string }{
+		{"BYE", "", ""},
+		{"INFO", "Content-Type: application/dtmf-relay\r\n", "Signal=5\r\nDuration=160\r\n"},
+		{"INVITE", "Content-Type: application/sdp\r\nContact: <sip:0123456789@" + local + ">\r\n", avpOffer(media.LocalAddr().(*net.UDPAddr).Port)},
+	} {
+		req := r.method + " sips:hushphone@" + tlsAddr + " SIP/2.0\r\nVia: SIP/2.0/UDP " + local + ";branch=z9hG4bK-udp" + strconv.Itoa(i) + "\r\n" +
+			"From: <sips:0123456789@" + local + ">;tag=caller\r\nTo: <sips:hushphone@" + tlsAddr + ">" + caller.toTag + "\r\n" +
+			"Call-ID: " + caller.callID + "\r\nCSeq: " + strconv.Itoa(9+i) + " " + r.method + "\r\nMax-Forwards: 70\r\n" +
+			r.headers + "Content-Length: " + strconv.Itoa(len(r.body)) + "\r\n\r\n" + r.body
+		if _, err := udp.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 2048)
+		for {
+			_ = udp.SetReadDeadline(time.Now().Add(3 * time.Second))
+			n, err := udp.Read(buf)
+			if err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 1") {
+				continue // 100 Trying
+			}
+			if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 481") {
+				t.Fatalf("%s over UDP for a call over TLS: %v %q", r.method, err, buf[:n])
+			}
+			break
+		}
 	}
-	buf := make([]byte, 2048)
-	_ = udp.SetReadDeadline(time.Now().Add(3 * time.Second))
-	n, err := udp.Read(buf)
-	if err != nil || !strings.HasPrefix(string(buf[:n]), "SIP/2.0 481") {
-		t.Fatalf("BYE over UDP for a call over TLS: %v %q", err, buf[:n])
+	if len(keys) > 0 {
+		t.Fatal("a key press over UDP reached a call over TLS")
 	}
 	select {
 	case <-call.Done():
