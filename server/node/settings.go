@@ -129,7 +129,8 @@ func trunkConfig(cfg config.Config) (trunk.Config, error) {
 }
 
 // sipTLS is SIP over TLS's certificate (sip-tls-cert and sip-tls-key,
-// else tls-cert and tls-key), when sip-tls is set, and the authorities an
+// else tls-cert and tls-key, read again when they change), when sip-tls
+// is set, and the authorities an
 // outbound trunk's certificate must chain to (sip-tls-ca; nil: the
 // system's).
 func sipTLS(cfg config.Config) (*tls.Config, *x509.CertPool, error) {
@@ -154,9 +155,9 @@ func sipTLS(cfg config.Config) (*tls.Config, *x509.CertPool, error) {
 	if certFile == "" || keyFile == "" {
 		return nil, nil, fmt.Errorf("%w: sip-tls needs a certificate and its key: set sip-tls-cert and sip-tls-key, or tls-cert and tls-key (%s: one is missing)", ErrSIPTLS, names)
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	cert, err := loadCertFiles(certFile, keyFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrSIPTLS, names, err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, roots, nil
+	return &tls.Config{GetCertificate: cert.GetCertificate, MinVersion: tls.VersionTLS12}, roots, nil
 }
