@@ -115,8 +115,8 @@ func WithOutbound(addr string) Option {
 }
 
 // WithSIPTLS serves SIP over TLS too (serve's --sip-tls), with the
-// certificate and key in certFile and keyFile (PEM; --tls-cert and
-// --tls-key), and the SRTP policy srtp (--trunk-srtp: off, optional or
+// certificate and key in certFile and keyFile (PEM; --sip-tls-cert and
+// --sip-tls-key, so that the HTTP side stays as it is), and the SRTP policy srtp (--trunk-srtp: off, optional or
 // required).
 func WithSIPTLS(certFile, keyFile, srtp string) Option {
 	return func(o *options) { o.tlsCert, o.tlsKey, o.srtp = certFile, keyFile, srtp }
@@ -155,7 +155,7 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	cfg.TrunkOut = o.outbound
 	cfg.Ringback = "uk" // serve's default: callers hear ringing while they wait
 	if o.tlsCert != "" {
-		cfg.SIPTLS, cfg.TLSCert, cfg.TLSKey, cfg.TrunkSRTP = sipptest.FreeAddr(t), o.tlsCert, o.tlsKey, o.srtp
+		cfg.SIPTLS, cfg.SIPTLSCert, cfg.SIPTLSKey, cfg.TrunkSRTP = sipptest.FreeAddr(t), o.tlsCert, o.tlsKey, o.srtp
 	}
 	n, err := node.New(cfg, log,
 		node.WithGateway(o.gateway),
