@@ -21,6 +21,8 @@
 #                                                 the "baresip" metapackage adds only GUI recommends
 #   pebble                                        Let's Encrypt's ACME test server: serve's automatic
 #                                                 certificates (--acme-domain) are tested against it
+#   tshark                                        captures a call's packets on loopback (e2e: SIP over
+#                                                 TLS and SRTP leave nothing in clear)
 #   ca-certificates git                           the Go module proxy, go's VCS stamping
 #   libgtk-3-dev libwebkit2gtk-4.1-dev            the desktop app's window (Wails v2, tag webkit2_41)
 #   fonts-dejavu-core                             a font for the window's text
@@ -32,7 +34,7 @@ build=(gcc libc6-dev pkg-config libopus-dev)
 desktop=("${build[@]}" libgtk-3-dev libwebkit2gtk-4.1-dev fonts-dejavu-core)
 packages=(
 	"${desktop[@]}" make libspandsp-dev
-	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core pebble
+	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core pebble tshark
 	ca-certificates git xvfb xauth imagemagick
 )
 if [ "${1:-}" = "--build" ]; then

@@ -73,7 +73,7 @@ module_app		menu.so
 module_app		ctrl_tcp.so
 ctrl_tcp_listen		%[4]s
 snd_path		%[5]s
-`
+%[6]s`
 
 // baresip is a running baresip and a connection to its ctrl_tcp.
 type baresip struct {
@@ -106,6 +106,25 @@ type baresipMsg struct {
 // WAV file). It is killed when ctx ends or the test does.
 func startBaresip(ctx context.Context, t testing.TB, play string) *baresip {
 	t.Helper()
+	return startBaresipWith(ctx, t, play, baresipOptions{})
+}
+
+// baresipOptions change startBaresip's baresip.
+type baresipOptions struct {
+	// config is more lines for its config file (modules, sip_cafile,
+	// rtp_ports).
+	config string
+	// account is its account line (default
+	// <sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1).
+	account string
+}
+
+// startBaresipWith is startBaresip with o.
+func startBaresipWith(ctx context.Context, t testing.TB, play string, o baresipOptions) *baresip {
+	t.Helper()
+	if o.account == "" {
+		o.account = "<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1"
+	}
 	path := baresipPath(t)
 	dir := t.TempDir()
 	dumps := filepath.Join(dir, "dumps")
@@ -113,11 +132,11 @@ func startBaresip(ctx context.Context, t testing.TB, play string) *baresip {
 		t.Fatal(err)
 	}
 	ctrl := sipptest.FreeAddr(t)
-	cfg := fmt.Sprintf(baresipConfig, sipptest.FreeAddr(t), play, baresipModules, ctrl, dumps)
+	cfg := fmt.Sprintf(baresipConfig, sipptest.FreeAddr(t), play, baresipModules, ctrl, dumps, o.config)
 	if err := os.WriteFile(filepath.Join(dir, "config"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:caller@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(o.account+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "contacts"), nil, 0o600); err != nil {

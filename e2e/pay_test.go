@@ -44,6 +44,9 @@ type payScenario struct {
 	// hangupAfter: the caller hangs up this long after the audio ends (0:
 	// 20 s, by which the agent has hung up).
 	hangupAfter time.Duration
+	// caller, if set, places the call instead of sipp: the caller's audio
+	// is pcm (the keys in-band), and it hangs up after total at most.
+	caller func(ctx context.Context, t *testing.T, srv *stacktest.Stack, pcm []int16, total time.Duration)
 }
 
 // payRun is what one scenario saw.
@@ -77,7 +80,9 @@ func submitWhenReady(p *protocol.Payment, s *payRun) []func(context.Context, *en
 // seen, the stack, and the agent's recording.
 func runPay(t *testing.T, sc payScenario, opts ...stacktest.Option) (*payRun, *stacktest.Stack, string) {
 	t.Helper()
-	sipptest.Sipp(t)
+	if sc.caller == nil {
+		sipptest.Sipp(t)
+	}
 	srv := stacktest.Start(t, opts...)
 	srv.AddAgent(t, "ann", "ann-password")
 	srv.AddUser(t, "sue", store.RoleSupervisor, "sue-password")
@@ -171,21 +176,25 @@ func runPay(t *testing.T, sc payScenario, opts ...stacktest.Option) (*payRun, *s
 
 	keys := sipptest.Type(sc.keys, keysAt, 100*time.Millisecond, 100*time.Millisecond)
 	total := sipptest.End(keys) + time.Second
-	pcap := filepath.Join(dir, "caller.pcap")
-	if sc.rfc4733 {
-		err = sipptest.WriteRFC4733PCAP(pcap, keys, total)
-	} else {
-		err = sipptest.WritePCAPFromPCM(pcap, sipptest.InBand(keys, total))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	hang := sc.hangupAfter
 	if hang == 0 {
 		hang = 20 * time.Second
 	}
-	if err := sipptest.CallPCAP(ctx, t, srv.SIPAddr, pcap, total+hang); err != nil {
-		t.Fatal(err)
+	if sc.caller != nil {
+		sc.caller(ctx, t, srv, sipptest.InBand(keys, total+hang), total+hang)
+	} else {
+		pcap := filepath.Join(dir, "caller.pcap")
+		if sc.rfc4733 {
+			err = sipptest.WriteRFC4733PCAP(pcap, keys, total)
+		} else {
+			err = sipptest.WritePCAPFromPCM(pcap, sipptest.InBand(keys, total))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sipptest.CallPCAP(ctx, t, srv.SIPAddr, pcap, total+hang); err != nil {
+			t.Fatal(err)
+		}
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for audio.Calls() < 1 && time.Now().Before(deadline) {

@@ -36,13 +36,23 @@ import (
 
 // Config is the server's settings, resolved.
 type Config struct {
-	HTTP       string         // HTTP listen address, host:port
-	SIP        string         // SIP listen address (UDP and TCP), host:port
-	Ringback   string         // early media while a call waits: "uk", "us" or "off"
-	TrunkAuth  string         // the trunk credentials file ("" for none)
-	TrunkOut   string         // the outbound trunk, host:port ("" for no outbound calls)
-	TrunkFrom  string         // the number outbound calls present ("" for the default)
-	TrunkAllow []netip.Prefix // source addresses trunks may call from
+	HTTP string // HTTP listen address, host:port
+	SIP  string // SIP listen address (UDP and TCP), host:port
+	// SIPTLS is where SIP is served over TLS, host:port ("" for none);
+	// its certificate and key are SIPTLSCert and SIPTLSKey, else TLSCert
+	// and TLSKey (PEM files). SIPTLSCA is the PEM file of the authorities
+	// an outbound trunk's certificate must chain to ("" for the system's).
+	SIPTLS, SIPTLSCert, SIPTLSKey, SIPTLSCA string
+	// TrunkSRTP is the trunk's SRTP policy: off, optional or required.
+	TrunkSRTP string
+	// SIPIdleTimeout closes SIP connections over TCP and TLS idle this
+	// long (unless a call that came over one is up).
+	SIPIdleTimeout time.Duration
+	Ringback       string         // early media while a call waits: "uk", "us" or "off"
+	TrunkAuth      string         // the trunk credentials file ("" for none)
+	TrunkOut       string         // the outbound trunk, host:port ("" for no outbound calls)
+	TrunkFrom      string         // the number outbound calls present ("" for the default)
+	TrunkAllow     []netip.Prefix // source addresses trunks may call from
 	// RTPPortMin and RTPPortMax bound the UDP ports calls' media uses
 	// (the SIP side's RTP and RTCP, the agents' WebRTC); 0 and 0: any.
 	RTPPortMin, RTPPortMax uint16
@@ -64,7 +74,8 @@ type Config struct {
 	LogLevel             slog.Level
 
 	// HTTPS, and the metrics listener: TLSCert and TLSKey are the PEM
-	// files of the HTTPS certificate ("": none); ACMEDomains, when set,
+	// files of the HTTPS certificate ("": none), also SIP over TLS's
+	// unless SIPTLSCert and SIPTLSKey are set; ACMEDomains, when set,
 	// get one from the ACME CA at ACMECA instead, with ACMEEmail as the
 	// account's contact and ACMECARoot the PEM file of CAs to trust for
 	// the CA's own HTTPS ("": the system's).
@@ -118,7 +129,7 @@ var Settings = []Setting{
 	},
 	{
 		Name: "tls-cert", Env: "HUSHPHONE_TLS_CERT", Arg: "FILE", Default: "",
-		Usage: "the HTTPS certificate (PEM, the chain from the server's own certificate up); with tls-key the API and the WebSocket are HTTPS and WSS on the http address, and both files are read again when they change (empty: none)",
+		Usage: "the HTTPS certificate (PEM, the chain from the server's own certificate up); with tls-key the API and the WebSocket are HTTPS and WSS on the http address, and SIP over TLS uses it too unless sip-tls-cert is set; both files are read again when they change (empty: none)",
 		set: func(c *Config, v string) error {
 			c.TLSCert = v
 			return nil
@@ -223,6 +234,58 @@ var Settings = []Setting{
 		},
 	},
 	{
+		Name: "sip-tls", Env: "HUSHPHONE_SIP_TLS", Arg: "ADDR", Default: "",
+		Usage: "where SIP trunks reach the server over TLS (host:port, e.g. 0.0.0.0:5061; empty: no SIP over TLS), with the certificate of --sip-tls-cert and --sip-tls-key, else --tls-cert and --tls-key",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" || port == "0" {
+					return fmt.Errorf("%w: %q is not host:port with a port, e.g. 127.0.0.1:5061", ErrBadValue, v)
+				}
+			}
+			c.SIPTLS = v
+			return nil
+		},
+	},
+	{
+		Name: "sip-tls-cert", Env: "HUSHPHONE_SIP_TLS_CERT", Arg: "FILE", Default: "",
+		Usage: "the certificate (PEM, with its chain) for SIP over TLS, if not --tls-cert's",
+		set:   func(c *Config, v string) error { c.SIPTLSCert = v; return nil },
+	},
+	{
+		Name: "sip-tls-key", Env: "HUSHPHONE_SIP_TLS_KEY", Arg: "FILE", Default: "",
+		Usage: "the private key (PEM) of --sip-tls-cert",
+		set:   func(c *Config, v string) error { c.SIPTLSKey = v; return nil },
+	},
+	{
+		Name: "sip-tls-ca", Env: "HUSHPHONE_SIP_TLS_CA", Arg: "FILE", Default: "",
+		Usage: "the certificate authorities (PEM) an outbound trunk over TLS (--trunk-out sips:HOST:PORT) must have its certificate from (empty: the system's)",
+		set:   func(c *Config, v string) error { c.SIPTLSCA = v; return nil },
+	},
+	{
+		Name: "trunk-srtp", Env: "HUSHPHONE_TRUNK_SRTP", Arg: "POLICY", Default: "optional",
+		Usage: "SRTP with SDES keys (RFC 4568) on the trunk: off (plain RTP only; SRTP offers get 488), optional (SRTP offers answered with SRTP, plain with plain; outbound calls offer SRTP over TLS) or required (plain RTP offers get 488; outbound calls offer SRTP only)",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "off", "optional", "required":
+				c.TrunkSRTP = v
+				return nil
+			}
+			return fmt.Errorf("%w: trunk-srtp %q: use off, optional or required", ErrBadValue, v)
+		},
+	},
+	{
+		Name: "sip-idle-timeout", Env: "HUSHPHONE_SIP_IDLE_TIMEOUT", Arg: "DURATION", Default: "2m",
+		Usage: "how long a SIP connection over TCP or TLS may say nothing before it is closed (kept while a call that came over it is up)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return fmt.Errorf("%w: %q is not a duration of a second or more, e.g. 2m", ErrBadValue, v)
+			}
+			c.SIPIdleTimeout = d
+			return nil
+		},
+	},
+	{
 		Name: "ringback", Env: "HUSHPHONE_RINGBACK", Arg: "TONE", Default: "uk",
 		Usage: "early media for callers waiting for an agent (183 with the tone, then 200): uk (400+450 Hz), us (440+480 Hz) or off (180 Ringing only, for peers that do not take 183)",
 		set: func(c *Config, v string) error {
@@ -244,11 +307,12 @@ var Settings = []Setting{
 	},
 	{
 		Name: "trunk-out", Env: "HUSHPHONE_TRUNK_OUT", Arg: "ADDR", Default: "",
-		Usage: "the outbound SIP trunk that outbound calls go to (host:port; empty: no outbound calls)",
+		Usage: "the outbound SIP trunk that outbound calls go to (host:port, or sips:host:port over TLS, which needs --sip-tls; empty: no outbound calls)",
 		set: func(c *Config, v string) error {
 			if v != "" {
-				if host, port, err := net.SplitHostPort(v); err != nil || host == "" || port == "" || port == "0" {
-					return fmt.Errorf("%w: %q is not host:port with a port, e.g. sip.example.net:5060", ErrBadValue, v)
+				hostPort := strings.TrimPrefix(v, "sips:")
+				if host, port, err := net.SplitHostPort(hostPort); err != nil || host == "" || port == "" || port == "0" {
+					return fmt.Errorf("%w: %q is not host:port or sips:host:port with a port, e.g. sip.example.net:5060", ErrBadValue, v)
 				}
 			}
 			c.TrunkOut = v

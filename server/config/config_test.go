@@ -19,7 +19,7 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 func TestDefaults(t *testing.T) {
 	c := Defaults()
 	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo,
-		InviteRate: 20, MaxQueueWait: 10 * time.Minute, ACMECA: LetsEncrypt, Metrics: "127.0.0.1:9464"}
+		InviteRate: 20, MaxQueueWait: 10 * time.Minute, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, ACMECA: LetsEncrypt, Metrics: "127.0.0.1:9464"}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -96,6 +96,10 @@ func TestBadValues(t *testing.T) {
 		{"bad level", "debug, info", nil, []string{"--log-level", "loud"}},
 		{"bad ringback", "uk, us or off", nil, []string{"--ringback", "fr"}},
 		{"bad trunk-out", "host:port", nil, []string{"--trunk-out", "sip.example.net"}},
+		{"trunk-out sips: with no port", "host:port", nil, []string{"--trunk-out", "sips:sip.example.net"}},
+		{"bad sip-tls", "host:port", nil, []string{"--sip-tls", "5061"}},
+		{"bad trunk-srtp", "off, optional or required", map[string]string{"HUSHPHONE_TRUNK_SRTP": "on"}, nil},
+		{"short sip-idle-timeout", "a second or more", nil, []string{"--sip-idle-timeout", "10ms"}},
 		{"bad trunk-out-from", "not a number", nil, []string{"--trunk-out-from", "44+20"}},
 		{"bad max-calls", "1 to 100000, or auto", nil, []string{"--max-calls", "0"}},
 		{"bad invite-rate", "calls a second", nil, []string{"--invite-rate", "-1"}},
@@ -214,5 +218,21 @@ func TestSwitch(t *testing.T) {
 	}
 	if h := Help("insecure-http"); !strings.Contains(h, "--insecure-http ") || strings.Contains(h, "--insecure-http  ARG") {
 		t.Errorf("Help(insecure-http):\n%s", h)
+	}
+}
+
+// TestTrunkTLSSettings: SIP over TLS, its certificate, the SRTP policy and
+// the idle timeout, as a deployment sets them.
+func TestTrunkTLSSettings(t *testing.T) {
+	got, err := load(t, map[string]string{"HUSHPHONE_TLS_CERT": "/etc/h/cert.pem", "HUSHPHONE_TLS_KEY": "/etc/h/key.pem"},
+		"--sip-tls", "0.0.0.0:5061", "--sip-tls-cert", "/etc/h/sip.pem", "--sip-tls-key", "/etc/h/sip.key", "--sip-tls-ca", "/etc/h/ca.pem",
+		"--trunk-out", "sips:sip.example.net:5061", "--trunk-srtp", "required", "--sip-idle-timeout", "30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SIPTLS != "0.0.0.0:5061" || got.SIPTLSCert != "/etc/h/sip.pem" || got.SIPTLSKey != "/etc/h/sip.key" || got.SIPTLSCA != "/etc/h/ca.pem" ||
+		got.TLSCert != "/etc/h/cert.pem" || got.TLSKey != "/etc/h/key.pem" || got.TrunkOut != "sips:sip.example.net:5061" ||
+		got.TrunkSRTP != "required" || got.SIPIdleTimeout != 30*time.Second {
+		t.Fatalf("%+v", got)
 	}
 }

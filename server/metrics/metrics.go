@@ -42,6 +42,8 @@ type Metrics struct {
 	sipRefused   *prometheus.CounterVec
 	rtpStrangers *prometheus.CounterVec
 	callsCut     *prometheus.CounterVec
+	sipConns     *prometheus.CounterVec
+	srtpDropped  prometheus.Counter
 }
 
 // The label values the trunk's counters may carry; anything else is
@@ -103,6 +105,12 @@ func New() *Metrics {
 			Name: "hushphone_calls_cut_total",
 			Help: "Calls the trunk ended with BYE because the peer went quiet: no_ack (the 200 OK never acknowledged), rtp_timeout (no media for the rtp-timeout setting), session_expired (an RFC 4028 session timer not refreshed).",
 		}, []string{"reason"}),
+		sipConns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hushphone_sip_connections_closed_total", Help: "SIP connections over TCP and TLS the server closed, by why: not_allowed (from outside trunk-allow), too_many, idle.",
+		}, []string{"reason"}),
+		srtpDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hushphone_srtp_dropped_total", Help: "SRTP and SRTCP packets from trunks dropped: failed authentication, replayed, or not SRTP.",
+		}),
 	}
 	// Every series exists from the start, at 0, so that a rate over it
 	// means something before the first refusal.
@@ -118,7 +126,7 @@ func New() *Metrics {
 		m.callsCut.WithLabelValues(c)
 	}
 	m.reg.MustRegister(m.callsOffered, m.callsEnded, m.callsActive, m.packets, m.lost, m.jitter, m.latency,
-		m.sipRefused, m.rtpStrangers, m.callsCut,
+		m.sipRefused, m.rtpStrangers, m.callsCut, m.sipConns, m.srtpDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -171,3 +179,9 @@ func (m *Metrics) RTPStranger(kind string) {
 func (m *Metrics) CallCut(reason string) {
 	m.callsCut.WithLabelValues(known(reason, cuts)).Inc()
 }
+
+// SIPConnClosed counts a SIP connection the trunk closed, by why.
+func (m *Metrics) SIPConnClosed(reason string) { m.sipConns.WithLabelValues(reason).Inc() }
+
+// SRTPDropped counts a call's SRTP packets dropped.
+func (m *Metrics) SRTPDropped(n uint64) { m.srtpDropped.Add(float64(n)) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/server/callerleg"
+	"github.com/hushphone/hushphone/server/trunk"
 )
 
 func scrape(t *testing.T, m *Metrics) string {
@@ -34,6 +35,10 @@ func TestExposition(t *testing.T) {
 		m.AddedLatency(20*time.Millisecond + 300*time.Microsecond)
 	}
 	m.CallEnded(callerleg.Stats{Received: 100, Events: 7, Lost: 3, Late: 1, Ignored: 2, Malformed: 4, Jitter: 2 * time.Millisecond})
+	m.SIPConnClosed(trunk.ConnNotAllowed)
+	m.SIPConnClosed(trunk.ConnNotAllowed)
+	m.SIPConnClosed(trunk.ConnIdle)
+	m.SRTPDropped(3)
 	text := scrape(t, m)
 	for _, want := range []string{
 		"hushphone_calls_offered_total 2",
@@ -48,6 +53,9 @@ func TestExposition(t *testing.T) {
 		`hushphone_added_latency_seconds_bucket{le="0.02"} 0`,
 		`hushphone_added_latency_seconds_bucket{le="0.0202"} 0`,
 		`hushphone_added_latency_seconds_bucket{le="0.0205"} 50`,
+		`hushphone_sip_connections_closed_total{reason="not_allowed"} 2`,
+		`hushphone_sip_connections_closed_total{reason="idle"} 1`,
+		"hushphone_srtp_dropped_total 3",
 		"go_goroutines",
 	} {
 		if !strings.Contains(text, want) {
@@ -98,3 +106,10 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 }
+
+// The trunk finds these counters by their methods: a change of name there
+// must fail here.
+var _ interface {
+	trunk.ConnMetrics
+	SRTPDropped(uint64)
+} = (*Metrics)(nil)

@@ -378,6 +378,7 @@ func private(path, setting string, sentinel error) error {
 type certFiles struct {
 	cert, key string
 	log       *slog.Logger
+	what      string // what it serves, for the log: "HTTPS" if empty
 
 	mu      sync.Mutex
 	current *tls.Certificate
@@ -428,7 +429,7 @@ func (c *certFiles) load() error {
 		return err
 	}
 	c.current, c.stamp, c.sum = cert, st, sum
-	c.log.Info("HTTPS: certificate loaded", certAttrs(cert)...)
+	c.log.Info(c.serves()+": certificate loaded", certAttrs(cert)...)
 	return nil
 }
 
@@ -481,12 +482,20 @@ func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	cert, err := c.parse(certPEM, keyPEM)
 	if err != nil {
 		c.bad = sum
-		c.log.Warn("HTTPS: the changed certificate files do not load; the previous certificate serves on", "err", err)
+		c.log.Warn(c.serves()+": the changed certificate files do not load; the previous certificate serves on", "err", err)
 		return c.current, nil
 	}
 	c.current, c.sum, c.bad = cert, sum, [32]byte{}
-	c.log.Info("HTTPS: certificate reloaded", certAttrs(cert)...)
+	c.log.Info(c.serves()+": certificate reloaded", certAttrs(cert)...)
 	return cert, nil
+}
+
+// serves is what the certificate serves, for the log.
+func (c *certFiles) serves() string {
+	if c.what == "" {
+		return "HTTPS"
+	}
+	return c.what
 }
 
 // certAttrs say which certificate it is, for the log.

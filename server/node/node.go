@@ -176,13 +176,16 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	if err != nil {
 		return nil, err //nolint:wrapcheck // pay's error says what is wrong
 	}
-	tcfg, err := trunkConfig(cfg)
+	tcfg, err := trunkConfig(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	tcfg.OnCall, tcfg.Metrics, tcfg.Logger = ev.inbound.publish, n.metrics, log
 	if len(tcfg.Auth) > 0 {
 		log.Info("trunk: INVITEs must authenticate", "credentials", len(tcfg.Auth))
+	}
+	if tcfg.TLSAddr != "" {
+		log.Info("trunk: SIP over TLS", "addr", tcfg.TLSAddr, "srtp", tcfg.SRTP.String())
 	}
 	if n.trunk, err = trunk.New(tcfg); err != nil {
 		return nil, err //nolint:wrapcheck // trunk's error says what is wrong

@@ -2,8 +2,11 @@ package node
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -22,6 +25,9 @@ var (
 	ErrMediaIP = errors.New("with the sip setting on a name or on every address, set media-ip to the address trunks send RTP to")
 	// ErrGateway: the gateway settings do not fit together.
 	ErrGateway = errors.New("gateway settings")
+	// ErrSIPTLS: the settings of SIP over TLS do not fit together, or its
+	// files cannot be read.
+	ErrSIPTLS = errors.New("SIP over TLS settings")
 )
 
 // mediaIP is where the SIP side's RTP is bound and advertised: the
@@ -86,7 +92,7 @@ func newGateway(cfg config.Config) (gateway.Connector, error) {
 
 // trunkConfig is the SIP trunk's configuration from the settings; OnCall
 // and the logger are the node's to add.
-func trunkConfig(cfg config.Config) (trunk.Config, error) {
+func trunkConfig(cfg config.Config, log *slog.Logger) (trunk.Config, error) {
 	rtpIP, err := mediaIP(cfg)
 	if err != nil {
 		return trunk.Config{}, err
@@ -95,9 +101,18 @@ func trunkConfig(cfg config.Config) (trunk.Config, error) {
 		SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
 		Allow: cfg.TrunkAllow, RTPAddr: rtpIP, RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
 		MaxCalls: cfg.MaxCalls, InviteRate: cfg.InviteRate,
+		TLSAddr: cfg.SIPTLS, IdleTimeout: cfg.SIPIdleTimeout,
 	}
 	if cfg.InviteRate == 0 {
 		tc.InviteRate = -1 // the setting's 0 is no limit; the trunk's is its default
+	}
+	if cfg.TrunkSRTP != "" {
+		if tc.SRTP, err = trunk.ParseSRTPPolicy(cfg.TrunkSRTP); err != nil {
+			return trunk.Config{}, err //nolint:wrapcheck // trunk's error names the setting
+		}
+	}
+	if tc.TLSConfig, tc.TLSRoots, err = sipTLS(cfg, log); err != nil {
+		return trunk.Config{}, err
 	}
 	rb, on, err := trunk.RingbackByName(cfg.Ringback)
 	if err != nil {
@@ -116,4 +131,39 @@ func trunkConfig(cfg config.Config) (trunk.Config, error) {
 		}
 	}
 	return tc, nil
+}
+
+// sipTLS is SIP over TLS's certificate (sip-tls-cert and sip-tls-key,
+// else tls-cert and tls-key, read again when they change, as HTTPS's
+// are), when sip-tls
+// is set, and the authorities an
+// outbound trunk's certificate must chain to (sip-tls-ca; nil: the
+// system's).
+func sipTLS(cfg config.Config, log *slog.Logger) (*tls.Config, *x509.CertPool, error) {
+	var roots *x509.CertPool
+	if cfg.SIPTLSCA != "" {
+		pem, err := os.ReadFile(cfg.SIPTLSCA)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: reading the sip-tls-ca file: %w", ErrSIPTLS, err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("%w: the sip-tls-ca file %s holds no PEM certificate", ErrSIPTLS, cfg.SIPTLSCA)
+		}
+	}
+	if cfg.SIPTLS == "" {
+		return nil, roots, nil
+	}
+	certFile, keyFile, names := cfg.SIPTLSCert, cfg.SIPTLSKey, "sip-tls-cert and sip-tls-key"
+	if certFile == "" && keyFile == "" {
+		certFile, keyFile, names = cfg.TLSCert, cfg.TLSKey, "tls-cert and tls-key"
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, nil, fmt.Errorf("%w: sip-tls needs a certificate and its key: set sip-tls-cert and sip-tls-key, or tls-cert and tls-key (%s: one is missing)", ErrSIPTLS, names)
+	}
+	cert := &certFiles{cert: certFile, key: keyFile, log: log, what: "SIP over TLS"}
+	if err := cert.load(); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrSIPTLS, names, err)
+	}
+	return &tls.Config{GetCertificate: cert.get, MinVersion: tls.VersionTLS12}, roots, nil
 }

@@ -2,13 +2,17 @@ package node
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hushphone/hushphone/internal/testing/testcert"
 	"github.com/hushphone/hushphone/server/config"
+	"github.com/hushphone/hushphone/server/trunk"
 )
 
 func TestNewGateway(t *testing.T) {
@@ -75,5 +79,44 @@ func TestMediaIP(t *testing.T) {
 		case err != nil && strings.Contains(err.Error(), "--"):
 			t.Errorf("sip %q: the error names a flag, not the setting: %v", c.sip, err)
 		}
+	}
+}
+
+// TestSIPTLSSettings: sip-tls takes sip-tls-cert and sip-tls-key, else
+// tls-cert and tls-key, and refuses to start without a certificate; the
+// SRTP policy and the idle timeout reach the trunk.
+func TestSIPTLSSettings(t *testing.T) {
+	cert := testcert.New(t)
+	base := config.Defaults()
+	base.SIPTLS = "127.0.0.1:5061"
+	for _, c := range []struct {
+		name     string
+		set      func(*config.Config)
+		err      string
+		hasRoots bool
+	}{
+		{"sip-tls-cert", func(c *config.Config) { c.SIPTLSCert, c.SIPTLSKey = cert.CertFile, cert.KeyFile }, "", false},
+		{"tls-cert", func(c *config.Config) { c.TLSCert, c.TLSKey = cert.CertFile, cert.KeyFile }, "", false},
+		{"sip-tls-ca", func(c *config.Config) { c.TLSCert, c.TLSKey, c.SIPTLSCA = cert.CertFile, cert.KeyFile, cert.CAFile }, "", true},
+		{"no certificate", func(*config.Config) {}, "needs a certificate", false},
+		{"no key", func(c *config.Config) { c.SIPTLSCert = cert.CertFile }, "one is missing", false},
+		{"a key for another certificate", func(c *config.Config) { c.SIPTLSCert, c.SIPTLSKey = cert.CertFile, testcert.New(t).KeyFile }, "sip-tls-cert", false},
+		{"a CA file that is not PEM", func(c *config.Config) { c.TLSCert, c.TLSKey, c.SIPTLSCA = cert.CertFile, cert.KeyFile, cert.KeyFile }, "no PEM certificate", false},
+	} {
+		cfg := base
+		c.set(&cfg)
+		tc, err := trunkConfig(cfg, slog.New(slog.DiscardHandler))
+		switch {
+		case c.err != "" && (!errors.Is(err, ErrSIPTLS) || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.err)
+		case c.err == "" && (err != nil || tc.TLSAddr != cfg.SIPTLS || tc.TLSConfig == nil || tc.TLSConfig.GetCertificate == nil || (tc.TLSRoots != nil) != c.hasRoots):
+			t.Errorf("%s: %+v, %v", c.name, tc, err)
+		}
+	}
+	cfg := base
+	cfg.TLSCert, cfg.TLSKey, cfg.TrunkSRTP, cfg.SIPIdleTimeout = cert.CertFile, cert.KeyFile, "required", 30*time.Second
+	tc, err := trunkConfig(cfg, slog.New(slog.DiscardHandler))
+	if err != nil || tc.SRTP != trunk.SRTPRequired || tc.IdleTimeout != 30*time.Second {
+		t.Fatalf("%+v, %v", tc, err)
 	}
 }

@@ -1,10 +1,12 @@
 // Package sdpneg answers a SIP trunk's SDP offer for the caller's audio:
 // G.711 (PCMU or PCMA, the offerer's preference first) with RFC 4733
-// telephone-events when offered, over plain RTP/AVP. It also reads the hold
-// direction of a re-INVITE, and where the caller wants RTCP: on the RTP
-// port (a=rtcp-mux, RFC 5761, which the answer accepts), at a=rtcp's
-// address (RFC 3605), or on the RTP port plus one. It does not do SRTP,
-// ICE or any codec but G.711. What it agrees becomes a callerleg.Params.
+// telephone-events when offered, over plain RTP (RTP/AVP) or SRTP
+// (RTP/SAVP) with its keys in a=crypto attributes (SDES, RFC 4568; see
+// crypto.go). It also reads the hold direction of a re-INVITE, and where
+// the caller wants RTCP: on the RTP port (a=rtcp-mux, RFC 5761, which the
+// answer accepts), at a=rtcp's address (RFC 3605), or on the RTP port plus
+// one. It does not do DTLS-SRTP, ICE or any codec but G.711. What it
+// agrees becomes a callerleg.Params.
 package sdpneg
 
 import (
@@ -68,7 +70,25 @@ type Offer struct {
 	// RTCP is the caller's a=rtcp address, zero if it gave none (see
 	// RTCPAddr).
 	RTCP netip.AddrPort
+	// Secure is set when the stream is SRTP (RTP/SAVP). Crypto is then the
+	// offer's first a=crypto line we can use: the far end's key, for what
+	// it sends. LocalCrypto is ours, for what we send, with the same tag
+	// and suite: whoever answers fills it in (a fresh key for each call)
+	// before Answer writes it into the answer.
+	Secure      bool
+	Crypto      Crypto
+	LocalCrypto Crypto
 }
+
+// Profiles are the RTP profiles an offer's audio may use.
+type Profiles uint8
+
+// What NegotiateWith accepts.
+const (
+	AnyProfile Profiles = iota // RTP/AVP or RTP/SAVP, answered in kind
+	AVPOnly                    // plain RTP only: RTP/SAVP is not acceptable
+	SAVPOnly                   // SRTP only: RTP/AVP is not acceptable
+)
 
 // RTCPAddr is where the caller wants RTCP: the RTP address when muxed,
 // else a=rtcp's, else the RTP port plus one.
@@ -84,8 +104,14 @@ func (o Offer) RTCPAddr() netip.AddrPort {
 	return netip.AddrPortFrom(o.Remote.Addr(), o.Remote.Port()+1)
 }
 
-// Negotiate reads an offer and picks what to use from it.
-func Negotiate(offer []byte) (Offer, error) {
+// Negotiate reads an offer and picks what to use from it, plain RTP or
+// SRTP.
+func Negotiate(offer []byte) (Offer, error) { return NegotiateWith(offer, AnyProfile) }
+
+// NegotiateWith reads an offer and picks what to use from it: its first
+// audio stream that uses one of profiles and a codec (and, for SRTP, an
+// a=crypto line) this server has.
+func NegotiateWith(offer []byte, profiles Profiles) (Offer, error) {
 	if len(bytes.TrimSpace(offer)) == 0 {
 		return Offer{}, fmt.Errorf("%w: empty", ErrMalformed)
 	}
@@ -98,7 +124,7 @@ func Negotiate(offer []byte) (Offer, error) {
 		if m.MediaName.Media != "audio" {
 			continue
 		}
-		o, err := negotiateAudio(&s, m)
+		o, err := negotiateAudio(&s, m, profiles)
 		if err == nil {
 			return o, nil
 		}
@@ -112,10 +138,18 @@ func Negotiate(offer []byte) (Offer, error) {
 	return Offer{}, firstErr
 }
 
-func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription) (Offer, error) {
+func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription, profiles Profiles) (Offer, error) {
 	var o Offer
-	if p := m.MediaName.Protos; len(p) != 2 || p[0] != "RTP" || p[1] != "AVP" {
-		return o, fmt.Errorf("%w: transport %s (only RTP/AVP)", ErrNotAcceptable, strings.Join(p, "/"))
+	switch proto := strings.Join(m.MediaName.Protos, "/"); {
+	case proto == "RTP/AVP" && profiles != SAVPOnly:
+	case proto == "RTP/SAVP" && profiles != AVPOnly:
+		o.Secure = true
+	case proto == "RTP/AVP":
+		return o, fmt.Errorf("%w: transport RTP/AVP (plain RTP): only SRTP, RTP/SAVP, is taken", ErrNotAcceptable)
+	case proto == "RTP/SAVP":
+		return o, fmt.Errorf("%w: transport RTP/SAVP (SRTP): only plain RTP, RTP/AVP, is taken", ErrNotAcceptable)
+	default:
+		return o, fmt.Errorf("%w: transport %s (only RTP/AVP and RTP/SAVP)", ErrNotAcceptable, proto)
 	}
 	port := m.MediaName.Port.Value
 	if port <= 0 || port > 65535 {
@@ -175,6 +209,22 @@ func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription) (Offer, 
 	if !found {
 		return o, fmt.Errorf("%w: no PCMU or PCMA at 8000 Hz among %v", ErrNotAcceptable, m.MediaName.Formats)
 	}
+	if o.Secure {
+		// The offerer's preference first (RFC 4568 7.1.1); lines we
+		// cannot use are passed over.
+		for _, a := range m.Attributes {
+			if a.Key != "crypto" {
+				continue
+			}
+			if c, err := parseCrypto(a.Value); err == nil {
+				o.Crypto = c
+				break
+			}
+		}
+		if o.Crypto.IsZero() {
+			return o, fmt.Errorf("%w: RTP/SAVP with no a=crypto line this server can use (it takes %s)", ErrNotAcceptable, suiteNames[1:])
+		}
+	}
 
 	o.Direction, o.PtimeMs = SendRecv, 20
 	for _, attrs := range [][]sdp.Attribute{s.Attributes, m.Attributes} { // media level wins
@@ -233,9 +283,10 @@ func parseRTCP(v string, rtpAddr netip.Addr) (netip.AddrPort, error) {
 }
 
 // Answer writes the SDP answer to an offer o, for our RTP at local: RTCP
-// muxed on it when the offer asked, else on local's port plus one.
-// session and version are the o= line's session id and version (bump the
-// version on every new answer in a dialog).
+// muxed on it when the offer asked, else on local's port plus one; for
+// SRTP, RTP/SAVP with o.LocalCrypto, our key. session and version are the
+// o= line's session id and version (bump the version on every new answer
+// in a dialog).
 func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 	ipv := "IP4"
 	if local.Addr().Is6() && !local.Addr().Is4In6() {
@@ -248,7 +299,11 @@ func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=hushphone %d %d IN %s %s\r\ns=Hushphone\r\nc=IN %s %s\r\nt=0 0\r\n", session, version, ipv, addr, ipv, addr)
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP %d", local.Port(), o.AudioPT)
+	proto := "RTP/AVP"
+	if o.Secure {
+		proto = "RTP/SAVP"
+	}
+	fmt.Fprintf(&b, "m=audio %d %s %d", local.Port(), proto, o.AudioPT)
 	if o.EventPT != 0 {
 		fmt.Fprintf(&b, " %d", o.EventPT)
 	}
@@ -261,6 +316,9 @@ func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 	} else {
 		fmt.Fprintf(&b, "a=rtcp:%d\r\n", local.Port()+1)
 	}
+	if o.Secure {
+		b.WriteString("a=crypto:" + o.LocalCrypto.attribute() + "\r\n")
+	}
 	fmt.Fprintf(&b, "a=ptime:20\r\na=%s\r\n", o.Direction.answer())
 	return []byte(b.String())
 }
@@ -269,8 +327,10 @@ func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 const OfferEventPT = 101
 
 // MakeOffer writes our SDP offer for an outbound call, with our RTP at
-// local and RTCP on the port above: PCMU, then PCMA, and telephone-event.
-func MakeOffer(local netip.AddrPort, session, version uint64) []byte {
+// local and RTCP on the port above: PCMU, then PCMA, and telephone-event;
+// over plain RTP, or, given our keys in crypto, over SRTP (RTP/SAVP, an
+// a=crypto line for each).
+func MakeOffer(local netip.AddrPort, session, version uint64, crypto ...Crypto) []byte {
 	ipv := "IP4"
 	if local.Addr().Is6() && !local.Addr().Is4In6() {
 		ipv = "IP6"
@@ -278,18 +338,42 @@ func MakeOffer(local netip.AddrPort, session, version uint64) []byte {
 	addr := local.Addr().Unmap().String()
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=hushphone %d %d IN %s %s\r\ns=Hushphone\r\nc=IN %s %s\r\nt=0 0\r\n", session, version, ipv, addr, ipv, addr)
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP 0 8 %d\r\n", local.Port(), OfferEventPT)
+	proto := "RTP/AVP"
+	if len(crypto) > 0 {
+		proto = "RTP/SAVP"
+	}
+	fmt.Fprintf(&b, "m=audio %d %s 0 8 %d\r\n", local.Port(), proto, OfferEventPT)
 	fmt.Fprintf(&b, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", OfferEventPT, OfferEventPT)
+	for _, c := range crypto {
+		b.WriteString("a=crypto:" + c.attribute() + "\r\n")
+	}
 	fmt.Fprintf(&b, "a=rtcp:%d\r\na=ptime:20\r\na=sendrecv\r\n", local.Port()+1)
 	return []byte(b.String())
 }
 
 // ReadAnswer reads the answer to MakeOffer's offer: what the far end
-// agreed, which must be among what we offered.
-func ReadAnswer(answer []byte) (Offer, error) {
-	o, err := Negotiate(answer)
+// agreed, which must be among what we offered. offered are the keys the
+// offer held: none for plain RTP, whose answer must be RTP/AVP; for SRTP
+// the answer must be RTP/SAVP, its a=crypto line naming one of offered by
+// tag and suite, and LocalCrypto is then that one of ours.
+func ReadAnswer(answer []byte, offered ...Crypto) (Offer, error) {
+	profiles := AVPOnly
+	if len(offered) > 0 {
+		profiles = SAVPOnly
+	}
+	o, err := NegotiateWith(answer, profiles)
 	if err != nil {
 		return Offer{}, err
+	}
+	if o.Secure {
+		for _, c := range offered {
+			if c.Tag == o.Crypto.Tag && c.Suite == o.Crypto.Suite {
+				o.LocalCrypto = c
+			}
+		}
+		if o.LocalCrypto.IsZero() {
+			return Offer{}, fmt.Errorf("%w: the answer's a=crypto (tag %d, %s) was not offered", ErrNotAcceptable, o.Crypto.Tag, o.Crypto.Suite)
+		}
 	}
 	if o.AudioPT != 0 && o.AudioPT != 8 {
 		return Offer{}, fmt.Errorf("%w: the answer's audio payload type %d was not offered", ErrNotAcceptable, o.AudioPT)

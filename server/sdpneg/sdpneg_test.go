@@ -48,8 +48,14 @@ func TestNegotiate(t *testing.T) {
 			Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, PtimeMs: 20}, nil},
 		{"only Opus", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
 			"m=audio 6000 RTP/AVP 96", "a=rtpmap:96 opus/48000/2"), Offer{}, ErrNotAcceptable},
-		{"SRTP", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+		{"SRTP without a=crypto", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
 			"m=audio 6000 RTP/SAVP 0"), Offer{}, ErrNotAcceptable},
+		{"SRTP with only a suite we lack", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/SAVP 0", "a=crypto:1 F8_128_HMAC_SHA1_80 inline:"+key30), Offer{}, ErrNotAcceptable},
+		{"SRTP", srtpOffer, Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, EventPT: 101, PtimeMs: 20,
+			Secure: true, Crypto: Crypto{Tag: 2, Suite: AESCM128HMACSHA180, Key: NewKey(key30Bytes)}}, nil},
+		{"RTP/SAVPF", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/SAVPF 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+key30), Offer{}, ErrNotAcceptable},
 		{"no audio", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
 			"m=video 9000 RTP/AVP 96"), Offer{}, ErrNotAcceptable},
 		{"port 0", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
@@ -145,6 +151,7 @@ func FuzzNegotiate(f *testing.F) {
 	f.Add(sippOffer)
 	f.Add(baresipOffer)
 	f.Add([]byte("v=0\r\nm=audio 1 RTP/AVP 0\r\n"))
+	f.Add(srtpOffer)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := Negotiate(b)
 		if err != nil {
@@ -153,8 +160,16 @@ func FuzzNegotiate(f *testing.F) {
 			}
 			return
 		}
-		if _, err := Negotiate(Answer(o, netip.MustParseAddrPort("127.0.0.1:20000"), 1, 1)); err != nil {
+		if o.Secure {
+			o.LocalCrypto = o.Crypto // as the trunk fills it in: its tag and suite, a key, no MKI
+			o.LocalCrypto.MKI, o.LocalCrypto.MKILen = 0, 0
+		}
+		back, err := Negotiate(Answer(o, netip.MustParseAddrPort("127.0.0.1:20000"), 1, 1))
+		if err != nil {
 			t.Fatalf("answer to an accepted offer does not parse: %v", err)
+		}
+		if back.Secure != o.Secure || back.Crypto != o.LocalCrypto {
+			t.Fatalf("the answer's keys read back as %v, want %v", back.Crypto, o.LocalCrypto)
 		}
 	})
 }

@@ -4,6 +4,8 @@ package trunk
 // server setting it comes from) and the metrics it reports.
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -45,7 +47,9 @@ type Config struct {
 	// only ones accepted (default DefaultAuthAlgorithms).
 	AuthAlgorithms []string
 	// Outbound is the outbound trunk's SIP address, HOST:PORT, for Dial
-	// (the trunk-out setting; empty: Dial returns ErrNoOutbound).
+	// (the trunk-out setting; empty: Dial returns ErrNoOutbound); over
+	// TLS, sips:HOST:PORT (which needs TLSAddr, where the trunk's requests
+	// in the call reach us).
 	Outbound string
 	// OutboundFrom is the number our outbound calls present (From's user
 	// part; the trunk-out-from setting; default "hushphone").
@@ -63,6 +67,28 @@ type Config struct {
 	// DefaultInviteRate; negative: no limit): one past it gets 503 with
 	// Retry-After.
 	InviteRate int
+	// TLSAddr, if set, is where SIP is also served over TLS, HOST:PORT
+	// (the sip-tls setting): calls to sips: or transport=tls, and the far
+	// end's requests in outbound calls over TLS. Connections from outside
+	// Allow are closed before the handshake.
+	TLSAddr string
+	// TLSConfig is the TLS listener's configuration: its certificate (the
+	// sip-tls-cert and sip-tls-key settings, else tls-cert and tls-key).
+	// TLS 1.2 is the oldest taken, whatever it says. Required with
+	// TLSAddr.
+	TLSConfig *tls.Config
+	// TLSRoots, if set, are the certificate authorities an outbound
+	// trunk's certificate must chain to (the sip-tls-ca setting); nil: the
+	// system's.
+	TLSRoots *x509.CertPool
+	// SRTP is what calls do about SRTP with SDES keys (RFC 4568; the
+	// trunk-srtp setting): SRTPOptional (the zero value, and the
+	// default), SRTPOff or SRTPRequired.
+	SRTP SRTPPolicy
+	// IdleTimeout closes a SIP connection over TCP or TLS that has said
+	// nothing for this long, unless a call that came over it is up (the
+	// sip-idle-timeout setting; default DefaultIdleTimeout).
+	IdleTimeout time.Duration
 	// RTCPInterval is how often a call sends RTCP reports, on average
 	// (default 5 s; each wait is 0.5 to 1.5 of it).
 	RTCPInterval time.Duration

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/server/sdpneg"
+	"github.com/hushphone/hushphone/server/trunk/rtpstream"
 )
 
 // Errors from Dial.
@@ -131,15 +133,20 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		}
 	}()
 
-	c, err := t.newCall(sdpneg.Offer{})
+	// SRTP or plain RTP, as the policy says (srtp.go): for SRTP our keys
+	// are made with the call, and the far end's come with its answer.
+	c, err := t.newCall(sdpneg.Offer{Secure: t.outboundSecure()})
 	if err != nil {
 		return nil, err
 	}
-	offer := sdpneg.MakeOffer(c.stream.LocalAddr(), uint64(time.Now().Unix()), 1)
-	host, port := t.outHost, t.outPort
+	var ours []sdpneg.Crypto
+	if c.Offer.Secure {
+		ours = append(ours, c.Offer.LocalCrypto)
+	}
+	offer := sdpneg.MakeOffer(c.stream.LocalAddr(), uint64(time.Now().Unix()), 1, ours...)
 	from := &sip.FromHeader{Address: sip.Uri{User: t.cfg.OutboundFrom, Host: t.sipHost}}
 	from.Params.Add("tag", sip.GenerateTagN(16))
-	dlg, err := t.outDialogs.Invite(ctx, sip.Uri{User: number, Host: host, Port: port}, offer, from, sip.NewHeader("Content-Type", "application/sdp"))
+	dlg, err := t.outDialogs.WriteInvite(ctx, t.outboundInvite(number, offer, from))
 	if err != nil {
 		c.closeMedia()
 		return nil, fmt.Errorf("%w: INVITE to the outbound trunk: %w", ErrSIP, err)
@@ -183,7 +190,10 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		c.closeMedia()
 		return nil, err
 	}
-	ans, err := sdpneg.ReadAnswer(dlg.InviteResponse.Body())
+	ans, err := sdpneg.ReadAnswer(dlg.InviteResponse.Body(), ours...)
+	if err == nil && ans.Secure {
+		err = setRemote(c.stream.(*rtpstream.SRTP), ans.Crypto) //nolint:forcetypeassert // an SRTP offer made an SRTP stream
+	}
 	if err != nil {
 		t.log.Info("trunk: outbound call's answer refused", "err", err)
 		return fail(fmt.Errorf("trunk: the far end's SDP answer: %w", err))
@@ -268,15 +278,19 @@ func (t *Trunk) waitAnswer(ctx context.Context, dlg *sipgo.DialogClientSession, 
 	return ctx.Err() //nolint:wrapcheck // Dial wraps it
 }
 
-// outbound parses Config.Outbound.
-func outbound(addr string) (string, int, error) {
-	host, portS, err := net.SplitHostPort(addr)
+// outbound parses Config.Outbound: HOST:PORT, or sips:HOST:PORT for TLS.
+func outbound(addr string) (host string, port int, overTLS bool, err error) {
+	hostPort, overTLS := strings.CutPrefix(addr, "sips:")
+	if !overTLS {
+		hostPort = strings.TrimPrefix(hostPort, "sip:")
+	}
+	host, portS, err := net.SplitHostPort(hostPort)
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: the trunk-out setting %q is not HOST:PORT: %w", ErrConfig, addr, err)
+		return "", 0, false, fmt.Errorf("%w: the trunk-out setting %q is not HOST:PORT or sips:HOST:PORT: %w", ErrConfig, addr, err)
 	}
-	port, err := strconv.Atoi(portS)
+	port, err = strconv.Atoi(portS)
 	if err != nil || port <= 0 || port > 65535 || host == "" {
-		return "", 0, fmt.Errorf("%w: the trunk-out setting %q is not HOST:PORT", ErrConfig, addr)
+		return "", 0, false, fmt.Errorf("%w: the trunk-out setting %q is not HOST:PORT or sips:HOST:PORT", ErrConfig, addr)
 	}
-	return host, port, nil
+	return host, port, overTLS, nil
 }

@@ -19,7 +19,8 @@ import (
 // application/dtmf) to the call's Masker.
 func (t *Trunk) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	c := t.call(req)
-	if c == nil {
+	if c == nil || !c.reachedBy(req) { // a call over TLS is reached over TLS only
+
 		t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}

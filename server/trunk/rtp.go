@@ -27,10 +27,11 @@ import (
 // its RTCP reports and its caller leg only see packets in the clear.
 //
 // rtpstream.Plain is plain RTP (RTP/AVP) over the call's UDP port pair.
-// SRTP (RFC 3711, RTP/SAVP) is to be another Stream over the same ports:
-// WriteRTP encrypts header and payload into its own buffer, WriteRTCP
-// encrypts the compound packet (SRTCP), and Receive authenticates and
-// decrypts each packet, dropping what fails, before handing it on.
+// rtpstream.SRTP (RFC 3711, RTP/SAVP) is the other Stream over the same
+// ports: WriteRTP encrypts header and payload into its own buffer,
+// WriteRTCP encrypts the compound packet (SRTCP), and Receive
+// authenticates and decrypts each packet, dropping what fails, before
+// handing it on.
 type Stream interface {
 	// LocalAddr is the RTP port's address, for our SDP.
 	LocalAddr() netip.AddrPort
@@ -53,20 +54,31 @@ type Stream interface {
 }
 
 // listenMedia binds a new call's media ports: an even and odd pair for
-// RTP and RTCP, or one port when the offer muxes RTCP on RTP.
-func (t *Trunk) listenMedia(offer sdpneg.Offer) (Stream, error) {
-	s, err := rtpstream.Listen(rtpstream.Ports{IP: t.cfg.RTPAddr, Min: t.cfg.RTPPortMin, Max: t.cfg.RTPPortMax}, offer.RTCPMux)
+// RTP and RTCP, or one port when the offer muxes RTCP on RTP. An SRTP
+// offer (RTP/SAVP) gets SRTP over them, with our keys, fresh for the call,
+// put in offer.LocalCrypto for the answer (srtp.go); a plain one, plain
+// RTP.
+func (t *Trunk) listenMedia(offer *sdpneg.Offer) (Stream, error) {
+	p, err := rtpstream.Listen(rtpstream.Ports{IP: t.cfg.RTPAddr, Min: t.cfg.RTPPortMin, Max: t.cfg.RTPPortMax}, offer.RTCPMux)
 	if err != nil {
 		return nil, fmt.Errorf("trunk: %w", err)
+	}
+	if !offer.Secure {
+		return p, nil
+	}
+	s, err := secure(p, offer)
+	if err != nil {
+		_ = p.Close()
+		return nil, err
 	}
 	return s, nil
 }
 
 // newCall binds a call's media ports (see listenMedia) and sets up its RTP
 // stream to the caller. An outbound call's offer is empty until the
-// answer: it never muxes RTCP.
+// answer (but for Secure, when we offer SRTP): it never muxes RTCP.
 func (t *Trunk) newCall(offer sdpneg.Offer) (*Call, error) {
-	stream, err := t.listenMedia(offer)
+	stream, err := t.listenMedia(&offer)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +143,7 @@ func (c *Call) isCallerRTP(b []byte) bool {
 
 // closeMedia releases the call's media ports.
 func (c *Call) closeMedia() {
+	c.reportSRTP()
 	_ = c.stream.Close()
 }
 

@@ -47,7 +47,7 @@ type Trunk struct {
 	admit   *admission
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
-	dialogs *sipgo.DialogServerCache
+	dialogs *serverDialogs
 
 	mu       sync.Mutex
 	calls    map[string]*Call // by Call-ID
@@ -62,12 +62,14 @@ type Trunk struct {
 	outDialogs *sipgo.DialogClientCache // nil without Config.Outbound
 	outHost    string
 	outPort    int
+	outTLS     bool          // the outbound trunk is over TLS
 	sipHost    string        // our SIP address's host, for From
 	serving    chan struct{} // closed when Serve serves: Dial may send
 	shutdown   chan struct{} // closed when Serve begins to shut down: Dials are cancelled
 
-	udp net.PacketConn // bound by Listen
-	tcp net.Listener
+	udp net.PacketConn  // bound by Listen
+	tcp *streamListener // conns.go
+	tls *streamListener // with Config.TLSAddr
 }
 
 // New checks the configuration and prepares the trunk side.
@@ -90,6 +92,9 @@ func New(cfg Config) (*Trunk, error) {
 	if cfg.RTCPInterval <= 0 {
 		cfg.RTCPInterval = 5 * time.Second
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
 	if cfg.RTPPortMax < cfg.RTPPortMin || (cfg.RTPPortMin == 0) != (cfg.RTPPortMax == 0) {
 		return nil, fmt.Errorf("%w: the rtp-ports setting %d-%d: set both, MIN up to MAX", ErrConfig, cfg.RTPPortMin, cfg.RTPPortMax)
 	}
@@ -109,7 +114,14 @@ func New(cfg Config) (*Trunk, error) {
 	// sipgo logs through its default logger: through siplog, which keeps
 	// raw SIP out of the logs.
 	routeSIPLogs(cfg.Logger.Handler())
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Hushphone"))
+	if cfg.TLSAddr != "" && cfg.TLSConfig == nil {
+		return nil, fmt.Errorf("%w: the sip-tls setting needs a certificate: sip-tls-cert and sip-tls-key, or tls-cert and tls-key", ErrConfig)
+	}
+	tlsContact, err := tlsContact(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("Hushphone"), sipgo.WithUserAgenTLSConfig(clientTLSConfig(cfg)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSIP, err)
 	}
@@ -123,7 +135,7 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	t := &Trunk{
 		cfg: cfg, log: cfg.Logger, admit: newAdmission(cfg.MaxCalls, cfg.InviteRate), ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
-		dialogs: sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}),
+		dialogs: newServerDialogs(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}, tlsContact),
 	}
 	if cfg.OutboundFrom == "" {
 		cfg.OutboundFrom = "hushphone"
@@ -132,16 +144,16 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	t.cfg.OutboundFrom, t.sipHost = cfg.OutboundFrom, host
 	if cfg.Outbound != "" {
-		if t.outHost, t.outPort, err = outbound(cfg.Outbound); err != nil {
+		if t.outHost, t.outPort, t.outTLS, err = outbound(cfg.Outbound); err != nil {
 			return nil, err
 		}
-		// Outbound requests go from the SIP port, so that the far end's
-		// answers and requests come back where we serve.
-		outCli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(cfg.SIPAddr), sipgo.WithClientAddr(cfg.SIPAddr))
+		// Outbound requests go from the SIP port (or over TLS), so that
+		// the far end's answers and requests come back where we serve.
+		outCli, contact, err := outboundClient(ua, cfg, t.outTLS, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}})
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrSIP, err)
+			return nil, err
 		}
-		t.outDialogs = sipgo.NewDialogClientCache(outCli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}})
+		t.outDialogs = sipgo.NewDialogClientCache(outCli, contact)
 	}
 	if len(cfg.Auth) > 0 {
 		if t.auth, err = newAuthenticator(cfg.Auth, cfg.AuthAlgorithms); err != nil {
@@ -174,8 +186,13 @@ func (t *Trunk) Listen(ctx context.Context) error {
 		_ = udp.Close()
 		return fmt.Errorf("%w: over TCP on %s (the sip setting): %w", ErrSIP, t.cfg.SIPAddr, err)
 	}
+	if err := t.listenTLS(ctx, &lc); err != nil {
+		_ = udp.Close()
+		_ = tcp.Close()
+		return err
+	}
 	t.mu.Lock()
-	t.udp, t.tcp = udp, tcp
+	t.udp, t.tcp = udp, t.streamListener(tcp, nil)
 	t.mu.Unlock()
 	return nil
 }
@@ -210,10 +227,14 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
 	go func() { errs <- t.srv.ServeUDP(&readyConn{PacketConn: t.udp, ready: t.serving}) }()
 	go func() { errs <- t.srv.ServeTCP(t.tcp) }()
 	serving := 2 // the goroutines above, until each has sent on errs
+	if t.tls != nil {
+		go func() { errs <- t.srv.ServeTLS(t.tls) }()
+		serving++
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -248,6 +269,9 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	grace.Stop()
 	_ = t.udp.Close()
 	_ = t.tcp.Close()
+	if t.tls != nil {
+		_ = t.tls.Close()
+	}
 	_ = t.ua.Close()
 	<-bgDone
 	for ; serving > 0; serving-- {
@@ -339,6 +363,10 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	if c := t.call(req); c != nil {
+		if !c.reachedBy(req) { // a call over TLS is reached over TLS only
+			t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+			return
+		}
 		t.reinvite(c, req, tx)
 		return
 	}
@@ -357,7 +385,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 	}
-	offer, err := sdpneg.Negotiate(req.Body())
+	offer, err := t.negotiate(req.Body()) // under the SRTP policy
 	if err != nil {
 		code, reason := sip.StatusBadRequest, "Bad SDP"
 		if errors.Is(err, sdpneg.ErrNotAcceptable) {
@@ -378,7 +406,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = dlg.Respond(sip.StatusServiceUnavailable, "No media port", nil)
 		return
 	}
-	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dlg, dlg
+	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dialogOf(dlg), dlg
 	t.mu.Lock()
 	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
 		t.mu.Unlock()
@@ -433,7 +461,7 @@ func (t *Trunk) reinvite(c *Call, req *sip.Request, tx sip.ServerTransaction) {
 	defer c.sig.Unlock()
 	body := c.answerSDP()
 	if len(req.Body()) > 0 {
-		o, err := sdpneg.Negotiate(req.Body())
+		o, err := c.renegotiate(req.Body()) // in the call's codec, and plain or SRTP as it is
 		if err != nil || o.Law != c.Offer.Law {
 			t.log.Info("trunk: re-INVITE refused", "call", c.ID, "err", err)
 			t.respond(tx, req, 488, "Not Acceptable Here")

@@ -30,8 +30,11 @@ import (
 type Stack struct {
 	URL     string // the HTTP API and WebSocket, http://127.0.0.1:PORT
 	SIPAddr string // the SIP trunk side, 127.0.0.1:PORT (UDP and TCP)
-	DataDir string // the server's data directory; its log is server.log there
-	Store   *store.Store
+	// SIPTLSAddr is the SIP trunk side over TLS, 127.0.0.1:PORT, with
+	// WithSIPTLS.
+	SIPTLSAddr string
+	DataDir    string // the server's data directory; its log is server.log there
+	Store      *store.Store
 	// Payments are the secure-pay sessions (the sandbox gateway unless
 	// WithGateway says otherwise).
 	Payments *pay.Manager
@@ -100,6 +103,9 @@ type options struct {
 	route      []route.Option
 	outbound   string
 	gateway    gateway.Connector
+	tlsCert    string // with tlsKey: SIP over TLS
+	tlsKey     string
+	srtp       string
 }
 
 // WithoutRingback has waiting callers get 180 Ringing and no early media
@@ -129,6 +135,14 @@ func WithConfig(f func(*config.Config)) Option {
 // the max-queue-wait setting's least (10 s).
 func WithMaxQueueWait(d time.Duration) Option {
 	return func(o *options) { o.route = append(o.route, route.WithMaxWait(d)) }
+}
+
+// WithSIPTLS serves SIP over TLS too (serve's --sip-tls), with the
+// certificate and key in certFile and keyFile (PEM; --sip-tls-cert and
+// --sip-tls-key, so that the HTTP side stays as it is), and the SRTP policy srtp (--trunk-srtp: off, optional or
+// required).
+func WithSIPTLS(certFile, keyFile, srtp string) Option {
+	return func(o *options) { o.tlsCert, o.tlsKey, o.srtp = certFile, keyFile, srtp }
 }
 
 // WithRejoinTimeout sets how long a held call waits for its dropped agent
@@ -170,6 +184,9 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	for _, f := range o.config {
 		f(&cfg)
 	}
+	if o.tlsCert != "" {
+		cfg.SIPTLS, cfg.SIPTLSCert, cfg.SIPTLSKey, cfg.TrunkSRTP = sipptest.FreeAddr(t), o.tlsCert, o.tlsKey, o.srtp
+	}
 	n, err := node.New(cfg, log,
 		node.WithGateway(o.gateway),
 		node.WithRouteOptions(o.route...),
@@ -185,7 +202,7 @@ func Start(t *testing.T, opts ...Option) *Stack {
 		t.Fatal(err)
 	}
 	s.node, s.Store, s.Payments = n, n.Store(), n.Payments()
-	s.URL, s.SIPAddr = n.URL(), n.SIPAddr()
+	s.URL, s.SIPAddr, s.SIPTLSAddr = n.URL(), n.SIPAddr(), cfg.SIPTLS
 	done := make(chan error, 1)
 	go func() { done <- n.Run(context.Background()) }()
 	t.Cleanup(func() {

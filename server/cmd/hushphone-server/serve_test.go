@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
+	"github.com/hushphone/hushphone/internal/testing/testcert"
 	"github.com/hushphone/hushphone/internal/testing/testkit"
 )
 
@@ -228,6 +231,8 @@ func TestServeErrors(t *testing.T) {
 		{"tiny rtp-ports", []string{"--rtp-ports", "10000-10001"}, 2, "MIN-MAX of at least 4 ports"},
 		{"bad media-ip", []string{"--media-ip", "0.0.0.0"}, 2, "not one IP address"},
 		{"bad public-ip", []string{"--public-ip", "nat"}, 2, "not one IP address"},
+		{"sip-tls without a certificate", []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", sipptest.FreeAddr(t), "--sip-tls", sipptest.FreeAddr(t)}, 1, "sip-tls needs a certificate"},
+		{"bad trunk-srtp", []string{"--trunk-srtp", "on"}, 2, "off, optional or required"},
 		{"sip everywhere without media-ip", []string{"--data", t.TempDir(), "--http", "127.0.0.1:0", "--sip", "0.0.0.0:" + sipptest.FreePort(t)}, 1, "set media-ip"},
 	} {
 		code, _, errOut := runWith(t, "", append([]string{"serve"}, tc.args...)...)
@@ -385,5 +390,39 @@ func TestServePprof(t *testing.T) {
 	}
 	if code := get(url + "/debug/pprof/goroutine?debug=1"); code == http.StatusOK {
 		t.Error("the API's address serves the profiles too")
+	}
+}
+
+// TestServeSIPOverTLS: with --sip-tls and its certificate, serve answers
+// SIP over TLS (TLS 1.2 or newer, the certificate our CA signed), and
+// closes a connection from outside --trunk-allow at once.
+func TestServeSIPOverTLS(t *testing.T) {
+	cert := testcert.New(t)
+	tlsAddr := sipptest.FreeAddr(t)
+	_, stop := startServe(t, "--http", "127.0.0.1:0", "--data", t.TempDir(), "--sip-tls", tlsAddr,
+		"--sip-tls-cert", cert.CertFile, "--sip-tls-key", cert.KeyFile, "--trunk-srtp", "required", "--trunk-allow", "127.0.0.1")
+	defer stop()
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: 3 * time.Second}, Config: cert.ClientConfig()}
+	conn, err := d.DialContext(context.Background(), "tcp", tlsAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	l := conn.LocalAddr().String()
+	msg := "OPTIONS sips:hushphone@" + tlsAddr + " SIP/2.0\r\nVia: SIP/2.0/TLS " + l + ";branch=z9hG4bK-tls\r\n" +
+		"From: <sips:0123@" + l + ">;tag=1\r\nTo: <sips:hushphone@" + tlsAddr + ">\r\nCall-ID: tls@" + l + "\r\n" +
+		"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if _, err := conn.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "SIP/2.0 200") {
+		t.Fatalf("OPTIONS over TLS: %q %v", line, err)
+	}
+	stranger := tls.Dialer{NetDialer: &net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}, Config: cert.ClientConfig()}
+	if c, err := stranger.DialContext(context.Background(), "tcp", tlsAddr); err == nil {
+		_ = c.Close()
+		t.Fatal("a TLS handshake from 127.0.0.2, outside --trunk-allow, succeeded")
 	}
 }

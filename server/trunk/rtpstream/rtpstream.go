@@ -7,8 +7,8 @@
 //
 // This package is the only code on the trunk side that touches a media
 // socket: the call above it writes and reads packets through the trunk's
-// Stream interface, which Plain implements. SRTP (RFC 3711, pion/srtp) is
-// to be a second implementation over the same ports, encrypting what
+// Stream interface, which Plain and SRTP implement. SRTP (RFC 3711,
+// pion/srtp; srtp.go) runs over the same ports as Plain, encrypting what
 // WriteRTP and WriteRTCP send and authenticating and decrypting what
 // Receive hands on, so that nothing above it changes.
 package rtpstream
