@@ -68,6 +68,73 @@ type Offer struct {
 	// RTCP is the caller's a=rtcp address, zero if it gave none (see
 	// RTCPAddr).
 	RTCP netip.AddrPort
+	// Events are the telephone-events agreed: those the offer's fmtp
+	// names (RFC 4733's default 0-15 without one) that this server takes
+	// (OurEvents). Zero when EventPT is 0; a hand-made Offer with an
+	// EventPT and no Events is taken as DefaultEvents.
+	Events Events
+}
+
+// Events is a set of RFC 4733 events, bit n for event n.
+type Events uint32
+
+// The event sets.
+const (
+	// DefaultEvents is what a telephone-event stream carries when its
+	// fmtp names nothing (RFC 4733 section 7.1.1): the 16 DTMF keys.
+	DefaultEvents Events = 1<<16 - 1
+	// OurEvents is what this server takes and offers: the 16 DTMF keys
+	// and flash (16).
+	OurEvents Events = 1<<17 - 1
+)
+
+// String is the set as an fmtp value: "0-15", "0-11,16".
+func (e Events) String() string {
+	var b strings.Builder
+	for n := 0; n < 32; {
+		if e&(1<<n) == 0 {
+			n++
+			continue
+		}
+		end := n
+		for end+1 < 32 && e&(1<<(end+1)) != 0 {
+			end++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(n))
+		if end > n {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(end))
+		}
+		n = end + 1
+	}
+	return b.String()
+}
+
+// parseEvents reads an fmtp value's events ("0-15,16"), keeping those
+// below 32; items that do not parse are skipped (events above 31 are
+// never ours, and a peer's odd list must not cost the call).
+func parseEvents(v string) Events {
+	var e Events
+	for _, item := range strings.Split(v, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(item), "-")
+		a, err := strconv.ParseUint(strings.TrimSpace(lo), 10, 8)
+		if err != nil {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(strings.TrimSpace(hi), 10, 8); err != nil || b < a {
+				continue
+			}
+		}
+		for n := a; n <= b && n < 32; n++ {
+			e |= 1 << n
+		}
+	}
+	return e
 }
 
 // RTCPAddr is where the caller wants RTCP: the RTP address when muxed,
@@ -175,6 +242,20 @@ func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription) (Offer, 
 	if !found {
 		return o, fmt.Errorf("%w: no PCMU or PCMA at 8000 Hz among %v", ErrNotAcceptable, m.MediaName.Formats)
 	}
+	if o.EventPT != 0 {
+		// The answer may not name events the offer did not (RFC 3264
+		// 6.1): only those both sides take are agreed.
+		o.Events = DefaultEvents
+		prefix := strconv.Itoa(int(o.EventPT)) + " "
+		for _, a := range m.Attributes {
+			if a.Key == "fmtp" && strings.HasPrefix(a.Value, prefix) {
+				o.Events = parseEvents(strings.TrimPrefix(a.Value, prefix))
+			}
+		}
+		if o.Events &= OurEvents; o.Events == 0 {
+			o.EventPT = 0
+		}
+	}
 
 	o.Direction, o.PtimeMs = SendRecv, 20
 	for _, attrs := range [][]sdp.Attribute{s.Attributes, m.Attributes} { // media level wins
@@ -254,7 +335,11 @@ func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 	}
 	fmt.Fprintf(&b, "\r\na=rtpmap:%d %s\r\n", o.AudioPT, codec)
 	if o.EventPT != 0 {
-		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", o.EventPT, o.EventPT)
+		events := o.Events & OurEvents
+		if events == 0 {
+			events = DefaultEvents
+		}
+		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d %s\r\n", o.EventPT, o.EventPT, events)
 	}
 	if o.RTCPMux {
 		b.WriteString("a=rtcp-mux\r\n")
@@ -279,7 +364,7 @@ func MakeOffer(local netip.AddrPort, session, version uint64) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "v=0\r\no=hushphone %d %d IN %s %s\r\ns=Hushphone\r\nc=IN %s %s\r\nt=0 0\r\n", session, version, ipv, addr, ipv, addr)
 	fmt.Fprintf(&b, "m=audio %d RTP/AVP 0 8 %d\r\n", local.Port(), OfferEventPT)
-	fmt.Fprintf(&b, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", OfferEventPT, OfferEventPT)
+	fmt.Fprintf(&b, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:%d telephone-event/8000\r\na=fmtp:%d %s\r\n", OfferEventPT, OfferEventPT, OurEvents)
 	fmt.Fprintf(&b, "a=rtcp:%d\r\na=ptime:20\r\na=sendrecv\r\n", local.Port()+1)
 	return []byte(b.String())
 }
