@@ -1,8 +1,10 @@
 // Package metrics is what the server exposes on /metrics, in Prometheus'
-// text format: calls, the caller legs' packets, loss and jitter, and the
-// server's added latency (a caller's audio in, masked audio out). Never a
-// digit, a number called from, or anything about a key press but its
-// count.
+// text format: calls, the caller legs' packets, loss and jitter, the
+// server's added latency (a caller's audio in, masked audio out), and what
+// the trunk refused: SIP requests from outside a call's dialog, media from
+// strangers, calls cut because their peer went silent. Never a digit, a
+// number called from, an address, or anything about a key press but its
+// count: every label value is one of a fixed few.
 package metrics
 
 import (
@@ -37,6 +39,28 @@ type Metrics struct {
 	lost         prometheus.Counter
 	jitter       prometheus.Histogram
 	latency      prometheus.Histogram
+	sipRefused   *prometheus.CounterVec
+	rtpStrangers *prometheus.CounterVec
+	callsCut     *prometheus.CounterVec
+}
+
+// The label values the trunk's counters may carry; anything else is
+// counted as "other", so that nothing from the network becomes a label.
+var (
+	sipMethods = []string{"INVITE", "ACK", "BYE", "CANCEL", "INFO", "OPTIONS", "UPDATE", "other"}
+	refusals   = []string{"source", "dialog", "auth", "other"}
+	mediaKinds = []string{"audio", "event", "rtcp", "other"}
+	cuts       = []string{"no_ack", "rtp_timeout", "session_expired", "other"}
+)
+
+// known is v if it is one of values, else "other".
+func known(v string, values []string) string {
+	for _, k := range values {
+		if v == k {
+			return v
+		}
+	}
+	return "other"
 }
 
 // New returns the server's metrics, with Go's runtime and process ones.
@@ -67,8 +91,34 @@ func New() *Metrics {
 			Help:    "The server's added latency: a caller packet's arrival to its masked audio going out (the Masker's look-ahead plus processing).",
 			Buckets: LatencyBuckets,
 		}),
+		sipRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hushphone_sip_refused_total",
+			Help: "SIP requests refused by the trunk, by method and why: source (403: not from an allowed address nor the call's peer), dialog (481 or 482: not the call's Call-ID and tags), auth (401: digest credentials missing or wrong).",
+		}, []string{"method", "reason"}),
+		rtpStrangers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hushphone_rtp_strangers_total",
+			Help: "Packets on a call's media ports from anywhere but the caller, dropped unheard: audio, event (RFC 4733 key presses) or rtcp.",
+		}, []string{"kind"}),
+		callsCut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hushphone_calls_cut_total",
+			Help: "Calls the trunk ended with BYE because the peer went quiet: no_ack (the 200 OK never acknowledged), rtp_timeout (no media for the rtp-timeout setting), session_expired (an RFC 4028 session timer not refreshed).",
+		}, []string{"reason"}),
+	}
+	// Every series exists from the start, at 0, so that a rate over it
+	// means something before the first refusal.
+	for _, method := range sipMethods {
+		for _, reason := range refusals {
+			m.sipRefused.WithLabelValues(method, reason)
+		}
+	}
+	for _, k := range mediaKinds {
+		m.rtpStrangers.WithLabelValues(k)
+	}
+	for _, c := range cuts {
+		m.callsCut.WithLabelValues(c)
 	}
 	m.reg.MustRegister(m.callsOffered, m.callsEnded, m.callsActive, m.packets, m.lost, m.jitter, m.latency,
+		m.sipRefused, m.rtpStrangers, m.callsCut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -103,3 +153,21 @@ func (m *Metrics) CallEnded(s callerleg.Stats) {
 
 // AddedLatency observes one frame's added latency.
 func (m *Metrics) AddedLatency(d time.Duration) { m.latency.Observe(d.Seconds()) }
+
+// SIPRefused counts a SIP request the trunk refused: method is the
+// request's (INVITE, BYE, INFO, ...), reason why (source, dialog, auth).
+func (m *Metrics) SIPRefused(method, reason string) {
+	m.sipRefused.WithLabelValues(known(method, sipMethods), known(reason, refusals)).Inc()
+}
+
+// RTPStranger counts one packet dropped from a call's media ports because
+// it did not come from the caller: kind is audio, event or rtcp.
+func (m *Metrics) RTPStranger(kind string) {
+	m.rtpStrangers.WithLabelValues(known(kind, mediaKinds)).Inc()
+}
+
+// CallCut counts a call ended with BYE because its peer went quiet: reason
+// is no_ack, rtp_timeout or session_expired.
+func (m *Metrics) CallCut(reason string) {
+	m.callsCut.WithLabelValues(known(reason, cuts)).Inc()
+}

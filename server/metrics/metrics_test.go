@@ -55,3 +55,46 @@ func TestExposition(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusals: the trunk's refusals are counted by fixed labels only:
+// whatever a request or packet said becomes "other", never a label of its
+// own (no digit, no address).
+func TestRefusals(t *testing.T) {
+	m := New()
+	if text := scrape(t, m); !strings.Contains(text, `hushphone_sip_refused_total{method="INFO",reason="source"} 0`) ||
+		!strings.Contains(text, `hushphone_rtp_strangers_total{kind="event"} 0`) || !strings.Contains(text, `hushphone_calls_cut_total{reason="no_ack"} 0`) {
+		t.Fatalf("the series do not start at 0:\n%s", text)
+	}
+	m.SIPRefused("INFO", "source")
+	m.SIPRefused("INFO", "source")
+	m.SIPRefused("BYE", "dialog")
+	m.SIPRefused("INVITE", "auth")
+	m.SIPRefused("4242424242424242", "192.0.2.7")
+	m.RTPStranger("audio")
+	m.RTPStranger("event")
+	m.RTPStranger("127.0.0.2:4000")
+	m.CallCut("rtp_timeout")
+	m.CallCut("5")
+	text := scrape(t, m)
+	for _, want := range []string{
+		`hushphone_sip_refused_total{method="INFO",reason="source"} 2`,
+		`hushphone_sip_refused_total{method="BYE",reason="dialog"} 1`,
+		`hushphone_sip_refused_total{method="INVITE",reason="auth"} 1`,
+		`hushphone_sip_refused_total{method="other",reason="other"} 1`,
+		`hushphone_rtp_strangers_total{kind="audio"} 1`,
+		`hushphone_rtp_strangers_total{kind="event"} 1`,
+		`hushphone_rtp_strangers_total{kind="other"} 1`,
+		`hushphone_calls_cut_total{reason="rtp_timeout"} 1`,
+		`hushphone_calls_cut_total{reason="other"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		refusal := strings.HasPrefix(line, "hushphone_sip_refused") || strings.HasPrefix(line, "hushphone_rtp_strangers") || strings.HasPrefix(line, "hushphone_calls_cut")
+		if refusal && strings.ContainsAny(strings.SplitN(line, " ", 2)[0], "0123456789") {
+			t.Errorf("a digit in a label: %s", line)
+		}
+	}
+}

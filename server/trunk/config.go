@@ -69,4 +69,16 @@ type Metrics interface {
 	// AddedLatency is one frame's: from the caller packet's arrival to its
 	// masked audio going out, the Masker's look-ahead included.
 	AddedLatency(time.Duration)
+	// SIPRefused counts a request refused: method is the request's,
+	// reason one of "source" (403: neither an allowed address nor the
+	// call's peer), "dialog" (481 or 482: not the call's Call-ID and
+	// tags) or "auth" (401: a re-INVITE without valid credentials).
+	SIPRefused(method, reason string)
+	// RTPStranger counts a packet dropped from a call's media ports
+	// because it did not come from the caller: "audio", "event" (RFC
+	// 4733) or "rtcp".
+	RTPStranger(kind string)
+	// CallCut counts a call ended with BYE because its peer went quiet:
+	// "no_ack", "rtp_timeout" or "session_expired".
+	CallCut(reason string)
 }

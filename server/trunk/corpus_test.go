@@ -146,3 +146,9 @@ func (l *latencies) CallOffered() { l.mu.Lock(); l.offered++; l.mu.Unlock() }
 func (l *latencies) CallEnded(callerleg.Stats) { l.mu.Lock(); l.ended++; l.mu.Unlock() }
 
 func (l *latencies) AddedLatency(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
+
+func (l *latencies) SIPRefused(string, string) {}
+
+func (l *latencies) RTPStranger(string) {}
+
+func (l *latencies) CallCut(string) {}

@@ -129,3 +129,9 @@ func (l *loadStats) CallEnded(s callerleg.Stats) {
 }
 
 func (l *loadStats) AddedLatency(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
+
+func (l *loadStats) SIPRefused(string, string) {}
+
+func (l *loadStats) RTPStranger(string) {}
+
+func (l *loadStats) CallCut(string) {}
