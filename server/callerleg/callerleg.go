@@ -187,6 +187,9 @@ func (l *Leg) Stats() Stats {
 	return s
 }
 
+// Remote is the caller's address, once latched (zero before).
+func (l *Leg) Remote() netip.AddrPort { return l.stats.Remote }
+
 // Packet takes one datagram from the caller's side, received from from at
 // arrival. It returns why a packet was not used (counted in Stats); no
 // error ends the call.

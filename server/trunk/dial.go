@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -135,10 +136,13 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	if err != nil {
 		return nil, err
 	}
-	offer := sdpneg.MakeOffer(c.stream.LocalAddr(), uint64(time.Now().Unix()), 1)
+	c.sdpSession = uint64(time.Now().Unix())
+	offer := sdpneg.MakeOffer(c.stream.LocalAddr(), c.sdpSession, 1)
+	c.answer = offer // our last SDP, for an offerless re-INVITE from the far end
 	host, port := t.outHost, t.outPort
 	from := &sip.FromHeader{Address: sip.Uri{User: t.cfg.OutboundFrom, Host: t.sipHost}}
-	from.Params.Add("tag", sip.GenerateTagN(16))
+	c.localTag = sip.GenerateTagN(16)
+	from.Params.Add("tag", c.localTag)
 	dlg, err := t.outDialogs.Invite(ctx, sip.Uri{User: number, Host: host, Port: port}, offer, from, sip.NewHeader("Content-Type", "application/sdp"))
 	if err != nil {
 		c.closeMedia()
@@ -189,7 +193,14 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		return fail(fmt.Errorf("trunk: the far end's SDP answer: %w", err))
 	}
 	c.Offer, c.send.PayloadType = ans, ans.AudioPT
+	c.src.SDP = ans.Remote
 	c.ID, c.From, c.Outbound = dlg.InviteRequest.CallID().Value(), number, true
+	if to := dlg.InviteResponse.To(); to != nil {
+		c.remoteTag, _ = to.Params.Get("tag")
+	}
+	if src, err := netip.ParseAddrPort(dlg.InviteResponse.Source()); err == nil {
+		c.peer = src.Addr().Unmap() // the far end's requests come from where its answer did
+	}
 	c.dlg, c.state = dlg, stateAnswered
 	c.mu.Lock()
 	err = c.startLeg(out, keys)
@@ -208,6 +219,8 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	t.calls[c.ID] = c
 	t.wg.Add(1)
 	t.mu.Unlock()
+	c.heardNow(time.Now())
+	c.live.Store(true)
 	t.log.Info("trunk: outbound call answered", "call", c.ID, "law", ans.Law.String())
 	if t.cfg.Metrics != nil {
 		t.cfg.Metrics.CallOffered()

@@ -16,11 +16,12 @@ import (
 )
 
 // onInfo takes SIP INFO key presses (application/dtmf-relay or
-// application/dtmf) to the call's Masker.
+// application/dtmf) to the call's Masker: only from inside the call's
+// dialog (dialogRequest), so that nobody who merely knows a Call-ID can
+// type into a payment.
 func (t *Trunk) onInfo(req *sip.Request, tx sip.ServerTransaction) {
-	c := t.call(req)
+	c := t.dialogRequest(req, tx)
 	if c == nil {
-		t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
 	digit, d, err := parseInfo(req)
