@@ -1,8 +1,10 @@
 package trunk
 
 import (
+	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -284,13 +286,15 @@ func TestUnacknowledgedAnswerEndsTheCall(t *testing.T) {
 	p := newPeer(t, "127.0.0.1", addr)
 	d := dialogIDs{callID: "noack-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "@test", fromTag: "caller"}
 	p.send("INVITE", d, 1, "Content-Type: application/sdp\r\n", p.offer(""))
-	if ok := p.final("INVITE", 1, 3*time.Second); ok.code != 200 {
+	ok := p.final("INVITE", 1, 3*time.Second)
+	if ok.code != 200 {
 		t.Fatalf("INVITE: %d", ok.code)
 	}
+	checkCapabilities(t, "the 200 to INVITE", ok.raw)
 	call := <-calls
 	start := time.Now()
-	bye, ok := p.request("BYE", 45*time.Second)
-	if !ok {
+	bye, got := p.request("BYE", 45*time.Second)
+	if !got {
 		t.Fatal("no BYE within 45 s of an unacknowledged 200 OK")
 	}
 	t.Logf("BYE after %v", time.Since(start).Round(time.Second))
@@ -320,5 +324,123 @@ func TestRequestsOutsideCalls(t *testing.T) {
 	res := p.do("MESSAGE", d, 2, "Content-Type: text/plain\r\n", "hello")
 	if res.code != 405 || !strings.Contains(res.header("allow"), "INVITE") || !strings.Contains(res.header("allow"), "INFO") {
 		t.Errorf("MESSAGE: %d, Allow %q; want 405 with Allow", res.code, res.header("allow"))
+	}
+}
+
+// TestAdvertised: the Contact names sip-advertise when set, else the SIP
+// address, else (bound to every address) the media address with the SIP
+// port; an unspecified address is never advertised.
+func TestAdvertised(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	for _, c := range []struct {
+		name      string
+		cfg       Config
+		host      string
+		port      int
+		want      string
+		wantError bool
+	}{
+		{"the SIP address", Config{RTPAddr: lo}, "192.0.2.1", 5060, "192.0.2.1:5060", false},
+		{"every address: the media address", Config{RTPAddr: netip.MustParseAddr("192.0.2.7")}, "0.0.0.0", 5070, "192.0.2.7:5070", false},
+		{"every address, IPv6", Config{RTPAddr: lo}, "::", 5060, "127.0.0.1:5060", false},
+		{"sip-advertise", Config{RTPAddr: lo, Advertise: "sip.example.net:5080"}, "0.0.0.0", 5060, "sip.example.net:5080", false},
+		{"sip-advertise of every address", Config{RTPAddr: lo, Advertise: "0.0.0.0:5060"}, "0.0.0.0", 5060, "", true},
+		{"sip-advertise without a port", Config{RTPAddr: lo, Advertise: "sip.example.net"}, "0.0.0.0", 5060, "", true},
+		{"every address, media too", Config{RTPAddr: netip.MustParseAddr("0.0.0.0")}, "0.0.0.0", 5060, "", true},
+	} {
+		h, p, err := advertised(c.cfg, c.host, c.port)
+		if c.wantError {
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("%s: %s:%d, %v; want ErrConfig", c.name, h, p, err)
+			}
+			continue
+		}
+		if err != nil || net.JoinHostPort(h, strconv.Itoa(p)) != c.want {
+			t.Errorf("%s: %s:%d, %v; want %s", c.name, h, p, err, c.want)
+		}
+	}
+}
+
+// TestAdvertisedContact: bound to 0.0.0.0, the 200 to INVITE's Contact
+// names the media address, never 0.0.0.0 (and sip-advertise when set).
+func TestAdvertisedContact(t *testing.T) {
+	port := freePort(t)
+	tr, err := New(Config{SIPAddr: "0.0.0.0:" + strconv.Itoa(port), Advertise: "127.0.0.1:" + strconv.Itoa(port), OnCall: func(c *Call) {
+		_ = c.Answer(func([]byte) {}, func(dtmf.Event) {})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := tr.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- tr.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+	p := newPeer(t, "127.0.0.1", "127.0.0.1:"+strconv.Itoa(port))
+	d := dialogIDs{callID: "contact-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "@test", fromTag: "caller"}
+	p.send("INVITE", d, 1, "Content-Type: application/sdp\r\n", p.offer(""))
+	ok := p.final("INVITE", 1, 3*time.Second)
+	if ok.code != 200 {
+		t.Fatalf("INVITE: %d", ok.code)
+	}
+	if c := ok.header("contact"); !strings.Contains(c, "127.0.0.1:"+strconv.Itoa(port)) {
+		t.Errorf("Contact %q, want the advertised address", c)
+	}
+	d.toTag = tagOf(ok.header("to"))
+	p.send("ACK", d, 1, "", "")
+	if res := p.do("BYE", d, 2, "", ""); res.code != 200 {
+		t.Errorf("BYE: %d", res.code)
+	}
+}
+
+// TestOptionsWhileDraining: OPTIONS outside a call gets 200 with Allow,
+// Supported and Accept, and 503 once the trunk is shutting down, so that a
+// dispatcher in front sees it draining.
+func TestOptionsWhileDraining(t *testing.T) {
+	release := make(chan struct{})
+	held := make(chan struct{}, 1)
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	tr, err := New(Config{SIPAddr: addr, OnCall: func(*Call) {
+		held <- struct{}{}
+		<-release // a call still being handled keeps the trunk draining
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := tr.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- tr.Serve(ctx) }()
+	p := newPeer(t, "127.0.0.1", addr)
+	ping := dialogIDs{callID: "ping@test", fromTag: "p"}
+	res := p.do("OPTIONS", ping, 1, "", "")
+	if res.code != 200 || !strings.Contains(res.header("allow"), "INFO") || res.header("supported") == "" || res.header("accept") == "" {
+		t.Fatalf("OPTIONS: %d, Allow %q, Supported %q, Accept %q", res.code, res.header("allow"), res.header("supported"), res.header("accept"))
+	}
+	caller := newPeer(t, "127.0.0.1", addr)
+	caller.send("INVITE", dialogIDs{callID: "held@test", fromTag: "c"}, 1, "Content-Type: application/sdp\r\n", caller.offer(""))
+	<-held
+	cancel()
+	var code int
+	for i := 2; i < 40 && code != 503; i++ {
+		code = p.do("OPTIONS", ping, i, "", "").code
+		if code != 503 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	close(release)
+	if code != 503 {
+		t.Errorf("OPTIONS while draining: %d, want 503", code)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Error("the trunk did not stop")
 	}
 }

@@ -165,20 +165,30 @@ func New(cfg Config) (*Trunk, error) {
 
 // advertised is the host and port our Contact names: the sip-advertise
 // setting's, else the SIP address's, else, for a SIP address of every
-// address (0.0.0.0, ::), the media address with the SIP port.
+// address (0.0.0.0, ::), the media address with the SIP port. An
+// unspecified address is never advertised: nobody can reach it.
 func advertised(cfg Config, host string, port int) (string, int, error) {
 	if cfg.Advertise != "" {
 		h, p, err := net.SplitHostPort(cfg.Advertise)
 		n, perr := strconv.Atoi(p)
-		if err != nil || perr != nil || h == "" || n <= 0 || n > 65535 {
-			return "", 0, fmt.Errorf("%w: the sip-advertise setting %q is not HOST:PORT", ErrConfig, cfg.Advertise)
+		if err != nil || perr != nil || h == "" || unspecified(h) || n <= 0 || n > 65535 {
+			return "", 0, fmt.Errorf("%w: the sip-advertise setting %q is not HOST:PORT of a reachable host", ErrConfig, cfg.Advertise)
 		}
 		return h, n, nil
 	}
-	if a, err := netip.ParseAddr(host); (err == nil && a.IsUnspecified()) || host == "" {
+	if host == "" || unspecified(host) {
+		if !cfg.RTPAddr.IsValid() || cfg.RTPAddr.IsUnspecified() {
+			return "", 0, fmt.Errorf("%w: the sip setting %q binds every address: set sip-advertise (or media-ip) to the address peers reach", ErrConfig, cfg.SIPAddr)
+		}
 		return cfg.RTPAddr.String(), port, nil
 	}
 	return host, port, nil
+}
+
+// unspecified reports whether host is 0.0.0.0 or ::.
+func unspecified(host string) bool {
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsUnspecified()
 }
 
 // Listen binds SIPAddr over UDP and TCP, so a taken port is an error now
