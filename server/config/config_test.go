@@ -18,7 +18,7 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 
 func TestDefaults(t *testing.T) {
 	c := Defaults()
-	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
+	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, RTPTimeout: time.Minute, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -49,13 +49,13 @@ func TestPrecedence(t *testing.T) {
 	}{
 		{"defaults", nil, nil, Defaults()},
 		{"file", nil, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, RTPTimeout: time.Minute, DataDir: "/from file", SessionTTL: time.Hour}},
 		{"file from env", map[string]string{FileEnv: file}, nil,
-			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour}},
+			Config{HTTP: "127.0.0.1:1111", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, RTPTimeout: time.Minute, DataDir: "/from file", SessionTTL: time.Hour}},
 		{"env over file", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_LOG_LEVEL": "debug"}, []string{"--config", file},
-			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
+			Config{HTTP: "127.0.0.1:2222", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, RTPTimeout: time.Minute, DataDir: "/from file", SessionTTL: time.Hour, LogLevel: slog.LevelDebug}},
 		{"flag over env", map[string]string{"HUSHPHONE_HTTP": "127.0.0.1:2222", "HUSHPHONE_DATA": "/env"}, []string{"--http", "[::1]:3333"},
-			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "/env", SessionTTL: 12 * time.Hour}},
+			Config{HTTP: "[::1]:3333", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, RTPTimeout: time.Minute, DataDir: "/env", SessionTTL: 12 * time.Hour}},
 	} {
 		got, err := load(t, tc.env, tc.args...)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
@@ -85,6 +85,10 @@ func TestBadValues(t *testing.T) {
 		{"bad ringback", "uk, us or off", nil, []string{"--ringback", "fr"}},
 		{"bad trunk-out", "host:port", nil, []string{"--trunk-out", "sip.example.net"}},
 		{"bad trunk-out-from", "not a number", nil, []string{"--trunk-out-from", "44+20"}},
+		{"sip-advertise without a port", "host:port", nil, []string{"--sip-advertise", "sip.example.net"}},
+		{"sip-advertise of every address", "reachable host", nil, []string{"--sip-advertise", "0.0.0.0:5060"}},
+		{"bad rtp-timeout", "HUSHPHONE_RTP_TIMEOUT", map[string]string{"HUSHPHONE_RTP_TIMEOUT": "soon"}, nil},
+		{"short rtp-timeout", "a second or more", nil, []string{"--rtp-timeout", "10ms"}},
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
 		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},
@@ -125,5 +129,24 @@ func TestMediaSettings(t *testing.T) {
 	if !reflect.DeepEqual(got.TrunkAllow, want) || got.RTPPortMin != 10000 || got.RTPPortMax != 20000 ||
 		got.MediaIP != netip.MustParseAddr("192.0.2.10") || got.PublicIP != netip.MustParseAddr("203.0.113.7") {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// TestSIPSettings: the advertised SIP address and the RTP timeout, from
+// their defaults, the environment, the config file and flags.
+func TestSIPSettings(t *testing.T) {
+	got, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SIPAdvertise != "" || got.RTPTimeout != 60*time.Second {
+		t.Fatalf("defaults: advertise %q, rtp-timeout %v", got.SIPAdvertise, got.RTPTimeout)
+	}
+	got, err = load(t, map[string]string{"HUSHPHONE_SIP_ADVERTISE": "sip.example.net:5080"}, "--rtp-timeout", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SIPAdvertise != "sip.example.net:5080" || got.RTPTimeout != 0 {
+		t.Fatalf("advertise %q, rtp-timeout %v", got.SIPAdvertise, got.RTPTimeout)
 	}
 }

@@ -92,7 +92,7 @@ func trunkConfig(cfg config.Config) (trunk.Config, error) {
 		return trunk.Config{}, err
 	}
 	tc := trunk.Config{
-		SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
+		SIPAddr: cfg.SIP, Advertise: cfg.SIPAdvertise, RTPTimeout: cfg.RTPTimeout, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
 		Allow: cfg.TrunkAllow, RTPAddr: rtpIP, RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
 	}
 	rb, on, err := trunk.RingbackByName(cfg.Ringback)

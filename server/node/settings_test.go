@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hushphone/hushphone/server/config"
 )
@@ -75,5 +76,18 @@ func TestMediaIP(t *testing.T) {
 		case err != nil && strings.Contains(err.Error(), "--"):
 			t.Errorf("sip %q: the error names a flag, not the setting: %v", c.sip, err)
 		}
+	}
+}
+
+// TestTrunkSIPSettings: the advertised SIP address and the RTP timeout
+// reach the trunk.
+func TestTrunkSIPSettings(t *testing.T) {
+	tc, err := trunkConfig(config.Config{SIP: "0.0.0.0:5060", MediaIP: netip.MustParseAddr("192.0.2.7"),
+		SIPAdvertise: "sip.example.net:5080", RTPTimeout: 45 * time.Second, Ringback: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Advertise != "sip.example.net:5080" || tc.RTPTimeout != 45*time.Second {
+		t.Fatalf("advertise %q, rtp timeout %v", tc.Advertise, tc.RTPTimeout)
 	}
 }
