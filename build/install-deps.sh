@@ -19,6 +19,8 @@
 #   sip-tester                                    sipp, for the SIP integration tests to come
 #   baresip-core                                  baresip, a second real SIP client (e2e);
 #                                                 the "baresip" metapackage adds only GUI recommends
+#   kamailio                                      a real SIP proxy with Record-Route, between sipp and
+#                                                 the trunk (server/trunk's in-dialog tests)
 #   ca-certificates git                           the Go module proxy, go's VCS stamping
 #   libgtk-3-dev libwebkit2gtk-4.1-dev            the desktop app's window (Wails v2, tag webkit2_41)
 #   fonts-dejavu-core                             a font for the window's text
@@ -30,7 +32,7 @@ build=(gcc libc6-dev pkg-config libopus-dev)
 desktop=("${build[@]}" libgtk-3-dev libwebkit2gtk-4.1-dev fonts-dejavu-core)
 packages=(
 	"${desktop[@]}" make libspandsp-dev
-	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core
+	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core kamailio
 	ca-certificates git xvfb xauth imagemagick
 )
 if [ "${1:-}" = "--build" ]; then
