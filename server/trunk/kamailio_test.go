@@ -2,12 +2,15 @@ package trunk
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -358,4 +361,129 @@ func TestThroughKamailio(t *testing.T) {
 	if n := m.get(m.refused, "INFO dialog"); n != 1 {
 		t.Errorf("%d INFO refusals counted, want 1 (the wrong To-tag)", n)
 	}
+}
+
+// baresipConfig is a headless baresip 1.0 (Debian 12) on 127.0.0.3
+// (%[1]s its SIP address): a WAV file (%[2]s) for a microphone, no sound
+// card, G.711 only.
+const baresipConfig = `poll_method		epoll
+sip_listen		%[1]s
+net_interface		127.0.0.3
+call_local_timeout	30
+call_max_calls		1
+audio_player		aubridge,nowhere
+audio_alert		aubridge,nowhere
+audio_source		aufile,%[2]s
+audio_level		no
+ausrc_format		s16
+auplay_format		s16
+auenc_format		s16
+audec_format		s16
+rtcp_mux		no
+rtp_stats		no
+module_path		/usr/lib/baresip/modules
+module			g711.so
+module			aufile.so
+module			aubridge.so
+module_tmp		account.so
+module_app		menu.so
+`
+
+// TestBaresipThroughKamailio: baresip, a second real client, calls from
+// 127.0.0.3 (off the allow list, which holds only the proxy's 127.0.0.1)
+// through Kamailio as its outbound proxy. Its INVITE and, when it quits,
+// its BYE reach the trunk only through the proxy's Record-Route: the call
+// is answered, its audio comes straight from baresip (the address its SDP
+// names), and baresip's BYE ends it; a BYE straight from 127.0.0.3 would
+// have been refused (403), and the call left up.
+func TestBaresipThroughKamailio(t *testing.T) {
+	t.Parallel()
+	bin, err := exec.LookPath("baresip")
+	if err != nil {
+		t.Fatalf("baresip is missing (Debian package baresip-core; build/install-deps.sh installs it): %v", err)
+	}
+	m := newCounts()
+	var frames atomic.Int64
+	calls := make(chan *Call, 1)
+	addr, _, _ := startTrunkCfg(t, Config{Allow: onlyLoopbackOne, Metrics: m}, func(_ *answered, c *Call) {
+		calls <- c
+		if err := c.Answer(func([]byte) { frames.Add(1) }, func(dtmf.Event) {}); err != nil {
+			t.Error(err)
+		}
+	})
+	proxy := startKamailio(t, addr)
+	dir := t.TempDir()
+	sipAddr := "127.0.0.3:" + strconv.Itoa(freePort(t))
+	wav := filepath.Join(dir, "tone.wav")
+	if err := os.WriteFile(wav, toneWAV(10*time.Second), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config"), fmt.Appendf(nil, baresipConfig, sipAddr, wav), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	account := "<sip:caller@127.0.0.3>;regint=0;outbound=\"sip:" + proxy + ";lr\";audio_codecs=PCMU/8000/1\n"
+	if err := os.WriteFile(filepath.Join(dir, "accounts"), []byte(account), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "contacts"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out testkit.SyncBuffer
+	cmd := exec.CommandContext(ctx, bin, "-f", dir, "-e", "/dial sip:hushphone@"+addr, "-t", "4")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("baresip:\n%s", out.String())
+		}
+	}()
+	var call *Call
+	select {
+	case call = <-calls:
+	case err := <-done:
+		t.Fatalf("baresip ended before its call reached the trunk: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("baresip's call did not reach the trunk through the proxy")
+	}
+	select {
+	case <-call.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("baresip's BYE through the proxy did not end the call")
+	}
+	<-done
+	if n := frames.Load(); n < 25 {
+		t.Errorf("%d frames of baresip's audio, want a few seconds' worth", n)
+	}
+	if n := m.get(m.refused, "BYE source") + m.get(m.refused, "BYE dialog"); n != 0 {
+		t.Errorf("%d of baresip's BYEs refused", n)
+	}
+}
+
+// toneWAV is a WAV file (8 kHz mono 16-bit) of d of a 440 Hz tone.
+func toneWAV(d time.Duration) []byte {
+	n := int(d / time.Second * 8000)
+	b := make([]byte, 44, 44+2*n)
+	copy(b, "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*n))
+	copy(b[8:], "WAVEfmt ")
+	binary.LittleEndian.PutUint32(b[16:], 16)
+	binary.LittleEndian.PutUint16(b[20:], 1) // PCM
+	binary.LittleEndian.PutUint16(b[22:], 1) // mono
+	binary.LittleEndian.PutUint32(b[24:], 8000)
+	binary.LittleEndian.PutUint32(b[28:], 16000)
+	binary.LittleEndian.PutUint16(b[32:], 2)
+	binary.LittleEndian.PutUint16(b[34:], 16)
+	copy(b[36:], "data")
+	binary.LittleEndian.PutUint32(b[40:], uint32(2*n))
+	for i := range n {
+		b = binary.LittleEndian.AppendUint16(b, uint16(int16(8000*math.Sin(2*math.Pi*440*float64(i)/8000))))
+	}
+	return b
 }
