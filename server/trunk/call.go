@@ -196,21 +196,23 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 		sip.NewHeader("Allow", allowMethods), sip.NewHeader("Supported", supportedExt)}, ses.headers()...)
 	c.heardNow(time.Now())
 	if err := c.srv.Respond(sip.StatusOK, "OK", answer, headers...); err != nil {
-		if c.dlg.Context().Err() == nil {
-			// Not cancelled, not hung up: the 200 OK was never
-			// acknowledged (a broken NAT, a bad Contact). End the call
-			// rather than leave an agent on it.
-			c.t.log.Warn("trunk: the caller never acknowledged the 200 OK: ending the call with BYE", "call", c.ID, "err", err)
-			if m := c.t.cfg.Metrics; m != nil {
-				m.CallCut(cutNoAck)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), byeWait)
-			if berr := c.dlg.Bye(ctx); berr != nil {
-				c.t.log.Debug("trunk: BYE unanswered", "call", c.ID, "err", berr)
-			}
-			cancel()
-		}
 		c.state = stateOver
+		if c.dlg.Context().Err() != nil { // cancelled or hung up meanwhile
+			c.end()
+			return fmt.Errorf("%w: answer: %w", ErrSIP, err)
+		}
+		// Not cancelled, not hung up: the 200 OK was never acknowledged
+		// (a broken NAT, a bad Contact). End the call rather than leave
+		// an agent on it.
+		c.t.log.Warn("trunk: the caller never acknowledged the 200 OK: ending the call with BYE", "call", c.ID, "err", err)
+		if m := c.t.cfg.Metrics; m != nil {
+			m.CallCut(cutNoAck)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), byeWait)
+		if berr := c.dlg.Bye(ctx); berr != nil {
+			c.t.log.Debug("trunk: BYE unanswered", "call", c.ID, "err", berr)
+		}
+		cancel()
 		c.end()
 		return fmt.Errorf("%w (%w)", ErrNoAck, err)
 	}
