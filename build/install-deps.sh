@@ -61,3 +61,9 @@ if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
 echo "install-deps: installing ${missing[*]}"
 "${sudo[@]}" apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+# Debian may start Kamailio as a service on 5060, every address, which would
+# take the server's default SIP port: the tests run their own, so the
+# service is stopped and disabled.
+if [[ " ${missing[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null 2>&1; then
+	"${sudo[@]}" systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+fi
