@@ -5,8 +5,8 @@ package trunk
 // only with the call's Call-ID and both its tags (the caller's From-tag
 // and our To-tag: RFC 3261 12.2.2), from the call's peer (the address its
 // INVITE came from, or any inside the allow list), and, where the trunk
-// demands digest credentials, a re-INVITE or UPDATE proves the INVITE's
-// credential again. Anything else gets 403 (not from the peer) or 481 (not
+// demands digest credentials, a re-INVITE, UPDATE, INFO or BYE proves the
+// INVITE's credential again. Anything else gets 403 (not from the peer) or 481 (not
 // the dialog), is counted (Metrics.SIPRefused) and changes nothing: every
 // agent and supervisor sees Call-IDs, so a Call-ID alone must not let
 // anyone type into a payment.
@@ -124,11 +124,14 @@ func (t *Trunk) dialogRequest(req *sip.Request, tx sip.ServerTransaction) *Call 
 }
 
 // authenticated checks a request's digest credentials where the trunk
-// demands them (Config.Auth): a re-INVITE or UPDATE must prove the
-// credential its call's INVITE proved (c nil: any). Without valid ones it
-// answers 401 with a challenge and returns false.
+// demands them (Config.Auth): a request inside an inbound call (re-INVITE,
+// UPDATE, INFO, BYE) must prove the credential its call's INVITE proved
+// (c nil: any). Without valid ones it answers 401 with a challenge and
+// returns false. The far end of an outbound call proves nothing: it
+// answered the INVITE we sent to the outbound trunk, and holds none of
+// the credentials trunks calling us prove.
 func (t *Trunk) authenticated(c *Call, req *sip.Request, tx sip.ServerTransaction) (user string, ok bool) {
-	if t.auth == nil {
+	if t.auth == nil || (c != nil && c.Outbound) {
 		return "", true
 	}
 	user, err := t.auth.verify(req)

@@ -114,14 +114,14 @@ func TestStrangerCannotTypeIntoAPayment(t *testing.T) {
 }
 
 // TestReInviteMustAuthenticate: with trunk credentials set, a re-INVITE
-// must prove the credential the call's INVITE proved, like the INVITE: one
-// without credentials is challenged (401), one with another trunk's is
-// refused and counted, one with the call's is taken.
+// (and an INFO, a BYE) must prove the credential the call's INVITE proved,
+// like the INVITE: one without credentials is challenged (401), one with
+// another trunk's is refused and counted, one with the call's is taken.
 func TestReInviteMustAuthenticate(t *testing.T) {
 	t.Parallel()
 	m := newCounts()
 	creds := []Credential{{Realm: "hushphone", User: "trunk-a", Password: "secret-a"}, {Realm: "hushphone", User: "trunk-b", Password: "secret-b"}}
-	addr, _, _ := startTrunkCfg(t, Config{Auth: creds, AuthAlgorithms: []string{"MD5"}, Metrics: m}, autoAnswer)
+	addr, got, _ := startTrunkCfg(t, Config{Auth: creds, AuthAlgorithms: []string{"MD5"}, Metrics: m}, autoAnswer)
 	p := newPeer(t, "127.0.0.1", addr)
 	uri := "sip:hushphone@" + addr
 	answer := func(challenge sipMsg, method string, cred Credential) string {
@@ -168,8 +168,48 @@ func TestReInviteMustAuthenticate(t *testing.T) {
 		t.Fatalf("re-INVITE with the call's credentials: %d\n%s", res.code, res.raw)
 	}
 	p.send("ACK", d, 6, "", "")
-	if res := p.do("BYE", d, 7, "", ""); res.code != 200 {
-		t.Fatalf("BYE: %d", res.code)
+
+	// INFO and BYE too: challenged without credentials, refused with
+	// another trunk's, taken with the call's.
+	info, key := "Content-Type: application/dtmf-relay\r\n", "Signal=7\r\nDuration=100\r\n"
+	cseq := 6
+	for _, method := range []string{"INFO", "BYE"} {
+		headers, body := "", ""
+		if method == "INFO" {
+			headers, body = info, key
+		}
+		cseq++
+		ch := p.do(method, d, cseq, headers, body)
+		if ch.code != 401 {
+			t.Fatalf("%s without credentials: %d, want 401", method, ch.code)
+		}
+		cseq++
+		if res := p.do(method, d, cseq, headers+answer(ch, method, creds[1]), body); res.code != 401 {
+			t.Fatalf("%s with another trunk's credentials: %d, want 401", method, res.code)
+		}
+		if method == "INFO" {
+			got.mu.Lock()
+			n := len(got.keys)
+			got.mu.Unlock()
+			if n != 0 {
+				t.Fatalf("an INFO without the call's credentials typed %d key events", n)
+			}
+		}
+		cseq++
+		ch = p.do(method, d, cseq, headers, body)
+		cseq++
+		if res := p.do(method, d, cseq, headers+answer(ch, method, creds[0]), body); res.code != 200 {
+			t.Fatalf("%s with the call's credentials: %d", method, res.code)
+		}
+	}
+	got.mu.Lock()
+	n := len(got.keys)
+	got.mu.Unlock()
+	if n == 0 {
+		t.Error("the INFO with the call's credentials typed nothing")
+	}
+	if n := m.get(m.refused, "INFO auth") + m.get(m.refused, "BYE auth"); n != 2 {
+		t.Errorf("%d INFO and BYE refusals counted for wrong credentials, want 2", n)
 	}
 }
 

@@ -17,11 +17,15 @@ import (
 
 // onInfo takes SIP INFO key presses (application/dtmf-relay or
 // application/dtmf) to the call's Masker: only from inside the call's
-// dialog (dialogRequest), so that nobody who merely knows a Call-ID can
-// type into a payment.
+// dialog (dialogRequest) and, where the trunk demands digest credentials,
+// with the call's (authenticated), so that nobody who merely knows a
+// Call-ID can type into a payment.
 func (t *Trunk) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	c := t.dialogRequest(req, tx)
 	if c == nil {
+		return
+	}
+	if _, ok := t.authenticated(c, req, tx); !ok {
 		return
 	}
 	digit, d, err := parseInfo(req)

@@ -457,8 +457,14 @@ func (t *Trunk) call(req *sip.Request) *Call {
 	return t.calls[id.Value()]
 }
 
+// onBye ends a call at its peer's BYE: only from inside the call's dialog
+// and, where the trunk demands digest credentials, with the call's.
 func (t *Trunk) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	if t.dialogRequest(req, tx) == nil {
+	c := t.dialogRequest(req, tx)
+	if c == nil {
+		return
+	}
+	if _, ok := t.authenticated(c, req, tx); !ok {
 		return
 	}
 	err := t.dialogs.ReadBye(req, tx)
