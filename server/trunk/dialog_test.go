@@ -484,3 +484,74 @@ func TestOptionsWhileDraining(t *testing.T) {
 		t.Error("the trunk did not stop")
 	}
 }
+
+// TestOutboundFarEndInDialog: on a trunk that demands credentials of
+// trunks calling it, the far end of a call we placed is asked for none:
+// its re-INVITE and BYE, inside the dialog, are taken (it answered our
+// INVITE and holds none of our inbound credentials; before, its re-INVITE
+// was challenged for ever), while a wrong To-tag still gets 481.
+func TestOutboundFarEndInDialog(t *testing.T) {
+	t.Parallel()
+	far := newPeer(t, "127.0.0.1", "127.0.0.1:1") // the trunk's address comes next
+	creds := []Credential{{Realm: "hushphone", User: "trunk-a", Password: "secret-a"}}
+	addr, _, tr := startTrunkCfg(t, Config{Auth: creds, Outbound: far.conn.LocalAddr().String()}, func(*answered, *Call) {})
+	var err error
+	if far.server, err = net.ResolveUDPAddr("udp", addr); err != nil {
+		t.Fatal(err)
+	}
+	far.addr = addr
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	type dialed struct {
+		c   *Call
+		err error
+	}
+	calls := make(chan dialed, 1)
+	go func() {
+		c, err := tr.Dial(ctx, "100", func([]byte) {}, noKeys)
+		calls <- dialed{c, err}
+	}()
+	inv, ok := far.request("INVITE", 5*time.Second)
+	if !ok {
+		t.Fatal("no INVITE from the trunk")
+	}
+	var b strings.Builder
+	b.WriteString("SIP/2.0 200 OK\r\n")
+	for _, h := range []string{"via", "from", "call-id", "cseq"} {
+		for _, v := range inv.headers[h] {
+			b.WriteString(h + ": " + v + "\r\n")
+		}
+	}
+	body := far.offer("")
+	b.WriteString("To: " + inv.header("to") + ";tag=far1\r\nContact: <sip:100@" + far.conn.LocalAddr().String() + ">\r\n" +
+		"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	if _, err := far.conn.WriteToUDP([]byte(b.String()), far.server); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := far.request("ACK", 5*time.Second); !ok {
+		t.Fatal("no ACK of the far end's 200")
+	}
+	got := <-calls
+	if got.err != nil {
+		t.Fatalf("Dial: %v", got.err)
+	}
+	d := dialogIDs{callID: inv.header("call-id"), fromTag: "far1", toTag: tagOf(inv.header("from"))}
+	sdp := "Content-Type: application/sdp\r\n"
+	if res := far.do("INVITE", d, 1, sdp, far.offer("a=sendonly\r\n")); res.code != 200 {
+		t.Fatalf("the far end's re-INVITE: %d, want 200", res.code)
+	}
+	far.send("ACK", d, 1, "", "")
+	wrong := d
+	wrong.toTag = "guess"
+	if res := far.do("INFO", wrong, 2, "Content-Type: application/dtmf-relay\r\n", "Signal=1\r\nDuration=100\r\n"); res.code != 481 {
+		t.Errorf("an INFO with a wrong To-tag: %d, want 481", res.code)
+	}
+	if res := far.do("BYE", d, 3, "", ""); res.code != 200 {
+		t.Fatalf("the far end's BYE: %d, want 200", res.code)
+	}
+	select {
+	case <-got.c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the far end's BYE did not end the call")
+	}
+}
