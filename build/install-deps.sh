@@ -23,6 +23,8 @@
 #                                                 certificates (--acme-domain) are tested against it
 #   tshark                                        captures a call's packets on loopback (e2e: SIP over
 #                                                 TLS and SRTP leave nothing in clear)
+#   kamailio                                      a real SIP proxy with Record-Route, between sipp and
+#                                                 the trunk (server/trunk's in-dialog tests)
 #   ca-certificates git                           the Go module proxy, go's VCS stamping
 #   libgtk-3-dev libwebkit2gtk-4.1-dev            the desktop app's window (Wails v2, tag webkit2_41)
 #   fonts-dejavu-core                             a font for the window's text
@@ -34,7 +36,7 @@ build=(gcc libc6-dev pkg-config libopus-dev)
 desktop=("${build[@]}" libgtk-3-dev libwebkit2gtk-4.1-dev fonts-dejavu-core)
 packages=(
 	"${desktop[@]}" make libspandsp-dev
-	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core pebble tshark
+	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core pebble tshark kamailio
 	ca-certificates git xvfb xauth imagemagick
 )
 if [ "${1:-}" = "--build" ]; then
@@ -63,3 +65,9 @@ if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
 echo "install-deps: installing ${missing[*]}"
 "${sudo[@]}" apt-get update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+# Debian may start Kamailio as a service on 5060, every address, which would
+# take the server's default SIP port: the tests run their own, so the
+# service is stopped and disabled.
+if [[ " ${missing[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null 2>&1; then
+	"${sudo[@]}" systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+fi

@@ -1,6 +1,7 @@
 // Package callerleg is the caller's side of a call's media on the server:
-// it takes the RTP packets that arrive from the SIP trunk, latches onto the
-// address they come from and ignores any other, keeps the caller's audio on
+// it takes the RTP packets that arrive from the SIP trunk, latches once onto
+// the caller's address (the one its SDP names, or, behind a NAT, the first
+// inside the trunk allow list: Source) and ignores any other, keeps the caller's audio on
 // one continuous time line (lost or suppressed packets become silence),
 // runs every 20 ms of it through the call's Masker before anything else sees
 // it, and routes telephone-events to the Masker, which consumes them. It
@@ -57,6 +58,45 @@ type Params struct {
 	// in order. It is called synchronously and must not block or keep the
 	// slice.
 	Out func(frame []byte)
+	// Source is where the caller's media may come from. Its zero value
+	// takes the first source (for legs fed by hand); the trunk always
+	// sets it.
+	Source Source
+}
+
+// Source says which addresses a leg takes the caller's media from. The
+// leg latches onto one of them once, with the first packet that comes
+// from one (or at Latched), and takes nothing from anywhere else for the
+// rest of the call: a stranger who sprays the port first neither becomes
+// the caller's address (where the agent's voice would go) nor gets its
+// audio or key presses into the Masker.
+type Source struct {
+	// SDP is the address the caller's SDP names for its RTP.
+	SDP netip.AddrPort
+	// Allow lists where a caller behind a NAT may send from instead of
+	// SDP (the trunk allow list): the source address its NAT gives it.
+	Allow []netip.Prefix
+	// Latched, if set, is the address already latched onto (the caller's
+	// early media, before the leg was made).
+	Latched netip.AddrPort
+}
+
+// Accepts reports whether the caller's media may come from from: SDP's
+// address, or any inside Allow. A zero Source accepts any.
+func (s Source) Accepts(from netip.AddrPort) bool {
+	if !s.SDP.IsValid() && len(s.Allow) == 0 {
+		return true
+	}
+	a := from.Addr().Unmap()
+	if a == s.SDP.Addr().Unmap() && from.Port() == s.SDP.Port() {
+		return true
+	}
+	for _, p := range s.Allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Stats are the leg's counters, for /metrics and the call's record.
@@ -126,6 +166,9 @@ func New(p Params) (*Leg, error) {
 		return nil, fmt.Errorf("%w: no Out", ErrParams)
 	}
 	l := &Leg{p: p, silent: 0xFF}
+	if p.Source.Latched.IsValid() {
+		l.latched, l.stats.Remote = true, p.Source.Latched
+	}
 	if p.Law == g711.ALaw {
 		l.silent = 0xD5
 	}
@@ -144,6 +187,9 @@ func (l *Leg) Stats() Stats {
 	return s
 }
 
+// Remote is the caller's address, once latched (zero before).
+func (l *Leg) Remote() netip.AddrPort { return l.stats.Remote }
+
 // Packet takes one datagram from the caller's side, received from from at
 // arrival. It returns why a packet was not used (counted in Stats); no
 // error ends the call.
@@ -161,13 +207,16 @@ func (l *Leg) Packet(from netip.AddrPort, b []byte, arrival time.Time) error {
 		l.stats.Malformed++
 		return fmt.Errorf("%w: %d", ErrPayloadType, h.PayloadType)
 	}
-	// Symmetric latching: the first good packet fixes the caller's
-	// address (whatever the SDP said: NATs rewrite it); others are ignored.
-	if !l.latched {
+	// Symmetric latching, once: the first good packet from an address
+	// the caller may use (its SDP's, or behind a NAT one inside the allow
+	// list) fixes the caller's address; every other is ignored, before
+	// and after. The bare sentinel: a flood of strangers costs nothing.
+	if !l.latched && l.p.Source.Accepts(from) {
 		l.latched, l.stats.Remote = true, from
-	} else if from != l.stats.Remote {
+	}
+	if !l.latched || from != l.stats.Remote {
 		l.stats.Ignored++
-		return fmt.Errorf("%w: %v, latched to %v", ErrStranger, from, l.stats.Remote)
+		return ErrStranger
 	}
 	if l.p.EventPT != 0 && h.PayloadType == l.p.EventPT {
 		// Consumed by the Masker: never passed on.

@@ -335,3 +335,84 @@ func TestPCMUWithoutEvents(t *testing.T) {
 		t.Fatalf("stats %+v, %d frames: want 5 audio packets and frames", s, frames)
 	}
 }
+
+// TestLatchingOnlyToTheCaller: with a Source, the leg latches only onto
+// the SDP's address or one inside the allow list (a caller behind a NAT),
+// whoever sends first, and never re-latches; a stranger's audio and key
+// presses reach nothing.
+func TestLatchingOnlyToTheCaller(t *testing.T) {
+	sdp := netip.MustParseAddrPort("192.0.2.10:4000")
+	nat := netip.MustParseAddrPort("198.51.100.7:31000")
+	far := netip.MustParseAddrPort("203.0.113.9:5000")
+	allow := []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	for _, c := range []struct {
+		name   string
+		src    Source
+		first  netip.AddrPort // the stranger-or-caller that sends first
+		caller netip.AddrPort // the one latched
+	}{
+		{"the SDP's address, after a stranger", Source{SDP: sdp, Allow: allow}, far, sdp},
+		{"a NAT's address inside the allow list, after a stranger", Source{SDP: sdp, Allow: allow}, far, nat},
+		{"a stranger on the SDP's host, another port", Source{SDP: sdp}, netip.AddrPortFrom(sdp.Addr(), 4002), sdp},
+		{"latched before the leg (early media)", Source{SDP: sdp, Allow: allow, Latched: nat}, sdp, nat},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &rig{}
+			m := mask.New(mask.WithKeyEvents(func(e dtmf.Event) { r.keys = append(r.keys, e) }))
+			leg, err := New(Params{Masker: m, Law: g711.ULaw, AudioPT: 0, EventPT: 101, Source: c.src,
+				Out: func(f []byte) { r.frames = append(r.frames, append([]byte(nil), f...)) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Unix(0, 0)
+			// The first sender: a stranger's audio and key press (the
+			// key 1, down and ended), all refused.
+			if err := leg.Packet(c.first, packet(t, 0, 1, 0, 9, silence(160)), now); !errors.Is(err, ErrStranger) {
+				t.Fatalf("first packet from %v: %v, want ErrStranger", c.first, err)
+			}
+			for i, flags := range []byte{0x0a, 0x8a} {
+				if err := leg.Packet(c.first, packet(t, 101, uint16(2+i), 160, 9, []byte{1, flags, 0, 160}), now); !errors.Is(err, ErrStranger) {
+					t.Fatalf("stranger's event: %v", err)
+				}
+			}
+			// The caller's packets are taken, and latch.
+			for i := range 3 {
+				if err := leg.Packet(c.caller, packet(t, 0, uint16(10+i), uint32(i*160), 7, silence(160)), now); err != nil {
+					t.Fatalf("caller's packet %d: %v", i, err)
+				}
+			}
+			// No re-latching: an allowed address, or the SDP's, is a
+			// stranger once another is latched.
+			for _, other := range []netip.AddrPort{sdp, nat, far} {
+				if other == c.caller {
+					continue
+				}
+				if err := leg.Packet(other, packet(t, 0, 20, 3200, 7, silence(160)), now); !errors.Is(err, ErrStranger) {
+					t.Fatalf("packet from %v after latching to %v: %v", other, c.caller, err)
+				}
+			}
+			s := leg.Stats()
+			if s.Remote != c.caller || s.Received != 3 || s.Events != 0 || len(r.keys) != 0 || s.Ignored < 3 {
+				t.Fatalf("stats %+v, keys %v: want latched to %v", s, r.keys, c.caller)
+			}
+		})
+	}
+}
+
+func TestSourceAccepts(t *testing.T) {
+	s := Source{SDP: netip.MustParseAddrPort("192.0.2.10:4000"), Allow: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}
+	for addr, want := range map[string]bool{
+		"192.0.2.10:4000":          true,
+		"[::ffff:192.0.2.10]:4000": true,
+		"192.0.2.10:4001":          false,
+		"198.51.100.200:1":         true,
+		"203.0.113.1:4000":         false,
+	} {
+		if got := s.Accepts(netip.MustParseAddrPort(addr)); got != want {
+			t.Errorf("%s: %v, want %v", addr, got, want)
+		}
+	}
+	if !(Source{}).Accepts(netip.MustParseAddrPort("203.0.113.1:4000")) {
+		t.Error("a zero Source refuses")
+	}
+}

@@ -86,6 +86,13 @@ type Config struct {
 	InsecureHTTP       bool   // plain HTTP allowed on an http address that is not loopback
 	Metrics            string // the /metrics listen address, host:port
 	MetricsToken       string // the file holding /metrics' bearer token ("": none)
+
+	// SIPAdvertise is the host:port our SIP Contact names ("" for the
+	// SIP address, or the media address when that binds every address).
+	SIPAdvertise string
+	// RTPTimeout ends a call with BYE after that long without the
+	// caller's RTP or RTCP (0: never).
+	RTPTimeout time.Duration
 }
 
 // Setting is one row of the table.
@@ -286,6 +293,22 @@ var Settings = []Setting{
 		},
 	},
 	{
+		Name: "sip-advertise", Env: "HUSHPHONE_SIP_ADVERTISE", Arg: "ADDR", Default: "",
+		Usage: "the host:port SIP peers reach the server at, named in our Contact: for --sip bound to every address (0.0.0.0) or behind a NAT (empty: the --sip address, or --media-ip with the --sip port when that binds every address)",
+		set: func(c *Config, v string) error {
+			if v != "" {
+				host, port, err := net.SplitHostPort(v)
+				n, perr := strconv.Atoi(port)
+				a, aerr := netip.ParseAddr(host)
+				if err != nil || perr != nil || host == "" || n < 1 || n > 65535 || (aerr == nil && a.IsUnspecified()) {
+					return fmt.Errorf("%w: %q is not host:port of a reachable host, e.g. sip.example.net:5060", ErrBadValue, v)
+				}
+			}
+			c.SIPAdvertise = v
+			return nil
+		},
+	},
+	{
 		Name: "ringback", Env: "HUSHPHONE_RINGBACK", Arg: "TONE", Default: "uk",
 		Usage: "early media for callers waiting for an agent (183 with the tone, then 200): uk (400+450 Hz), us (440+480 Hz) or off (180 Ringing only, for peers that do not take 183)",
 		set: func(c *Config, v string) error {
@@ -373,6 +396,18 @@ var Settings = []Setting{
 				return fmt.Errorf("%w: %q is not a port range MIN-MAX of at least 4 ports above 1023, e.g. 10000-20000", ErrBadValue, v)
 			}
 			c.RTPPortMin, c.RTPPortMax = uint16(a), uint16(b)
+			return nil
+		},
+	},
+	{
+		Name: "rtp-timeout", Env: "HUSHPHONE_RTP_TIMEOUT", Arg: "DURATION", Default: "60s",
+		Usage: "end a call with BYE after this long without RTP or RTCP from the caller while it is not on hold: a caller that vanished without BYE (0: never)",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || (d > 0 && d < time.Second) {
+				return fmt.Errorf("%w: %q is not a duration of a second or more (or 0 for never), e.g. 60s", ErrBadValue, v)
+			}
+			c.RTPTimeout = d
 			return nil
 		},
 	},

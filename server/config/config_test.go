@@ -19,7 +19,7 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 func TestDefaults(t *testing.T) {
 	c := Defaults()
 	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo,
-		InviteRate: 20, MaxQueueWait: 10 * time.Minute, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, ACMECA: LetsEncrypt, Metrics: "127.0.0.1:9464"}
+		InviteRate: 20, MaxQueueWait: 10 * time.Minute, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, RTPTimeout: time.Minute, ACMECA: LetsEncrypt, Metrics: "127.0.0.1:9464"}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -105,6 +105,10 @@ func TestBadValues(t *testing.T) {
 		{"bad invite-rate", "calls a second", nil, []string{"--invite-rate", "-1"}},
 		{"short max-queue-wait", "from 10s to 24h", nil, []string{"--max-queue-wait", "1s"}},
 		{"bad max-queue-wait", "HUSHPHONE_MAX_QUEUE_WAIT", map[string]string{"HUSHPHONE_MAX_QUEUE_WAIT": "soon"}, nil},
+		{"sip-advertise without a port", "host:port", nil, []string{"--sip-advertise", "sip.example.net"}},
+		{"sip-advertise of every address", "reachable host", nil, []string{"--sip-advertise", "0.0.0.0:5060"}},
+		{"bad rtp-timeout", "HUSHPHONE_RTP_TIMEOUT", map[string]string{"HUSHPHONE_RTP_TIMEOUT": "soon"}, nil},
+		{"short rtp-timeout", "a second or more", nil, []string{"--rtp-timeout", "10ms"}},
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
 		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},
@@ -234,5 +238,24 @@ func TestTrunkTLSSettings(t *testing.T) {
 		got.TLSCert != "/etc/h/cert.pem" || got.TLSKey != "/etc/h/key.pem" || got.TrunkOut != "sips:sip.example.net:5061" ||
 		got.TrunkSRTP != "required" || got.SIPIdleTimeout != 30*time.Second {
 		t.Fatalf("%+v", got)
+	}
+}
+
+// TestSIPSettings: the advertised SIP address and the RTP timeout, from
+// their defaults, the environment, the config file and flags.
+func TestSIPSettings(t *testing.T) {
+	got, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SIPAdvertise != "" || got.RTPTimeout != 60*time.Second {
+		t.Fatalf("defaults: advertise %q, rtp-timeout %v", got.SIPAdvertise, got.RTPTimeout)
+	}
+	got, err = load(t, map[string]string{"HUSHPHONE_SIP_ADVERTISE": "sip.example.net:5080"}, "--rtp-timeout", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SIPAdvertise != "sip.example.net:5080" || got.RTPTimeout != 0 {
+		t.Fatalf("advertise %q, rtp-timeout %v", got.SIPAdvertise, got.RTPTimeout)
 	}
 }

@@ -98,7 +98,7 @@ func trunkConfig(cfg config.Config, log *slog.Logger) (trunk.Config, error) {
 		return trunk.Config{}, err
 	}
 	tc := trunk.Config{
-		SIPAddr: cfg.SIP, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
+		SIPAddr: cfg.SIP, Advertise: cfg.SIPAdvertise, RTPTimeout: cfg.RTPTimeout, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
 		Allow: cfg.TrunkAllow, RTPAddr: rtpIP, RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
 		MaxCalls: cfg.MaxCalls, InviteRate: cfg.InviteRate,
 		TLSAddr: cfg.SIPTLS, IdleTimeout: cfg.SIPIdleTimeout,

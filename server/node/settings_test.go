@@ -120,3 +120,16 @@ func TestSIPTLSSettings(t *testing.T) {
 		t.Fatalf("%+v, %v", tc, err)
 	}
 }
+
+// TestTrunkSIPSettings: the advertised SIP address and the RTP timeout
+// reach the trunk.
+func TestTrunkSIPSettings(t *testing.T) {
+	tc, err := trunkConfig(config.Config{SIP: "0.0.0.0:5060", MediaIP: netip.MustParseAddr("192.0.2.7"),
+		SIPAdvertise: "sip.example.net:5080", RTPTimeout: 45 * time.Second, Ringback: "off"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Advertise != "sip.example.net:5080" || tc.RTPTimeout != 45*time.Second {
+		t.Fatalf("advertise %q, rtp timeout %v", tc.Advertise, tc.RTPTimeout)
+	}
+}

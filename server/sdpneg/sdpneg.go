@@ -78,6 +78,73 @@ type Offer struct {
 	Secure      bool
 	Crypto      Crypto
 	LocalCrypto Crypto
+	// Events are the telephone-events agreed: those the offer's fmtp
+	// names (RFC 4733's default 0-15 without one) that this server takes
+	// (OurEvents). Zero when EventPT is 0; a hand-made Offer with an
+	// EventPT and no Events is taken as DefaultEvents.
+	Events Events
+}
+
+// Events is a set of RFC 4733 events, bit n for event n.
+type Events uint32
+
+// The event sets.
+const (
+	// DefaultEvents is what a telephone-event stream carries when its
+	// fmtp names nothing (RFC 4733 section 7.1.1): the 16 DTMF keys.
+	DefaultEvents Events = 1<<16 - 1
+	// OurEvents is what this server takes and offers: the 16 DTMF keys
+	// and flash (16).
+	OurEvents Events = 1<<17 - 1
+)
+
+// String is the set as an fmtp value: "0-15", "0-11,16".
+func (e Events) String() string {
+	var b strings.Builder
+	for n := 0; n < 32; {
+		if e&(1<<n) == 0 {
+			n++
+			continue
+		}
+		end := n
+		for end+1 < 32 && e&(1<<(end+1)) != 0 {
+			end++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(n))
+		if end > n {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(end))
+		}
+		n = end + 1
+	}
+	return b.String()
+}
+
+// parseEvents reads an fmtp value's events ("0-15,16"), keeping those
+// below 32; items that do not parse are skipped (events above 31 are
+// never ours, and a peer's odd list must not cost the call).
+func parseEvents(v string) Events {
+	var e Events
+	for _, item := range strings.Split(v, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(item), "-")
+		a, err := strconv.ParseUint(strings.TrimSpace(lo), 10, 8)
+		if err != nil {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(strings.TrimSpace(hi), 10, 8); err != nil || b < a {
+				continue
+			}
+		}
+		for n := a; n <= b && n < 32; n++ {
+			e |= 1 << n
+		}
+	}
+	return e
 }
 
 // Profiles are the RTP profiles an offer's audio may use.
@@ -225,6 +292,20 @@ func negotiateAudio(s *sdp.SessionDescription, m *sdp.MediaDescription, profiles
 			return o, fmt.Errorf("%w: RTP/SAVP with no a=crypto line this server can use (it takes %s)", ErrNotAcceptable, suiteNames[1:])
 		}
 	}
+	if o.EventPT != 0 {
+		// The answer may not name events the offer did not (RFC 3264
+		// 6.1): only those both sides take are agreed.
+		o.Events = DefaultEvents
+		prefix := strconv.Itoa(int(o.EventPT)) + " "
+		for _, a := range m.Attributes {
+			if a.Key == "fmtp" && strings.HasPrefix(a.Value, prefix) {
+				o.Events = parseEvents(strings.TrimPrefix(a.Value, prefix))
+			}
+		}
+		if o.Events &= OurEvents; o.Events == 0 {
+			o.EventPT = 0
+		}
+	}
 
 	o.Direction, o.PtimeMs = SendRecv, 20
 	for _, attrs := range [][]sdp.Attribute{s.Attributes, m.Attributes} { // media level wins
@@ -309,7 +390,11 @@ func Answer(o Offer, local netip.AddrPort, session, version uint64) []byte {
 	}
 	fmt.Fprintf(&b, "\r\na=rtpmap:%d %s\r\n", o.AudioPT, codec)
 	if o.EventPT != 0 {
-		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", o.EventPT, o.EventPT)
+		events := o.Events & OurEvents
+		if events == 0 {
+			events = DefaultEvents
+		}
+		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d %s\r\n", o.EventPT, o.EventPT, events)
 	}
 	if o.RTCPMux {
 		b.WriteString("a=rtcp-mux\r\n")
@@ -343,7 +428,7 @@ func MakeOffer(local netip.AddrPort, session, version uint64, crypto ...Crypto) 
 		proto = "RTP/SAVP"
 	}
 	fmt.Fprintf(&b, "m=audio %d %s 0 8 %d\r\n", local.Port(), proto, OfferEventPT)
-	fmt.Fprintf(&b, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", OfferEventPT, OfferEventPT)
+	fmt.Fprintf(&b, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:%d telephone-event/8000\r\na=fmtp:%d %s\r\n", OfferEventPT, OfferEventPT, OurEvents)
 	for _, c := range crypto {
 		b.WriteString("a=crypto:" + c.attribute() + "\r\n")
 	}

@@ -32,8 +32,8 @@ func TestNegotiate(t *testing.T) {
 		want  Offer
 		err   error
 	}{
-		{"sipp", sippOffer, Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, AudioPT: 0, EventPT: 101, PtimeMs: 20}, nil},
-		{"baresip: the offerer's first G.711", baresipOffer, Offer{Remote: netip.MustParseAddrPort("127.0.0.1:10000"), Law: g711.ALaw, AudioPT: 8, EventPT: 101, PtimeMs: 20}, nil},
+		{"sipp", sippOffer, Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, AudioPT: 0, EventPT: 101, PtimeMs: 20, Events: DefaultEvents}, nil},
+		{"baresip: the offerer's first G.711", baresipOffer, Offer{Remote: netip.MustParseAddrPort("127.0.0.1:10000"), Law: g711.ALaw, AudioPT: 8, EventPT: 101, PtimeMs: 20, Events: DefaultEvents}, nil},
 		{"static types without rtpmap, media-level c=, ptime 30", sdpText("v=0", "o=- 1 1 IN IP4 ::1", "s=-", "t=0 0",
 			"m=audio 7000 RTP/AVP 0", "c=IN IP6 ::1", "a=ptime:30"),
 			Offer{Remote: netip.MustParseAddrPort("[::1]:7000"), Law: g711.ULaw, PtimeMs: 30}, nil},
@@ -53,7 +53,7 @@ func TestNegotiate(t *testing.T) {
 		{"SRTP with only a suite we lack", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
 			"m=audio 6000 RTP/SAVP 0", "a=crypto:1 F8_128_HMAC_SHA1_80 inline:"+key30), Offer{}, ErrNotAcceptable},
 		{"SRTP", srtpOffer, Offer{Remote: netip.MustParseAddrPort("127.0.0.1:6000"), Law: g711.ULaw, EventPT: 101, PtimeMs: 20,
-			Secure: true, Crypto: Crypto{Tag: 2, Suite: AESCM128HMACSHA180, Key: NewKey(key30Bytes)}}, nil},
+			Secure: true, Crypto: Crypto{Tag: 2, Suite: AESCM128HMACSHA180, Key: NewKey(key30Bytes)}, Events: DefaultEvents}, nil},
 		{"RTP/SAVPF", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
 			"m=audio 6000 RTP/SAVPF 0", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"+key30), Offer{}, ErrNotAcceptable},
 		{"no audio", sdpText("v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
@@ -115,6 +115,51 @@ func TestAnswer(t *testing.T) {
 		if back.Remote != local || back.Law != o.Law || back.AudioPT != o.AudioPT || back.EventPT != o.EventPT || back.Direction != RecvOnly {
 			t.Fatalf("answer reads back as %+v for %+v\n%s", back, o, ans)
 		}
+	}
+}
+
+// TestAnswerNeverWidensTheEvents: the answer's telephone-events are those
+// the offer names (RFC 4733's default 0-15 without an fmtp) that we take
+// (0-16), never more (RFC 3264 6.1); an offer of none we take agrees no
+// telephone-event at all.
+func TestAnswerNeverWidensTheEvents(t *testing.T) {
+	offer := func(fmtp string) []byte {
+		lines := []string{"v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
+			"m=audio 6000 RTP/AVP 0 101", "a=rtpmap:0 PCMU/8000", "a=rtpmap:101 telephone-event/8000"}
+		if fmtp != "" {
+			lines = append(lines, "a=fmtp:101 "+fmtp)
+		}
+		return sdpText(lines...)
+	}
+	for _, c := range []struct{ fmtp, want string }{
+		{"0-15", "0-15"},
+		{"", "0-15"},
+		{"0-16", "0-16"},
+		{"0-255", "0-16"},
+		{"0-11, 16", "0-11,16"},
+		{"0-9,11", "0-9,11"},
+		{"0-15,32-40", "0-15"},
+		{"5", "5"},
+		{"32-40", ""},
+		{"junk", ""},
+	} {
+		o, err := Negotiate(offer(c.fmtp))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans := string(Answer(o, netip.MustParseAddrPort("127.0.0.1:20000"), 1, 1))
+		if c.want == "" {
+			if o.EventPT != 0 || strings.Contains(ans, "telephone-event") {
+				t.Errorf("fmtp %q: event type %d agreed\n%s", c.fmtp, o.EventPT, ans)
+			}
+			continue
+		}
+		if !strings.Contains(ans, "a=fmtp:101 "+c.want+"\r\n") {
+			t.Errorf("fmtp %q: answered\n%s\nwant a=fmtp:101 %s", c.fmtp, ans, c.want)
+		}
+	}
+	if got := string(MakeOffer(netip.MustParseAddrPort("127.0.0.1:20000"), 1, 1)); !strings.Contains(got, "a=fmtp:101 0-16\r\n") {
+		t.Errorf("our offer:\n%s", got)
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 )
 
 // authScenario calls, answers the 401 with sipp's [authentication] (-au,
-// -ap), is answered, and hangs up.
+// -ap), is answered, and hangs up, answering its BYE's 401 the same way.
 const authScenario = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="digest caller">
   <send retrans="500"><![CDATA[
@@ -104,6 +104,19 @@ To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
 Call-ID: [call_id]
 CSeq: 3 BYE
 Contact: sip:caller@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="401" auth="true"/>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: caller <sip:0123456789@[local_ip]:[local_port]>;tag=[pid]T[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 4 BYE
+Contact: sip:caller@[local_ip]:[local_port]
+[authentication]
 Max-Forwards: 70
 Content-Length: 0
 ]]></send>

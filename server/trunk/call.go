@@ -49,17 +49,34 @@ type Call struct {
 	// Outbound is set for calls made with Dial.
 	Outbound bool
 
-	t      *Trunk
-	dlg    dialog                     // the call's dialog, either side
-	srv    *sipgo.DialogServerSession // an inbound call's dialog, for its responses
-	stream Stream                     // every RTP and RTCP packet of the call
-	cname  string                     // our RTCP CNAME
-	ended  chan struct{}
-	stop   chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
-	once   sync.Once
+	t   *Trunk
+	dlg dialog                     // the call's dialog, either side
+	srv *sipgo.DialogServerSession // an inbound call's dialog, for its responses
+	// The dialog's identity, for its requests (dialog.go): the peer's
+	// address, our tag and the peer's, the credential its INVITE proved.
+	peer                          netip.Addr
+	localTag, remoteTag, authUser string
+	src                           callerleg.Source // where the caller's media may come from
+	stream                        Stream           // every RTP and RTCP packet of the call
+	cname                         string           // our RTCP CNAME
+	ended                         chan struct{}
+	stop                          chan struct{} // closed by Hangup: the call ends on our side whatever the peer does
+	once                          sync.Once
 
 	sig   sync.Mutex // serialises what is said on the dialog, and guards state
 	state callState
+
+	// What tells a dead call (timers.go): when the caller's media was
+	// last heard (unix nanoseconds), whether it sends none on purpose
+	// (hold), whether the call is up; the session timer, guarded by tmu,
+	// and kick, which wakes the call's watch when the timer changes.
+	heard         atomic.Int64
+	quiet, live   atomic.Bool
+	tmu           sync.Mutex
+	session       session
+	refreshed     time.Time
+	refreshFailed bool
+	kick          chan struct{}
 
 	mu      sync.Mutex // guards what follows: the RTP loop and SIP INFO share the leg
 	leg     *callerleg.Leg
@@ -155,7 +172,9 @@ func (c *Call) answerSDP() []byte {
 // has acknowledged it): from now on every 20 ms of the caller's audio,
 // masked, goes to out (G.711 in the agreed law, called from the call's
 // receive goroutine, must not block), and every key press to keys (the
-// payment side's input; never to be logged or shown).
+// payment side's input; never to be logged or shown). A caller that never
+// acknowledges the 200 OK (it is resent for 64*T1, 32 s) has the call
+// ended with BYE (RFC 3261 13.3.1.4), and Answer returns ErrNoAck.
 func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 	c.sig.Lock()
 	defer c.sig.Unlock()
@@ -166,13 +185,40 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 	c.stopRingback()
 	answer := c.answerSDP()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.startLeg(out, keys); err != nil {
+	err := c.startLeg(out, keys)
+	c.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	if err := c.srv.RespondSDP(answer); err != nil {
-		return fmt.Errorf("%w: answer: %w", ErrSIP, err)
+	// The session timer the caller asked for, if any (RFC 4028).
+	ses := agreeSession(readSessionAsk(c.srv.InviteRequest), 0)
+	headers := append([]sip.Header{sip.NewHeader("Content-Type", "application/sdp"),
+		sip.NewHeader("Allow", allowMethods), sip.NewHeader("Supported", supportedExt)}, ses.headers()...)
+	c.heardNow(time.Now())
+	if err := c.srv.Respond(sip.StatusOK, "OK", answer, headers...); err != nil {
+		c.state = stateOver
+		if c.dlg.Context().Err() != nil { // cancelled or hung up meanwhile
+			c.end()
+			return fmt.Errorf("%w: answer: %w", ErrSIP, err)
+		}
+		// Not cancelled, not hung up: the 200 OK was never acknowledged
+		// (a broken NAT, a bad Contact). End the call rather than leave
+		// an agent on it.
+		c.t.log.Warn("trunk: the caller never acknowledged the 200 OK: ending the call with BYE", "call", c.ID, "err", err)
+		if m := c.t.cfg.Metrics; m != nil {
+			m.CallCut(cutNoAck)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), byeWait)
+		if berr := c.dlg.Bye(ctx); berr != nil {
+			c.t.log.Debug("trunk: BYE unanswered", "call", c.ID, "err", berr)
+		}
+		cancel()
+		c.end()
+		return fmt.Errorf("%w (%w)", ErrNoAck, err)
 	}
+	c.heardNow(time.Now())
+	c.live.Store(true)
+	c.setSession(ses)
 	return nil
 }
 
@@ -189,7 +235,9 @@ func (c *Call) startLeg(out func(frame []byte), keys func(dtmf.Event)) error {
 			inner(frame)
 		}
 	}
-	leg, err := callerleg.New(callerleg.Params{Masker: c.masker, Law: c.Offer.Law, AudioPT: c.Offer.AudioPT, EventPT: c.Offer.EventPT, Out: out})
+	src := c.src
+	src.Latched = c.early // the caller's early media latched already
+	leg, err := callerleg.New(callerleg.Params{Masker: c.masker, Law: c.Offer.Law, AudioPT: c.Offer.AudioPT, EventPT: c.Offer.EventPT, Out: out, Source: src})
 	if err != nil {
 		return fmt.Errorf("trunk: %w", err)
 	}
@@ -310,6 +358,7 @@ func (c *Call) run() {
 		}
 	})
 	loops.Go(func() { c.reportLoop(ctx) })
+	loops.Go(func() { c.watch(ctx) })
 	if err := c.stream.Receive(ctx, c.rtpIn, c.rtcpIn); err != nil {
 		c.t.log.Info("trunk: call's media failed", "call", c.ID, "err", err)
 	}

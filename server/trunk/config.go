@@ -18,6 +18,11 @@ type Config struct {
 	// SIPAddr is where SIP is served, over UDP and TCP (the sip setting;
 	// default 127.0.0.1:5060).
 	SIPAddr string
+	// Advertise, HOST:PORT, is the address our Contact (and an outbound
+	// call's From) names, for a server bound to every address or behind a
+	// NAT (the sip-advertise setting). Empty: SIPAddr, or, when its host
+	// is 0.0.0.0 or ::, RTPAddr with SIPAddr's port.
+	Advertise string
 	// RTPAddr is the local address for calls' RTP (the media-ip setting;
 	// default 127.0.0.1).
 	RTPAddr netip.Addr
@@ -92,6 +97,14 @@ type Config struct {
 	// RTCPInterval is how often a call sends RTCP reports, on average
 	// (default 5 s; each wait is 0.5 to 1.5 of it).
 	RTCPInterval time.Duration
+	// RTPTimeout, if set, ends an answered call with BYE once the caller
+	// has sent no RTP or RTCP for that long while it says it sends (not
+	// on hold): a caller that vanished without BYE (the rtp-timeout
+	// setting; 0: never).
+	RTPTimeout time.Duration
+	// minSE is the shortest RFC 4028 session interval taken (default
+	// 90 s, the RFC's floor; tests shorten it).
+	minSE time.Duration
 	// Metrics, if set, counts calls and their caller legs.
 	Metrics Metrics
 	Logger  *slog.Logger

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,9 +144,12 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	if c.Offer.Secure {
 		ours = append(ours, c.Offer.LocalCrypto)
 	}
-	offer := sdpneg.MakeOffer(c.stream.LocalAddr(), uint64(time.Now().Unix()), 1, ours...)
+	c.sdpSession = uint64(time.Now().Unix())
+	offer := sdpneg.MakeOffer(c.stream.LocalAddr(), c.sdpSession, 1, ours...)
+	c.answer = offer // our last SDP, for an offerless re-INVITE from the far end
 	from := &sip.FromHeader{Address: sip.Uri{User: t.cfg.OutboundFrom, Host: t.sipHost}}
-	from.Params.Add("tag", sip.GenerateTagN(16))
+	c.localTag = sip.GenerateTagN(16)
+	from.Params.Add("tag", c.localTag)
 	dlg, err := t.outDialogs.WriteInvite(ctx, t.outboundInvite(number, offer, from))
 	if err != nil {
 		c.closeMedia()
@@ -199,7 +203,14 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 		return fail(fmt.Errorf("trunk: the far end's SDP answer: %w", err))
 	}
 	c.Offer, c.send.PayloadType = ans, ans.AudioPT
+	c.src.SDP = ans.Remote
 	c.ID, c.From, c.Outbound = dlg.InviteRequest.CallID().Value(), number, true
+	if to := dlg.InviteResponse.To(); to != nil {
+		c.remoteTag, _ = to.Params.Get("tag")
+	}
+	if src, err := netip.ParseAddrPort(dlg.InviteResponse.Source()); err == nil {
+		c.peer = src.Addr().Unmap() // the far end's requests come from where its answer did
+	}
 	c.dlg, c.state = dlg, stateAnswered
 	c.mu.Lock()
 	err = c.startLeg(out, keys)
@@ -218,6 +229,8 @@ func (t *Trunk) Dial(ctx context.Context, number string, out func(frame []byte),
 	t.calls[c.ID] = c
 	t.wg.Add(1)
 	t.mu.Unlock()
+	c.heardNow(time.Now())
+	c.live.Store(true)
 	t.log.Info("trunk: outbound call answered", "call", c.ID, "law", ans.Law.String())
 	if t.cfg.Metrics != nil {
 		t.cfg.Metrics.CallOffered()

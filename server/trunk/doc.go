@@ -33,6 +33,17 @@
 // Hangup, Done). Early media from the far end is not played to anyone, and
 // there is no outbound proxy, DNS SRV or registration.
 //
+// A call is its dialog's alone: a request inside it (re-INVITE, UPDATE,
+// INFO, BYE, ACK, OPTIONS with a To-tag) is taken only with the call's
+// Call-ID and both tags, from the call's peer or an allowed address, and,
+// with Config.Auth, the INVITE's credential (403, 481 or 401 otherwise,
+// counted on Metrics). The caller's media is taken only from the address
+// its SDP names or, behind a NAT, the first allowed source (latched once);
+// strangers' packets are dropped and counted. A call ends on its own, with
+// BYE, when its 200 OK is never acknowledged, after Config.RTPTimeout of
+// silence, or when a session timer the caller asked for (RFC 4028) runs
+// out.
+//
 // What a call does once offered (ring an agent, answer, reject) is the
 // OnCall handler's business; the trunk only carries it out.
 //
@@ -43,6 +54,9 @@
 //   - config.go: its Config, and the Metrics it reports;
 //   - call.go: the Call, inbound or outbound, and its state machine;
 //   - dial.go: outbound calls (Dial);
+//   - dialog.go: what keeps a call's requests its own (tags, peer,
+//     credentials), requests outside calls, Allow and Supported;
+//   - timers.go: the RTP timeout and RFC 4028 session timers;
 //   - info.go: key presses sent as SIP INFO;
 //   - ringback.go: the ringback tones and their playing;
 //   - rtp.go: the call's media seam (Stream: every RTP and RTCP packet of a
@@ -56,6 +70,6 @@
 // only code here that touches a media socket.
 //
 // Every goroutine the trunk starts (sipgo's listeners, each call's media,
-// RTCP and ringback, Dial's waits, Hangup's unacknowledged 480) is owned:
+// RTCP, ringback and watch (timers.go), Dial's waits, Hangup's unacknowledged 480) is owned:
 // Serve's end stops each and waits for it.
 package trunk

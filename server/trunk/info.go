@@ -16,12 +16,16 @@ import (
 )
 
 // onInfo takes SIP INFO key presses (application/dtmf-relay or
-// application/dtmf) to the call's Masker.
+// application/dtmf) to the call's Masker: only from inside the call's
+// dialog (dialogRequest) and, where the trunk demands digest credentials,
+// with the call's (authenticated), so that nobody who merely knows a
+// Call-ID can type into a payment.
 func (t *Trunk) onInfo(req *sip.Request, tx sip.ServerTransaction) {
-	c := t.call(req)
-	if c == nil || !c.reachedBy(req) { // a call over TLS is reached over TLS only
-
-		t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+	c := t.dialogRequest(req, tx)
+	if c == nil {
+		return
+	}
+	if _, ok := t.authenticated(c, req, tx); !ok {
 		return
 	}
 	digit, d, err := parseInfo(req)

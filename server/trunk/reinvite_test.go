@@ -14,8 +14,10 @@ import (
 // TestReInvite: the caller holds (a=sendonly), resumes, refreshes without
 // SDP, then offers a codec we do not use. Hold and resume are answered with
 // SDP mirroring the direction (recvonly, then sendrecv) and a rising
-// version, on the same media port; an offerless re-INVITE gets our SDP;
-// the unusable offer gets 488 and the call goes on: its media flows, and
+// version, on the same media port; an offerless re-INVITE gets our SDP,
+// its version not below the last (RFC 3264 8); every 200 carries our
+// Contact, Allow and Supported (RFC 3261 13.3.1.4, 20.5); the unusable
+// offer gets 488 and the call goes on: its media flows, and
 // it ends cleanly.
 func TestReInvite(t *testing.T) {
 	frames := make(chan struct{}, 1000)
@@ -68,9 +70,17 @@ func TestReInvite(t *testing.T) {
 			t.Fatalf("re-INVITE %s: directions %v (want %s), o= %v (after version %d), m= %v\n%s", step.dir, dirs, step.want, o, lastVersion, m, resp)
 		}
 		lastVersion = v
+		checkCapabilities(t, "re-INVITE "+step.dir, resp)
 	}
-	if code, resp := caller.ReInvite(t, "", 3*time.Second); code != 200 || field(resp, "m=audio ") == "" {
+	code, resp := caller.ReInvite(t, "", 3*time.Second)
+	if code != 200 || field(resp, "m=audio ") == "" {
 		t.Fatalf("re-INVITE without SDP: %d\n%s", code, resp)
+	}
+	checkCapabilities(t, "re-INVITE without SDP", resp)
+	if o := strings.Fields(field(resp, "o=")); len(o) < 3 {
+		t.Fatalf("re-INVITE without SDP: o= %v", o)
+	} else if v, _ := strconv.Atoi(o[2]); v < lastVersion {
+		t.Fatalf("re-INVITE without SDP: SDP version %d, after %d: versions only grow", v, lastVersion)
 	}
 	if code, _ := caller.ReInvite(t, offer("18", "G729", "sendrecv"), 3*time.Second); code != 488 {
 		t.Fatalf("re-INVITE with only G.729: %d, want 488", code)
@@ -89,5 +99,21 @@ func TestReInvite(t *testing.T) {
 	case <-call.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the call did not end after BYE")
+	}
+}
+
+// checkCapabilities fails t unless a 2xx to INVITE (raw) carries a
+// Contact naming no unspecified address, Allow and Supported.
+func checkCapabilities(t *testing.T, what, raw string) {
+	t.Helper()
+	m := parseSIP(raw)
+	if c := m.header("contact"); c == "" || strings.Contains(c, "0.0.0.0") {
+		t.Errorf("%s: Contact %q", what, c)
+	}
+	if a := m.header("allow"); !strings.Contains(a, "INVITE") || !strings.Contains(a, "BYE") {
+		t.Errorf("%s: Allow %q", what, a)
+	}
+	if m.header("supported") == "" && m.header("k") == "" {
+		t.Errorf("%s: no Supported", what)
 	}
 }

@@ -18,7 +18,9 @@ import (
 )
 
 // rtcpIn takes one datagram from the caller's RTCP port (or, muxed, its
-// RTP port). Before Answer there is no leg to report on, and it is dropped.
+// RTP port). Before Answer there is no leg to report on, and it is
+// dropped; from anyone but the caller (rtcpFromCaller) it is dropped and
+// counted.
 func (c *Call) rtcpIn(b []byte, from netip.AddrPort) {
 	c.sendMu.Lock()
 	ours := c.send.SSRC
@@ -28,10 +30,41 @@ func (c *Call) rtcpIn(b []byte, from netip.AddrPort) {
 	if c.leg == nil {
 		return
 	}
-	// Junk is counted in the leg's stats.
-	if err := c.leg.RTCP(b, time.Now(), ours); err == nil && !c.rtcpFrom.IsValid() {
-		c.rtcpFrom = from // symmetric RTCP: answer where it comes from
+	if !c.rtcpFromCaller(from) {
+		if m := c.t.cfg.Metrics; m != nil {
+			m.RTPStranger("rtcp")
+		}
+		return
 	}
+	// Junk is counted in the leg's stats.
+	if err := c.leg.RTCP(b, time.Now(), ours); err == nil {
+		c.heard.Store(time.Now().UnixNano())
+		if !c.rtcpFrom.IsValid() {
+			c.rtcpFrom = from // symmetric RTCP: answer where it comes from
+		}
+	}
+}
+
+// rtcpFromCaller reports whether RTCP from from is the caller's: from
+// where its SDP says, from the host its RTP is latched to, or from inside
+// the allow list. Called with mu held.
+func (c *Call) rtcpFromCaller(from netip.AddrPort) bool {
+	if from == c.Offer.RTCPAddr() {
+		return true
+	}
+	rtp := c.early
+	if r := c.leg.Remote(); r.IsValid() {
+		rtp = r
+	}
+	if rtp.IsValid() && from.Addr() == rtp.Addr() {
+		return true
+	}
+	for _, p := range c.src.Allow {
+		if p.Contains(from.Addr()) {
+			return true
+		}
+	}
+	return false
 }
 
 // rtcpDest is where our RTCP goes: where the caller's comes from, else

@@ -9,6 +9,7 @@ import (
 	"context"
 	cryptorand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/hushphone/hushphone/media/mix"
+	"github.com/hushphone/hushphone/server/callerleg"
 	"github.com/hushphone/hushphone/server/sdpneg"
 	"github.com/hushphone/hushphone/server/trunk/rtpstream"
 )
@@ -86,8 +88,9 @@ func (t *Trunk) newCall(offer sdpneg.Offer) (*Call, error) {
 	_, _ = cryptorand.Read(b[:]) // it never fails (it crashes the program instead)
 	c := &Call{
 		Offer: offer, t: t, stream: stream,
-		ended: make(chan struct{}), stop: make(chan struct{}), ringStop: make(chan struct{}),
+		ended: make(chan struct{}), stop: make(chan struct{}), ringStop: make(chan struct{}), kick: make(chan struct{}, 1),
 		cname: fmt.Sprintf("hushphone-%x", b[8:14]),
+		src:   callerleg.Source{SDP: offer.Remote, Allow: t.cfg.Allow},
 	}
 	h := &c.send
 	h.Version, h.PayloadType = 2, offer.AudioPT
@@ -147,7 +150,10 @@ func (c *Call) closeMedia() {
 	_ = c.stream.Close()
 }
 
-// rtpIn takes one RTP datagram from the caller.
+// rtpIn takes one RTP datagram from the caller: only from the address
+// the caller's SDP names, or (behind a NAT) one inside the allow list,
+// latched once (callerleg.Source); a stranger's packets are dropped and
+// counted, before Answer as after.
 func (c *Call) rtpIn(b []byte, from netip.AddrPort) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -155,11 +161,35 @@ func (c *Call) rtpIn(b []byte, from netip.AddrPort) {
 	case c.leg != nil:
 		// Bad or stray packets are counted in the leg's stats.
 		c.arrival = time.Now()
-		_ = c.leg.Packet(from, b, c.arrival)
-	case !c.early.IsValid() && c.isCallerRTP(b):
+		err := c.leg.Packet(from, b, c.arrival)
+		switch {
+		case err == nil:
+			c.heard.Store(c.arrival.UnixNano())
+		case errors.Is(err, callerleg.ErrStranger):
+			c.stranger(b)
+		case from == c.leg.Remote():
+			c.heard.Store(c.arrival.UnixNano()) // the caller's, if not audio we take (comfort noise)
+		}
+	case !c.isCallerRTP(b):
+	case !c.early.IsValid() && c.src.Accepts(from):
 		// Before Answer nothing listens: the caller's audio is dropped
 		// unheard, and only its address is kept, for the ringback
-		// (symmetric RTP).
+		// (symmetric RTP), and latched.
 		c.early = from
+	case from != c.early:
+		c.stranger(b)
 	}
+}
+
+// stranger counts a packet from anywhere but the caller.
+func (c *Call) stranger(b []byte) {
+	m := c.t.cfg.Metrics
+	if m == nil {
+		return
+	}
+	if c.Offer.EventPT != 0 && len(b) > 1 && b[1]&0x7f == c.Offer.EventPT {
+		m.RTPStranger("event")
+		return
+	}
+	m.RTPStranger("audio")
 }

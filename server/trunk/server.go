@@ -62,10 +62,12 @@ type Trunk struct {
 	outDialogs *sipgo.DialogClientCache // nil without Config.Outbound
 	outHost    string
 	outPort    int
-	outTLS     bool          // the outbound trunk is over TLS
-	sipHost    string        // our SIP address's host, for From
-	serving    chan struct{} // closed when Serve serves: Dial may send
-	shutdown   chan struct{} // closed when Serve begins to shut down: Dials are cancelled
+	outTLS     bool               // the outbound trunk is over TLS
+	sipHost    string             // our SIP address's host, for From
+	contact    sip.ContactHeader  // our Contact, for 2xx to INVITE over UDP and TCP
+	tlsContact *sip.ContactHeader // over TLS (nil without Config.TLSAddr): contactFor
+	serving    chan struct{}      // closed when Serve serves: Dial may send
+	shutdown   chan struct{}      // closed when Serve begins to shut down: Dials are cancelled
 
 	udp net.PacketConn  // bound by Listen
 	tcp *streamListener // conns.go
@@ -111,6 +113,9 @@ func New(cfg Config) (*Trunk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: the sip setting's port %q: %w", ErrConfig, portS, err)
 	}
+	if host, port, err = advertised(cfg, host, port); err != nil {
+		return nil, err
+	}
 	// sipgo logs through its default logger: through siplog, which keeps
 	// raw SIP out of the logs.
 	routeSIPLogs(cfg.Logger.Handler())
@@ -133,9 +138,10 @@ func New(cfg Config) (*Trunk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSIP, err)
 	}
+	contact := sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}
 	t := &Trunk{
 		cfg: cfg, log: cfg.Logger, admit: newAdmission(cfg.MaxCalls, cfg.InviteRate), ua: ua, srv: srv, calls: map[string]*Call{}, serving: make(chan struct{}), shutdown: make(chan struct{}),
-		dialogs: newServerDialogs(cli, sip.ContactHeader{Address: sip.Uri{User: "hushphone", Host: host, Port: port}}, tlsContact),
+		dialogs: newServerDialogs(cli, contact, tlsContact), contact: contact, tlsContact: tlsContact,
 	}
 	if cfg.OutboundFrom == "" {
 		cfg.OutboundFrom = "hushphone"
@@ -161,13 +167,42 @@ func New(cfg Config) (*Trunk, error) {
 		}
 	}
 	srv.OnInvite(t.onInvite)
+	srv.OnUpdate(t.onUpdate)
 	srv.OnAck(t.onAck)
 	srv.OnBye(t.onBye)
 	srv.OnInfo(t.onInfo)
-	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
-		t.respond(tx, req, sip.StatusOK, "OK")
-	})
+	srv.OnOptions(t.onOptions)
+	srv.OnCancel(t.onCancel)
+	srv.OnNoRoute(t.onOtherMethod)
 	return t, nil
+}
+
+// advertised is the host and port our Contact names: the sip-advertise
+// setting's, else the SIP address's, else, for a SIP address of every
+// address (0.0.0.0, ::), the media address with the SIP port. An
+// unspecified address is never advertised: nobody can reach it.
+func advertised(cfg Config, host string, port int) (string, int, error) {
+	if cfg.Advertise != "" {
+		h, p, err := net.SplitHostPort(cfg.Advertise)
+		n, perr := strconv.Atoi(p)
+		if err != nil || perr != nil || h == "" || unspecified(h) || n <= 0 || n > 65535 {
+			return "", 0, fmt.Errorf("%w: the sip-advertise setting %q is not HOST:PORT of a reachable host", ErrConfig, cfg.Advertise)
+		}
+		return h, n, nil
+	}
+	if host == "" || unspecified(host) {
+		if !cfg.RTPAddr.IsValid() || cfg.RTPAddr.IsUnspecified() {
+			return "", 0, fmt.Errorf("%w: the sip setting %q binds every address: set sip-advertise (or media-ip) to the address peers reach", ErrConfig, cfg.SIPAddr)
+		}
+		return cfg.RTPAddr.String(), port, nil
+	}
+	return host, port, nil
+}
+
+// unspecified reports whether host is 0.0.0.0 or ::.
+func unspecified(host string) bool {
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsUnspecified()
 }
 
 // Listen binds SIPAddr over UDP and TCP, so a taken port is an error now
@@ -357,33 +392,46 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	t.handlers.Add(1)
 	t.mu.Unlock()
 	defer t.handlers.Done()
+	if toTag(req) != "" { // a re-INVITE: only from inside its call's dialog
+		if c := t.dialogRequest(req, tx); c != nil {
+			if _, ok := t.authenticated(c, req, tx); ok {
+				t.reinvite(c, req, tx)
+			}
+		}
+		return
+	}
 	if !t.allowed(req) {
 		t.log.Info("trunk: INVITE refused: source not allowed", "source", req.Source())
+		if m := t.cfg.Metrics; m != nil {
+			m.SIPRefused(req.Method.String(), refusedSource)
+		}
 		t.respond(tx, req, sip.StatusForbidden, "Forbidden")
 		return
 	}
-	if c := t.call(req); c != nil {
-		if !c.reachedBy(req) { // a call over TLS is reached over TLS only
-			t.respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-			return
-		}
-		t.reinvite(c, req, tx)
+	if t.call(req) != nil {
+		// A new INVITE (no To-tag) with a live call's Call-ID: the
+		// call's INVITE again by another path, or someone who read the
+		// Call-ID. Neither may touch the call (RFC 3261 8.2.2.2).
+		t.refused(req, refusedDialog)
+		t.respond(tx, req, 482, "Loop Detected")
 		return
 	}
 	if !t.admitted(req, tx) {
 		return
 	}
 	defer t.admit.release() // the handler lives as long as the call
-	if t.auth != nil {
-		if _, err := t.auth.verify(req); err != nil {
-			if !errors.Is(err, errNoCredentials) && !errors.Is(err, errStale) {
-				t.log.Info("trunk: INVITE failed authentication", "source", req.Source(), "err", err)
-			}
-			if err := tx.Respond(t.auth.challenge(req, errors.Is(err, errStale))); err != nil {
-				t.log.Debug("trunk: challenge not sent", "err", err)
-			}
-			return
+	authUser, ok := t.authenticated(nil, req, tx)
+	if !ok {
+		return
+	}
+	if a := readSessionAsk(req); a.interval > 0 && a.interval < t.minSE() {
+		// RFC 4028 section 9: too short a session interval.
+		res := sip.NewResponseFromRequest(req, 422, "Session Interval Too Small", nil)
+		res.AppendHeader(sip.NewHeader("Min-SE", strconv.Itoa(int(t.minSE()/time.Second))))
+		if err := tx.Respond(res); err != nil {
+			t.log.Debug("trunk: response not sent", "code", 422, "err", err)
 		}
+		return
 	}
 	offer, err := t.negotiate(req.Body()) // under the SRTP policy
 	if err != nil {
@@ -407,6 +455,8 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dialogOf(dlg), dlg
+	c.peer, c.remoteTag, c.authUser = sourceAddr(req), fromTag(req), authUser
+	c.localTag, _ = dlg.InviteRequest.To().Params.Get("tag") // sipgo's, for every answer
 	t.mu.Lock()
 	if t.closing { // shutdown began while the INVITE was read: hangupAll will not see this call
 		t.mu.Unlock()
@@ -437,11 +487,16 @@ func (t *Trunk) call(req *sip.Request) *Call {
 	return t.calls[id.Value()]
 }
 
-func (t *Trunk) onAck(req *sip.Request, tx sip.ServerTransaction) {
-	_ = t.dialogs.ReadAck(req, tx)
-}
-
+// onBye ends a call at its peer's BYE: only from inside the call's dialog
+// and, where the trunk demands digest credentials, with the call's.
 func (t *Trunk) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	c := t.dialogRequest(req, tx)
+	if c == nil {
+		return
+	}
+	if _, ok := t.authenticated(c, req, tx); !ok {
+		return
+	}
 	err := t.dialogs.ReadBye(req, tx)
 	if err != nil && t.outDialogs != nil {
 		err = t.outDialogs.ReadBye(req, tx) // the far end of an outbound call
@@ -451,15 +506,29 @@ func (t *Trunk) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// reinvite answers a re-INVITE in a call (hold, resume, a session
-// refresh): the media goes on as it is; the answer mirrors the offer's
-// direction (sendonly, our hold, is answered recvonly) with a new SDP
-// version, and an offer without SDP gets ours. An offer that drops our
-// codec gets 488, and the call goes on as before.
+// onUpdate takes an UPDATE in a call (RFC 3311): a session refresh, or a
+// new offer, answered as a re-INVITE's.
+func (t *Trunk) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	if c := t.dialogRequest(req, tx); c != nil {
+		if _, ok := t.authenticated(c, req, tx); ok {
+			t.reinvite(c, req, tx)
+		}
+	}
+}
+
+// reinvite answers a re-INVITE (or UPDATE) in a call (hold, resume, a
+// session refresh): the media goes on as it is; the answer mirrors the
+// offer's direction (sendonly, our hold, is answered recvonly) with a new
+// SDP version and no event the offer lacks, and an offer without SDP gets
+// our last SDP again, its version unchanged (RFC 3264 8: versions only
+// grow). An offer that drops our codec gets 488, and the call goes on as
+// before. The 2xx carries our Contact, Allow and Supported, and the
+// session timer the request asks for (RFC 4028).
 func (t *Trunk) reinvite(c *Call, req *sip.Request, tx sip.ServerTransaction) {
 	c.sig.Lock()
 	defer c.sig.Unlock()
 	body := c.answerSDP()
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	if len(req.Body()) > 0 {
 		o, err := c.renegotiate(req.Body()) // in the call's codec, and plain or SRTP as it is
 		if err != nil || o.Law != c.Offer.Law {
@@ -467,14 +536,38 @@ func (t *Trunk) reinvite(c *Call, req *sip.Request, tx sip.ServerTransaction) {
 			t.respond(tx, req, 488, "Not Acceptable Here")
 			return
 		}
-		o.AudioPT, o.EventPT, o.RTCPMux = c.Offer.AudioPT, c.Offer.EventPT, c.Offer.RTCPMux
+		events := o.Events & c.Offer.Events
+		o.AudioPT, o.EventPT, o.Events, o.RTCPMux = c.Offer.AudioPT, 0, 0, c.Offer.RTCPMux
+		if events != 0 && c.Offer.EventPT != 0 {
+			o.EventPT, o.Events = c.Offer.EventPT, events
+		}
 		c.sdpVersion++
 		body = sdpneg.Answer(o, c.stream.LocalAddr(), c.sdpSession, 1+c.sdpVersion)
+		c.answer = body // our last SDP, for an offerless re-INVITE
+		c.setDirection(o.Direction)
 		t.log.Info("trunk: re-INVITE", "call", c.ID, "direction", o.Direction.String())
 	}
-	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", body)
-	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if req.IsInvite() || len(req.Body()) > 0 {
+		res.SetBody(body)
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	} // else an UPDATE without an offer: its answer holds none (RFC 3311)
+	res.AppendHeader(t.contactFor(c))
+	capabilities(res)
+	var ses session
+	if !c.Outbound {
+		c.tmu.Lock()
+		current := c.session.interval
+		c.tmu.Unlock()
+		ses = agreeSession(readSessionAsk(req), current)
+		for _, h := range ses.headers() {
+			res.AppendHeader(h)
+		}
+	}
 	if err := tx.Respond(res); err != nil {
 		t.log.Debug("trunk: re-INVITE answer not sent", "call", c.ID, "err", err)
+		return
+	}
+	if !c.Outbound {
+		c.setSession(ses) // a refresh, whoever the refresher
 	}
 }

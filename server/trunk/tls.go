@@ -111,13 +111,30 @@ func newServerDialogs(cli *sipgo.Client, contact sip.ContactHeader, tlsContact *
 	d := &serverDialogs{plain: sipgo.NewDialogServerCache(cli, contact)}
 	if tlsContact != nil {
 		d.tls = sipgo.NewDialogServerCache(cli, *tlsContact)
-		c := tlsContact.Clone()
-		c.Address.Scheme = "sip"
-		c.Address.UriParams = sip.NewParams()
-		c.Address.UriParams.Add("transport", "tls")
-		d.tlsSIP = sipgo.NewDialogServerCache(cli, *c)
+		d.tlsSIP = sipgo.NewDialogServerCache(cli, *sipOverTLS(tlsContact))
 	}
 	return d
+}
+
+// sipOverTLS is the sip:...;transport=tls form of our sips: Contact.
+func sipOverTLS(sips *sip.ContactHeader) *sip.ContactHeader {
+	c := sips.Clone()
+	c.Address.Scheme = "sip"
+	c.Address.UriParams = sip.NewParams()
+	c.Address.UriParams.Add("transport", "tls")
+	return c
+}
+
+// contactFor is our Contact in c's dialog, as its INVITE's 2xx gave it
+// (serverDialogs): for the 2xx to a re-INVITE or UPDATE.
+func (t *Trunk) contactFor(c *Call) *sip.ContactHeader {
+	if c.srv == nil || t.tlsContact == nil || !isTLS(c.srv.InviteRequest) {
+		return sip.HeaderClone(&t.contact).(*sip.ContactHeader)
+	}
+	if c.srv.InviteRequest.Recipient.IsEncrypted() {
+		return t.tlsContact.Clone()
+	}
+	return sipOverTLS(t.tlsContact)
 }
 
 // match runs fn on the cache req's dialog is in: for a request over TLS,

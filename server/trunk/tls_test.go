@@ -69,17 +69,17 @@ func (c *tlsCaller) send(method string, cseq int, headers, body string) {
 	}
 }
 
-// sipMsg is a SIP message read off the stream: its first line, headers
+// tlsMsg is a SIP message read off the TLS stream: its first line, headers
 // (lower-case names) and body.
-type sipMsg struct {
+type tlsMsg struct {
 	start   string
 	headers map[string][]string
 	body    string
 }
 
-func (c *tlsCaller) readMsg(timeout time.Duration) (sipMsg, error) {
+func (c *tlsCaller) readMsg(timeout time.Duration) (tlsMsg, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
-	m := sipMsg{headers: map[string][]string{}}
+	m := tlsMsg{headers: map[string][]string{}}
 	for {
 		line, err := c.r.ReadString('\n')
 		if err != nil {
@@ -118,7 +118,7 @@ func first(v []string) string {
 }
 
 // until reads until a response with code, failing on another final one.
-func (c *tlsCaller) until(code int, timeout time.Duration) sipMsg {
+func (c *tlsCaller) until(code int, timeout time.Duration) tlsMsg {
 	c.t.Helper()
 	for {
 		m, err := c.readMsg(timeout)
