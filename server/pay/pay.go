@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/media/dtmf"
+	"github.com/hushphone/hushphone/payment/card"
 	"github.com/hushphone/hushphone/payment/gateway"
 	"github.com/hushphone/hushphone/payment/session"
 	"github.com/hushphone/hushphone/protocol"
@@ -511,12 +512,13 @@ func (m *Manager) Submit(ctx context.Context, agent, id string) (Status, error) 
 }
 
 // clean keeps a gateway's text safe to show and record: runs of 7 or more
-// digits (which could be card data) become "#".
+// digits (which could be card data), together or apart as card.DigitRun
+// counts them, become "#".
 func clean(s string) string {
 	if len(s) > 500 {
 		s = s[:500]
 	}
-	return longDigits.ReplaceAllString(s, "#")
+	return card.RedactDigitRuns(s, MaxDigits, "#")
 }
 
 // Status returns a session's status: a live one from memory, a finished
