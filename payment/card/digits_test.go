@@ -23,7 +23,7 @@ func TestDigitRun(t *testing.T) {
 		{"order 123, 4567 boxes", 7},
 		{"order 123 x 4567", 4},
 		{"ref A1B2C3D4", 1},
-		{"４２４２ ４２４２", 8},     // fullwidth digits
+		{"４２４２ ４２４２", 8},          // fullwidth digits
 		{"42\u00a042\u200b42", 6}, // no-break and zero-width spaces
 		{"12.50 GBP, 3 tickets", 4},
 		{"2026-01-15", 8},
