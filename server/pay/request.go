@@ -138,3 +138,13 @@ func fieldsOf(ps []session.FieldProgress) []protocol.PayField {
 	}
 	return out
 }
+
+// clean keeps a gateway's text safe to show and record: runs of 7 or more
+// digits (which could be card data), together or apart as card.DigitRun
+// counts them, become "#".
+func clean(s string) string {
+	if len(s) > 500 {
+		s = s[:500]
+	}
+	return card.RedactDigitRuns(s, MaxDigits, "#")
+}
