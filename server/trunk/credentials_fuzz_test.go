@@ -52,7 +52,7 @@ func FuzzReadCredentials(f *testing.F) {
 		var b strings.Builder
 		for i, c := range slices.Concat(in, out) {
 			if c.Realm == "" || c.User == "" || c.Password == "" ||
-				strings.ContainsFunc(c.Realm+c.User+c.Password, isSpace) {
+				strings.ContainsFunc(c.Realm, isSpace) || strings.ContainsFunc(c.User, isSpace) || strings.ContainsFunc(c.Password, isSpace) {
 				t.Fatalf("credential %d %q %q %q has an empty or spaced part", i, c.Realm, c.User, c.Password)
 			}
 			dir := "out"
