@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -316,6 +317,131 @@ func FuzzPayRequest(f *testing.F) {
 		}
 		if restSt.Amount != wsSt.Amount || restSt.Method != wsSt.Method || len(restSt.Fields) != len(wsSt.Fields) {
 			t.Fatalf("over HTTP %+v, over the WebSocket %+v", restSt, wsSt)
+		}
+	})
+}
+
+// digitRuns finds runs of 4 or more digits; byteOffset, where a body's
+// JSON broke.
+var (
+	digitRuns  = regexp.MustCompile(`[0-9]{4,}`)
+	byteOffset = regexp.MustCompile(`at byte [0-9]+`)
+)
+
+// FuzzPayRaw sends any bytes as a payment request's body to both ways in:
+// as the HTTP API's POST body, and as the "pay" of a WebSocket pay.start.
+// Neither ever fails inside (no 5xx, no internal error), the HTTP API
+// answers 201, 400 or 413, and no answer repeats a run of the input's
+// digits (other than the numbers of pay's own texts, such as ISO 4217).
+// A session either starts is cancelled before the next run.
+func FuzzPayRaw(f *testing.F) {
+	for _, s := range []string{
+		`{"amount":1250,"currency":"GBP"}`,
+		`{"amount":1250,"currency":"GBP","description":"4242 4242 4242 4242"}`,
+		`{"amount":42424242424242424242,"currency":"GBP"}`,
+		`{"amount":"4242424242424242","currency":"GBP"}`,
+		`{"amount":1,"currency":"GBP","fields":[4242424242424242]}`,
+		`{"amount":1,"currency":"GBP","brands":["4242424242"],"attempts":4242424242}`,
+		`{"amount":1,"currency":"GBP","idempotencyKey":"42424242"}`,
+		`{"amount":1,"currency":"GBP","x4242424242":1}`,
+		`{"amount":1e400}`,
+		`[4242424242424242]`,
+		`4242424242424242`,
+		`"4242424242424242"`,
+		`null`,
+		`{"amount":1,"currency":"GBP"} 42424242`,
+		`{`,
+	} {
+		f.Add([]byte(s))
+	}
+	allowed := map[string]bool{strconv.Itoa(api.MaxBody): true} // "at most 8192 bytes"
+	for _, n := range digitRuns.FindAllString(payRefusal.String(), -1) {
+		allowed[n] = true
+	}
+	e := newPayEnv(f)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		inputRuns := digitRuns.FindAllString(string(raw), -1)
+		echoes := func(answer string) string {
+			answer = byteOffset.ReplaceAllString(answer, "") // where the JSON broke: the server's count
+			for _, n := range digitRuns.FindAllString(answer, -1) {
+				if allowed[n] {
+					continue
+				}
+				for _, in := range inputRuns {
+					if strings.Contains(in, n) || strings.Contains(n, in) {
+						return n
+					}
+				}
+			}
+			return ""
+		}
+		ctx := context.Background()
+
+		code, out := e.do(ctx, "POST", "/api/v1/calls/call-on/payments", raw)
+		switch code {
+		case http.StatusCreated:
+			var st pay.Status
+			if err := json.Unmarshal(out, &st); err != nil {
+				t.Fatalf("201 %s: %v", out, err)
+			}
+			if c, b := e.do(ctx, "POST", "/api/v1/payments/"+st.ID+"/cancel", nil); c != http.StatusOK {
+				t.Fatalf("cancel: %d %s", c, b)
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			var m map[string]string
+			if err := json.Unmarshal(out, &m); err != nil || m["error"] == "" {
+				t.Fatalf("%d %s: not a JSON error", code, out)
+			}
+			if n := echoes(m["error"]); n != "" {
+				t.Fatalf("the HTTP API's error %q repeats the input's %s", m["error"], n)
+			}
+		default:
+			t.Fatalf("the HTTP API answered %d %s", code, out)
+		}
+
+		// The WebSocket: the raw bytes as pay.start's "pay", then a ping
+		// whose pong ends the replies to it.
+		msg := append(append([]byte(`{"type":"pay.start","id":"raw","call":"call-on","pay":`), raw...), '}')
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		for _, b := range [][]byte{msg, []byte(`{"type":"ping","id":"fence"}`)} {
+			if err := e.ws.Write(wctx, websocket.MessageText, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var started []string
+		defer func() {
+			for _, id := range started {
+				if r := e.call(t, protocol.Message{Type: protocol.TypePayCancel, Session: id}); r.Type != protocol.TypePayProgress {
+					t.Fatalf("cancel: %+v", r)
+				}
+			}
+		}()
+		for {
+			_, b, err := e.ws.Read(wctx)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			var got protocol.Message
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("not JSON: %q", b)
+			}
+			if got.Type == protocol.TypePong && got.ID == "fence" {
+				return
+			}
+			switch got.Type {
+			case protocol.TypeError:
+				if got.Code == protocol.CodeInternal {
+					t.Fatalf("an internal error: %+v", got)
+				}
+				if n := echoes(got.Message); n != "" {
+					t.Fatalf("the WebSocket's error %q repeats the input's %s", got.Message, n)
+				}
+			case protocol.TypePayProgress:
+				if got.Payment != nil && got.Payment.State == protocol.PayCapturing {
+					started = append(started, got.Payment.ID)
+				}
+			}
 		}
 	})
 }
