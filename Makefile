@@ -15,6 +15,7 @@
 #   make bench-ratio    the Masker against spandsp's detector, in one run
 #   make lint           golangci-lint only (.golangci.yml)
 #   make bench          Go benchmarks of the media hot path, with allocations
+#   make fuzz           every Go fuzz target in turn, FUZZTIME each (default 10s)
 #   make spandsp-bench  spandsp's dtmf_rx per 20 ms frame, for comparison
 
 GO            ?= go
@@ -26,8 +27,10 @@ CORPUS        ?= testdata/dtmf-corpus
 # are: the server, payment and desktop packages.
 RACE_PKGS      = $(shell $(GO) list ./server/... ./payment/... ./desktop/... 2>/dev/null)
 TEST_TIMEOUT  ?= 20m
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME      ?= 10s
 
-.PHONY: all run demo-pay desktop desktop-smoke docs-screenshots frontend-test scrub-corpus deps build-deps test vet lint go-test race-test bench bench-ratio spandsp-bench build load-call-path
+.PHONY: all run demo-pay desktop desktop-smoke docs-screenshots frontend-test scrub-corpus deps build-deps test vet lint go-test race-test fuzz bench bench-ratio spandsp-bench build load-call-path
 
 all: test
 
@@ -92,6 +95,17 @@ race-test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./media/...
+
+# Every fuzz target (func FuzzX in a _test.go file), one after the other, for
+# FUZZTIME each; a crasher lands in the package's testdata/fuzz/FuzzX/ and
+# stops the run. The seed corpora also run in every plain `go test`.
+fuzz:
+	@set -e; for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | grep -v node_modules | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$d/*_test.go | cut -c6-); do \
+			echo "fuzz: $$d $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$d; \
+		done; \
+	done
 
 # BenchmarkMaskFrame and spandsp's dtmf_rx interleaved, medians and ratio.
 bench-ratio:

@@ -302,6 +302,10 @@ func (a *Agent) handle(ctx context.Context, m protocol.Message) error {
 			return a.Answer(ctx, m.Call)
 		}
 	case protocol.TypeCallStarted:
+		// Started again (the server lost its side of the call's media):
+		// the old peer connection goes before the new offer, never left
+		// running beside it.
+		a.endCall(m.Call)
 		return a.startMedia(ctx, m.Call, false)
 	case protocol.TypeSDP:
 		if c := a.media(m.Call); c != nil {
@@ -493,6 +497,9 @@ func (c *media) close() {
 // startMedia offers the server a peer connection for the call: both ways
 // for the agent on it, receive only for a supervisor listening in.
 func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error {
+	if err := a.mediaRoom(); err != nil {
+		return err
+	}
 	pc, err := a.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)

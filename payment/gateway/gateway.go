@@ -14,8 +14,11 @@
 // brands by IIN, expiry and security-code rules live with the capture
 // session and the card rules), keep card data, log, or record audit rows.
 // Connectors must not keep the request's byte slices, nor any copy of them
-// beyond the call (a copy they need, they zero); errors and results never
-// carry more than the last four digits of a number.
+// beyond the call; a copy of their own making they zero. Copies they
+// cannot reach are not zeroed: the Go strings a gateway's SDK takes
+// (Stripe), net/http's and crypto/tls's buffers (see Stripe and Generic).
+// Errors and results never carry more than the last four digits of a
+// number.
 //
 // Connectors: the embedded Sandbox (NewSandbox), deterministic by card
 // number like Stripe's test cards, is the default; Stripe (NewStripe, with

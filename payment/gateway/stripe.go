@@ -66,8 +66,10 @@ type stripeConfig struct {
 	retries    int64
 }
 
-// WithStripeURL sends the API requests to url (as "http://127.0.0.1:12111"
-// for stripe-mock) instead of https://api.stripe.com.
+// WithStripeURL sends the API requests to url instead of
+// https://api.stripe.com: an https:// URL, or http:// to a loopback address
+// or localhost only (as "http://127.0.0.1:12111" for stripe-mock), since
+// the card travels in the request; NewStripe refuses any other.
 func WithStripeURL(url string) StripeOption {
 	return func(c *stripeConfig) { c.url = strings.TrimRight(url, "/") }
 }
@@ -105,11 +107,17 @@ func WithStripeRetries(n int) StripeOption {
 
 // NewStripe returns the Stripe connector for the secret API key (sk_live_…
 // or sk_test_…, or a restricted key allowed to create PaymentMethods,
-// PaymentIntents and Customers).
-func NewStripe(apiKey string, opts ...StripeOption) *Stripe {
+// PaymentIntents and Customers), or an ErrConfig error when the URL given
+// with WithStripeURL would carry the card in clear.
+func NewStripe(apiKey string, opts ...StripeOption) (*Stripe, error) {
 	cfg := stripeConfig{httpClient: &http.Client{}, timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.url != "" {
+		if err := checkURL("the stripe connector", cfg.url); err != nil {
+			return nil, err
+		}
 	}
 	bc := &stripe.BackendConfig{
 		HTTPClient:        cfg.httpClient,
@@ -122,7 +130,7 @@ func NewStripe(apiKey string, opts ...StripeOption) *Stripe {
 	return &Stripe{
 		client:  stripe.NewClient(apiKey, stripe.WithBackends(stripe.NewBackendsWithConfig(bc))),
 		timeout: cfg.timeout,
-	}
+	}, nil
 }
 
 // Name returns "stripe".

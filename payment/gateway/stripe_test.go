@@ -260,13 +260,26 @@ func noDigits(t *testing.T, text string) {
 	}
 }
 
+// mustStripe is NewStripe for a configuration that must be accepted.
+func mustStripe(t *testing.T, key string, opts ...StripeOption) *Stripe {
+	t.Helper()
+	s, err := NewStripe(key, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestStripe(t *testing.T) {
 	mock := startStripeMock(t)
 	proxy := newStripeProxy(t, mock.URL)
 	transport := &http.Transport{}
 	t.Cleanup(transport.CloseIdleConnections)
 	hc := &http.Client{Transport: transport}
-	s := NewStripe(stripeTestKey, WithStripeURL(proxy.srv.URL), WithStripeHTTPClient(hc), WithStripeTimeout(10*time.Second))
+	s, err := NewStripe(stripeTestKey, WithStripeURL(proxy.srv.URL), WithStripeHTTPClient(hc), WithStripeTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var _ Connector = s
 	if s.Name() != "stripe" {
 		t.Errorf("Name() = %q", s.Name())
@@ -384,7 +397,7 @@ func TestStripe(t *testing.T) {
 	t.Run("bad API key", func(t *testing.T) {
 		// stripe-mock itself refuses a key that does not look like sk_test_….
 		proxy.reset(true)
-		bad := NewStripe("not-a-key", WithStripeURL(proxy.srv.URL), WithStripeHTTPClient(hc))
+		bad := mustStripe(t, "not-a-key", WithStripeURL(proxy.srv.URL), WithStripeHTTPClient(hc))
 		_, err := bad.Charge(ctx, stripeCard("k", 100))
 		if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "API key") {
 			t.Fatalf("err %v, want ErrBadRequest about the API key", err)
@@ -435,7 +448,7 @@ func TestStripe(t *testing.T) {
 		defer func() { _ = ln.Close() }()
 		silentTransport := &http.Transport{}
 		defer silentTransport.CloseIdleConnections()
-		silent := NewStripe(stripeTestKey, WithStripeURL("http://"+ln.Addr().String()), WithStripeHTTPClient(&http.Client{Transport: silentTransport}))
+		silent := mustStripe(t, stripeTestKey, WithStripeURL("http://"+ln.Addr().String()), WithStripeHTTPClient(&http.Client{Transport: silentTransport}))
 		dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -451,7 +464,7 @@ func TestStripe(t *testing.T) {
 	// Last: stop stripe-mock, and call it directly.
 	t.Run("stopped stripe-mock", func(t *testing.T) {
 		mock.stop()
-		direct := NewStripe(stripeTestKey, WithStripeURL(mock.URL), WithStripeHTTPClient(hc))
+		direct := mustStripe(t, stripeTestKey, WithStripeURL(mock.URL), WithStripeHTTPClient(hc))
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		start := time.Now()

@@ -20,9 +20,12 @@
 // field its state, how many digits it holds, why it failed and the
 // attempts left, the brand once known, and for the card number only its
 // last four digits once complete. Never the expiry, never the security
-// code, never more of the number. The digits themselves live in fixed
-// buffers that are zeroed when a field is cleared or failed and when the
-// session closes; they are never in an error or a log.
+// code, never more of the number. The digits themselves live in one fixed
+// buffer per session from a securemem arena (kept out of core dumps, and
+// out of swap where mlock is allowed; taken once, when the session starts,
+// never per key press), zeroed when a field is cleared or failed and when
+// the session closes; they are never in an error or a log. Card copies
+// them into a second such buffer for the gateway, zeroed by Card.Zero.
 //
 // A Session is not safe for concurrent use: its owner serialises the key
 // presses, the agent's requests and the ticks.
@@ -35,6 +38,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/payment/card"
+	"github.com/hushphone/hushphone/payment/securemem"
 )
 
 // Field is one thing the caller types.
@@ -100,6 +104,8 @@ type Params struct {
 	Attempts     int          // per field (0: DefaultAttempts)
 	FieldTimeout time.Duration
 	PostalMinLen int // 0: card's default
+	// Arena holds the digits (nil: securemem.Default()).
+	Arena *securemem.Arena
 }
 
 // FieldProgress is one field as the agent sees it.
@@ -125,7 +131,7 @@ type Progress struct {
 
 type field struct {
 	name     Field
-	buf      [19]byte
+	buf      []byte // maxDigits[name] bytes of the session's buffer
 	n        int
 	state    State
 	reason   string
@@ -134,7 +140,7 @@ type field struct {
 }
 
 func (f *field) clear() {
-	card.Zero(f.buf[:])
+	card.Zero(f.buf)
 	f.n = 0
 }
 
@@ -146,6 +152,7 @@ type Session struct {
 	brand   card.Brand
 	lastKey time.Time
 	closed  bool
+	mem     *securemem.Buf // every field's digits
 }
 
 // New starts a session at its first field.
@@ -177,6 +184,17 @@ func New(p Params, now time.Time) (*Session, error) {
 	}
 	if bank && cardF {
 		return nil, ErrBadMethod
+	}
+	if p.Arena == nil {
+		s.p.Arena = securemem.Default()
+	}
+	// One buffer for every field: the fields are distinct, so their
+	// longest lengths add up to less than a slot.
+	s.mem = s.p.Arena.Get()
+	b := s.mem.Bytes()
+	for _, f := range s.fields {
+		n := maxDigits[f.name]
+		f.buf, b = b[:n:n], b[n:]
 	}
 	s.fields[0].state = Capturing
 	return s, nil
@@ -409,19 +427,29 @@ func (s *Session) Ready() bool {
 }
 
 // Card is the captured data, for the gateway only: the caller must zero
-// it (Zero) once the gateway has it.
+// it (Zero) once the gateway has it, and keep c until then (its slices are
+// in a securemem buffer that c holds).
 type Card struct {
 	Number, Expiry, SecurityCode, PostalCode []byte
 	RoutingNumber, AccountNumber             []byte
 	Brand                                    card.Brand
 	Last4                                    string
+
+	mem *securemem.Buf // the digits' buffer
 }
 
-// Zero overwrites every digit of c.
+// Zero overwrites every digit of c and gives its buffer back. Zeroing it
+// again (or a copy of it) does nothing: the buffer may already be another
+// session's, whose digits must not be wiped. The slices must not be read
+// after Zero.
 func (c *Card) Zero() {
+	if c.mem == nil || c.mem.Bytes() == nil {
+		return
+	}
 	for _, b := range [][]byte{c.Number, c.Expiry, c.SecurityCode, c.PostalCode, c.RoutingNumber, c.AccountNumber} {
 		card.Zero(b)
 	}
+	c.mem.Release()
 }
 
 // Card copies the captured data out once every field is valid.
@@ -432,9 +460,12 @@ func (s *Session) Card() (Card, error) {
 	if !s.Ready() {
 		return Card{}, ErrNotReady
 	}
-	var c Card
+	c := Card{mem: s.p.Arena.Get()}
+	b := c.mem.Bytes()
 	for _, f := range s.fields {
-		d := append([]byte(nil), f.buf[:f.n]...)
+		d := b[:f.n:f.n]
+		copy(d, f.buf[:f.n])
+		b = b[f.n:]
 		switch f.name {
 		case CardNumber:
 			c.Number, c.Last4 = d, f.last4
@@ -454,11 +485,16 @@ func (s *Session) Card() (Card, error) {
 	return c, nil
 }
 
-// Close zeroes every field; the session takes nothing more.
+// Close zeroes every field and gives the buffer back; the session takes
+// nothing more.
 func (s *Session) Close() {
+	if s.closed {
+		return // the buffer may be another session's by now
+	}
 	for _, f := range s.fields {
 		f.clear()
 	}
+	s.mem.Release()
 	s.closed = true
 }
 

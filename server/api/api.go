@@ -142,11 +142,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	// Error texts never repeat what the client sent (the path, the
+	// method, a field's name or value): docs/openapi.yaml has the paths.
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: the API's paths are in docs/openapi.yaml")
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "this method is not allowed on this endpoint (the Allow header has the ones that are)")
 	})
 	r.Get("/healthz", s.healthz)
 	r.Route("/api/v1", func(r chi.Router) {
@@ -362,10 +364,13 @@ func RequireRole(roles ...store.Role) func(http.Handler) http.Handler {
 }
 
 // decode reads one JSON object of at most MaxBody bytes into v, or writes
-// the error response and returns false.
+// the error response and returns false. The error never repeats what the
+// client sent (a field's name or value, its Content-Type), nor the text of
+// a failed read, which names the connection's addresses; decode.go says
+// how.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		writeError(w, http.StatusUnsupportedMediaType, "send JSON with Content-Type: application/json, not "+ct)
+		writeError(w, http.StatusUnsupportedMediaType, "send JSON with Content-Type: application/json")
 		return false
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
@@ -390,14 +395,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		writeError(w, http.StatusBadRequest, "malformed JSON: the body ends in the middle of the object")
 	case errors.As(err, &syntax):
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON at byte %d: %s", syntax.Offset, syntaxProblem(syntax)))
 	case errors.As(err, &typ):
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("malformed JSON: %q must be a %s, not a %s", typ.Field, typ.Type, typ.Value))
+		writeError(w, http.StatusBadRequest, "malformed JSON: "+typeProblem(v, typ))
 	case errors.Is(err, errTrailing):
 		writeError(w, http.StatusBadRequest, "malformed JSON: send one object and nothing after it")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		writeError(w, http.StatusBadRequest, "malformed JSON: unknown field; "+fieldList(v))
 	default:
-		// Unknown fields, and whatever else the decoder says.
-		writeError(w, http.StatusBadRequest, "malformed JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+		// A body that could not be read: its text names addresses.
+		writeError(w, http.StatusBadRequest, "malformed JSON: the body could not be read as one JSON object")
 	}
 	return false
 }

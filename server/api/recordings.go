@@ -60,7 +60,7 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	}
 	rec, err := s.p.Store.RecordingByID(r.Context(), id)
 	if errors.Is(err, store.ErrNoRecording) {
-		writeError(w, http.StatusNotFound, "no recording "+strconv.FormatInt(id, 10))
+		writeError(w, http.StatusNotFound, "no such recording")
 		return
 	}
 	if err != nil {
@@ -70,13 +70,13 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	}
 	// The index only holds paths inside the data directory; check again.
 	if !filepath.IsLocal(filepath.FromSlash(rec.Path)) {
-		writeError(w, http.StatusNotFound, "no recording "+strconv.FormatInt(id, 10))
+		writeError(w, http.StatusNotFound, "no such recording")
 		return
 	}
 	f, err := os.Open(filepath.Join(filepath.Dir(s.p.Store.Path()), filepath.FromSlash(rec.Path)))
 	if err != nil {
 		s.log.Warn("recording file missing", "id", id, "err", err)
-		writeError(w, http.StatusNotFound, "recording "+strconv.FormatInt(id, 10)+" is indexed but its file is gone")
+		writeError(w, http.StatusNotFound, "that recording is indexed but its file is gone")
 		return
 	}
 	defer func() { _ = f.Close() }()

@@ -106,6 +106,8 @@ const (
 	maxTime   = 16
 )
 
+// decode reads a PHC hash. Its errors say which part is wrong, never the
+// part: a stored hash is the server's secret, and its errors may be logged.
 func decode(s string) (Params, []byte, []byte, error) {
 	f := strings.Split(s, "$")
 	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
@@ -113,14 +115,14 @@ func decode(s string) (Params, []byte, []byte, error) {
 		return Params{}, nil, nil, ErrBadHash
 	}
 	if f[2] != "v="+strconv.Itoa(argon2.Version) {
-		return Params{}, nil, nil, fmt.Errorf("%w: version %q", ErrBadHash, f[2])
+		return Params{}, nil, nil, fmt.Errorf("%w: version", ErrBadHash)
 	}
 	var p Params
 	for kv := range strings.SplitSeq(f[3], ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		n, err := strconv.ParseUint(v, 10, 32)
 		if !ok || err != nil {
-			return Params{}, nil, nil, fmt.Errorf("%w: parameter %q", ErrBadHash, kv)
+			return Params{}, nil, nil, fmt.Errorf("%w: parameter", ErrBadHash)
 		}
 		switch k {
 		case "m":
@@ -129,15 +131,15 @@ func decode(s string) (Params, []byte, []byte, error) {
 			p.Time = uint32(n)
 		case "p":
 			if n > 255 {
-				return Params{}, nil, nil, fmt.Errorf("%w: parameter %q", ErrBadHash, kv)
+				return Params{}, nil, nil, fmt.Errorf("%w: parameter", ErrBadHash)
 			}
 			p.Threads = uint8(n)
 		default:
-			return Params{}, nil, nil, fmt.Errorf("%w: parameter %q", ErrBadHash, kv)
+			return Params{}, nil, nil, fmt.Errorf("%w: parameter", ErrBadHash)
 		}
 	}
 	if p.Time < 1 || p.Time > maxTime || p.Threads < 1 || p.Memory < 8*uint32(p.Threads) || p.Memory > maxMemory {
-		return Params{}, nil, nil, fmt.Errorf("%w: parameters out of range %q", ErrBadHash, f[3])
+		return Params{}, nil, nil, fmt.Errorf("%w: parameters out of range", ErrBadHash)
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(f[4])
 	if err != nil || len(salt) < 8 {

@@ -322,7 +322,7 @@ var Settings = []Setting{
 	},
 	{
 		Name: "trunk-auth", Env: "HUSHPHONE_TRUNK_AUTH", Arg: "FILE", Default: "",
-		Usage: "SIP digest credentials, one 'in|out REALM USER PASSWORD' a line: 'in' ones trunks must prove (401 otherwise), 'out' ones we prove to --trunk-out (empty: none)",
+		Usage: "SIP digest credentials, one 'in|out REALM USER PASSWORD' a line: 'in' ones trunks must prove (401 otherwise), 'out' ones we prove to --trunk-out (empty: none); the file's mode must be 0600 or 0400",
 		set: func(c *Config, v string) error {
 			c.TrunkAuth = v
 			return nil
@@ -441,7 +441,7 @@ var Settings = []Setting{
 	},
 	{
 		Name: "gateway-url", Env: "HUSHPHONE_GATEWAY_URL", Arg: "URL", Default: "",
-		Usage: "the gateway's address: for generic the processor's https:// endpoint (required); for stripe the API base (empty: Stripe's own)",
+		Usage: "the gateway's address: for generic the processor's https:// endpoint (required); for stripe the API base (empty: Stripe's own); https:// only (http:// to a loopback address or localhost aside)",
 		set: func(c *Config, v string) error {
 			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
 				return fmt.Errorf("%w: gateway-url %q is not an http(s) URL", ErrBadValue, v)
@@ -452,7 +452,7 @@ var Settings = []Setting{
 	},
 	{
 		Name: "gateway-secret", Env: "HUSHPHONE_GATEWAY_SECRET", Arg: "FILE", Default: "",
-		Usage: "the file holding the gateway's secret (stripe: the secret key; generic: the HMAC key, at least 32 bytes); kept out of flags so it is not in the process list",
+		Usage: "the file holding the gateway's secret (stripe: the secret key; generic: the HMAC key, at least 32 bytes); kept out of flags so it is not in the process list; mode 0600 or 0400, as for trunk-auth",
 		set: func(c *Config, v string) error {
 			c.GatewaySecret = v
 			return nil

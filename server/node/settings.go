@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 
 	"github.com/hushphone/hushphone/payment/card"
 	"github.com/hushphone/hushphone/payment/gateway"
@@ -28,7 +30,52 @@ var (
 	// ErrSIPTLS: the settings of SIP over TLS do not fit together, or its
 	// files cannot be read.
 	ErrSIPTLS = errors.New("SIP over TLS settings")
+	// ErrSecretFile: a file holding a secret can be read by others than
+	// its owner.
+	ErrSecretFile = errors.New("secret file readable by others")
 )
+
+// checkSecretMode refuses a secret file that its group or others may read
+// or write: the secret would be theirs too. The error names the setting
+// and the file and says how to fix it; never the file's content. A file
+// that cannot be found is left for its reader to report. Windows has no
+// such mode bits: nothing is checked there.
+func checkSecretMode(setting, path string, fi os.FileInfo) error {
+	if runtime.GOOS == "windows" || fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: the %s file %s has mode %04o, so its group or others can read it: run `chmod 600 %s` (or 400), then start again",
+		ErrSecretFile, setting, path, fi.Mode().Perm(), path)
+}
+
+// readSecretFile reads the file a secret setting names, refusing it when
+// its group or others can read it (checkSecretMode).
+func readSecretFile(setting, path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s file: %w", setting, err)
+	}
+	defer func() { _ = fh.Close() }()
+	fi, err := fh.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s file: %w", setting, err)
+	}
+	if err := checkSecretMode(setting, path, fi); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, maxSecretFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the %s file: %w", setting, err)
+	}
+	if len(b) > maxSecretFile {
+		card.Zero(b)
+		return nil, fmt.Errorf("the %s file %s is over %d bytes: it should hold one secret", setting, path, maxSecretFile)
+	}
+	return b, nil
+}
+
+// maxSecretFile bounds a secret file's size.
+const maxSecretFile = 64 << 10
 
 // mediaIP is where the SIP side's RTP is bound and advertised: the
 // media-ip setting, else the sip setting's host, which must then be one
@@ -54,9 +101,9 @@ func newGateway(cfg config.Config) (gateway.Connector, error) {
 		if cfg.GatewaySecret == "" {
 			return nil, fmt.Errorf("%w: gateway %s needs gateway-secret, the file holding its secret", ErrGateway, cfg.Gateway)
 		}
-		b, err := os.ReadFile(cfg.GatewaySecret)
+		b, err := readSecretFile("gateway-secret", cfg.GatewaySecret)
 		if err != nil {
-			return nil, fmt.Errorf("%w: reading the gateway-secret file: %w", ErrGateway, err)
+			return nil, fmt.Errorf("%w: %w", ErrGateway, err)
 		}
 		return bytes.TrimSpace(b), nil
 	}
@@ -70,7 +117,12 @@ func newGateway(cfg config.Config) (gateway.Connector, error) {
 		if cfg.GatewayURL != "" {
 			opts = append(opts, gateway.WithStripeURL(cfg.GatewayURL))
 		}
-		return gateway.NewStripe(string(key), opts...), nil
+		s, err := gateway.NewStripe(string(key), opts...)
+		card.Zero(key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: gateway-url: %w", ErrGateway, err)
+		}
+		return s, nil
 	case "generic":
 		key, err := secret()
 		if err != nil {
@@ -122,6 +174,12 @@ func trunkConfig(cfg config.Config, log *slog.Logger) (trunk.Config, error) {
 		tc.Ringback = &rb
 	}
 	if cfg.TrunkAuth != "" {
+		// A file that is not there is trunk's to report.
+		if fi, err := os.Stat(cfg.TrunkAuth); err == nil {
+			if err := checkSecretMode("trunk-auth", cfg.TrunkAuth, fi); err != nil {
+				return trunk.Config{}, err
+			}
+		}
 		var out []trunk.Credential
 		if tc.Auth, out, err = trunk.ReadCredentials(cfg.TrunkAuth); err != nil {
 			return trunk.Config{}, err //nolint:wrapcheck // trunk's error names the file and line

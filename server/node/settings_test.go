@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -131,5 +132,77 @@ func TestTrunkSIPSettings(t *testing.T) {
 	}
 	if tc.Advertise != "sip.example.net:5080" || tc.RTPTimeout != 45*time.Second {
 		t.Fatalf("advertise %q, rtp timeout %v", tc.Advertise, tc.RTPTimeout)
+	}
+}
+
+// TestGatewayOnlyOverHTTPS: a gateway-url that would carry the card in
+// clear to another host is refused, for stripe as for generic; loopback
+// (stripe-mock) is allowed. The error names the setting, never the secret.
+func TestGatewayOnlyOverHTTPS(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(key, []byte("sk_test_0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		gateway, url string
+		ok           bool
+	}{
+		{"stripe", "http://203.0.113.5:12111", false},
+		{"stripe", "http://stripe-mock.example.net", false},
+		{"generic", "http://203.0.113.5/pay", false},
+		{"stripe", "https://203.0.113.5", true},
+		{"stripe", "http://127.0.0.1:12111", true},
+		{"stripe", "http://localhost:12111", true},
+	} {
+		g, err := newGateway(config.Config{Gateway: c.gateway, GatewayURL: c.url, GatewaySecret: key})
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s %s: %v", c.gateway, c.url, err)
+		case !c.ok && (g != nil || !errors.Is(err, ErrGateway) || !strings.Contains(err.Error(), "https://")):
+			t.Errorf("%s %s: %v, %v; want ErrGateway saying https://", c.gateway, c.url, g, err)
+		case !c.ok && c.gateway == "stripe" && !strings.Contains(err.Error(), "gateway-url"):
+			t.Errorf("%s %s: %v does not name the setting", c.gateway, c.url, err)
+		case err != nil && strings.Contains(err.Error(), "0123456789abcdef"):
+			t.Errorf("%s %s: the error holds the secret: %v", c.gateway, c.url, err)
+		}
+	}
+}
+
+// TestSecretFilesOwnerOnly: a gateway-secret or trunk-auth file its group
+// or others can read is refused, with the chmod that fixes it and never
+// the secret; 0600 and 0400 are taken.
+func TestSecretFilesOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "sk_test_s3cretvalue-0123456789abcdef0123456789"
+	const creds = "in hushphone carrier tr0nkpassw0rd\n"
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o660, 0o620, 0o602, 0o600, 0o400} {
+		ok := mode&0o077 == 0
+		key := filepath.Join(dir, fmt.Sprintf("key-%04o", mode))
+		auth := filepath.Join(dir, fmt.Sprintf("trunks-%04o", mode))
+		for p, body := range map[string]string{key: secret, auth: creds} {
+			if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, mode); err != nil { // not narrowed by the umask
+				t.Fatal(err)
+			}
+		}
+		check := func(what, path string, err error) {
+			t.Helper()
+			switch {
+			case ok && err != nil:
+				t.Errorf("%s %04o: %v", what, mode, err)
+			case !ok && (!errors.Is(err, ErrSecretFile) || !strings.Contains(err.Error(), "chmod 600 "+path) || !strings.Contains(err.Error(), what)):
+				t.Errorf("%s %04o: %v; want ErrSecretFile naming %s and saying chmod 600 %s", what, mode, err, what, path)
+			case err != nil && (strings.Contains(err.Error(), "s3cretvalue") || strings.Contains(err.Error(), "tr0nkpassw0rd")):
+				t.Errorf("%s %04o: the error holds the secret: %v", what, mode, err)
+			}
+		}
+		_, err := newGateway(config.Config{Gateway: "stripe", GatewaySecret: key})
+		check("gateway-secret", key, err)
+		_, err = newGateway(config.Config{Gateway: "generic", GatewayURL: "https://pay.example.net/", GatewaySecret: key})
+		check("gateway-secret", key, err)
+		_, err = trunkConfig(config.Config{SIP: "127.0.0.1:5060", Ringback: "uk", TrunkAuth: auth}, slog.New(slog.DiscardHandler))
+		check("trunk-auth", auth, err)
 	}
 }

@@ -156,6 +156,7 @@ func New(ctx context.Context, p Params) (*Manager, error) {
 	} else if n > 0 {
 		p.Logger.Warn("payments left unfinished by the last run recorded as dropped", "payments", n)
 	}
+	checkMemory(p.Logger)
 	m := &Manager{p: p, log: p.Logger, byID: map[string]*live{}, byCall: map[string]*live{}, stop: make(chan struct{})}
 	m.wg.Add(1)
 	go m.ticks(context.WithoutCancel(ctx))
@@ -508,15 +509,6 @@ func (m *Manager) Submit(ctx context.Context, agent, id string) (Status, error) 
 	}
 	m.p.Notify(st)
 	return st, nil
-}
-
-// clean keeps a gateway's text safe to show and record: runs of 7 or more
-// digits (which could be card data) become "#".
-func clean(s string) string {
-	if len(s) > 500 {
-		s = s[:500]
-	}
-	return longDigits.ReplaceAllString(s, "#")
 }
 
 // Status returns a session's status: a live one from memory, a finished

@@ -28,6 +28,12 @@ const (
 	MaxIdempotencyKey  = 100
 	MaxAttempts        = 9
 	MaxFieldTimeoutSec = 300
+	// MaxDigits: a request's free text (the description, the idempotency
+	// key) and the gateway's texts on a status hold fewer digits than
+	// this in one run, counted across spaces and separators as
+	// card.DigitRun does: "4242 4242" is a run of 8. Seven is shorter
+	// than any card or bank account number.
+	MaxDigits = 7
 )
 
 // Why the server ended a session, as its audit row records it (the
@@ -41,7 +47,6 @@ const (
 var (
 	currencyRe = regexp.MustCompile(`^[A-Z]{3}$`)
 	keyRe      = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
-	longDigits = regexp.MustCompile(`[0-9]{7,}`)
 )
 
 // check completes r with its defaults and says what is wrong with it.
@@ -57,16 +62,16 @@ func check(r *Request) (session.Params, error) {
 		return bad(`"currency" is a three-letter ISO 4217 code such as GBP`)
 	case len(r.Description) > MaxDescription:
 		return bad(fmt.Sprintf(`"description" is at most %d characters`, MaxDescription))
-	case longDigits.MatchString(r.Description):
-		return bad(`"description" must not hold 7 or more digits in a row: it could be card data`)
+	case card.DigitRun(r.Description) >= MaxDigits:
+		return bad(`"description" must not hold 7 or more digits, together or apart (spaces, dashes or dots between them): it could be card data`)
 	case r.Attempts < 0 || r.Attempts > MaxAttempts:
 		return bad(fmt.Sprintf(`"attempts" is 1 to %d (0: 3)`, MaxAttempts))
 	case r.FieldTimeout < 0 || r.FieldTimeout > MaxFieldTimeoutSec:
 		return bad(fmt.Sprintf(`"fieldTimeout" is 1 to %d seconds (0: 30)`, MaxFieldTimeoutSec))
 	case len(r.IdempotencyKey) > MaxIdempotencyKey || r.IdempotencyKey != "" && !keyRe.MatchString(r.IdempotencyKey):
 		return bad(fmt.Sprintf(`"idempotencyKey" is 1 to %d of A-Z a-z 0-9 _ . : -`, MaxIdempotencyKey))
-	case longDigits.MatchString(r.IdempotencyKey):
-		return bad(`"idempotencyKey" must not hold 7 or more digits in a row`)
+	case card.DigitRun(r.IdempotencyKey) >= MaxDigits:
+		return bad(`"idempotencyKey" must not hold 7 or more digits, together or apart (with _ . : or - between them)`)
 	}
 	if r.Method == "" {
 		r.Method = protocol.MethodCard
@@ -132,4 +137,14 @@ func fieldsOf(ps []session.FieldProgress) []protocol.PayField {
 			Reason: protocol.FieldReason(f.Reason), AttemptsLeft: f.AttemptsLeft, Last4: f.Last4}
 	}
 	return out
+}
+
+// clean keeps a gateway's text safe to show and record: runs of 7 or more
+// digits (which could be card data), together or apart as card.DigitRun
+// counts them, become "#".
+func clean(s string) string {
+	if len(s) > 500 {
+		s = s[:500]
+	}
+	return card.RedactDigitRuns(s, MaxDigits, "#")
 }

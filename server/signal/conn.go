@@ -274,8 +274,13 @@ func (c *conn) media(ctx context.Context, m protocol.Message) error {
 		return perr(protocol.CodeNotYourCall, "you are not on that call, nor listening to it")
 	}
 	if err != nil {
+		// The reason goes to the log only: its text can quote the SDP or
+		// the candidate, with their addresses.
 		c.h.log.Info("websocket: media refused", "user", c.user, "call", m.Call, "type", m.Type, "err", err)
-		return perr(protocol.CodeMedia, "the media side refused the "+string(m.Type)+": "+err.Error())
+		if m.Type == protocol.TypeSDP {
+			return perr(protocol.CodeMedia, "the media side refused the sdp: send a WebRTC offer with PCMU or Opus audio (the server's log says why)")
+		}
+		return perr(protocol.CodeMedia, "the media side refused the candidate: send an ICE candidate line as the peer connection gave it (the server's log says why)")
 	}
 	return nil
 }

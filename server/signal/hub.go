@@ -241,7 +241,8 @@ func (h *Hub) authenticate(w http.ResponseWriter, r *http.Request) (store.Sessio
 // and serves it until either side closes it or the Hub closes.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
-		writeError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+": open a WebSocket with GET")
+		w.Header().Set("Allow", http.MethodGet)
+		writeError(w, http.StatusMethodNotAllowed, "open the WebSocket with GET")
 		return
 	}
 	se, ok := h.authenticate(w, r)
@@ -258,10 +259,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	defer h.wg.Done()
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.p.OriginPatterns})
+	ws, err := websocket.Accept(&acceptErrors{ResponseWriter: w}, r, &websocket.AcceptOptions{OriginPatterns: h.p.OriginPatterns})
 	if err != nil {
 		h.log.Info("websocket: upgrade refused", "user", se.User.Name, "err", err)
-		return // Accept wrote the response
+		return // Accept wrote the response (acceptErrors, JSON)
 	}
 	ws.SetReadLimit(protocol.MaxMessage)
 	c := &conn{

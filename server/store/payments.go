@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/hushphone/hushphone/payment/card"
 )
 
 // ErrNoPayment is returned for a payment id that is not in the audit.
@@ -14,7 +16,8 @@ var ErrNoPayment = errors.New("no such payment")
 
 // ErrBadPayment is returned for an audit record the store refuses: a
 // missing field, or anything that could be card data (last4 other than
-// four digits, a run of 12 or more digits anywhere).
+// four digits, a run of 12 or more digits: in a text column, even with
+// spaces or separators between them).
 var ErrBadPayment = errors.New("invalid payment record")
 
 // Payment outcomes besides the gateway's (approved, declined, failed).
@@ -54,7 +57,19 @@ var (
 	panRe   = regexp.MustCompile(`[0-9]{12,}`)
 )
 
-// check refuses a record that could hold card data.
+// panDigits is the shortest run of digits a text column may not hold: the
+// shortest card number.
+const panDigits = 12
+
+// check refuses a record that could hold card data. The texts the agent
+// or a gateway wrote (the idempotency key, the gateway's reason, reference
+// and token, ...) may not hold 12 digits even apart, as card.DigitRun
+// counts them: "4242 4242 4242 4242" is refused. The identifiers (the
+// session's id, the call's, the agent's name) may not hold 12 in a row:
+// a SIP Call-ID is often a UUID or names an IP address, whose digits
+// across '-' and '.' reach 12 by chance, and a call whose Call-ID does
+// must still take payments. The amount and the times have columns of
+// their own and are not texts.
 func (p Payment) check() error {
 	if p.ID == "" || p.CallID == "" || p.Agent == "" || p.Currency == "" || p.Gateway == "" {
 		return fmt.Errorf("%w: it needs an id, a call, an agent, a currency and a gateway", ErrBadPayment)
@@ -65,9 +80,14 @@ func (p Payment) check() error {
 	if !last4Re.MatchString(p.Last4) {
 		return fmt.Errorf("%w: last4 must be four digits or empty", ErrBadPayment)
 	}
-	for _, v := range []string{p.ID, p.CallID, p.Agent, p.Currency, p.Gateway, p.IdempotencyKey, p.Brand, p.Outcome, p.Reason, p.Reference, p.Token} {
+	for _, v := range []string{p.ID, p.CallID, p.Agent} {
 		if panRe.MatchString(v) {
-			return fmt.Errorf("%w: a field holds 12 or more digits in a row, which could be a card number", ErrBadPayment)
+			return fmt.Errorf("%w: an id holds 12 or more digits in a row, which could be a card number", ErrBadPayment)
+		}
+	}
+	for _, v := range []string{p.Currency, p.Gateway, p.IdempotencyKey, p.Brand, p.Outcome, p.Reason, p.Reference, p.Token} {
+		if card.DigitRun(v) >= panDigits {
+			return fmt.Errorf("%w: a field holds 12 or more digits, together or apart, which could be a card number", ErrBadPayment)
 		}
 	}
 	return nil

@@ -114,3 +114,57 @@ func TestPayments(t *testing.T) {
 		}
 	}
 }
+
+// TestPaymentDigitsApartRefused: a text column holding a card number with
+// spaces or separators between its digits is refused like one without;
+// ids that reach 12 digits only across separators (a UUID Call-ID, an
+// address), the amount and the times still pass.
+func TestPaymentDigitsApartRefused(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	base := Payment{ID: "ps_1", CallID: "12345678-1234-5678-1234-5678123400ab@192.168.100.200", Agent: "ann",
+		Amount: 424242424242, Currency: "GBP", Method: "card", Gateway: "sandbox", IdempotencyKey: "order-42"}
+	if err := s.AddPayment(ctx, base); err != nil {
+		t.Fatalf("a UUID Call-ID with an address, a large amount: %v", err)
+	}
+	for name, bad := range map[string]Payment{
+		"spaced number in the reason":    {ID: "ps_1", Outcome: "declined", Reason: "card 4000 0000 0000 0002 declined"},
+		"dashed number as reference":     {ID: "ps_1", Outcome: "approved", Reference: "4242-4242-4242-4242"},
+		"dotted number as token":         {ID: "ps_1", Outcome: "approved", Token: "tok.4.2.4.2.4.2.4.2.4.2.4.2"},
+		"fullwidth number as the reason": {ID: "ps_1", Outcome: "declined", Reason: "４２４２ ４２４２ ４２４２ ４２４２"},
+	} {
+		if err := s.FinishPayment(ctx, bad); !errors.Is(err, ErrBadPayment) {
+			t.Errorf("%s: %v, want ErrBadPayment", name, err)
+		}
+	}
+	key := base
+	key.ID, key.IdempotencyKey = "ps_2", "4242-4242-4242-4242"
+	if err := s.AddPayment(ctx, key); !errors.Is(err, ErrBadPayment) {
+		t.Errorf("a dashed number as the idempotency key: %v, want ErrBadPayment", err)
+	}
+	if err := s.FinishPayment(ctx, Payment{ID: "ps_1", Outcome: "declined", Reason: "HTTP 503 at 12:30 on 2026-11-26", Reference: "ref-2026-11"}); err != nil {
+		t.Errorf("a reason with a date and a time: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"hushphone.db", "hushphone.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pan := range []string{"4000 0000 0000", "4242-4242-4242", "4.2.4.2.4.2.4.2"} {
+			if bytes.Contains(b, []byte(pan)) {
+				t.Errorf("%s holds %s", f, pan)
+			}
+		}
+	}
+}

@@ -171,13 +171,13 @@ func (t *Trunk) admitted(req *sip.Request, tx sip.ServerTransaction) bool {
 			t.log.Warn("trunk: INVITEs refused: the most calls are up (the max-calls setting)", "calls", t.admit.maxCalls)
 		}
 	}
+	if m := t.cfg.Metrics; m != nil { // counted first: whoever sees the 503 sees it counted
+		m.SIPRefused("INVITE", why)
+	}
 	res := sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, reason, nil)
 	res.AppendHeader(sip.NewHeader("Retry-After", strconv.Itoa(retryAfter)))
 	if err := tx.Respond(res); err != nil {
 		t.log.Debug("trunk: response not sent", "code", sip.StatusServiceUnavailable, "err", err)
-	}
-	if m := t.cfg.Metrics; m != nil {
-		m.SIPRefused("INVITE", why)
 	}
 	return false
 }
