@@ -33,7 +33,9 @@ The API (JSON; errors are {"error":"..."}):
   DELETE /api/v1/session   sign out (Authorization: Bearer TOKEN)
   GET    /api/v1/me        who the token belongs to
   GET    /api/v1/users     supervisors and admins: the users
-After %[3]d failed sign-ins for one name in %[4]d s, that name waits (429).
+After %[3]d failed sign-ins for one name from one address in %[4]d s, or
+%[7]d from one address for any names, that address waits (429); attempts
+count from when they start, so parallel guesses cannot pass the limit.
 
 Settings:
 %[5]s
@@ -51,7 +53,7 @@ Exit status:
 Example:
   curl -s localhost:8080/api/v1/session -H 'Content-Type: application/json' \
        -d '{"name":"root","password":"..."}'
-`, prog, node.ShutdownTimeout, api.DefaultFailLimit, int(api.DefaultFailWindow/time.Second), config.Help(), config.Precedence)
+`, prog, node.ShutdownTimeout, api.DefaultFailLimit, int(api.DefaultFailWindow/time.Second), config.Help(), config.Precedence, api.DefaultSourceFailLimit)
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
