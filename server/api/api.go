@@ -2,8 +2,10 @@
 // and the authentication every other call goes through.
 //
 //	GET    /healthz         200 {"status":"ok"}, 503 if the database does not answer
-//	POST   /api/v1/session  {"name","password"} -> 200 {"token","role","expires"}
+//	POST   /api/v1/session  {"name","password"[,"code"]} -> 200 {"token","role","expires"}
 //	                        401 {"error":"wrong name or password"} (unknown names too)
+//	                        401 {"error","code":"mfa_required"|"mfa_invalid"}: send, or fix, the one-time code
+//	                        403 {"error","code":"mfa_enroll"}: the account needs a second factor enrolled
 //	                        429 after too many failures for one name from one address, or from one address (Retry-After)
 //	                        503 when too many sign-ins are being checked at once (Retry-After: 1)
 //	DELETE /api/v1/session  sign out: the token stops working (204)
@@ -81,6 +83,9 @@ type Params struct {
 	// beyond that a sign-in gets 503 and Retry-After, so a burst of
 	// sign-ins (a shift starting, a flood) cannot exhaust the memory.
 	MaxHashing, MaxWaiting int
+	// MFAAgents makes a second factor (TOTP) required for agents too, not
+	// only for supervisors and admins (mfa.go).
+	MFAAgents bool
 	// Payments are the secure-pay sessions (nil: the payment endpoints
 	// answer 503).
 	Payments Payments
@@ -187,6 +192,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 type signInRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	Code     string `json:"code,omitempty"` // TOTP or recovery code (mfa.go)
 }
 
 type sessionResponse struct {
@@ -258,6 +264,9 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		res.failed()
 		s.log.Info("sign-in failed", "name", req.Name, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, wrongNameOrPassword)
+		return
+	}
+	if !s.secondFactor(w, r, res, u, req.Code) {
 		return
 	}
 	res.succeeded()

@@ -55,7 +55,10 @@ type Config struct {
 	Gateway, GatewayURL, GatewaySecret string
 	DataDir                            string        // data directory: hushphone.db, recordings/
 	SessionTTL                         time.Duration // how long a sign-in lasts
-	LogLevel                           slog.Level
+	// MFAAgents makes agents need a second factor (TOTP) to sign in, as
+	// supervisors and admins always do.
+	MFAAgents bool
+	LogLevel  slog.Level
 }
 
 // Setting is one row of the table.
@@ -257,6 +260,18 @@ var Settings = []Setting{
 			}
 			c.SessionTTL = d
 			return nil
+		},
+	},
+	{
+		Name: "mfa-agents", Env: "HUSHPHONE_MFA_AGENTS", Arg: "WHEN", Default: "optional",
+		Usage: "whether agents need a second factor (a code from an authenticator app, enrolled with 'user mfa enroll') to sign in: optional (only those enrolled) or required; supervisors and admins always need one",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "optional", "required":
+				c.MFAAgents = v == "required"
+				return nil
+			}
+			return fmt.Errorf("%w: mfa-agents %q: use optional or required", ErrBadValue, v)
 		},
 	},
 	{
