@@ -228,11 +228,13 @@ func (a *App) History() []HistoryItem {
 	return append([]HistoryItem(nil), a.history...)
 }
 
-// SignIn signs in to server as user and connects; it returns once the
-// server has said hello, or with why not (wrong password, unreachable).
-// The address and name are remembered; the password only in memory, to
-// reconnect.
-func (a *App) SignIn(server, user, password string) error {
+// SignInWithCode signs in to server as user and connects; it returns once
+// the server has said hello, or with why not (wrong password, unreachable,
+// a one-time code needed: State.NeedCode). code is the one-time code of an
+// account with a second factor ("": none). The address and name are
+// remembered; the password only in memory, to reconnect (with the session
+// while the server takes it, so the code is not asked for again).
+func (a *App) SignInWithCode(server, user, password, code string) error {
 	server = strings.TrimRight(strings.TrimSpace(server), "/")
 	user = strings.TrimSpace(user)
 	u, err := url.Parse(server)
@@ -255,7 +257,11 @@ func (a *App) SignIn(server, user, password string) error {
 		a.log.Warn("app: no sound device", "err", err)
 		a.setError(fmt.Errorf("no sound device: %w", err))
 	}
-	agent, err := engine.New(engine.Config{Server: server, User: user, Password: password, Audio: a.snd,
+	var otp func(context.Context) (string, error)
+	if code = strings.TrimSpace(code); code != "" {
+		otp = func(context.Context) (string, error) { return code, nil }
+	}
+	agent, err := engine.New(engine.Config{Server: server, User: user, Password: password, OTP: otp, Audio: a.snd,
 		Loopback: isLoopback(u.Hostname()), Logger: a.log, OnEvent: a.onEvent})
 	if err != nil {
 		a.signedOut(err)
@@ -277,8 +283,9 @@ func (a *App) SignIn(server, user, password string) error {
 	if err != nil {
 		stop()
 		<-done
+		err = friendly(err)
 		a.signedOut(err)
-		return friendly(err)
+		return err
 	}
 	a.mu.Lock()
 	a.prefs.Server, a.prefs.User = server, user
@@ -286,19 +293,6 @@ func (a *App) SignIn(server, user, password string) error {
 	a.mu.Unlock()
 	a.save("prefs.json", p)
 	return nil
-}
-
-// friendly words an engine error for the agent.
-func friendly(err error) error {
-	switch {
-	case errors.Is(err, engine.ErrCredentials):
-		return fmt.Errorf("%w: wrong name or password", ErrInput)
-	case errors.Is(err, engine.ErrTooManyTries):
-		return fmt.Errorf("%w: too many tries: wait a minute and try again", ErrNotNow)
-	case errors.Is(err, engine.ErrUnreachable):
-		return fmt.Errorf("%w: the server cannot be reached: check its address and your network", ErrNotNow)
-	}
-	return err
 }
 
 // run keeps the agent connected until stopped: a dropped connection is
@@ -362,6 +356,7 @@ func (a *App) signedOut(err error) {
 	if err != nil {
 		a.st.Error = err.Error()
 	}
+	a.st.NeedCode = needsCode(err)
 	a.mu.Unlock()
 	a.changed()
 }

@@ -53,6 +53,12 @@ var (
 	// The sign-in refusals the agent can act on; both are ErrSignIn too.
 	ErrCredentials  = fmt.Errorf("%w: wrong name or password", ErrSignIn)
 	ErrTooManyTries = fmt.Errorf("%w: too many failed sign-ins: wait, then try again", ErrSignIn)
+	// The second factor's: the account needs a one-time code and Config.OTP
+	// gave none; the code was wrong or used already; the account has no
+	// second factor enrolled and must have one.
+	ErrMFARequired = fmt.Errorf("%w: this account needs the code from its authenticator app", ErrSignIn)
+	ErrMFAInvalid  = fmt.Errorf("%w: wrong code: use the current one from the authenticator app (each works once)", ErrSignIn)
+	ErrMFAEnroll   = fmt.Errorf("%w: this account needs a second factor enrolled first (hushphone-server user mfa enroll)", ErrSignIn)
 )
 
 // The codecs Config.Codec names.
@@ -99,9 +105,13 @@ type Event struct {
 
 // Config configures an agent.
 type Config struct {
-	Server     string // the server's base URL, e.g. http://127.0.0.1:8080
-	User       string
-	Password   string
+	Server   string // the server's base URL, e.g. http://127.0.0.1:8080
+	User     string
+	Password string
+	// OTP, if set, is asked for the one-time code (from an authenticator
+	// app, or a recovery code) when the server says the account needs one;
+	// without it such a sign-in fails with ErrMFARequired.
+	OTP        func(ctx context.Context) (string, error)
 	AutoAnswer bool  // answer every call offered
 	Audio      Audio // nil: silence in, nothing out
 	// OnEvent, if set, receives every event (from the engine's goroutine;
@@ -128,6 +138,7 @@ type Agent struct {
 
 	mu    sync.Mutex
 	ws    *websocket.Conn
+	token string // the session's, once signed in
 	calls map[string]*media
 	wg    sync.WaitGroup
 
@@ -197,21 +208,41 @@ var (
 )
 
 // Run signs in, connects, becomes available and serves calls until ctx is
-// done or the server closes the connection.
+// done or the server closes the connection. Run again, it reconnects with
+// the session it has while the server takes it, and signs in again only
+// when not: an account with a second factor is not asked for a new code
+// on every dropped connection.
 func (a *Agent) Run(ctx context.Context) error {
-	token, err := a.signIn(ctx)
-	if err != nil {
-		return err
-	}
 	u, err := url.Parse(a.cfg.Server)
 	if err != nil {
 		return fmt.Errorf("engine: server address %q: %w", a.cfg.Server, err)
 	}
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
 	u.Path = "/api/v1/ws"
-	ws, res, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
-	if res != nil && res.Body != nil {
-		_ = res.Body.Close()
+	a.mu.Lock()
+	token := a.token
+	a.mu.Unlock()
+	var ws *websocket.Conn
+	for {
+		fresh := token == ""
+		if fresh {
+			if token, err = a.signIn(ctx); err != nil {
+				return err
+			}
+			a.mu.Lock()
+			a.token = token
+			a.mu.Unlock()
+		}
+		var res *http.Response
+		ws, res, err = websocket.Dial(ctx, u.String(), &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+		if res != nil && res.Body != nil {
+			_ = res.Body.Close()
+		}
+		if err != nil && !fresh && res != nil && res.StatusCode == http.StatusUnauthorized {
+			token = "" // the session expired or was ended: sign in again
+			continue
+		}
+		break
 	}
 	if err != nil {
 		return fmt.Errorf("engine: connect to %s: %w", u, err)
@@ -354,7 +385,27 @@ func (a *Agent) send(ctx context.Context, m protocol.Message) error {
 }
 
 func (a *Agent) signIn(ctx context.Context) (string, error) {
-	body, err := json.Marshal(map[string]string{"name": a.cfg.User, "password": a.cfg.Password})
+	token, err := a.signInWith(ctx, "")
+	if !errors.Is(err, ErrMFARequired) || a.cfg.OTP == nil {
+		return token, err
+	}
+	code, cerr := a.cfg.OTP(ctx)
+	if cerr != nil {
+		return "", fmt.Errorf("%w: %w", ErrMFARequired, cerr)
+	}
+	if code == "" {
+		return "", err
+	}
+	return a.signInWith(ctx, code)
+}
+
+// signInWith signs in with the name, password and code ("": none).
+func (a *Agent) signInWith(ctx context.Context, code string) (string, error) {
+	m := map[string]string{"name": a.cfg.User, "password": a.cfg.Password}
+	if code != "" {
+		m["code"] = code
+	}
+	body, err := json.Marshal(m)
 	if err != nil {
 		return "", fmt.Errorf("engine: %w", err)
 	}
@@ -369,15 +420,22 @@ func (a *Agent) signIn(ctx context.Context) (string, error) {
 	}
 	defer func() { _ = res.Body.Close() }()
 	var out struct {
-		Token string `json:"token"`
-		Error string `json:"error"`
+		Token string             `json:"token"`
+		Error string             `json:"error"`
+		Code  protocol.ErrorCode `json:"code"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK || out.Token == "" {
 		refused := ErrSignIn
-		switch res.StatusCode {
-		case http.StatusUnauthorized:
+		switch {
+		case out.Code == protocol.CodeMFARequired:
+			refused = ErrMFARequired
+		case out.Code == protocol.CodeMFAInvalid:
+			refused = ErrMFAInvalid
+		case out.Code == protocol.CodeMFAEnroll:
+			refused = ErrMFAEnroll
+		case res.StatusCode == http.StatusUnauthorized:
 			refused = ErrCredentials
-		case http.StatusTooManyRequests:
+		case res.StatusCode == http.StatusTooManyRequests:
 			refused = ErrTooManyTries
 		}
 		return "", fmt.Errorf("%w for %s: %d %s", refused, a.cfg.User, res.StatusCode, out.Error)

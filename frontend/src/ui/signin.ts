@@ -13,6 +13,10 @@ export function signinView(b: Bridge, act: Act): SigninView {
   const server = h("input", { id: "si-server", name: "server", type: "url", autocomplete: "url", required: true, spellcheck: "false" });
   const user = h("input", { id: "si-user", name: "user", type: "text", autocomplete: "username", required: true, spellcheck: "false" });
   const password = h("input", { id: "si-password", name: "password", type: "password", autocomplete: "current-password", required: true });
+  // The one-time code, asked for once the server says the account has a
+  // second factor (state.needCode); never kept after a sign-in.
+  const code = h("input", { id: "si-code", name: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code", spellcheck: "false", maxlength: "19" });
+  const codeLabel = h("label", { for: "si-code" }, "Code from your authenticator app");
   const error = h("p", { class: "form-error", role: "alert", id: "si-error" });
   const spinner = h("span", { class: "spinner", "aria-hidden": "true" });
   const label = h("span", {}, "Sign in");
@@ -27,24 +31,34 @@ export function signinView(b: Bridge, act: Act): SigninView {
     h("label", { for: "si-server" }, "Server"), server,
     h("label", { for: "si-user" }, "Name"), user,
     h("label", { for: "si-password" }, "Password"), password,
+    codeLabel, code,
     error, submit, status,
   );
+  let needCode = false;
+  const showCode = (on: boolean) => {
+    needCode = on;
+    setHidden(codeLabel, !on);
+    setHidden(code, !on);
+  };
+  showCode(false);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     if (busy) return;
     const s = server.value.trim();
     const u = user.value.trim();
-    if (!s || !u || !password.value) {
-      setText(error, !s ? "Enter the server's address." : !u ? "Enter your name." : "Enter your password.");
+    const otp = code.value.trim();
+    if (!s || !u || !password.value || (needCode && !otp)) {
+      setText(error, !s ? "Enter the server's address." : !u ? "Enter your name." : !password.value ? "Enter your password." : "Enter the code from your authenticator app.");
       setHidden(error, false);
-      (!s ? server : !u ? user : password).focus();
+      (!s ? server : !u ? user : !password.value ? password : code).focus();
       return;
     }
     setText(error, "");
     setHidden(error, true);
     const pw = password.value;
     password.value = "";
-    void act(() => b.SignIn(s, u, pw));
+    code.value = "";
+    void act(() => (needCode ? b.SignInWithCode(s, u, pw, otp) : b.SignIn(s, u, pw)));
   });
 
   return {
@@ -66,6 +80,10 @@ export function signinView(b: Bridge, act: Act): SigninView {
         setHidden(error, false);
       } else if (busy) {
         setHidden(error, true);
+      }
+      if (!busy && !!state.needCode !== needCode) {
+        showCode(!!state.needCode);
+        if (needCode) password.focus();
       }
     },
   };
