@@ -61,8 +61,9 @@ type Params struct {
 	// FailLimit sign-ins for one name from one source (the client's
 	// address), and SourceFailLimit from one source for any names, within
 	// FailWindow make further attempts from there wait (429) until the
-	// oldest leaves the window. Attempts count from when they start, so
-	// those in flight count; good ones are taken back (limit.go).
+	// oldest leaves the window. Attempts for one name from one source
+	// count from when they start, so those in flight count; good ones are
+	// taken back (limit.go).
 	FailLimit       int
 	SourceFailLimit int
 	FailWindow      time.Duration

@@ -11,10 +11,12 @@ import (
 // limiter counts sign-in attempts in a sliding window, two ways at once:
 // per name and source (the client's address) and per source alone. An
 // attempt is counted when it starts, before its password check, so
-// attempts in flight count too: however many arrive at once, no more than
-// a limit's worth get to the hash. One that turns out good is taken back
-// (and clears its name's failures from that source); one turned away
-// before the check (the server busy, the client gone) is taken back too.
+// attempts in flight count too: however many arrive at once for one name
+// from one source, no more than a limit's worth get to the hash (per
+// source alone only failures count: see counts.countPending). One that
+// turns out good is taken back (and clears its name's failures from that
+// source); one turned away before the check (the server busy, the client
+// gone) is taken back too.
 //
 // There is no limit per name alone: a stranger could then lock the real
 // user out by failing on purpose. Guessing from many addresses at once is
@@ -35,8 +37,14 @@ type limiter struct {
 // (at most limit of them), its keys in a list, most recently used first.
 type counts struct {
 	limit, maxKeys int
-	keys           map[string]*list.Element // of *attempts
-	lru            list.List
+	// countPending: attempts still being checked count against the limit
+	// (per name and source); otherwise only those that failed do (per
+	// source, where a shift signing in at once through one office's
+	// address must not be held back: there the first burst is bounded by
+	// the password checks' queue instead, MaxHashing and MaxWaiting).
+	countPending bool
+	keys         map[string]*list.Element // of *attempts
+	lru          list.List
 }
 
 type attempts struct {
@@ -62,7 +70,7 @@ const pendingWait = time.Second
 
 func newLimiter(perName, perSource int, window time.Duration, maxKeys int) *limiter {
 	l := &limiter{window: window}
-	l.name = counts{limit: perName, maxKeys: maxKeys, keys: map[string]*list.Element{}}
+	l.name = counts{limit: perName, maxKeys: maxKeys, countPending: true, keys: map[string]*list.Element{}}
 	l.source = counts{limit: perSource, maxKeys: maxKeys, keys: map[string]*list.Element{}}
 	return l
 }
@@ -127,30 +135,33 @@ func (c *counts) wait(key string, now time.Time, window time.Duration) time.Dura
 		return 0
 	}
 	a := e.Value.(*attempts) //nolint:forcetypeassert // the list holds nothing else
-	i := 0
-	for i < len(a.tries) && !a.tries[i].pending && !a.tries[i].at.After(now.Add(-window)) {
-		i++
-	}
-	a.tries = a.tries[i:]
-	if len(a.tries) < c.limit {
-		return 0
-	}
-	// The attempts still being checked may yet be taken back: if, without
-	// them, there would be room, a short wait will do.
-	settled := 0
+	kept := a.tries[:0]
+	settled, pending := 0, 0
 	var oldest time.Time
 	for _, t := range a.tries {
-		if !t.pending {
+		switch {
+		case t.pending:
+			pending++
+		case !t.at.After(now.Add(-window)):
+			continue // left the window
+		default:
 			if settled == 0 {
 				oldest = t.at
 			}
 			settled++
 		}
+		kept = append(kept, t)
 	}
-	if settled < c.limit {
+	a.tries = kept
+	switch {
+	case settled >= c.limit:
+		return max(oldest.Add(window).Sub(now), time.Nanosecond)
+	case c.countPending && settled+pending >= c.limit:
+		// The attempts still being checked may yet be taken back: a short
+		// wait will do.
 		return pendingWait
 	}
-	return max(oldest.Add(window).Sub(now), time.Nanosecond)
+	return 0
 }
 
 // add counts an attempt for key, making room for a new key by forgetting

@@ -202,3 +202,36 @@ func TestLimiterPending(t *testing.T) {
 		t.Errorf("sources %d, want 2", n)
 	}
 }
+
+// TestSignInShiftFromOneAddress: a shift of 40 agents signing in at once
+// through one address (an office's) all get in: per address, only
+// failures count, not sign-ins being checked.
+func TestSignInShiftFromOneAddress(t *testing.T) {
+	s, url := slowAPI(t, Params{MaxHashing: 64, MaxWaiting: 64, SourceFailLimit: 10})
+	ctx := context.Background()
+	const n = 40
+	for i := range n {
+		h, _ := cheap.Hash("agent-password")
+		if _, err := s.p.Store.AddUser(ctx, "agent"+strconv.Itoa(i), store.RoleAgent, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	office := clientFrom("127.0.0.1")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, _, _ := post(t, office, url, `{"name":"agent`+strconv.Itoa(i)+`","password":"agent-password"}`)
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if codes[http.StatusOK] != n {
+		t.Errorf("40 agents at once from one address: %v, want all 200", codes)
+	}
+}

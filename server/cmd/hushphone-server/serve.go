@@ -29,13 +29,16 @@ Before anyone can sign in, add users (the server may be running):
 
 The API (JSON; errors are {"error":"..."}):
   GET    /healthz          200 {"status":"ok"}
-  POST   /api/v1/session   {"name","password"} -> {"token","role","expires"}
+  POST   /api/v1/session   {"name","password"[,"code"]} -> {"token","role","expires"}
+                           (supervisors and admins add the code from their
+                           authenticator app: see 'user mfa --help')
   DELETE /api/v1/session   sign out (Authorization: Bearer TOKEN)
   GET    /api/v1/me        who the token belongs to
   GET    /api/v1/users     supervisors and admins: the users
 After %[3]d failed sign-ins for one name from one address in %[4]d s, or
 %[7]d from one address for any names, that address waits (429); attempts
-count from when they start, so parallel guesses cannot pass the limit.
+for one name count from when they start, so parallel guesses cannot pass
+the limit.
 
 Settings:
 %[5]s
