@@ -25,11 +25,15 @@ type rest struct {
 	token string
 }
 
-func restSignIn(t *testing.T, base, name, password string) *rest {
+func restSignIn(t *testing.T, base, name, password string, otp ...string) *rest {
 	t.Helper()
 	r := &rest{t: t, base: base}
 	var out struct{ Token string }
-	if code := r.do("POST", "/api/v1/session", map[string]string{"name": name, "password": password}, &out); code != 200 {
+	req := map[string]string{"name": name, "password": password}
+	if len(otp) > 0 {
+		req["code"] = otp[0] // the second factor's one-time code
+	}
+	if code := r.do("POST", "/api/v1/session", req, &out); code != 200 {
 		t.Fatalf("sign-in %s: %d", name, code)
 	}
 	r.token = out.Token
@@ -117,7 +121,11 @@ func TestPayOverREST(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no call")
 	}
-	ann, bob, sue := restSignIn(t, srv.URL, "ann", "ann-password"), restSignIn(t, srv.URL, "bob", "bob-password"), restSignIn(t, srv.URL, "sue", "sue-password")
+	sueCode, err := srv.Code(ctx, "sue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann, bob, sue := restSignIn(t, srv.URL, "ann", "ann-password"), restSignIn(t, srv.URL, "bob", "bob-password"), restSignIn(t, srv.URL, "sue", "sue-password", sueCode)
 	// Escaped as a browser's encodeURIComponent does ('@' as %40).
 	start := "/api/v1/calls/" + strings.ReplaceAll(call, "@", "%40") + "/payments"
 	body := map[string]any{"amount": 1250, "currency": "GBP", "description": "order 42"}

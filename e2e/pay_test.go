@@ -144,7 +144,7 @@ func runPay(t *testing.T, sc payScenario, opts ...stacktest.Option) (*payRun, *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	super, err := engine.New(engine.Config{Server: srv.URL, User: "sue", Password: "sue-password", Loopback: true,
+	super, err := engine.New(engine.Config{Server: srv.URL, User: "sue", Password: "sue-password", OTP: srv.OTP("sue"), Loopback: true,
 		OnMessage: func(b []byte) {
 			run.mu.Lock()
 			run.superRaw.Write(b)

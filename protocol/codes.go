@@ -27,6 +27,10 @@ const (
 	CodeSubmitting    ErrorCode = "submitting"     // a request while the gateway has the payment
 	CodeUnavailable   ErrorCode = "unavailable"    // the server is shutting down, or has no media
 	CodeInternal      ErrorCode = "internal"       // the server failed; try again
+	// The sign-in's (POST /api/v1/session, beside "error").
+	CodeMFARequired ErrorCode = "mfa_required" // the password was right: send it again with the one-time code
+	CodeMFAInvalid  ErrorCode = "mfa_invalid"  // the one-time code was wrong or already used
+	CodeMFAEnroll   ErrorCode = "mfa_enroll"   // the account needs a second factor enrolled before it can sign in
 )
 
 // Error is an error message to send: a code and what was wrong, in words.

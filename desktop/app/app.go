@@ -228,11 +228,13 @@ func (a *App) History() []HistoryItem {
 	return append([]HistoryItem(nil), a.history...)
 }
 
-// SignIn signs in to server as user and connects; it returns once the
-// server has said hello, or with why not (wrong password, unreachable).
-// The address and name are remembered; the password only in memory, to
-// reconnect.
-func (a *App) SignIn(server, user, password string) error {
+// SignInWithCode signs in to server as user and connects; it returns once
+// the server has said hello, or with why not (wrong password, unreachable,
+// a one-time code needed: State.NeedCode). code is the one-time code of an
+// account with a second factor ("": none). The address and name are
+// remembered; the password only in memory, to reconnect (with the session
+// while the server takes it, so the code is not asked for again).
+func (a *App) SignInWithCode(server, user, password, code string) error {
 	server = strings.TrimRight(strings.TrimSpace(server), "/")
 	user = strings.TrimSpace(user)
 	host, err := checkServer(server)
@@ -262,7 +264,11 @@ func (a *App) SignIn(server, user, password string) error {
 		a.log.Warn("app: no sound device", "err", err)
 		a.setError(fmt.Errorf("no sound device: %w", err))
 	}
-	agent, err := engine.New(engine.Config{Server: server, User: user, Password: password, Audio: a.snd,
+	var otp func(context.Context) (string, error)
+	if code = strings.TrimSpace(code); code != "" {
+		otp = func(context.Context) (string, error) { return code, nil }
+	}
+	agent, err := engine.New(engine.Config{Server: server, User: user, Password: password, OTP: otp, Audio: a.snd,
 		Loopback: engine.IsLoopback(host), Logger: a.log, OnEvent: a.onEvent, CA: ca})
 	if err != nil {
 		a.signedOut(err)
@@ -284,8 +290,9 @@ func (a *App) SignIn(server, user, password string) error {
 	if err != nil {
 		stop()
 		<-done
+		err = friendly(err)
 		a.signedOut(err)
-		return friendly(err)
+		return err
 	}
 	a.mu.Lock()
 	a.prefs.Server, a.prefs.User = server, user
@@ -356,6 +363,7 @@ func (a *App) signedOut(err error) {
 	if err != nil {
 		a.st.Error = err.Error()
 	}
+	a.st.NeedCode = needsCode(err)
 	a.mu.Unlock()
 	a.changed()
 }

@@ -64,6 +64,10 @@ type State struct {
 	Payment *protocol.Payment `json:"payment,omitempty"`
 	Devices Devices           `json:"devices"`
 	Theme   string            `json:"theme"` // light, dark or system
+	// NeedCode: the last sign-in was refused for want of the one-time
+	// code (the account has a second factor), or with a wrong one: the
+	// sign-in form asks for it (SignInWithCode).
+	NeedCode bool `json:"needCode,omitempty"`
 }
 
 // Call is the agent's call.

@@ -61,18 +61,3 @@ func checkServer(server string) (string, error) {
 	}
 	return u.Hostname(), nil
 }
-
-// friendly words an engine error for the agent.
-func friendly(err error) error {
-	switch {
-	case errors.Is(err, engine.ErrCredentials):
-		return fmt.Errorf("%w: wrong name or password", ErrInput)
-	case errors.Is(err, engine.ErrTooManyTries):
-		return fmt.Errorf("%w: too many tries: wait a minute and try again", ErrNotNow)
-	case errors.Is(err, engine.ErrCertificate):
-		return fmt.Errorf("%w: the server's certificate is not trusted: check the address, or, if your organisation uses its own CA, give its certificate under Connection settings", ErrNotNow)
-	case errors.Is(err, engine.ErrUnreachable):
-		return fmt.Errorf("%w: the server cannot be reached: check its address and your network", ErrNotNow)
-	}
-	return err
-}

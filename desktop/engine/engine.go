@@ -15,7 +15,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -53,6 +52,12 @@ var (
 	// The sign-in refusals the agent can act on; both are ErrSignIn too.
 	ErrCredentials  = fmt.Errorf("%w: wrong name or password", ErrSignIn)
 	ErrTooManyTries = fmt.Errorf("%w: too many failed sign-ins: wait, then try again", ErrSignIn)
+	// The second factor's: the account needs a one-time code and Config.OTP
+	// gave none; the code was wrong or used already; the account has no
+	// second factor enrolled and must have one.
+	ErrMFARequired = fmt.Errorf("%w: this account needs the code from its authenticator app", ErrSignIn)
+	ErrMFAInvalid  = fmt.Errorf("%w: wrong code: use the current one from the authenticator app (each works once)", ErrSignIn)
+	ErrMFAEnroll   = fmt.Errorf("%w: this account needs a second factor enrolled first (hushphone-server user mfa enroll)", ErrSignIn)
 )
 
 // The codecs Config.Codec names.
@@ -105,9 +110,13 @@ type Config struct {
 	// Server is the server's base URL, e.g. https://hushphone.example.com;
 	// plain http only to this machine, e.g. http://127.0.0.1:8080
 	// (CheckServer).
-	Server     string
-	User       string
-	Password   string
+	Server   string
+	User     string
+	Password string
+	// OTP, if set, is asked for the one-time code (from an authenticator
+	// app, or a recovery code) when the server says the account needs one;
+	// without it such a sign-in fails with ErrMFARequired.
+	OTP        func(ctx context.Context) (string, error)
 	AutoAnswer bool  // answer every call offered
 	Audio      Audio // nil: silence in, nothing out
 	// OnEvent, if set, receives every event (from the engine's goroutine;
@@ -139,6 +148,7 @@ type Agent struct {
 
 	mu    sync.Mutex
 	ws    *websocket.Conn
+	token string // the session's, once signed in
 	calls map[string]*media
 	wg    sync.WaitGroup
 	board board // a supervisor's view of every call
@@ -217,20 +227,41 @@ var (
 )
 
 // Run signs in, connects, becomes available and serves calls until ctx is
-// done or the server closes the connection.
+// done or the server closes the connection. Run again, it reconnects with
+// the session it has while the server takes it, and signs in again only
+// when not: an account with a second factor is not asked for a new code
+// on every dropped connection.
 func (a *Agent) Run(ctx context.Context) error {
-	token, err := a.signIn(ctx)
-	if err != nil {
-		return err
-	}
 	u := *a.base
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v1/ws"
-	ws, res, err := websocket.Dial(ctx, u.String(), &websocket.DialOptions{
-		HTTPClient: a.client, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
-	})
-	if res != nil && res.Body != nil {
-		_ = res.Body.Close()
+	a.mu.Lock()
+	token := a.token
+	a.mu.Unlock()
+	var ws *websocket.Conn
+	var err error
+	for {
+		fresh := token == ""
+		if fresh {
+			if token, err = a.signIn(ctx); err != nil {
+				return err
+			}
+			a.mu.Lock()
+			a.token = token
+			a.mu.Unlock()
+		}
+		var res *http.Response
+		ws, res, err = websocket.Dial(ctx, u.String(), &websocket.DialOptions{
+			HTTPClient: a.client, HTTPHeader: http.Header{"Authorization": {"Bearer " + token}},
+		})
+		if res != nil && res.Body != nil {
+			_ = res.Body.Close()
+		}
+		if err != nil && !fresh && res != nil && res.StatusCode == http.StatusUnauthorized {
+			token = "" // the session expired or was ended: sign in again
+			continue
+		}
+		break
 	}
 	if isCertError(err) {
 		return fmt.Errorf("%w: %s: %w", ErrCertificate, u.Redacted(), err)
@@ -391,43 +422,6 @@ func (a *Agent) send(ctx context.Context, m protocol.Message) error {
 		return fmt.Errorf("engine: %w", err)
 	}
 	return nil
-}
-
-func (a *Agent) signIn(ctx context.Context) (string, error) {
-	body, err := json.Marshal(map[string]string{"name": a.cfg.User, "password": a.cfg.Password})
-	if err != nil {
-		return "", fmt.Errorf("engine: %w", err)
-	}
-	u := *a.base
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v1/session"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return "", fmt.Errorf("engine: server address %q: %w", a.cfg.Server, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := a.client.Do(req)
-	if err != nil {
-		if isCertError(err) {
-			return "", fmt.Errorf("%w: %s: %w", ErrCertificate, a.base.Redacted(), err)
-		}
-		return "", fmt.Errorf("%w: %s (is hushphone-server serve running?): %w", ErrUnreachable, a.cfg.Server, err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	var out struct {
-		Token string `json:"token"`
-		Error string `json:"error"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusOK || out.Token == "" {
-		refused := ErrSignIn
-		switch res.StatusCode {
-		case http.StatusUnauthorized:
-			refused = ErrCredentials
-		case http.StatusTooManyRequests:
-			refused = ErrTooManyTries
-		}
-		return "", fmt.Errorf("%w for %s: %d %s", refused, a.cfg.User, res.StatusCode, out.Error)
-	}
-	return out.Token, nil
 }
 
 func (a *Agent) media(call string) *media {

@@ -85,7 +85,7 @@ func TestSupervisorListensIn(t *testing.T) {
 	var sueErrs []string
 	listening := false
 	var callID string
-	sue, err = New(Config{Server: srv.URL, User: "sue", Password: "sue-password", Audio: ear, Loopback: true,
+	sue, err = New(Config{Server: srv.URL, User: "sue", Password: "sue-password", OTP: srv.OTP("sue"), Audio: ear, Loopback: true,
 		OnEvent: func(e Event) {
 			// From the engine's goroutine: Listen only queues a message.
 			switch e.Type {

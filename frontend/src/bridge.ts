@@ -17,6 +17,8 @@ export interface Bridge {
   Prefs(): Promise<Prefs>;
   State(): Promise<State>;
   SignIn(server: string, user: string, password: string): Promise<void>;
+  /** SignInWithCode adds the one-time code (state.needCode asks for it). */
+  SignInWithCode(server: string, user: string, password: string, code: string): Promise<void>;
   SignOut(): Promise<void>;
   SetPresence(status: "available" | "away"): Promise<void>;
   Answer(): Promise<void>;
@@ -46,7 +48,7 @@ export interface Bridge {
 }
 
 export const methods = [
-  "Prefs", "State", "SignIn", "SignOut", "SetPresence", "Answer", "Decline",
+  "Prefs", "State", "SignIn", "SignInWithCode", "SignOut", "SetPresence", "Answer", "Decline",
   "Hangup", "SetMute", "SetHold", "Dial", "PressKey", "Devices", "SetDevices",
   "TestTone", "SetTheme", "SetCA", "History", "StartPayment", "AskField", "ResetField",
   "CancelPayment", "SubmitPayment", "UIReady",

@@ -56,6 +56,7 @@ export class FakeBridge implements Bridge {
   Devices() { return this.record("Devices", []).then(() => this.devices); }
   History() { return this.record("History", []).then(() => this.history); }
   SignIn(server: string, user: string, password: string) { return this.record("SignIn", [server, user, password]); }
+  SignInWithCode(server: string, user: string, password: string, code: string) { return this.record("SignInWithCode", [server, user, password, code]); }
   SignOut() { return this.record("SignOut", []); }
   SetPresence(status: "available" | "away") { return this.record("SetPresence", [status]); }
   Answer() { return this.record("Answer", []); }

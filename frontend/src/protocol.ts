@@ -28,7 +28,10 @@ export type ErrorCode =
   | "payment_over"
   | "submitting"
   | "unavailable"
-  | "internal";
+  | "internal"
+  | "mfa_required"
+  | "mfa_invalid"
+  | "mfa_enroll";
 
 /** ErrorCode's values, by their Go names. */
 export const ErrorCode = {
@@ -74,6 +77,12 @@ export const ErrorCode = {
   CodeUnavailable: "unavailable",
   /** the server failed; try again */
   CodeInternal: "internal",
+  /** The sign-in's (POST /api/v1/session, beside "error"). */
+  CodeMFARequired: "mfa_required",
+  /** the one-time code was wrong or already used */
+  CodeMFAInvalid: "mfa_invalid",
+  /** the account needs a second factor enrolled before it can sign in */
+  CodeMFAEnroll: "mfa_enroll",
 } as const satisfies Record<string, ErrorCode>;
 
 /** CloseCode is a WebSocket close code the server closes a connection with. */

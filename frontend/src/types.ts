@@ -45,6 +45,9 @@ export interface State {
   payment?: Payment | null;
   devices: Devices;
   theme: Theme | string;
+  /** The last sign-in needs the one-time code from an authenticator app
+   * (the account has a second factor), or had a wrong one. */
+  needCode?: boolean;
 }
 
 export interface Levels {

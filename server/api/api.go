@@ -2,9 +2,11 @@
 // and the authentication every other call goes through.
 //
 //	GET    /healthz         200 {"status":"ok"}, 503 if the database does not answer
-//	POST   /api/v1/session  {"name","password"} -> 200 {"token","role","expires"}
+//	POST   /api/v1/session  {"name","password"[,"code"]} -> 200 {"token","role","expires"}
 //	                        401 {"error":"wrong name or password"} (unknown names too)
-//	                        429 after too many failures for one name (Retry-After)
+//	                        401 {"error","code":"mfa_required"|"mfa_invalid"}: send, or fix, the one-time code
+//	                        403 {"error","code":"mfa_enroll"}: the account needs a second factor enrolled
+//	                        429 after too many failures for one name from one address, or from one address (Retry-After)
 //	                        503 when too many sign-ins are being checked at once (Retry-After: 1)
 //	DELETE /api/v1/session  sign out: the token stops working (204)
 //	GET    /api/v1/me       who the token belongs to: {"name","role","expires"}
@@ -45,9 +47,10 @@ const MaxBody = 8 << 10
 
 // Defaults for Params.
 const (
-	DefaultSessionTTL = 12 * time.Hour
-	DefaultFailLimit  = 5
-	DefaultFailWindow = time.Minute
+	DefaultSessionTTL      = 12 * time.Hour
+	DefaultFailLimit       = 5
+	DefaultSourceFailLimit = 30
+	DefaultFailWindow      = time.Minute
 )
 
 // Params are what the API needs.
@@ -55,10 +58,19 @@ type Params struct {
 	Store      *store.Store // required
 	Logger     *slog.Logger // nil: discard
 	SessionTTL time.Duration
-	// FailLimit failed sign-ins for one name within FailWindow make further
-	// attempts for that name wait (429) until the oldest leaves the window.
-	FailLimit  int
-	FailWindow time.Duration
+	// FailLimit sign-ins for one name from one source (the client's
+	// address), and SourceFailLimit from one source for any names, within
+	// FailWindow make further attempts from there wait (429) until the
+	// oldest leaves the window. Attempts for one name from one source
+	// count from when they start, so those in flight count; good ones are
+	// taken back (limit.go).
+	FailLimit       int
+	SourceFailLimit int
+	FailWindow      time.Duration
+	// MaxLimitKeys bounds each of the limit's tables (names and sources
+	// tracked; 0: DefaultMaxLimitKeys): beyond it the least recently used
+	// is forgotten.
+	MaxLimitKeys int
 	// Now is the clock for the rate limit (nil: time.Now); sessions use the
 	// store's clock.
 	Now func() time.Time
@@ -72,6 +84,9 @@ type Params struct {
 	// beyond that a sign-in gets 503 and Retry-After, so a burst of
 	// sign-ins (a shift starting, a flood) cannot exhaust the memory.
 	MaxHashing, MaxWaiting int
+	// MFAAgents makes a second factor (TOTP) required for agents too, not
+	// only for supervisors and admins (mfa.go).
+	MFAAgents bool
 	// Payments are the secure-pay sessions (nil: the payment endpoints
 	// answer 503).
 	Payments Payments
@@ -108,8 +123,14 @@ func New(p Params) (*Server, error) {
 	if p.FailLimit <= 0 {
 		p.FailLimit = DefaultFailLimit
 	}
+	if p.SourceFailLimit <= 0 {
+		p.SourceFailLimit = DefaultSourceFailLimit
+	}
 	if p.FailWindow <= 0 {
 		p.FailWindow = DefaultFailWindow
+	}
+	if p.MaxLimitKeys <= 0 {
+		p.MaxLimitKeys = DefaultMaxLimitKeys
 	}
 	if p.Now == nil {
 		p.Now = time.Now
@@ -131,7 +152,7 @@ func New(p Params) (*Server, error) {
 	if p.MaxWaiting <= 0 {
 		p.MaxWaiting = 64 * p.MaxHashing
 	}
-	s := &Server{p: p, log: p.Logger, limit: newLimiter(p.FailLimit, p.FailWindow), dummy: dummy,
+	s := &Server{p: p, log: p.Logger, limit: newLimiter(p.FailLimit, p.SourceFailLimit, p.FailWindow, p.MaxLimitKeys), dummy: dummy,
 		hashing: make(chan struct{}, p.MaxHashing), verify: auth.Verify}
 	s.handler = s.routes()
 	return s, nil
@@ -178,6 +199,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 type signInRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	Code     string `json:"code,omitempty"` // TOTP or recovery code (mfa.go)
 }
 
 type sessionResponse struct {
@@ -202,11 +224,13 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, wrongNameOrPassword)
 		return
 	}
-	key := strings.ToLower(req.Name)
-	if wait := s.limit.wait(key, s.p.Now()); wait > 0 {
+	// The attempt counts from here, before the hash: however many come at
+	// once, at most the limit's worth reach the password check.
+	res, wait := s.limit.reserve(req.Name, sourceOf(r.RemoteAddr), s.p.Now())
+	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed sign-ins for this name: try again in %d s", secs))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many sign-in attempts from here: try again in %d s", secs))
 		return
 	}
 	ctx := r.Context()
@@ -216,6 +240,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrNoUser):
 		hash = s.dummy // same work as for a real user: no telling names apart by time
 	case err != nil:
+		res.release()
 		s.log.Error("sign-in", "err", err)
 		writeError(w, http.StatusInternalServerError, "the server could not check the password; try again")
 		return
@@ -224,6 +249,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	// once.
 	if n := s.waiting.Add(1); n > int64(s.p.MaxWaiting) {
 		s.waiting.Add(-1)
+		res.release()
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "the server is busy signing others in: try again in a second")
 		return
@@ -233,6 +259,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.waiting.Add(-1)
 	case <-ctx.Done():
 		s.waiting.Add(-1)
+		res.release()
 		return // the client gave up
 	}
 	verr := s.verify(req.Password, hash)
@@ -241,12 +268,15 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		if verr != nil && !errors.Is(verr, auth.ErrMismatch) {
 			s.log.Error("sign-in: stored password hash unreadable; reset the user", "user", u.Name, "err", verr)
 		}
-		s.limit.fail(key, s.p.Now())
+		res.failed()
 		s.log.Info("sign-in failed", "name", req.Name, "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, wrongNameOrPassword)
 		return
 	}
-	s.limit.reset(key)
+	if !s.secondFactor(w, r, res, u, req.Code) {
+		return
+	}
+	res.succeeded()
 	token, th, err := auth.NewToken()
 	if err != nil {
 		s.log.Error("sign-in", "err", err)

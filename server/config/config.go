@@ -93,6 +93,9 @@ type Config struct {
 	// RTPTimeout ends a call with BYE after that long without the
 	// caller's RTP or RTCP (0: never).
 	RTPTimeout time.Duration
+	// MFAAgents makes agents need a second factor (TOTP) to sign in, as
+	// supervisors and admins always do.
+	MFAAgents bool
 }
 
 // Setting is one row of the table.
@@ -519,6 +522,18 @@ var Settings = []Setting{
 			}
 			c.MaxQueueWait = d
 			return nil
+		},
+	},
+	{
+		Name: "mfa-agents", Env: "HUSHPHONE_MFA_AGENTS", Arg: "WHEN", Default: "optional",
+		Usage: "whether agents need a second factor (a code from an authenticator app, enrolled with 'user mfa enroll') to sign in: optional (only those enrolled) or required; supervisors and admins always need one",
+		set: func(c *Config, v string) error {
+			switch v {
+			case "optional", "required":
+				c.MFAAgents = v == "required"
+				return nil
+			}
+			return fmt.Errorf("%w: mfa-agents %q: use optional or required", ErrBadValue, v)
 		},
 	},
 	{

@@ -204,7 +204,7 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	if n.calls, err = calls.New(cp); err != nil {
 		return nil, err //nolint:wrapcheck // calls' error says what is wrong
 	}
-	a, err := api.New(api.Params{Store: n.store, Logger: log, SessionTTL: cfg.SessionTTL, Payments: n.payments, Hash: o.hash,
+	a, err := api.New(api.Params{Store: n.store, Logger: log, SessionTTL: cfg.SessionTTL, MFAAgents: cfg.MFAAgents, Payments: n.payments, Hash: o.hash,
 		// Signing out closes the session's WebSockets at once.
 		OnSignOut: func(th []byte) { n.hub.EndSession(th) }})
 	if err != nil {

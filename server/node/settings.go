@@ -33,6 +33,8 @@ var (
 	// ErrSecretFile: a file holding a secret can be read by others than
 	// its owner.
 	ErrSecretFile = errors.New("secret file readable by others")
+	// ErrSecretSize: a file holding a secret is too large to be one.
+	ErrSecretSize = errors.New("secret file too large")
 )
 
 // checkSecretMode refuses a secret file that its group or others may read
@@ -69,7 +71,7 @@ func readSecretFile(setting, path string) ([]byte, error) {
 	}
 	if len(b) > maxSecretFile {
 		card.Zero(b)
-		return nil, fmt.Errorf("the %s file %s is over %d bytes: it should hold one secret", setting, path, maxSecretFile)
+		return nil, fmt.Errorf("%w: the %s file %s is over %d bytes: it should hold one secret", ErrSecretSize, setting, path, maxSecretFile)
 	}
 	return b, nil
 }

@@ -41,6 +41,8 @@ var (
 	ErrBadName    = errors.New("invalid user name")
 	ErrNoSession  = errors.New("no such session, or it has expired")
 	ErrNewer      = errors.New("the database was written by a newer hushphone-server")
+	ErrNoMFA      = errors.New("no second factor enrolled")
+	ErrCodeUsed   = errors.New("that code was used already, or a newer one was")
 )
 
 // Store is the open database. It is safe for concurrent use.
@@ -175,6 +177,20 @@ var migrations = []string{
 	CREATE INDEX payments_started ON payments (started);`,
 	// 3: stable user ids and live sessions (ids.go).
 	migrationIDs,
+	// 4: second sign-in factors: a user's TOTP secret and the last step a
+	// code was accepted for (no code is taken twice), and the hashes of
+	// their unused recovery codes. Both go with the user.
+	`CREATE TABLE mfa (
+		user_id   INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+		secret    TEXT NOT NULL,              -- base32 TOTP secret
+		last_step INTEGER NOT NULL DEFAULT 0, -- Unix time / 30 s
+		created   INTEGER NOT NULL            -- Unix milliseconds
+	);
+	CREATE TABLE mfa_recovery (
+		user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+		code_hash BLOB NOT NULL, -- SHA-256 of the code; never the code
+		PRIMARY KEY (user_id, code_hash)
+	) WITHOUT ROWID;`,
 }
 
 // SchemaVersion is the schema version this build writes.

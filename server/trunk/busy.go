@@ -51,7 +51,9 @@ func (c *Call) Busy(ctx context.Context, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Answer(func([]byte) {}, func(dtmf.Event) {}); err != nil && !errors.Is(err, ErrAnswered) {
+	// Answer waits for the ACK on the dialog's own clock (the unacknowledged
+	// 200 ends the call), not ctx's.
+	if err := c.Answer(func([]byte) {}, func(dtmf.Event) {}); err != nil && !errors.Is(err, ErrAnswered) { //nolint:contextcheck // see above
 		return fmt.Errorf("busy: %w", err)
 	}
 	tick := time.NewTicker(mix.FrameDuration)

@@ -129,7 +129,7 @@ func sipOverTLS(sips *sip.ContactHeader) *sip.ContactHeader {
 // (serverDialogs): for the 2xx to a re-INVITE or UPDATE.
 func (t *Trunk) contactFor(c *Call) *sip.ContactHeader {
 	if c.srv == nil || t.tlsContact == nil || !isTLS(c.srv.InviteRequest) {
-		return sip.HeaderClone(&t.contact).(*sip.ContactHeader)
+		return t.contact.Clone()
 	}
 	if c.srv.InviteRequest.Recipient.IsEncrypted() {
 		return t.tlsContact.Clone()

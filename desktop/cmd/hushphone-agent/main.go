@@ -4,6 +4,7 @@
 // With --listen it is a supervisor listening in to calls instead.
 //
 //	printf '%s\n' "$PASSWORD" | hushphone-agent --server http://127.0.0.1:8080 --user NAME --password-stdin \
+//	    [--otp-stdin] (the one-time code on the second line)
 //	    [--auto-answer] [--record OUT.wav] [--play IN.wav] [--calls N] [--agents N]
 //	    [--device [--mic ID] [--speaker ID]] [--listen] [--pay AMOUNT:CURRENCY] [--ca CA.pem]
 //	hushphone-agent --list-devices
@@ -45,6 +46,9 @@ or until --calls N calls have ended.
                       system's roots (a private CA)
   --user NAME         the agent's name (with --agents N: NAME1..NAMEn)
   --password-stdin    read the password from the first line of standard input
+  --otp-stdin         and the one-time code (from the account's authenticator app, or a
+                      recovery code) from the second line, for accounts with a second factor:
+                      supervisors and admins, and agents where the server requires it
   --auto-answer       answer every call offered
   --play IN.wav       the agent's voice: an 8 kHz mono WAV, from the start on every call
   --record OUT.wav    write what the agent hears, decoded to 8 kHz mono 16-bit, calls one after
@@ -85,6 +89,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	server := fs.String("server", "http://127.0.0.1:8080", "")
 	user := fs.String("user", "", "")
 	pwStdin := fs.Bool("password-stdin", false, "")
+	otpStdin := fs.Bool("otp-stdin", false, "")
 	auto := fs.Bool("auto-answer", false, "")
 	play := fs.String("play", "", "")
 	record := fs.String("record", "", "")
@@ -136,6 +141,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case !*pwStdin:
 		fmt.Fprintf(stderr, "hushphone-agent: give the password on standard input with --password-stdin (never as an argument)\n\n%s", usage)
 		return 2
+	case *otpStdin && *agents != 1:
+		fmt.Fprintf(stderr, "hushphone-agent: --otp-stdin is one account's code: not with --agents\n\n%s", usage)
+		return 2
 	case *agents < 1 || *calls < 0:
 		fmt.Fprintf(stderr, "hushphone-agent: --agents must be 1 or more and --calls 0 or more\n\n%s", usage)
 		return 2
@@ -167,12 +175,27 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		payReq = &r
 	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
+	in := bufio.NewReader(stdin)
+	line, err := in.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		fmt.Fprintf(stderr, "hushphone-agent: reading the password: %v\n", err)
 		return 1
 	}
 	password := strings.TrimRight(line, "\r\n")
+	var otp func(context.Context) (string, error)
+	if *otpStdin {
+		line, err := in.ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			fmt.Fprintf(stderr, "hushphone-agent: reading the one-time code: %v\n", err)
+			return 1
+		}
+		code := strings.TrimSpace(line)
+		if code == "" {
+			fmt.Fprintf(stderr, "hushphone-agent: --otp-stdin: standard input's second line is empty; give the password on the first line and the code from the authenticator app on the second\n")
+			return 2
+		}
+		otp = func(context.Context) (string, error) { return code, nil }
+	}
 	var voice []int16
 	if *play != "" {
 		if voice, err = engine.ReadMono8k(*play); err != nil {
@@ -253,7 +276,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}}
 		}
 		a, err = engine.New(engine.Config{
-			Server: *server, User: name, Password: password, AutoAnswer: *auto,
+			Server: *server, User: name, Password: password, OTP: otp, AutoAnswer: *auto,
 			Audio: audio, Loopback: isLoopback(*server), Logger: log, Codec: *codec, CA: ca,
 			OnEvent: func(e engine.Event) {
 				if py != nil {
@@ -285,6 +308,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		go func() {
 			defer wg.Done()
 			if err := a.Run(ctx); err != nil {
+				if errors.Is(err, engine.ErrMFARequired) && otp == nil {
+					err = fmt.Errorf("%w (give the code on standard input's second line with --otp-stdin)", err)
+				}
 				errs <- fmt.Errorf("%s: %w", name, err)
 				cancel()
 			}

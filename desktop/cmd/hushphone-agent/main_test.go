@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -167,9 +168,14 @@ func TestSupervisorListensToCalls(t *testing.T) {
 		agentDone <- run(ctx, []string{"--server", srv.URL, "--user", "ann", "--password-stdin", "--auto-answer",
 			"--play", filepath.Join(dir, "voice.wav"), "--calls", "2"}, strings.NewReader("ann-password\n"), &agentOut, &agentErr)
 	}()
+	// A supervisor has a second factor: its code goes on the second line.
+	otp, err := srv.Code(ctx, "sue")
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		supDone <- run(ctx, []string{"--server", srv.URL, "--user", "sue", "--password-stdin", "--listen",
-			"--record", rec, "--calls", "2"}, strings.NewReader("sue-password\n"), &supOut, &supErr)
+		supDone <- run(ctx, []string{"--server", srv.URL, "--user", "sue", "--password-stdin", "--otp-stdin", "--listen",
+			"--record", rec, "--calls", "2"}, strings.NewReader("sue-password\n"+otp+"\n"), &supOut, &supErr)
 	}()
 	srv.WaitAvailable(t, 1)
 	for i := range 2 {
@@ -282,5 +288,54 @@ func TestPay(t *testing.T) {
 			}
 			t.Logf("%s", line)
 		})
+	}
+}
+
+// TestOTPStdin: an agent with a second factor signs in with --otp-stdin
+// (the code on standard input's second line), against a real server;
+// without it the error says to use it; a wrong code is refused.
+func TestOTPStdin(t *testing.T) {
+	srv := stacktest.Start(t)
+	srv.AddAgent(t, "ann", "ann-password")
+	srv.EnrolMFA(t, "ann")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		stdin   string
+		code    int
+		errText string
+	}{
+		{"no --otp-stdin", nil, "ann-password\n", 1, "--otp-stdin"},
+		{"wrong code", []string{"--otp-stdin"}, "ann-password\n000000\n", 1, "wrong code"},
+		{"no second line", []string{"--otp-stdin"}, "ann-password\n", 2, "second line is empty"},
+		{"with --agents", []string{"--otp-stdin", "--agents", "2"}, "ann-password\n123456\n", 2, "not with --agents"},
+	} {
+		var out, errOut bytes.Buffer
+		args := append([]string{"--server", srv.URL, "--user", "ann", "--password-stdin"}, tc.args...)
+		if code := run(ctx, args, strings.NewReader(tc.stdin), &out, &errOut); code != tc.code || !strings.Contains(errOut.String(), tc.errText) {
+			t.Errorf("%s: exit %d, stderr %q; want %d with %q", tc.name, code, errOut.String(), tc.code, tc.errText)
+		}
+		if strings.Contains(out.String()+errOut.String(), "ann-password") {
+			t.Errorf("%s: the password was shown", tc.name)
+		}
+	}
+	// The right code: ann signs in and becomes available.
+	otp, err := srv.Code(ctx, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan int, 1)
+	var errOut bytes.Buffer
+	go func() {
+		done <- run(runCtx, []string{"--server", srv.URL, "--user", "ann", "--password-stdin", "--otp-stdin"},
+			strings.NewReader("ann-password\n"+otp+"\n"), io.Discard, &errOut)
+	}()
+	srv.WaitAvailable(t, 1)
+	stop()
+	if code := <-done; code != 0 {
+		t.Errorf("with the right code: exit %d: %s", code, errOut.String())
 	}
 }

@@ -69,6 +69,30 @@ describe("app", () => {
     await flush();
     expect(f.called("SignIn")).toHaveLength(2);
   });
+  it("asks for the one-time code when the server needs it, and sends it with the password", async () => {
+    const f = await start({ connection: "signed_out", devices: { mic: "", speaker: "" }, theme: "system" });
+    const code = document.querySelector<HTMLInputElement>("#si-code")!;
+    expect(code.hidden).toBe(true);
+    f.emit("state", { connection: "signed_out", needCode: true, error: "check what you typed: enter your password again and the 6-digit code from your authenticator app", devices: { mic: "", speaker: "" }, theme: "system" });
+    expect(code.hidden).toBe(false);
+    expect(code.autocomplete).toBe("one-time-code");
+    document.querySelector<HTMLInputElement>("#si-server")!.value = "http://127.0.0.1:8080";
+    document.querySelector<HTMLInputElement>("#si-user")!.value = "ana";
+    document.querySelector<HTMLInputElement>("#si-password")!.value = "secret";
+    // Without the code, the form says so and sends nothing.
+    document.querySelector("form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    expect(document.querySelector("#si-error")!.textContent).toBe("Enter the code from your authenticator app.");
+    expect(f.called("SignInWithCode")).toEqual([]);
+    code.value = " 123456 ";
+    document.querySelector("form")!.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    expect(f.called("SignInWithCode")).toEqual([["http://127.0.0.1:8080", "ana", "secret", "123456"]]);
+    expect(f.called("SignIn")).toEqual([]);
+    expect(code.value).toBe("");
+    f.emit("state", { connection: "signed_out", devices: { mic: "", speaker: "" }, theme: "system" });
+    expect(code.hidden).toBe(true);
+  });
   it("main view: idle time, presence, theme", async () => {
     const f = await start(state({ idleSince: new Date(T0).toISOString(), theme: "dark" }));
     expect(document.querySelector(".idle")!.textContent).toBe("Idle for 01:05");

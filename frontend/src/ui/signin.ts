@@ -14,6 +14,10 @@ export function signinView(b: Bridge, act: Act): SigninView {
   const user = h("input", { id: "si-user", name: "user", type: "text", autocomplete: "username", required: true, spellcheck: "false" });
   const password = h("input", { id: "si-password", name: "password", type: "password", autocomplete: "current-password", required: true });
   const ca = h("input", { id: "si-ca", name: "ca", type: "text", spellcheck: "false", placeholder: "/path/to/ca.pem", "aria-describedby": "si-ca-hint" });
+  // The one-time code, asked for once the server says the account has a
+  // second factor (state.needCode); never kept after a sign-in.
+  const code = h("input", { id: "si-code", name: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code", spellcheck: "false", maxlength: "19" });
+  const codeLabel = h("label", { for: "si-code" }, "Code from your authenticator app");
   const error = h("p", { class: "form-error", role: "alert", id: "si-error" });
   const spinner = h("span", { class: "spinner", "aria-hidden": "true" });
   const label = h("span", {}, "Sign in");
@@ -35,17 +39,26 @@ export function signinView(b: Bridge, act: Act): SigninView {
       h("p", { class: "muted hint", id: "si-ca-hint" },
         "Only if your organisation's server has a certificate from its own CA. Empty: the system's trusted CAs. The server's address must start with https:// unless the server runs on this computer."),
     ),
+    codeLabel, code,
     error, submit, status,
   );
+  let needCode = false;
+  const showCode = (on: boolean) => {
+    needCode = on;
+    setHidden(codeLabel, !on);
+    setHidden(code, !on);
+  };
+  showCode(false);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     if (busy) return;
     const s = server.value.trim();
     const u = user.value.trim();
-    if (!s || !u || !password.value) {
-      setText(error, !s ? "Enter the server's address." : !u ? "Enter your name." : "Enter your password.");
+    const otp = code.value.trim();
+    if (!s || !u || !password.value || (needCode && !otp)) {
+      setText(error, !s ? "Enter the server's address." : !u ? "Enter your name." : !password.value ? "Enter your password." : "Enter the code from your authenticator app.");
       setHidden(error, false);
-      (!s ? server : !u ? user : password).focus();
+      (!s ? server : !u ? user : !password.value ? password : code).focus();
       return;
     }
     setText(error, "");
@@ -53,6 +66,7 @@ export function signinView(b: Bridge, act: Act): SigninView {
     const pw = password.value;
     password.value = "";
     const c = ca.value.trim();
+    code.value = "";
     void act(async () => {
       // The CA is a remembered setting: saved (and checked) only when it
       // changed, before the sign-in that needs it.
@@ -60,7 +74,7 @@ export function signinView(b: Bridge, act: Act): SigninView {
         await b.SetCA(c);
         savedCA = c;
       }
-      await b.SignIn(s, u, pw);
+      await (needCode ? b.SignInWithCode(s, u, pw, otp) : b.SignIn(s, u, pw));
     });
   });
 
@@ -84,6 +98,10 @@ export function signinView(b: Bridge, act: Act): SigninView {
         setHidden(error, false);
       } else if (busy) {
         setHidden(error, true);
+      }
+      if (!busy && !!state.needCode !== needCode) {
+        showCode(!!state.needCode);
+        if (needCode) password.focus();
       }
     },
   };

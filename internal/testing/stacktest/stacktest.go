@@ -24,6 +24,7 @@ import (
 	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/store"
+	"github.com/hushphone/hushphone/server/totp"
 )
 
 // Stack is a running server.
@@ -66,6 +67,17 @@ func (s *Stack) WaitAvailable(t *testing.T, n int) {
 	t.Fatalf("fewer than %d agents became available", n)
 }
 
+// Available is how many agents are available for calls now.
+func (s *Stack) Available() int {
+	n := 0
+	for _, a := range s.node.Agents() {
+		if a.State == route.StateAvailable {
+			n++
+		}
+	}
+	return n
+}
+
 // Keys are the key presses the payment side got so far.
 func (s *Stack) Keys() []dtmf.Event {
 	s.mu.Lock()
@@ -82,7 +94,9 @@ func (s *Stack) AddAgent(t *testing.T, name, password string) {
 	s.AddUser(t, name, store.RoleAgent, password)
 }
 
-// AddUser adds a user of any role who signs in with password.
+// AddUser adds a user of any role who signs in with password. Supervisors
+// and admins, who cannot sign in without a second factor, get one
+// enrolled (EnrolMFA): sign them in with OTP's codes.
 func (s *Stack) AddUser(t *testing.T, name string, role store.Role, password string) {
 	t.Helper()
 	h, err := cheap.Hash(password)
@@ -92,6 +106,58 @@ func (s *Stack) AddUser(t *testing.T, name string, role store.Role, password str
 	if _, err := s.Store.AddUser(context.Background(), name, role, h); err != nil {
 		t.Fatal(err)
 	}
+	if role != store.RoleAgent {
+		s.EnrolMFA(t, name)
+	}
+}
+
+// EnrolMFA gives the user a second factor, as 'hushphone-server user mfa
+// enroll' does, and returns its secret.
+func (s *Stack) EnrolMFA(t *testing.T, name string) string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := s.Store.UserByName(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := totp.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store.SetMFA(ctx, u.ID, secret, nil); err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
+// Code is a one-time code for the user's second factor that the server
+// has not taken yet: the current step's, or the next one's when that was
+// used (waiting for a step to pass if both were).
+func (s *Stack) Code(ctx context.Context, name string) (string, error) {
+	u, err := s.Store.UserByName(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	for {
+		m, err := s.Store.UserMFA(ctx, u.ID)
+		if err != nil {
+			return "", err
+		}
+		now := totp.Step(time.Now())
+		if step := max(now, m.LastStep+1); step <= now+totp.Skew {
+			return totp.Code(m.Secret, step)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// OTP is engine.Config.OTP for the user: Code's codes.
+func (s *Stack) OTP(name string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) { return s.Code(ctx, name) }
 }
 
 // Option changes the stack Start runs.

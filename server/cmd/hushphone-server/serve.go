@@ -45,11 +45,16 @@ Before anyone can sign in, add users (the server may be running):
 
 The API (JSON; errors are {"error":"..."}):
   GET    /healthz          200 {"status":"ok"}
-  POST   /api/v1/session   {"name","password"} -> {"token","role","expires"}
+  POST   /api/v1/session   {"name","password"[,"code"]} -> {"token","role","expires"}
+                           (supervisors and admins add the code from their
+                           authenticator app: see 'user mfa --help')
   DELETE /api/v1/session   sign out (Authorization: Bearer TOKEN)
   GET    /api/v1/me        who the token belongs to
   GET    /api/v1/users     supervisors and admins: the users
-After %[3]d failed sign-ins for one name in %[4]d s, that name waits (429).
+After %[3]d failed sign-ins for one name from one address in %[4]d s, or
+%[7]d from one address for any names, that address waits (429); attempts
+for one name count from when they start, so parallel guesses cannot pass
+the limit.
 
 Metrics (Prometheus) are on their own address, never the API's:
   GET    /metrics          on --metrics ADDR (default 127.0.0.1:9464); with
@@ -73,7 +78,7 @@ Exit status:
 Example:
   curl -s localhost:8080/api/v1/session -H 'Content-Type: application/json' \
        -d '{"name":"root","password":"..."}'
-`, prog, node.ShutdownTimeout, api.DefaultFailLimit, int(api.DefaultFailWindow/time.Second), config.Help(), config.Precedence)
+`, prog, node.ShutdownTimeout, api.DefaultFailLimit, int(api.DefaultFailWindow/time.Second), config.Help(), config.Precedence, api.DefaultSourceFailLimit)
 }
 
 func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {

@@ -22,6 +22,7 @@ import (
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/internal/testing/testcert"
 	"github.com/hushphone/hushphone/internal/testing/testkit"
+	"github.com/hushphone/hushphone/server/totp"
 )
 
 // startServe runs `serve` in-process until the test cancels it, and
@@ -142,8 +143,25 @@ func TestServe(t *testing.T) {
 	if code, _, errOut := runWith(t, "bob-password\n", "user", "add", "--name", "bob", "--role", "supervisor", "--password-stdin", "--data", data); code != 0 {
 		t.Fatalf("user add while serving: %d %s", code, errOut)
 	}
-	if code, _ := httpDo(t, "POST", url+"/api/v1/session", "", `{"name":"bob","password":"bob-password"}`); code != 200 {
-		t.Errorf("new user while serving: %d", code)
+	// A supervisor needs a second factor: enrolled while the server runs,
+	// its code signs bob in.
+	if code, body := httpDo(t, "POST", url+"/api/v1/session", "", `{"name":"bob","password":"bob-password"}`); code != 403 || body["code"] != "mfa_enroll" {
+		t.Errorf("new supervisor without a second factor: %d %v", code, body)
+	}
+	code, out, errOut := runWith(t, "", "user", "mfa", "enroll", "--name", "bob", "--data", data)
+	if code != 0 {
+		t.Fatalf("user mfa enroll while serving: %d %s", code, errOut)
+	}
+	secret := regexp.MustCompile(`secret=([A-Z2-7]+)`).FindStringSubmatch(out)
+	if secret == nil {
+		t.Fatalf("enroll printed no secret:\n%s", out)
+	}
+	if code, body := httpDo(t, "POST", url+"/api/v1/session", "", `{"name":"bob","password":"bob-password"}`); code != 401 || body["code"] != "mfa_required" {
+		t.Errorf("new supervisor without the code: %d %v", code, body)
+	}
+	otp, _ := totp.Code(secret[1], totp.Step(time.Now()))
+	if code, body := httpDo(t, "POST", url+"/api/v1/session", "", `{"name":"bob","password":"bob-password","code":"`+otp+`"}`); code != 200 {
+		t.Errorf("new user while serving: %d %v", code, body)
 	}
 	if code, _, errOut := runWith(t, "", "user", "remove", "--name", "ann", "--data", data); code != 0 {
 		t.Fatalf("user remove while serving: %d %s", code, errOut)
@@ -152,7 +170,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("removed user's token while serving: %d", code)
 	}
 
-	code, errOut := stop()
+	code, errOut = stop()
 	if code != 0 {
 		t.Fatalf("serve exit %d: %s", code, errOut)
 	}
@@ -161,7 +179,7 @@ func TestServe(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, errOut)
 		}
 	}
-	for _, secret := range []string{"ann-password", "bob-password", "wrong-password", tok} {
+	for _, secret := range []string{"ann-password", "bob-password", "wrong-password", tok, secret[1]} {
 		if strings.Contains(errOut, secret) {
 			t.Errorf("the log holds a secret %q", secret)
 		}

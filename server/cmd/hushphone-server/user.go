@@ -23,6 +23,7 @@ func userHelp(w io.Writer) {
   %[1]s user remove --name NAME [--data DIR]
   %[1]s user disable --name NAME [--data DIR]
   %[1]s user enable --name NAME [--data DIR]
+  %[1]s user mfa enroll|reset --name NAME [--data DIR]
 
 Manages the people who sign in to the server, in the data directory's
 database. The server may be running meanwhile: a new user can sign in at
@@ -45,6 +46,10 @@ a terminal would be echoed, so a terminal is refused. Names are 1-%[3]d
 letters, digits, '.', '_', '-' or '@', and unique regardless of case.
 Passwords are stored only as argon2id hashes.
 
+Supervisors and admins also need a second factor, a code from an
+authenticator app ('user mfa enroll' prints the QR code to scan; see
+'%[1]s user mfa --help'); agents only when the server says so.
+
 Flags:
   --name NAME        the user (add, remove, disable, enable)
   --role ROLE        agent, supervisor or admin (add)
@@ -66,7 +71,7 @@ Examples:
 
 func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "%s user: say what to do: add, list, remove, disable or enable\n\n", prog)
+		fmt.Fprintf(stderr, "%s user: say what to do: add, list, remove, disable or enable, or mfa enroll|reset\n\n", prog)
 		userHelp(stderr)
 		return exitUsage
 	}
@@ -76,8 +81,10 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		userHelp(stdout)
 		return exitOK
 	case "add", "list", "remove", "disable", "enable":
+	case "mfa":
+		return runUserMFA(ctx, rest, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "%s user: unknown action %q: use add, list, remove, disable or enable (see '%s user --help')\n", prog, sub, prog)
+		fmt.Fprintf(stderr, "%s user: unknown action %q: use add, list, remove, disable, enable or mfa (see '%s user --help')\n", prog, sub, prog)
 		return exitUsage
 	}
 
