@@ -239,9 +239,13 @@ func (r *payRun) states() string {
 // not inside longer digit runs). It also runs the three independent DTMF
 // detectors over every recording and the agent's audio: no key may be
 // found in them.
-// logTime matches a JSON log record's timestamp, which the search for the
-// short card data (the expiry, the security code) leaves out.
-var logTime = regexp.MustCompile(`"time":"[0-9T:.+Z-]*"`)
+// timestamp matches a date and time as the log, the database and the
+// messages write them (RFC 3339, or SQLite's with a space), which the
+// search for the short card data (the expiry, the security code) leaves
+// out: they are the clock's, not data, and a millisecond of .737 is no
+// security code. (The payment's start time, in the log, the audit row and
+// both users' messages, once made all four searches fail at once.)
+var timestamp = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})?`)
 
 func searchCardData(t *testing.T, run *payRun, srv *stacktest.Stack, agentRec, pan string, short ...string) {
 	t.Helper()
@@ -262,9 +266,13 @@ func searchCardData(t *testing.T, run *payRun, srv *stacktest.Stack, agentRec, p
 		if !text {
 			return
 		}
+		b = timestamp.ReplaceAll(b, []byte("T"))
 		for i, p := range bounded {
-			if p.Match(b) {
-				t.Errorf("%s holds the card's %s", what, []string{"expiry", "security code"}[min(i, 1)])
+			if loc := p.FindIndex(b); loc != nil {
+				// What is around it, the match itself left out, says where
+				// it came from.
+				t.Errorf("%s holds the card's %s at byte %d, between %q and %q", what, []string{"expiry", "security code"}[min(i, 1)],
+					loc[0], b[max(0, loc[0]-40):loc[0]], b[loc[1]:min(len(b), loc[1]+40)])
 			}
 		}
 	}
@@ -281,9 +289,7 @@ func searchCardData(t *testing.T, run *payRun, srv *stacktest.Stack, agentRec, p
 		}
 		files++
 		if strings.HasSuffix(path, ".log") {
-			// The log's own timestamps are the clock's, not data: a
-			// millisecond of .737 is no security code.
-			check(path, logTime.ReplaceAll(b, nil), true)
+			check(path, b, true)
 			return nil
 		}
 		check(path, b, false)

@@ -30,7 +30,7 @@ type boardWatcher struct {
 func watchBoard(ctx context.Context, t *testing.T, srv *stacktest.Stack, user string) *boardWatcher {
 	t.Helper()
 	w := &boardWatcher{calls: -1, done: make(chan error, 1)}
-	a, err := engine.New(engine.Config{Server: srv.URL, User: user, Password: user + "-password", Loopback: true,
+	a, err := engine.New(engine.Config{Server: srv.URL, User: user, Password: user + "-password", OTP: srv.OTP(user), Loopback: true,
 		OnMessage: func(b []byte) {
 			w.mu.Lock()
 			w.largest = max(w.largest, len(b))

@@ -144,7 +144,7 @@ func TestSignIn(t *testing.T) {
 		{"junk", `{"name":"ann",`, 400, "malformed JSON", ""},
 		{"not JSON", `name=ann&password=x`, 400, "malformed JSON at byte 2: invalid character", ""},
 		{"wrong type", `{"name":"ann","password":12345678}`, 400, `"password" must be a string`, ""},
-		{"unknown field", `{"name":"ann","password":"ann-password","admin":true}`, 400, `unknown field; this request takes "name" and "password"`, ""},
+		{"unknown field", `{"name":"ann","password":"ann-password","admin":true}`, 400, `unknown field; this request takes "name", "password" and "code"`, ""},
 		{"two objects", `{"name":"ann","password":"ann-password"}{}`, 400, "one object and nothing after it", ""},
 		{"oversized", `{"name":"ann","password":"` + strings.Repeat("x", MaxBody) + `"}`, 413, "too large", ""},
 	} {
