@@ -71,21 +71,36 @@ func startTrunkWith(t *testing.T, m Metrics, h func(*answered, *Call)) (string, 
 func startTrunkCfg(t *testing.T, cfg Config, h func(*answered, *Call)) (string, *answered, *Trunk) {
 	t.Helper()
 	got := &answered{}
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	cfg.SIPAddr = addr
 	cfg.OnCall = func(c *Call) {
 		got.mu.Lock()
 		got.calls = append(got.calls, c)
 		got.mu.Unlock()
 		h(got, c)
 	}
-	tr, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := tr.Listen(ctx); err != nil {
-		t.Fatal(err)
+	var (
+		addr   string
+		tr     *Trunk
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
+	// The free port may be taken (by another test's media) before the
+	// trunk binds it: then another.
+	for try := 0; ; try++ {
+		addr = "127.0.0.1:" + strconv.Itoa(freePort(t))
+		cfg.SIPAddr = addr
+		var err error
+		if tr, err = New(cfg); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		err = tr.Listen(ctx)
+		if err == nil {
+			break
+		}
+		cancel()
+		if try == 4 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- tr.Serve(ctx) }()
