@@ -374,7 +374,7 @@ var Settings = []Setting{
 	},
 	{
 		Name: "max-calls", Env: "HUSHPHONE_MAX_CALLS", Arg: "N", Default: "auto",
-		Usage: "the most calls up at once; a new caller past it gets 503 Service Unavailable (auto: 100 per CPU core, at least 50)",
+		Usage: "the most calls from trunks up at once (waiting or talking; agents' outbound calls aside); a new caller past it gets 503 Service Unavailable (auto: 100 per CPU core, at least 50)",
 		set: func(c *Config, v string) error {
 			if v == "auto" {
 				c.MaxCalls = 0

@@ -63,7 +63,7 @@ type Config struct {
 	// file), answers the outbound trunk's digest challenge (its realm is
 	// not checked).
 	OutboundAuth *Credential
-	// MaxCalls is the most calls up at once (the max-calls setting; 0:
+	// MaxCalls is the most inbound calls up at once (the max-calls setting; 0:
 	// DefaultMaxCalls, sized to the machine): a new INVITE past it gets
 	// 503 Service Unavailable.
 	MaxCalls int
