@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hushphone/hushphone/server/proof"
 )
 
 // TreeOptions say how to scrub a folder.
@@ -37,13 +39,17 @@ type Failure struct {
 
 // TreeResult sums up a folder's scrub. It never holds a digit.
 type TreeResult struct {
-	Files      int           // .wav files found
-	Scrubbed   int           // files written
-	Failed     []Failure     // sorted by path
-	KeyPresses int           // key presses masked, all files
-	Audio      time.Duration // audio processed, all files
-	Bytes      int64         // input bytes
-	Elapsed    time.Duration
+	Files      int       // .wav files found
+	Scrubbed   int       // files written
+	Failed     []Failure // sorted by path
+	KeyPresses int       // key presses masked, all files
+	// With Options.Proof: the outputs checked, and those whose proof says
+	// suspect (sorted, relative to the output folder).
+	Proofs  int
+	Suspect []string
+	Audio   time.Duration // audio processed, all files
+	Bytes   int64         // input bytes
+	Elapsed time.Duration
 }
 
 // Tree scrubs every .wav file below the folder in into the same relative
@@ -98,6 +104,12 @@ func Tree(ctx context.Context, in, out, digits string, opts TreeOptions) (TreeRe
 				} else {
 					res.Scrubbed++
 					res.KeyPresses += r.KeyPresses
+					if r.Proof != nil {
+						res.Proofs++
+						if r.Proof.Verdict != proof.VerdictClean {
+							res.Suspect = append(res.Suspect, f.rel)
+						}
+					}
 					res.Audio += r.Duration()
 				}
 				mu.Unlock()
@@ -111,6 +123,7 @@ func Tree(ctx context.Context, in, out, digits string, opts TreeOptions) (TreeRe
 	prog.Stop()
 
 	sort.Slice(res.Failed, func(i, j int) bool { return res.Failed[i].Path < res.Failed[j].Path })
+	sort.Strings(res.Suspect)
 	res.Elapsed = time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("stopped after %d of %d files: %w", res.Scrubbed+len(res.Failed), res.Files, err)
@@ -214,6 +227,12 @@ func (r TreeResult) WriteSummary(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "; %s masked.\n", plural(r.KeyPresses, "key press", "key presses"))
 	fmt.Fprintf(&b, "Audio: %s in %s, %s (%s).\n", clock(r.Audio), r.Elapsed.Round(time.Millisecond), speed(r.Audio, r.Elapsed), megabytes(r.Bytes))
+	if r.Proofs > 0 {
+		fmt.Fprintf(&b, "Proofs: %d clean, %d suspect (written beside each output as .proof.json).\n", r.Proofs-len(r.Suspect), len(r.Suspect))
+		for _, s := range r.Suspect {
+			fmt.Fprintf(&b, "  suspect: %s: the independent detector found key presses in the output; check it with verify\n", s)
+		}
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(&b, "Failed:\n")
 		for _, f := range r.Failed {

@@ -121,6 +121,7 @@ func TestUsage(t *testing.T) {
 		{name: "verify no path", args: []string{"verify"}, code: exitUsage, stderr: "name at least one WAV file or folder"},
 		{name: "verify bad flag", args: []string{"verify", "--frob", "x.wav"}, code: exitUsage, stderr: "verify --help"},
 		{name: "verify bad jobs", args: []string{"verify", "--jobs", "-1", "x.wav"}, code: exitUsage, stderr: "--jobs"},
+		{name: "scrub --help proof", args: []string{"scrub", "--help"}, code: exitOK, stdout: "OUT.wav.proof.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -323,6 +323,16 @@ func hitsList(p proof.Proof) string {
 	return b.String()
 }
 
+// hitsText and flatText say a proof's counts in words, for scrub.
+func hitsText(p proof.Proof) string {
+	if p.HitCount == 0 {
+		return "no key press found by " + p.Detector
+	}
+	return fmt.Sprintf("%s by %s (%s)", plural(p.HitCount, "key press found", "key presses found"), p.Detector, strings.SplitN(hitsList(p), ": ", 2)[1])
+}
+
+func flatText(n int) string { return plural(n, "flat tone", "flat tones") }
+
 // clockText formats a time in the file as M:SS.ss (H:MM:SS.ss past an hour).
 func clockText(d time.Duration) string {
 	d = d.Round(10 * time.Millisecond)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/hushphone/hushphone/internal/testing/testwav"
 	"github.com/hushphone/hushphone/server/proof"
+	"github.com/hushphone/hushphone/server/scrub"
 )
 
 // cardKeys are the key presses of the suspect files: a card number.
@@ -151,5 +153,37 @@ func TestVerifyJSON(t *testing.T) {
 				t.Errorf("line %d: a hit on channel %d, want %d", i, h.Channel, w.channel)
 			}
 		}
+	}
+}
+
+// TestScrubProof: scrub --proof writes the proof beside the output and says
+// so; the proof is the one verify gives, with the key presses masked.
+func TestScrubProof(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.wav"), filepath.Join(dir, "out.wav")
+	x, _ := tonesIn(cardKeys)
+	writeWAV(t, in, stereo(alaw), testwav.Interleave(x, testwav.Murmur(len(x), 3)))
+	code, stdout, stderr := runCLI(t, "scrub", "--in", in, "--out", out, "--proof")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "Proof: clean, no key press found by spandsp dtmf_rx, 16 flat tones; written to "+scrub.ProofPath(out)) {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	b, err := os.ReadFile(scrub.ProofPath(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noKeyRuns(t, dir, stdout+stderr+string(b))
+	var p proof.Proof
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.KeysMasked != 16 || p.FlatTones != 16 || p.Verdict != proof.VerdictClean || p.Channels != 2 {
+		t.Errorf("proof %s", b)
+	}
+	_, vout, _ := runCLI(t, "verify", "--json", out)
+	if !strings.Contains(vout, `"sha256":"`+p.SHA256+`"`) {
+		t.Errorf("verify gives another hash:\n%s\nscrub's proof:\n%s", vout, b)
 	}
 }
