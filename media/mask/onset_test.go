@@ -24,6 +24,7 @@ type onsetTone struct {
 	tone    maskscore.Tone
 	leakDB  float64 // the scorer's worst window
 	through int     // samples of the tone that went out unmasked (silence mode)
+	first   int     // of them, those from its first sample on: the onset's leak
 	nearSNR float64 // speech kept in the 50 ms just outside the tone's guard, both sides, dB
 	reports int     // times it was reported
 }
@@ -62,6 +63,9 @@ func measureOnset(t testing.TB, c *dtmfgen.OnsetCase, detectors bool) onsetResul
 			if silent[j+d] != 0 {
 				ot.through++
 			}
+		}
+		for j := tn.Start; j < tn.End && silent[j+d] != 0; j++ {
+			ot.first++
 		}
 		var sig, errs float64
 		for _, span := range [][2]int{
@@ -195,10 +199,13 @@ func measureAll(t testing.TB, cases []*dtmfgen.OnsetCase, detectors bool) []onse
 // onsetStats summarizes a set of tones and cases.
 type onsetStats struct {
 	tones, leaky, missed, extra, hits int
-	part, whole                       int // tones let through in part (masking started late) or whole
-	worstLeak                         float64
-	maxThrough                        int
-	minSNR, minNear                   float64
+	// tones let through: whole (never masked), from the onset (masking
+	// began late), later (masking stopped before the tone did)
+	whole, onset, later int
+	maxFirst            int // the most samples let through from an onset
+	worstLeak           float64
+	maxThrough          int
+	minSNR, minNear     float64
 }
 
 func newOnsetStats() onsetStats {
@@ -215,8 +222,11 @@ func (s *onsetStats) addTone(ot onsetTone) {
 	switch n := ot.tone.End - ot.tone.Start; {
 	case ot.through == n:
 		s.whole++
+	case ot.first > 0:
+		s.onset++
+		s.maxFirst = max(s.maxFirst, ot.first)
 	case ot.through > 0:
-		s.part++
+		s.later++
 	}
 	s.minNear = min(s.minNear, ot.nearSNR)
 	if ot.tone.Expect == maskscore.ExpectDetect && ot.reports != 1 {
@@ -231,17 +241,20 @@ func (s *onsetStats) addCase(r onsetResult) {
 }
 
 func (s onsetStats) row(name string) string {
-	return fmt.Sprintf("%-28s %5d %8.1f %5d %5d %5d %6d %7.1f %7.1f %6d %5d %5d\n", name, s.tones, s.worstLeak, s.leaky, s.part, s.whole, s.maxThrough, s.minSNR, s.minNear, s.missed, s.extra, s.hits)
+	return fmt.Sprintf("%-24s %5d %8.1f %5d %5d %5d %5d %5d %5d %7.1f %7.1f %6d %5d %5d\n", name, s.tones, s.worstLeak, s.leaky,
+		s.whole, s.onset, s.maxFirst, s.later, s.maxThrough, s.minSNR, s.minNear, s.missed, s.extra, s.hits)
 }
 
 // The columns: tones; the worst leak (dB, the scorer's); tones over -40 dB;
-// tones let through in part (masking began late: an onset leak) and whole
-// (never masked); the most samples of one tone let through; the lowest
+// tones let through whole (never masked), from their onset (masking began
+// late: an onset leak) with the most samples so let through, and later
+// (masking stopped before the tone did); the most samples of one tone let
+// through in all; the lowest
 // speech SNR of a case outside every tone (the scorer's) and in the 50 ms
 // just outside one tone's guard; detect tones not reported exactly once;
 // extra reports; digits the three independent detectors find in the output
 // beyond those they find in the background alone.
-const onsetHeader = "group                        tones  worstdB >-40  part whole  thru  caseSNR nearSNR missed extra  hits\n"
+const onsetHeader = "group                    tones  worstdB >-40 whole onset first later  thru caseSNR nearSNR missed extra  hits\n"
 
 // onsetReport is the tables of the report: per background and placement,
 // per level, per kind of tone, and per position in the frame.
