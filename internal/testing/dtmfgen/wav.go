@@ -10,8 +10,8 @@ import (
 )
 
 // ErrBadWAV is returned for a WAV file this package cannot read: it reads
-// only mono 16-bit PCM.
-var ErrBadWAV = errors.New("dtmfgen: not a mono 16-bit PCM WAV")
+// only mono 16-bit PCM and mono 8-bit G.711 mu-law.
+var ErrBadWAV = errors.New("dtmfgen: not a mono 16-bit PCM or mu-law WAV")
 
 // writeWAV writes 8 kHz (or rate) mono PCM16 with the canonical 44-byte header.
 func writeWAV(path string, rate int, s []int16) error {
@@ -35,13 +35,14 @@ func writeWAV(path string, rate int, s []int16) error {
 	return writeFileAtomic(path, b)
 }
 
-// parseWAV reads mono PCM16 from a RIFF image. A data chunk whose size runs
+// parseWAV reads mono PCM16, or mono 8-bit mu-law (the recordings in
+// testdata/voices), from a RIFF image. A data chunk whose size runs
 // past the end (as from a streaming writer) is read to the end.
 func parseWAV(b []byte) (rate int, s []int16, err error) {
 	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
 		return 0, nil, fmt.Errorf("%w: no RIFF/WAVE header", ErrBadWAV)
 	}
-	fmtSeen := false
+	fmtSeen, ulaw := false, false
 	for p := 12; p+8 <= len(b); {
 		id := string(b[p : p+4])
 		size := int(binary.LittleEndian.Uint32(b[p+4:]))
@@ -60,7 +61,8 @@ func parseWAV(b []byte) (rate int, s []int16, err error) {
 			format := binary.LittleEndian.Uint16(body[0:])
 			channels := binary.LittleEndian.Uint16(body[2:])
 			bits := binary.LittleEndian.Uint16(body[14:])
-			if format != 1 || channels != 1 || bits != 16 {
+			ulaw = format == 7 && bits == 8
+			if channels != 1 || !ulaw && (format != 1 || bits != 16) {
 				return 0, nil, fmt.Errorf("%w: format %d, %d channels, %d bits", ErrBadWAV, format, channels, bits)
 			}
 			rate = int(binary.LittleEndian.Uint32(body[4:]))
@@ -68,6 +70,13 @@ func parseWAV(b []byte) (rate int, s []int16, err error) {
 		case "data":
 			if !fmtSeen {
 				return 0, nil, fmt.Errorf("%w: data before fmt", ErrBadWAV)
+			}
+			if ulaw {
+				s = make([]int16, size)
+				for i := range s {
+					s[i] = ulawDecode(body[i])
+				}
+				return rate, s, nil
 			}
 			s = make([]int16, size/2)
 			for i := range s {

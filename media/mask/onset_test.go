@@ -1,0 +1,421 @@
+package mask
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hushphone/hushphone/internal/testing/dtmfgen"
+	"github.com/hushphone/hushphone/internal/testing/maskscore"
+	"github.com/hushphone/hushphone/media/dtmf"
+)
+
+// onsetTone is the measurement of one tone of an onset case.
+type onsetTone struct {
+	press   dtmfgen.OnsetPress
+	tone    maskscore.Tone
+	leakDB  float64 // the scorer's worst window
+	through int     // samples of the tone that went out unmasked (silence mode)
+	first   int     // of them, those from its first sample on: the onset's leak
+	nearSNR float64 // speech kept in the 50 ms just outside the tone's guard, both sides, dB
+	reports int     // times it was reported
+}
+
+// onsetResult is the measurement of one onset case.
+type onsetResult struct {
+	c        *dtmfgen.OnsetCase
+	tones    []onsetTone
+	snr      float64 // the scorer's speech SNR outside every tone
+	missed   int     // detect tones not reported exactly once
+	extra    int     // reports where no tone was, and tones reported twice
+	hits     int     // digits the independent detectors find beyond the speech alone
+	detected bool    // hits was measured
+}
+
+// measureOnset runs the Masker over c and measures it with the corpus
+// README's scorer; with detectors, the independent detectors too.
+func measureOnset(t testing.TB, c *dtmfgen.OnsetCase, detectors bool) onsetResult {
+	t.Helper()
+	m := New()
+	d := m.LookaheadSamples()
+	out, evs := runMasker(t, m, c.Samples)
+	rep, err := maskscore.Score(c.Samples, out, c.Tones, maskscore.Options{Delay: d, DelayKnown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, _ := runMasker(t, New(WithMode(ModeSilence)), c.Samples)
+	res := onsetResult{c: c, snr: rep.SpeechSNRDB}
+	leaks := map[int]float64{}
+	for _, ts := range rep.Tones {
+		leaks[ts.Tone.Start] = ts.LeakDB
+	}
+	for i, tn := range c.Tones {
+		ot := onsetTone{press: c.Presses[i], tone: tn, leakDB: leaks[tn.Start]}
+		for j := tn.Start; j < tn.End; j++ {
+			if silent[j+d] != 0 {
+				ot.through++
+			}
+		}
+		for j := tn.Start; j < tn.End && silent[j+d] != 0; j++ {
+			ot.first++
+		}
+		var sig, errs float64
+		for _, span := range [][2]int{
+			{tn.Start - maskscore.GuardBefore - 400, tn.Start - maskscore.GuardBefore},
+			{tn.End + maskscore.GuardAfter, tn.End + maskscore.GuardAfter + 400},
+		} {
+			for j := max(span[0], 0); j < min(span[1], len(c.Samples)); j++ {
+				x := float64(c.Samples[j])
+				e := float64(out[j+d]) - x
+				sig += x * x
+				errs += e * e
+			}
+		}
+		ot.nearSNR = 200
+		if errs > 0 {
+			ot.nearSNR = 10 * math.Log10(max(sig, 1)/errs)
+		}
+		res.tones = append(res.tones, ot)
+	}
+	// Reports: each matched to the tone it overlaps.
+	for _, e := range evs {
+		if e.Phase != dtmf.KeyUp {
+			continue
+		}
+		start := int(e.Start * SampleRate / time.Second)
+		end := int(e.End * SampleRate / time.Second)
+		matched := false
+		for i, tn := range c.Tones {
+			if start < tn.End+160 && end > tn.Start-160 {
+				matched = true
+				res.tones[i].reports++
+				if string(e.Digit) != tn.Digit {
+					res.extra++ // a wrong digit
+				}
+			}
+		}
+		if !matched {
+			res.extra++
+		}
+	}
+	for _, ot := range res.tones {
+		switch {
+		case ot.tone.Expect == maskscore.ExpectDetect && ot.reports != 1:
+			res.missed++
+		case ot.reports > 1:
+			res.extra += ot.reports - 1
+		}
+	}
+	if detectors {
+		heard := out[d:][:len(c.Samples)]
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		for _, det := range maskscore.Detectors() {
+			base, err := det.FindSamples(ctx, c.Speech)
+			if err != nil {
+				t.Fatalf("%s: %v", det.Name, err)
+			}
+			got, err := det.FindSamples(ctx, heard)
+			if err != nil {
+				t.Fatalf("%s: %v", det.Name, err)
+			}
+			res.hits += len(maskscore.ExtraDigits(base, got))
+		}
+		res.detected = true
+	}
+	return res
+}
+
+// onsetCases generates the onset suite for seeds 1..n, two at a time.
+func onsetCases(t testing.TB, seeds int) []*dtmfgen.OnsetCase {
+	t.Helper()
+	if err := dtmfgen.Available(); err != nil {
+		t.Fatal(err) // build/install-deps.sh installs espeak-ng
+	}
+	recs, err := dtmfgen.Recordings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		all   = make([][]*dtmfgen.OnsetCase, seeds)
+		first error
+	)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for s := range seeds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cs, err := dtmfgen.OnsetSuite(context.Background(), int64(s+1), recs)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			all[s] = cs
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		t.Fatal(first)
+	}
+	var out []*dtmfgen.OnsetCase
+	for _, cs := range all {
+		out = append(out, cs...)
+	}
+	return out
+}
+
+// measureAll measures every case, as many at a time as GOMAXPROCS.
+func measureAll(t testing.TB, cases []*dtmfgen.OnsetCase, detectors bool) []onsetResult {
+	t.Helper()
+	res := make([]onsetResult, len(cases))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, c := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			res[i] = measureOnset(t, c, detectors)
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// onsetStats summarizes a set of tones and cases.
+type onsetStats struct {
+	tones, leaky, missed, extra, hits int
+	// tones let through: whole (never masked), from the onset (masking
+	// began late), later (masking stopped before the tone did)
+	whole, onset, later int
+	maxFirst            int // the most samples let through from an onset
+	worstLeak           float64
+	maxThrough          int
+	minSNR, minNear     float64
+}
+
+func newOnsetStats() onsetStats {
+	return onsetStats{worstLeak: maskscore.LeakFloorDB, minSNR: math.Inf(1), minNear: math.Inf(1)}
+}
+
+func (s *onsetStats) addTone(ot onsetTone) {
+	s.tones++
+	if ot.leakDB > maskscore.MaxLeakDB {
+		s.leaky++
+	}
+	s.worstLeak = max(s.worstLeak, ot.leakDB)
+	s.maxThrough = max(s.maxThrough, ot.through)
+	switch n := ot.tone.End - ot.tone.Start; {
+	case ot.through == n:
+		s.whole++
+	case ot.first > 0:
+		s.onset++
+		s.maxFirst = max(s.maxFirst, ot.first)
+	case ot.through > 0:
+		s.later++
+	}
+	s.minNear = min(s.minNear, ot.nearSNR)
+	if ot.tone.Expect == maskscore.ExpectDetect && ot.reports != 1 {
+		s.missed++
+	}
+}
+
+func (s *onsetStats) addCase(r onsetResult) {
+	s.minSNR = min(s.minSNR, r.snr)
+	s.extra += r.extra
+	s.hits += r.hits
+}
+
+func (s onsetStats) row(name string) string {
+	return fmt.Sprintf("%-24s %5d %8.1f %5d %5d %5d %5d %5d %5d %7.1f %7.1f %6d %5d %5d\n", name, s.tones, s.worstLeak, s.leaky,
+		s.whole, s.onset, s.maxFirst, s.later, s.maxThrough, s.minSNR, s.minNear, s.missed, s.extra, s.hits)
+}
+
+// The columns: tones; the worst leak (dB, the scorer's); tones over -40 dB;
+// tones let through whole (never masked), from their onset (masking began
+// late: an onset leak) with the most samples so let through, and later
+// (masking stopped before the tone did); the most samples of one tone let
+// through in all; the lowest
+// speech SNR of a case outside every tone (the scorer's) and in the 50 ms
+// just outside one tone's guard; detect tones not reported exactly once;
+// extra reports; digits the three independent detectors find in the output
+// beyond those they find in the background alone.
+const onsetHeader = "group                    tones  worstdB >-40 whole onset first later  thru caseSNR nearSNR missed extra  hits\n"
+
+// onsetReport is the tables of the report: per background and placement,
+// per level, per kind of tone, and per position in the frame.
+func onsetReport(res []onsetResult) string {
+	var b strings.Builder
+	group := func(title string, key func(onsetResult, onsetTone) string) {
+		stats := map[string]*onsetStats{}
+		cased := map[string]map[*dtmfgen.OnsetCase]bool{}
+		total := newOnsetStats()
+		for _, r := range res {
+			total.addCase(r)
+			for _, ot := range r.tones {
+				k := key(r, ot)
+				s, ok := stats[k]
+				if !ok {
+					n := newOnsetStats()
+					s = &n
+					stats[k] = s
+					cased[k] = map[*dtmfgen.OnsetCase]bool{}
+				}
+				s.addTone(ot)
+				total.addTone(ot)
+				if !cased[k][r.c] {
+					cased[k][r.c] = true
+					s.addCase(r)
+				}
+			}
+		}
+		keys := make([]string, 0, len(stats))
+		for k := range stats {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(&b, "\nby %s (caseSNR, extra and hits are those of the cases holding the group's tones)\n%s", title, onsetHeader)
+		for _, k := range keys {
+			b.WriteString(stats[k].row(k))
+		}
+		b.WriteString(total.row("all"))
+	}
+	group("background and placement", func(r onsetResult, _ onsetTone) string {
+		return r.c.Background + "/" + r.c.Placement.String()
+	})
+	group("level of the background at the onset (dB re the tone) and placement", func(r onsetResult, ot onsetTone) string {
+		return fmt.Sprintf("%+03.0f dB/%s", ot.press.LevelDB, r.c.Placement)
+	})
+	group("kind of tone", func(_ onsetResult, ot onsetTone) string { return ot.press.Kind })
+	group("onset's position in the 20 ms frame (samples)", func(_ onsetResult, ot onsetTone) string {
+		lo := ot.press.Offset / 20 * 20
+		return fmt.Sprintf("%03d-%03d", lo, lo+19)
+	})
+	return b.String()
+}
+
+// onsetSeeds is $HUSHPHONE_SEEDS, or def.
+func onsetSeeds(t testing.TB, def int) int {
+	t.Helper()
+	s := os.Getenv("HUSHPHONE_SEEDS")
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("HUSHPHONE_SEEDS=%q: want a number of seeds", s)
+	}
+	return n
+}
+
+// TestSpeechOnset measures the Masker on key presses whose onset is in
+// speech (espeak-ng and the recorded human voices of testdata/voices),
+// music and noise, and logs the tables issue 11 asks for (run with -v):
+// worst leak (the scorer's dB, and samples of the tone let through), speech
+// kept, missed and extra digits, independent detector hits, by background
+// and placement, by level, by kind of tone and by the onset's position in
+// the frame. HUSHPHONE_SEEDS=N measures N seeds (default 8, 2 with -short).
+//
+// It asserts only what holds today, so that it cannot regress:
+//   - every detect tone is reported exactly once, in every case;
+//   - no sample of a tone gets through (and no window leaks over -40 dB)
+//     when the background stops at the onset, at every level, or when it is
+//     24 dB or more under the tone, in every placement;
+//   - where the background stops at the onset, no report is extra and the
+//     independent detectors find nothing beyond the background alone.
+//
+// What does not hold yet (tones under speech 18 dB or less below them
+// masked late or not at all, speech near tones in music and babble cut) is
+// in the tables, for the issue's before-and-after numbers.
+//
+//	go test ./media/mask -run TestSpeechOnset -v -timeout 30m
+func TestSpeechOnset(t *testing.T) {
+	seeds := 8
+	if testing.Short() {
+		seeds = 2
+	}
+	seeds = onsetSeeds(t, seeds)
+	start := time.Now()
+	cases := onsetCases(t, seeds)
+	res := measureAll(t, cases, true)
+	t.Logf("%d seeds, %d cases, %d tones, in %v\n%s", seeds, len(cases), len(cases)*len(cases[0].Tones), time.Since(start).Round(time.Second), onsetReport(res))
+
+	var worst []string
+	for _, r := range res {
+		c := r.c
+		before := c.Placement == dtmfgen.PlaceBefore
+		if r.missed != 0 {
+			t.Errorf("%s: %d detect tones not reported exactly once", c.Name, r.missed)
+		}
+		if before && r.extra != 0 {
+			t.Errorf("%s: %d extra reports", c.Name, r.extra)
+		}
+		if before && r.hits != 0 {
+			t.Errorf("%s: the independent detectors find %d digits beyond the background alone", c.Name, r.hits)
+		}
+		for _, ot := range r.tones {
+			if ot.leakDB > maskscore.MaxLeakDB || ot.through > 0 || ot.nearSNR < maskscore.MinSpeechSNRDB {
+				worst = append(worst, fmt.Sprintf("%s tone [%d,%d) %s %s, background %+.0f dB, onset at %d in its frame: leak %.1f dB, %d samples through, speech near it %.1f dB, reported %d",
+					c.Name, ot.tone.Start, ot.tone.End, ot.tone.Expect, ot.press.Kind, ot.press.LevelDB, ot.press.Offset,
+					ot.leakDB, ot.through, ot.nearSNR, ot.reports))
+			}
+			if !before && ot.press.LevelDB > -24 {
+				continue
+			}
+			if ot.through > 0 || ot.leakDB > maskscore.MaxLeakDB {
+				t.Errorf("%s: tone [%d,%d) %s, background %+.0f dB, onset at %d in its frame: %d samples through, leak %.1f dB",
+					c.Name, ot.tone.Start, ot.tone.End, ot.press.Kind, ot.press.LevelDB, ot.press.Offset, ot.through, ot.leakDB)
+			}
+		}
+	}
+	t.Logf("%d tones leak, let a sample through or lose speech near them (the first 40):\n%s", len(worst), strings.Join(worst[:min(len(worst), 40)], "\n"))
+}
+
+// TestTalkOffRecordedVoices: on each recorded human voice (a minute each,
+// the ALSA one 11 s) no key is reported and not one sample is changed. On
+// the recorded music no key is reported either; the Masker does mask some
+// of its chords (1471 samples of 30 s today, logged), as it masks the
+// generated music's (see TestGenerated), so that is not asserted.
+func TestTalkOffRecordedVoices(t *testing.T) {
+	recs, err := dtmfgen.Recordings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		t.Run(r.Name, func(t *testing.T) {
+			m := New()
+			out, evs := runMasker(t, m, r.Samples)
+			if len(evs) != 0 {
+				t.Errorf("%d key events on %.0f s of %s", len(evs), float64(len(r.Samples))/SampleRate, r.Name)
+			}
+			d := m.LookaheadSamples()
+			changed := 0
+			for i, v := range r.Samples {
+				if out[i+d] != v {
+					changed++
+				}
+			}
+			if r.Music {
+				t.Logf("%s: %d of %d samples masked", r.Name, changed, len(r.Samples))
+				return
+			}
+			if changed != 0 {
+				t.Errorf("%d samples changed", changed)
+			}
+		})
+	}
+}
