@@ -147,7 +147,7 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := proofResponse{
-		Recording: id, Verdict: p.Verdict, KeysMasked: p.KeysMasked, HitCount: len(p.Hits), Hits: make([]proofHit, 0, len(p.Hits)),
+		Recording: id, Verdict: p.Verdict, KeysMasked: p.KeysMasked, HitCount: p.HitCount, Hits: make([]proofHit, 0, len(p.Hits)),
 		FlatTones: p.FlatTones, Detector: p.Detector, DetectorVersion: p.DetectorVersion,
 		SHA256: hex.EncodeToString(p.SHA256[:]), DurationMs: p.Duration.Milliseconds(), Channels: p.Channels, Checked: p.Checked,
 	}

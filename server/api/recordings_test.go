@@ -114,7 +114,7 @@ func TestRecordingProof(t *testing.T) {
 	sum := sha256.Sum256([]byte("the WAV"))
 	checked := time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC)
 	if err := e.store.SaveProof(ctx, r1.ID, store.Proof{
-		Verdict: store.VerdictSuspect, KeysMasked: 23, FlatTones: 22, Detector: "spandsp dtmf_rx", DetectorVersion: "0.0.6",
+		Verdict: store.VerdictSuspect, KeysMasked: 23, HitCount: 1, FlatTones: 22, Detector: "spandsp dtmf_rx", DetectorVersion: "0.0.6",
 		Hits:   []store.ProofHit{{Channel: 0, At: 1520 * time.Millisecond}},
 		SHA256: sum, Duration: 95 * time.Second, Channels: 2, Checked: checked,
 	}); err != nil {

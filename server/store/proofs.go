@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/hushphone/hushphone/payment/card"
 )
 
 // migrationProofs is schema version 5: one proof per recording, replaced
@@ -26,7 +24,8 @@ const migrationProofs = `CREATE TABLE recording_proofs (
 	recording_id     INTEGER PRIMARY KEY REFERENCES recordings (id) ON DELETE CASCADE,
 	verdict          TEXT NOT NULL CHECK (verdict IN ('clean', 'suspect')),
 	keys_masked      INTEGER NOT NULL CHECK (keys_masked >= 0), -- the Masker's count; never the keys
-	hits             TEXT NOT NULL DEFAULT '[]', -- JSON [{"channel": 0, "at_ms": 1234}]: when, never which key
+	hit_count        INTEGER NOT NULL CHECK (hit_count >= 0),
+	hits             TEXT NOT NULL DEFAULT '[]', -- JSON [{"channel": 0, "at_ms": 1234}]: when, never which key; the first MaxProofHits
 	flat_tones       INTEGER NOT NULL CHECK (flat_tones >= 0),
 	detector         TEXT NOT NULL,
 	detector_version TEXT NOT NULL,
@@ -47,6 +46,11 @@ const (
 // ErrNoProof is returned for a recording that has not been checked yet.
 var ErrNoProof = errors.New("the recording has not been checked yet")
 
+// MaxProofHits bounds the hits a proof lists (HitCount counts them all):
+// a recording made of key presses could otherwise make a proof as long as
+// itself.
+const MaxProofHits = 1000
+
 // ErrBadProof is returned for a proof the store refuses: a verdict other
 // than clean or suspect, a negative count, a hash of the wrong length, or
 // a text that could hold card data.
@@ -64,8 +68,11 @@ type ProofHit struct {
 type Proof struct {
 	Verdict    string // VerdictClean or VerdictSuspect
 	KeysMasked int    // the key presses the Masker took out of the call
-	Hits       []ProofHit
-	FlatTones  int // the Masker's flat tones the detector found
+	// HitCount is how many key presses the detector found; Hits lists
+	// the first of them (at most MaxProofHits).
+	HitCount  int
+	Hits      []ProofHit
+	FlatTones int // the Masker's flat tones the detector found
 	// Detector and DetectorVersion name the independent detector.
 	Detector, DetectorVersion string
 	SHA256                    [32]byte // the WAV file's
@@ -80,10 +87,12 @@ type hitJSON struct {
 	AtMs    int64 `json:"at_ms"`
 }
 
-// check refuses a proof the store cannot hold. The texts are names and
-// versions: 12 digits in them, together or apart, could only be card
-// data, as for the payments audit. The hits are integers the store
-// writes itself (times and channels), so they are not texts to check.
+// check refuses a proof the store cannot hold. The texts are the
+// detector's name and version, which come from the build, not from
+// anyone: like the payments' identifiers they may not hold 12 digits in a
+// row (a version names a release date and time, whose digits apart come
+// to more than 12). The hits are integers the store writes itself (times
+// and channels), so they are not texts to check.
 func (p Proof) check() error {
 	if p.Verdict != VerdictClean && p.Verdict != VerdictSuspect {
 		return fmt.Errorf("%w: the verdict must be %s or %s", ErrBadProof, VerdictClean, VerdictSuspect)
@@ -91,15 +100,18 @@ func (p Proof) check() error {
 	if p.KeysMasked < 0 || p.FlatTones < 0 || p.Channels < 0 || p.Duration < 0 {
 		return fmt.Errorf("%w: a negative count", ErrBadProof)
 	}
-	if p.Verdict == VerdictClean && len(p.Hits) > 0 {
-		return fmt.Errorf("%w: a clean recording with hits", ErrBadProof)
+	if p.HitCount < len(p.Hits) || len(p.Hits) > MaxProofHits {
+		return fmt.Errorf("%w: %d hits listed of %d (at most %d are listed)", ErrBadProof, len(p.Hits), p.HitCount, MaxProofHits)
+	}
+	if (p.Verdict == VerdictClean) != (p.HitCount == 0) {
+		return fmt.Errorf("%w: a recording is clean when, and only when, the detector found nothing", ErrBadProof)
 	}
 	if p.Detector == "" {
 		return fmt.Errorf("%w: it needs the detector's name", ErrBadProof)
 	}
 	for _, v := range []string{p.Detector, p.DetectorVersion} {
-		if card.DigitRun(v) >= panDigits {
-			return fmt.Errorf("%w: a name holds 12 or more digits, together or apart, which could be a card number", ErrBadProof)
+		if panRe.MatchString(v) {
+			return fmt.Errorf("%w: a name holds 12 or more digits in a row, which could be a card number", ErrBadProof)
 		}
 	}
 	return nil
@@ -123,9 +135,9 @@ func (s *Store) SaveProof(ctx context.Context, recordingID int64, p Proof) error
 		return fmt.Errorf("save the proof of recording %d: %w", recordingID, err)
 	}
 	_, err = s.db.ExecContext(ctx, `INSERT OR REPLACE INTO recording_proofs
-		(recording_id, verdict, keys_masked, hits, flat_tones, detector, detector_version, sha256, duration_ms, channels, checked)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		recordingID, p.Verdict, p.KeysMasked, string(b), p.FlatTones, p.Detector, p.DetectorVersion,
+		(recording_id, verdict, keys_masked, hit_count, hits, flat_tones, detector, detector_version, sha256, duration_ms, channels, checked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		recordingID, p.Verdict, p.KeysMasked, p.HitCount, string(b), p.FlatTones, p.Detector, p.DetectorVersion,
 		p.SHA256[:], p.Duration.Milliseconds(), p.Channels, millis(p.Checked))
 	if err != nil {
 		if _, lerr := s.RecordingByID(ctx, recordingID); errors.Is(lerr, ErrNoRecording) {
@@ -144,11 +156,12 @@ func (s *Store) ProofOf(ctx context.Context, recordingID int64) (Proof, error) {
 		hits                 string
 		sum                  []byte
 		durMs, checked       int64
-		keys, flat, channels int
+		keys, hitCount, flat int
+		channels             int
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT verdict, keys_masked, hits, flat_tones, detector, detector_version, sha256, duration_ms, channels, checked
+	err := s.db.QueryRowContext(ctx, `SELECT verdict, keys_masked, hit_count, hits, flat_tones, detector, detector_version, sha256, duration_ms, channels, checked
 		FROM recording_proofs WHERE recording_id = ?`, recordingID).
-		Scan(&p.Verdict, &keys, &hits, &flat, &p.Detector, &p.DetectorVersion, &sum, &durMs, &channels, &checked)
+		Scan(&p.Verdict, &keys, &hitCount, &hits, &flat, &p.Detector, &p.DetectorVersion, &sum, &durMs, &channels, &checked)
 	if errors.Is(err, sql.ErrNoRows) {
 		if _, lerr := s.RecordingByID(ctx, recordingID); lerr != nil {
 			return Proof{}, lerr
@@ -169,7 +182,7 @@ func (s *Store) ProofOf(ctx context.Context, recordingID int64) (Proof, error) {
 	for _, h := range hj {
 		p.Hits = append(p.Hits, ProofHit{Channel: h.Channel, At: time.Duration(h.AtMs) * time.Millisecond})
 	}
-	p.KeysMasked, p.FlatTones, p.Channels = keys, flat, channels
+	p.KeysMasked, p.HitCount, p.FlatTones, p.Channels = keys, hitCount, flat, channels
 	p.Duration = time.Duration(durMs) * time.Millisecond
 	p.Checked = fromMillis(checked)
 	return p, nil

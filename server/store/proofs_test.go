@@ -36,9 +36,9 @@ func TestProofs(t *testing.T) {
 	}
 
 	good := Proof{
-		Verdict: VerdictSuspect, KeysMasked: 23, FlatTones: 22,
+		Verdict: VerdictSuspect, KeysMasked: 23, FlatTones: 22, HitCount: 3,
 		Hits:     []ProofHit{{Channel: 0, At: 1500 * time.Millisecond}, {Channel: 1, At: 62 * time.Second}},
-		Detector: "spandsp dtmf_rx", DetectorVersion: "0.0.6",
+		Detector: "spandsp dtmf_rx", DetectorVersion: "0.0.6 (release 20110122 075024)",
 		SHA256: sha256.Sum256([]byte("the file")), Duration: 95 * time.Second, Channels: 2,
 	}
 	for _, tc := range []struct {
@@ -48,11 +48,15 @@ func TestProofs(t *testing.T) {
 		{"verdict", func(p *Proof) { p.Verdict = "pending" }},
 		{"no verdict", func(p *Proof) { p.Verdict = "" }},
 		{"clean with hits", func(p *Proof) { p.Verdict = VerdictClean }},
+		{"clean with a hit not listed", func(p *Proof) { p.Verdict, p.Hits, p.HitCount = VerdictClean, nil, 1 }},
+		{"suspect without a hit", func(p *Proof) { p.Hits, p.HitCount = nil, 0 }},
+		{"more hits listed than counted", func(p *Proof) { p.HitCount = 1 }},
+		{"too many hits listed", func(p *Proof) { p.Hits = make([]ProofHit, MaxProofHits+1); p.HitCount = MaxProofHits + 1 }},
 		{"negative keys", func(p *Proof) { p.KeysMasked = -1 }},
 		{"negative flat tones", func(p *Proof) { p.FlatTones = -1 }},
 		{"no detector", func(p *Proof) { p.Detector = "" }},
-		{"a card number in the detector", func(p *Proof) { p.Detector = "dtmf 4242 4242 4242 4242" }},
-		{"a card number in the version", func(p *Proof) { p.DetectorVersion = "4242-4242-4242-4242" }},
+		{"a card number in the detector", func(p *Proof) { p.Detector = "dtmf 4242424242424242" }},
+		{"a card number in the version", func(p *Proof) { p.DetectorVersion = "4242424242424242" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := good
@@ -72,8 +76,12 @@ func TestProofs(t *testing.T) {
 	for i := range 40 {
 		many.Hits = append(many.Hits, ProofHit{Channel: i % 2, At: time.Duration(1000+i*137) * time.Millisecond})
 	}
+	many.HitCount = len(many.Hits) + 7
 	if err := s.SaveProof(ctx, other.ID, many); err != nil {
 		t.Fatalf("SaveProof with %d hits: %v", len(many.Hits), err)
+	}
+	if got, err := s.ProofOf(ctx, other.ID); err != nil || got.HitCount != len(many.Hits)+7 || !reflect.DeepEqual(got.Hits, many.Hits) {
+		t.Errorf("many hits read back: %d of %d listed, %v", len(got.Hits), got.HitCount, err)
 	}
 
 	if err := s.SaveProof(ctx, rec.ID, good); err != nil {
@@ -95,7 +103,7 @@ func TestProofs(t *testing.T) {
 	// Checked again: the new proof replaces the old.
 	c.Add(time.Hour)
 	clean := good
-	clean.Verdict, clean.Hits = VerdictClean, nil
+	clean.Verdict, clean.Hits, clean.HitCount = VerdictClean, nil, 0
 	if err := s.SaveProof(ctx, rec.ID, clean); err != nil {
 		t.Fatal(err)
 	}
