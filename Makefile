@@ -34,7 +34,8 @@ FUZZTIME      ?= 10s
 
 all: test
 
-# gcc, pkg-config and libopus-dev first (cgo, internal/opus): a no-op when there.
+# gcc, pkg-config, libopus-dev and libspandsp-dev first (cgo: internal/opus,
+# server/proof): a no-op when there.
 run: build-deps
 	$(GO) run ./server/cmd/hushphone-server serve
 

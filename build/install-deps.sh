@@ -2,14 +2,16 @@
 # Install the Debian packages the build and the tests use, if any is missing.
 # Run as root or with sudo; does nothing when everything is there.
 #
-# With --build, only what building the server needs (cgo and libopus, for
-# internal/opus): what make run calls first. With --desktop, what building
-# the desktop app needs besides (GTK and WebKitGTK, for Wails): what
-# build/desktop.sh calls first.
+# With --build, only what building the server needs (cgo, libopus for
+# internal/opus and libspandsp for server/proof): what make run calls first.
+# With --desktop, what building the desktop app needs besides (GTK and
+# WebKitGTK, for Wails): what build/desktop.sh calls first.
 #
 #   libopus-dev                                   the Opus codec (internal/opus, cgo, found through pkg-config):
 #                                                 the agents' WebRTC legs transcode PCMU to and from Opus
-#   make gcc libc6-dev pkg-config libspandsp-dev  spandsp's dtmf_rx harness (build/spandsp); gcc and
+#   libspandsp-dev                                spandsp's dtmf_rx, the independent detector of the masking
+#                                                 proof (server/proof, cgo, through pkg-config)
+#   make gcc libc6-dev pkg-config                 spandsp's dtmf_rx harness (build/spandsp); gcc and
 #                                                 libc6-dev are also cgo's, for malgo (desktop/engine's
 #                                                 sound devices: it loads ALSA or PulseAudio at run
 #                                                 time, so no sound package is needed to build or test)
@@ -32,10 +34,10 @@
 #                                                 a screenshot of the app's window (import)
 #   nodejs npm                                    the UI's build and tests (if node is missing)
 set -euo pipefail
-build=(gcc libc6-dev pkg-config libopus-dev)
+build=(gcc libc6-dev pkg-config libopus-dev libspandsp-dev)
 desktop=("${build[@]}" libgtk-3-dev libwebkit2gtk-4.1-dev fonts-dejavu-core)
 packages=(
-	"${desktop[@]}" make libspandsp-dev
+	"${desktop[@]}" make
 	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core pebble tshark kamailio
 	ca-certificates git xvfb xauth imagemagick
 )
