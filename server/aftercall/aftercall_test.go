@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/server/metrics"
 	"github.com/hushphone/hushphone/server/store"
 )
 
@@ -32,6 +34,19 @@ func (c *counts) RecordingChecked(suspect bool) {
 	}
 }
 func (c *counts) RecordingCheckFailed() { c.failed.Add(1) }
+
+// both tells two Metrics.
+type both [2]Metrics
+
+func (b both) RecordingChecked(suspect bool) {
+	b[0].RecordingChecked(suspect)
+	b[1].RecordingChecked(suspect)
+}
+
+func (b both) RecordingCheckFailed() {
+	b[0].RecordingCheckFailed()
+	b[1].RecordingCheckFailed()
+}
 
 // logBuf is a JSON log in memory.
 type logBuf struct {
@@ -151,7 +166,8 @@ func TestSuspectRecording(t *testing.T) {
 	e := newEnv(t)
 	logs, log := newLog()
 	m := &counts{}
-	c, err := New(Params{Check: Spandsp, Store: e.store, Metrics: m, Logger: log})
+	served := metrics.New() // and the server's own metrics, as /metrics shows them
+	c, err := New(Params{Check: Spandsp, Store: e.store, Metrics: both{m, served}, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +193,13 @@ func TestSuspectRecording(t *testing.T) {
 	}
 	if m.checked.Load() != 1 || m.suspect.Load() != 1 || m.failed.Load() != 0 {
 		t.Errorf("metrics: checked %d, suspect %d, failed %d; want 1, 1, 0", m.checked.Load(), m.suspect.Load(), m.failed.Load())
+	}
+	w := httptest.NewRecorder()
+	served.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{"hushphone_recordings_checked_total 1\n", "hushphone_recordings_suspect_total 1\n"} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("/metrics: no %q", strings.TrimSpace(want))
+		}
 	}
 	r, err := e.store.RecordingByID(context.Background(), j.Recording)
 	if err != nil || r.Verdict != store.VerdictSuspect {
