@@ -57,8 +57,9 @@ type Recorded struct {
 func (m *Manager) finishRecording(ctx context.Context, c *call, rec *recorder.Recorder, recID int64, path string) {
 	d := rec.Duration()
 	if err := rec.Close(); err != nil {
+		// Still checked: a file its check cannot read is logged and
+		// counted there.
 		m.log.Error("recording not closed", "call", c.id, "err", err)
-		return
 	}
 	if recID == 0 {
 		return // not indexed (logged when it started): no proof to store with it
