@@ -156,12 +156,21 @@ func Check(ctx context.Context, r io.Reader) (Proof, error) {
 func inputError(err error) error {
 	switch {
 	case errors.Is(err, wav.ErrNotWAV):
-		return fmt.Errorf("%w: not a WAV file (no RIFF/WAVE header): %w", ErrInput, wav.ErrNotWAV)
+		return &inputMsgError{msg: ErrInput.Error() + ": not a WAV file (no RIFF/WAVE header)", errs: []error{ErrInput, wav.ErrNotWAV}}
 	case errors.Is(err, wav.ErrUnsupported), errors.Is(err, wav.ErrTruncated):
 		return fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	return fmt.Errorf("%w: reading: %w", ErrInput, err)
 }
+
+// inputMsgError is an error with its own message that wraps several sentinels.
+type inputMsgError struct {
+	msg  string
+	errs []error
+}
+
+func (e *inputMsgError) Error() string   { return e.msg }
+func (e *inputMsgError) Unwrap() []error { return e.errs }
 
 // checkChunk is the frames read and checked at a time (0.5 s).
 const checkChunk = 25 * FrameSamples

@@ -13,11 +13,16 @@
 //
 // The digits found go to one place only: the digits file, if one is asked
 // for. Results, errors and summaries carry counts, never digits.
+//
+// With Options.Proof, each output is checked with server/proof (spandsp's
+// dtmf_rx, a detector that is not the Masker's) and the proof is written
+// beside it as OUT.wav.proof.json (ProofPath), committed with the audio.
 package scrub
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +36,7 @@ import (
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/server/proof"
 )
 
 // SampleRate is the only sample rate scrub accepts: that of telephone audio.
@@ -51,7 +57,11 @@ var (
 type Options struct {
 	Mode  mask.Mode // what replaces a key press
 	Force bool      // overwrite existing outputs
+	Proof bool      // check each output and write its proof beside it (ProofPath)
 }
+
+// ProofPath is where the proof of the output out goes: OUT.wav.proof.json.
+func ProofPath(out string) string { return out + ".proof.json" }
 
 // Result describes one scrubbed file. It never holds a digit.
 type Result struct {
@@ -61,6 +71,9 @@ type Result struct {
 	Frames     int64         // input length, in samples per channel
 	Lookahead  time.Duration // the Masker's delay: the output is this much longer
 	KeyPresses int           // key presses masked, all channels together
+	// Proof is the output's masking proof, with Options.Proof (else nil).
+	// Its KeysMasked is KeyPresses.
+	Proof *proof.Proof
 }
 
 // Duration is the length of the input audio.
@@ -84,7 +97,11 @@ type keyPress struct {
 // all channels merged. progress, if not nil, is called with the number of
 // input bytes read since its last call.
 func File(ctx context.Context, in, out, digits string, opts Options, progress func(int64)) (Result, error) {
-	if err := checkOutputs(in, out, digits, opts.Force); err != nil {
+	proofPath := ""
+	if opts.Proof {
+		proofPath = ProofPath(out)
+	}
+	if err := checkOutputs(in, out, digits, proofPath, opts.Force); err != nil {
 		return Result{}, err
 	}
 	src, err := os.Open(in)
@@ -143,23 +160,65 @@ func File(ctx context.Context, in, out, digits string, opts Options, progress fu
 		return res, err
 	}
 
-	var dtmp *tempFile
+	var dtmp, ptmp *tempFile
 	if digits != "" {
 		if dtmp, err = writeDigits(digits, keys); err != nil {
 			return res, err
 		}
 		defer dtmp.discard()
 	}
+	if opts.Proof {
+		// The proof is of the very bytes about to be renamed into place.
+		p, err := proof.CheckFile(ctx, tmp.path)
+		if err != nil {
+			return res, fmt.Errorf("%s: cannot check the output: %w", out, err)
+		}
+		p.KeysMasked = res.KeyPresses
+		if ptmp, err = writeProof(proofPath, p); err != nil {
+			return res, err
+		}
+		defer ptmp.discard()
+		res.Proof = &p
+	}
 	if err := tmp.commit(opts.Force); err != nil {
 		return res, err
 	}
-	if dtmp != nil {
-		if err := dtmp.commit(opts.Force); err != nil {
-			_ = os.Remove(out) // keep the two together: no audio without its digits
+	// Keep them together: no audio without its digits or its proof.
+	for _, t := range []*tempFile{dtmp, ptmp} {
+		if t == nil {
+			continue
+		}
+		if err := t.commit(opts.Force); err != nil {
+			_ = os.Remove(out)
+			if dtmp != nil && t != dtmp {
+				_ = os.Remove(digits)
+			}
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// writeProof writes p's JSON (one line) to a temporary file for path. It
+// holds no card data: hits are times, never digits.
+func writeProof(path string, p proof.Proof) (*tempFile, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t, err := createTemp(path, 0o666)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.f.Write(append(b, '\n')); err != nil {
+		t.discard()
+		return nil, fmt.Errorf("%s: cannot write it: %w", path, pathErr(err))
+	}
+	if err := t.close(); err != nil {
+		t.discard()
+		return nil, err
+	}
+	return t, nil
 }
 
 // errWrite marks an error from writing the output, as opposed to reading
@@ -352,9 +411,9 @@ func writeDigits(path string, keys []keyPress) (*tempFile, error) {
 
 // checkOutputs refuses, before any work, outputs that exist (without force)
 // or that are the input itself.
-func checkOutputs(in, out, digits string, force bool) error {
+func checkOutputs(in, out, digits, proofPath string, force bool) error {
 	inInfo, inErr := os.Stat(in)
-	for _, p := range []string{out, digits} {
+	for _, p := range []string{out, digits, proofPath} {
 		if p == "" {
 			continue
 		}
@@ -374,6 +433,9 @@ func checkOutputs(in, out, digits string, force bool) error {
 	}
 	if out == digits {
 		return fmt.Errorf("%s: %w: the audio and the digits cannot go to the same file", out, ErrSameFile)
+	}
+	if proofPath != "" && proofPath == digits {
+		return fmt.Errorf("%s: %w: the proof and the digits cannot go to the same file", digits, ErrSameFile)
 	}
 	return nil
 }

@@ -90,13 +90,13 @@ func TestProgress(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b testkit.SyncBuffer
-			p := newProgress(TreeOptions{Progress: &b, Terminal: tt.tty, Interval: time.Millisecond}, 2, 2000)
-			p.start()
-			p.bytes(500)
-			p.file(500)
-			p.fail(errors.New("b.wav: broken"))
+			p := NewProgress(&b, "scrub", tt.tty, time.Millisecond, 2, 2000)
+			p.Start()
+			p.Bytes(500)
+			p.File(500)
+			p.Fail(errors.New("b.wav: broken"))
 			time.Sleep(250 * time.Millisecond)
-			p.stop()
+			p.Stop()
 			got := b.String()
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {

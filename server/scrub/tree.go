@@ -11,8 +11,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/hushphone/hushphone/server/proof"
 )
 
 // TreeOptions say how to scrub a folder.
@@ -38,13 +39,17 @@ type Failure struct {
 
 // TreeResult sums up a folder's scrub. It never holds a digit.
 type TreeResult struct {
-	Files      int           // .wav files found
-	Scrubbed   int           // files written
-	Failed     []Failure     // sorted by path
-	KeyPresses int           // key presses masked, all files
-	Audio      time.Duration // audio processed, all files
-	Bytes      int64         // input bytes
-	Elapsed    time.Duration
+	Files      int       // .wav files found
+	Scrubbed   int       // files written
+	Failed     []Failure // sorted by path
+	KeyPresses int       // key presses masked, all files
+	// With Options.Proof: the outputs checked, and those whose proof says
+	// suspect (sorted, relative to the output folder).
+	Proofs  int
+	Suspect []string
+	Audio   time.Duration // audio processed, all files
+	Bytes   int64         // input bytes
+	Elapsed time.Duration
 }
 
 // Tree scrubs every .wav file below the folder in into the same relative
@@ -72,8 +77,8 @@ func Tree(ctx context.Context, in, out, digits string, opts TreeOptions) (TreeRe
 	}
 	jobs = min(jobs, len(files))
 
-	prog := newProgress(opts, len(files), res.Bytes)
-	prog.start()
+	prog := NewProgress(opts.Progress, "scrub", opts.Terminal, opts.Interval, len(files), res.Bytes)
+	prog.Start()
 
 	var (
 		mu   sync.Mutex
@@ -99,19 +104,26 @@ func Tree(ctx context.Context, in, out, digits string, opts TreeOptions) (TreeRe
 				} else {
 					res.Scrubbed++
 					res.KeyPresses += r.KeyPresses
+					if r.Proof != nil {
+						res.Proofs++
+						if r.Proof.Verdict != proof.VerdictClean {
+							res.Suspect = append(res.Suspect, f.rel)
+						}
+					}
 					res.Audio += r.Duration()
 				}
 				mu.Unlock()
 				if err != nil {
-					prog.fail(err)
+					prog.Fail(err)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	prog.stop()
+	prog.Stop()
 
 	sort.Slice(res.Failed, func(i, j int) bool { return res.Failed[i].Path < res.Failed[j].Path })
+	sort.Strings(res.Suspect)
 	res.Elapsed = time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("stopped after %d of %d files: %w", res.Scrubbed+len(res.Failed), res.Files, err)
@@ -119,12 +131,12 @@ func Tree(ctx context.Context, in, out, digits string, opts TreeOptions) (TreeRe
 	return res, nil
 }
 
-func scrubOne(ctx context.Context, in, out, digits string, f wavFile, opts Options, prog *progress) (Result, error) {
+func scrubOne(ctx context.Context, in, out, digits string, f wavFile, opts Options, prog *Progress) (Result, error) {
 	var read int64
-	defer func() { prog.file(f.size - read) }() // count a file whole, however far it got
+	defer func() { prog.File(f.size - read) }() // count a file whole, however far it got
 	report := func(n int64) {
 		read += n
-		prog.bytes(n)
+		prog.Bytes(n)
 	}
 	dst := filepath.Join(out, f.rel)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
@@ -215,6 +227,12 @@ func (r TreeResult) WriteSummary(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "; %s masked.\n", plural(r.KeyPresses, "key press", "key presses"))
 	fmt.Fprintf(&b, "Audio: %s in %s, %s (%s).\n", clock(r.Audio), r.Elapsed.Round(time.Millisecond), speed(r.Audio, r.Elapsed), megabytes(r.Bytes))
+	if r.Proofs > 0 {
+		fmt.Fprintf(&b, "Proofs: %d clean, %d suspect (written beside each output as .proof.json).\n", r.Proofs-len(r.Suspect), len(r.Suspect))
+		for _, s := range r.Suspect {
+			fmt.Fprintf(&b, "  suspect: %s: the independent detector found key presses in the output; check it with verify\n", s)
+		}
+	}
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(&b, "Failed:\n")
 		for _, f := range r.Failed {
@@ -249,107 +267,3 @@ func speed(audio, elapsed time.Duration) string {
 }
 
 func megabytes(b int64) string { return fmt.Sprintf("%.1f MB", float64(b)/1e6) }
-
-// progress reports a folder's scrub while it runs.
-type progress struct {
-	w        io.Writer
-	tty      bool
-	interval time.Duration
-	files    int
-	total    int64
-
-	doneFiles atomic.Int64
-	doneBytes atomic.Int64
-	begin     time.Time
-
-	mu      sync.Mutex // serializes writes to w
-	stopped chan struct{}
-	wg      sync.WaitGroup
-}
-
-func newProgress(opts TreeOptions, files int, total int64) *progress {
-	p := &progress{w: opts.Progress, tty: opts.Terminal, interval: opts.Interval, files: files, total: total}
-	if p.interval <= 0 {
-		p.interval = 5 * time.Second
-	}
-	if p.tty {
-		p.interval = 200 * time.Millisecond
-	}
-	return p
-}
-
-// start starts the reporting goroutine; stop stops it and waits for it.
-func (p *progress) start() {
-	p.begin = time.Now()
-	if p.w == nil {
-		return
-	}
-	p.stopped = make(chan struct{})
-	p.wg.Go(func() {
-		t := time.NewTicker(p.interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stopped:
-				return
-			case <-t.C:
-				p.report()
-			}
-		}
-	})
-}
-
-func (p *progress) stop() {
-	if p.w == nil {
-		return
-	}
-	close(p.stopped)
-	p.wg.Wait()
-	if p.tty {
-		p.report()
-		p.mu.Lock()
-		_, _ = io.WriteString(p.w, "\n")
-		p.mu.Unlock()
-	}
-}
-
-func (p *progress) bytes(n int64) { p.doneBytes.Add(n) }
-
-func (p *progress) file(rest int64) {
-	p.doneBytes.Add(rest)
-	p.doneFiles.Add(1)
-}
-
-func (p *progress) fail(err error) {
-	if p.w == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.tty {
-		_, _ = io.WriteString(p.w, "\r\x1b[K")
-	}
-	_, _ = fmt.Fprintf(p.w, "scrub: failed: %v\n", err) // the error names the file
-}
-
-func (p *progress) report() {
-	files, done := p.doneFiles.Load(), p.doneBytes.Load()
-	eta := "--"
-	if el := time.Since(p.begin); done > 0 && el > 0 {
-		left := time.Duration(float64(el) * float64(p.total-done) / float64(done))
-		eta = left.Round(time.Second).String()
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.tty {
-		_, _ = fmt.Fprintf(p.w, "scrub: %d/%d files, %s of %s, ETA %s\n", files, p.files, megabytes(done), megabytes(p.total), eta)
-		return
-	}
-	const width = 30
-	fill := width
-	if p.total > 0 {
-		fill = int(int64(width) * min(done, p.total) / p.total)
-	}
-	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
-	_, _ = fmt.Fprintf(p.w, "\r\x1b[K[%s] %d/%d files  %s/%s  ETA %s", bar, files, p.files, megabytes(done), megabytes(p.total), eta)
-}

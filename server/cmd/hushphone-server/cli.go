@@ -33,6 +33,9 @@ func commands() []command {
 		{name: "scrub", summary: "mask the key presses in recorded calls (a WAV file or a folder of them)", run: func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return runScrub(ctx, args, stdout, stderr)
 		}, help: scrubHelp},
+		{name: "verify", summary: "check recorded calls for key presses that got through unmasked (WAV files or folders)", run: func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return runVerify(ctx, args, stdout, stderr)
+		}, help: verifyHelp},
 	}
 }
 

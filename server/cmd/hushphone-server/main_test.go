@@ -116,6 +116,12 @@ func TestUsage(t *testing.T) {
 		{name: "scrub bad flag", args: []string{"scrub", "--frob"}, code: exitUsage, stderr: "scrub --help"},
 		{name: "scrub positional", args: []string{"scrub", "--in", "x.wav", "--out", "y.wav", "z.wav"}, code: exitUsage, stderr: `unexpected argument "z.wav"`},
 		{name: "scrub bad jobs", args: []string{"scrub", "--in", "x", "--out", "y", "--jobs", "-1"}, code: exitUsage, stderr: "--jobs"},
+		{name: "help verify", args: []string{"help", "verify"}, code: exitOK, stdout: "Never the"},
+		{name: "verify --help", args: []string{"verify", "--help"}, code: exitOK, stdout: "--json"},
+		{name: "verify no path", args: []string{"verify"}, code: exitUsage, stderr: "name at least one WAV file or folder"},
+		{name: "verify bad flag", args: []string{"verify", "--frob", "x.wav"}, code: exitUsage, stderr: "verify --help"},
+		{name: "verify bad jobs", args: []string{"verify", "--jobs", "-1", "x.wav"}, code: exitUsage, stderr: "--jobs"},
+		{name: "scrub --help proof", args: []string{"scrub", "--help"}, code: exitOK, stdout: "OUT.wav.proof.json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

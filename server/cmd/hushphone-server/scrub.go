@@ -13,14 +13,15 @@ import (
 
 	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/media/wav"
+	"github.com/hushphone/hushphone/server/proof"
 	"github.com/hushphone/hushphone/server/scrub"
 )
 
 func scrubHelp(w io.Writer) {
 	la := mask.New().Lookahead()
 	_, _ = fmt.Fprintf(w, `Usage:
-  %[1]s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode MODE] [--force]
-  %[1]s scrub --in DIR --out DIR [--digits DIR] [--mode MODE] [--force] [--jobs N]
+  %[1]s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode MODE] [--proof] [--force]
+  %[1]s scrub --in DIR --out DIR [--digits DIR] [--mode MODE] [--proof] [--force] [--jobs N]
 
 Masks every key press (DTMF tone) in recorded calls, with the same streaming
 masker that masks live calls, and writes what a listener on the live call
@@ -57,18 +58,29 @@ Flags:
                   written readable by their owner only). Digits are never
                   printed anywhere else.
   --mode MODE     what replaces a key press: tone (default), silence, noise
+  --proof         check each output with an independent detector (spandsp's
+                  dtmf_rx, as verify does) and write its masking proof
+                  beside it, OUT.wav.proof.json: one line of JSON with the
+                  verdict (clean or suspect), the key presses masked, the
+                  detector's hits (a count and times, never digits), the
+                  flat tones found, the detector and its version, and the
+                  output's SHA-256 (check it later with sha256sum, or run
+                  verify on the output again). A suspect output is kept,
+                  named, and makes the exit status 1.
   --force         overwrite existing output files
   --jobs N        files scrubbed at once with --in DIR (default: one per CPU)
 
 Exit status:
-  0  every input was scrubbed
-  1  some input failed (a message names each one and says what to do)
+  0  every input was scrubbed (and with --proof, every output is clean)
+  1  some input failed (a message names each one and says what to do), or
+     with --proof, some output is suspect
   2  usage error
 
 Examples:
   %[1]s scrub --in call.wav --out call-scrubbed.wav
   %[1]s scrub --in call.wav --out call-scrubbed.wav --digits call.digits
   %[1]s scrub --in recordings/ --out scrubbed/ --mode silence
+  %[1]s scrub --in recordings/ --out scrubbed/ --proof
 `, prog, la)
 }
 
@@ -80,11 +92,12 @@ func runScrub(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	digits := fs.String("digits", "", "")
 	modeName := fs.String("mode", "tone", "")
 	force := fs.Bool("force", false, "")
+	withProof := fs.Bool("proof", false, "")
 	jobs := fs.Int("jobs", 0, "")
 
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "%s scrub: %s\n", prog, fmt.Sprintf(format, a...))
-		fmt.Fprintf(stderr, "Usage: %s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode tone|silence|noise] [--force]\n", prog)
+		fmt.Fprintf(stderr, "Usage: %s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode tone|silence|noise] [--proof] [--force]\n", prog)
 		fmt.Fprintf(stderr, "Run '%s scrub --help' for more.\n", prog)
 		return exitUsage
 	}
@@ -109,7 +122,7 @@ func runScrub(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return bad("--mode %q: use tone, silence or noise", *modeName)
 	}
-	opts := scrub.Options{Mode: mode, Force: *force}
+	opts := scrub.Options{Mode: mode, Force: *force, Proof: *withProof}
 
 	info, err := os.Stat(*in)
 	if err != nil {
@@ -143,6 +156,13 @@ func scrubFile(ctx context.Context, in, out, digits string, opts scrub.Options, 
 	}
 	fmt.Fprintf(stdout, "Scrubbed %s into %s: %s of %s, %s masked; output delayed by %v.\n",
 		in, out, res.Duration().Round(100*time.Millisecond), describe(res), keyPresses(res.KeyPresses), res.Lookahead)
+	if p := res.Proof; p != nil {
+		fmt.Fprintf(stdout, "Proof: %s, %s, %s; written to %s.\n", p.Verdict, hitsText(*p), flatText(p.FlatTones), scrub.ProofPath(out))
+		if p.Verdict != proof.VerdictClean {
+			fmt.Fprintf(stderr, "%s scrub: %s is suspect: the independent detector found key presses in the output; listen to it at the times above\n", prog, out)
+			return exitFailure
+		}
+	}
 	return exitOK
 }
 
@@ -163,6 +183,9 @@ func scrubTree(ctx context.Context, in, out, digits string, opts scrub.TreeOptio
 				break
 			}
 		}
+		return exitFailure
+	}
+	if len(res.Suspect) > 0 {
 		return exitFailure
 	}
 	return exitOK
