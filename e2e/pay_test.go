@@ -486,6 +486,7 @@ func TestPayInBand(t *testing.T) {
 		t.Errorf("the agent saw at most %d digits of the card number counted", seen)
 	}
 	t.Logf("approved: %s; card number went %v", p.Result.Reference, fieldsSeen(run, "card-number"))
+	checkProof(t, srv)
 	searchCardData(t, run, srv, rec, pan, testExpiry, testCVV)
 }
 
@@ -501,6 +502,7 @@ func TestPayRFC4733(t *testing.T) {
 			t.Fatalf("a key from %v, want RFC 4733 only", k.Source)
 		}
 	}
+	checkProof(t, srv)
 	searchCardData(t, run, srv, rec, pan, testExpiry, testCVV)
 }
 

@@ -181,6 +181,7 @@ func (s *Server) routes() http.Handler {
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/users", s.users)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings", s.recordings)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}", s.recording)
+			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}/proof", s.proof)
 			s.payRoutes(r)
 		})
 	})

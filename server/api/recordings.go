@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"os"
@@ -21,7 +22,13 @@ type recordingResponse struct {
 	Started    time.Time `json:"started"`
 	DurationMs int64     `json:"duration_ms"`
 	URL        string    `json:"url"`
+	// Verdict is the masking proof's: clean, suspect, or pending until
+	// the recording has been checked.
+	Verdict string `json:"verdict"`
 }
+
+// verdictPending is a recording's verdict before its check has run.
+const verdictPending = "pending"
 
 // recordings lists the newest recordings (?limit=N, default 100) for
 // supervisors and admins.
@@ -43,9 +50,14 @@ func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]recordingResponse, 0, len(recs))
 	for _, rec := range recs {
+		verdict := rec.Verdict
+		if verdict == "" {
+			verdict = verdictPending
+		}
 		out = append(out, recordingResponse{
 			ID: rec.ID, Call: rec.CallID, Agent: rec.Agent, Started: rec.Started,
 			DurationMs: rec.Duration.Milliseconds(), URL: "/api/v1/recordings/" + strconv.FormatInt(rec.ID, 10),
+			Verdict: verdict,
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -88,4 +100,59 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Content-Disposition", `attachment; filename="recording-`+strconv.FormatInt(id, 10)+`.wav"`)
 	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// proofHit is one key press the independent detector found: when and on
+// which channel, never which key.
+type proofHit struct {
+	Channel int   `json:"channel"`
+	AtMs    int64 `json:"at_ms"`
+}
+
+// proofResponse is a recording's masking proof.
+type proofResponse struct {
+	Recording       int64      `json:"recording"`
+	Verdict         string     `json:"verdict"`
+	KeysMasked      int        `json:"keys_masked"`
+	HitCount        int        `json:"hit_count"`
+	Hits            []proofHit `json:"hits"`
+	FlatTones       int        `json:"flat_tones"`
+	Detector        string     `json:"detector"`
+	DetectorVersion string     `json:"detector_version"`
+	SHA256          string     `json:"sha256"`
+	DurationMs      int64      `json:"duration_ms"`
+	Channels        int        `json:"channels"`
+	Checked         time.Time  `json:"checked"`
+}
+
+// proof returns a recording's masking proof, for those who may download
+// the recording.
+func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, "a recording's id is a positive number")
+		return
+	}
+	p, err := s.p.Store.ProofOf(r.Context(), id)
+	switch {
+	case errors.Is(err, store.ErrNoRecording):
+		writeError(w, http.StatusNotFound, "no such recording")
+		return
+	case errors.Is(err, store.ErrNoProof):
+		writeError(w, http.StatusNotFound, "that recording has not been checked yet; its check runs once its call is over")
+		return
+	case err != nil:
+		s.log.Error("read a recording's proof", "id", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "the server could not read the proof; try again")
+		return
+	}
+	out := proofResponse{
+		Recording: id, Verdict: p.Verdict, KeysMasked: p.KeysMasked, HitCount: p.HitCount, Hits: make([]proofHit, 0, len(p.Hits)),
+		FlatTones: p.FlatTones, Detector: p.Detector, DetectorVersion: p.DetectorVersion,
+		SHA256: hex.EncodeToString(p.SHA256[:]), DurationMs: p.Duration.Milliseconds(), Channels: p.Channels, Checked: p.Checked,
+	}
+	for _, h := range p.Hits {
+		out.Hits = append(out.Hits, proofHit{Channel: h.Channel, AtMs: h.At.Milliseconds()})
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -87,6 +87,11 @@ type Params struct {
 	// Outbound places calls through the SIP trunk; nil: agents cannot
 	// place calls.
 	Outbound Outbound
+	// Recorded gets each call's recording once its file is closed (the
+	// after-call check, server/aftercall). It runs on the ended call's
+	// goroutine, off every call's path, and may wait; Close waits for it.
+	// Nil: nothing is told.
+	Recorded func(Recorded)
 	Logger   *slog.Logger
 }
 
@@ -136,6 +141,11 @@ type call struct {
 	hold   holdState
 	rec    *recorder.Recorder
 	recID  int64
+	// recPath is the recording's file.
+	recPath string
+	// keysMasked counts the key presses the Masker took out of the call
+	// (KeyDown events): a count, never the keys.
+	keysMasked atomic.Int64
 
 	// Listen-in: the supervisors' legs.
 	listeners map[string]*listener
@@ -313,6 +323,7 @@ func (m *Manager) keys(c *call) func(dtmf.Event) {
 	id := c.id
 	return func(e dtmf.Event) {
 		if e.Phase == dtmf.KeyDown {
+			c.keysMasked.Add(1)
 			c.mu.Lock()
 			agent := c.agent
 			c.mu.Unlock()
@@ -590,7 +601,7 @@ func (m *Manager) end(ctx context.Context, id string) {
 	c.stopHold()
 	c.mu.Lock()
 	c.ended = true
-	leg, rec, recID, listeners := c.leg, c.rec, c.recID, c.listeners
+	leg, rec, recID, recPath, listeners := c.leg, c.rec, c.recID, c.recPath, c.listeners
 	c.leg, c.rec, c.listeners = nil, nil, nil
 	c.mu.Unlock()
 	c.audio.close() // nothing is sent from here on: the legs and the recording may close
@@ -604,13 +615,7 @@ func (m *Manager) end(ctx context.Context, id string) {
 		m.p.Notify(ListenEnded{User: user, Call: id, Reason: protocol.ListenEndCallEnded})
 	}
 	if rec != nil {
-		d := rec.Duration()
-		if err := rec.Close(); err != nil {
-			m.log.Error("recording not closed", "call", id, "err", err)
-		}
-		if recID != 0 {
-			_ = m.p.Store.SetRecordingDuration(ctx, recID, d)
-		}
+		m.finishRecording(ctx, c, rec, recID, recPath)
 	}
 	m.log.Info("call over", "call", id)
 }

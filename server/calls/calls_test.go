@@ -182,7 +182,9 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	}))
 	defer router.Close()
 	var hub *signal.Hub
+	recorded := make(chan Recorded, 4)
 	mgr, err := New(Params{Router: router, WebRTC: api, Store: st, DataDir: data,
+		Recorded: func(r Recorded) { recorded <- r },
 		Notify: func(e Event) {
 			switch e := e.(type) {
 			case Description:
@@ -367,6 +369,20 @@ func TestCallThroughToAnAgent(t *testing.T) {
 	}
 	if r := rms440(right); r < 1000 {
 		t.Errorf("recording, agent channel: 440 Hz at rms %.0f, want the agent's voice", r)
+	}
+	// The finished recording went to the after-call check, with the count
+	// of the keys masked.
+	select {
+	case r := <-recorded:
+		if r.ID != recs[0].ID || r.Call != callID || r.Path != filepath.Join(data, recs[0].Path) || r.Duration.Truncate(time.Millisecond) != recs[0].Duration || r.KeysMasked != len(want) {
+			t.Errorf("Recorded got %+v; want recording %d of call %s at %s, %v long, %d keys masked",
+				r, recs[0].ID, callID, filepath.Join(data, recs[0].Path), recs[0].Duration, len(want))
+		}
+	default:
+		t.Error("the finished recording was not handed on")
+	}
+	if len(recorded) > 0 {
+		t.Errorf("%d more recordings handed on", len(recorded))
 	}
 	t.Logf("agent heard %.1f s; recording %v; keys %q", float64(len(heard))/8000, recs[0].Duration, downs)
 }

@@ -15,7 +15,8 @@ func (m *Manager) record(ctx context.Context, c *call) {
 	id := c.id
 	name := "call-" + time.Now().UTC().Format("20060102-150405") + "-" + safe(id) + ".wav"
 	rel := filepath.Join("recordings", name)
-	rec, err := recorder.Create(filepath.Join(m.p.DataDir, rel))
+	path := filepath.Join(m.p.DataDir, rel)
+	rec, err := recorder.Create(path)
 	if err != nil {
 		m.log.Error("recording not started", "call", id, "err", err)
 		return
@@ -30,18 +31,43 @@ func (m *Manager) record(ctx context.Context, c *call) {
 	c.mu.Lock()
 	if c.ended { // the call ended as its recording started: it is over too
 		c.mu.Unlock()
-		d := rec.Duration()
-		if err := rec.Close(); err != nil {
-			m.log.Error("recording not closed", "call", id, "err", err)
-		}
-		if idx.ID != 0 {
-			_ = m.p.Store.SetRecordingDuration(ctx, idx.ID, d)
-		}
+		m.finishRecording(ctx, c, rec, idx.ID, path)
 		return
 	}
-	c.rec, c.recID = rec, idx.ID
+	c.rec, c.recID, c.recPath = rec, idx.ID, path
 	c.audio.setRecorder(rec)
 	c.mu.Unlock()
+}
+
+// Recorded is a call's recording once its file is closed: what
+// Params.Recorded gets.
+type Recorded struct {
+	ID       int64  // the recording's id in the store
+	Call     string // the call's id
+	Path     string // the WAV file
+	Duration time.Duration
+	// KeysMasked is how many key presses the Masker took out of the
+	// call: a count, never the keys.
+	KeysMasked int
+}
+
+// finishRecording closes a call's recording, sets its length in the
+// index and hands it to Params.Recorded (once its call has ended: c's
+// key presses are all counted).
+func (m *Manager) finishRecording(ctx context.Context, c *call, rec *recorder.Recorder, recID int64, path string) {
+	d := rec.Duration()
+	if err := rec.Close(); err != nil {
+		// Still checked: a file its check cannot read is logged and
+		// counted there.
+		m.log.Error("recording not closed", "call", c.id, "err", err)
+	}
+	if recID == 0 {
+		return // not indexed (logged when it started): no proof to store with it
+	}
+	_ = m.p.Store.SetRecordingDuration(ctx, recID, d)
+	if m.p.Recorded != nil {
+		m.p.Recorded(Recorded{ID: recID, Call: c.id, Path: path, Duration: d, KeysMasked: int(c.keysMasked.Load())})
+	}
 }
 
 // safe keeps a Call-ID's letters and digits for a file name.

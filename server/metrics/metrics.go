@@ -2,7 +2,8 @@
 // text format: calls, the caller legs' packets, loss and jitter, the
 // server's added latency (a caller's audio in, masked audio out), and what
 // the trunk refused: SIP requests from outside a call's dialog, media from
-// strangers, calls cut because their peer went silent. Never a digit, a
+// strangers, calls cut because their peer went silent; and the recordings
+// checked after their calls, and those found suspect. Never a digit, a
 // number called from, an address, or anything about a key press but its
 // count: every label value is one of a fixed few.
 package metrics
@@ -44,6 +45,9 @@ type Metrics struct {
 	callsCut     *prometheus.CounterVec
 	sipConns     *prometheus.CounterVec
 	srtpDropped  prometheus.Counter
+	recChecked   prometheus.Counter
+	recSuspect   prometheus.Counter
+	recFailed    prometheus.Counter
 }
 
 // The label values the trunk's counters may carry; anything else is
@@ -111,6 +115,15 @@ func New() *Metrics {
 		srtpDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hushphone_srtp_dropped_total", Help: "SRTP and SRTCP packets from trunks dropped: failed authentication, replayed, or not SRTP.",
 		}),
+		recChecked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hushphone_recordings_checked_total", Help: "Call recordings checked for key presses by the independent detector after their call ended.",
+		}),
+		recSuspect: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hushphone_recordings_suspect_total", Help: "Call recordings in which the independent detector found a key press: each may hold card data and must be looked at.",
+		}),
+		recFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hushphone_recordings_check_failed_total", Help: "Call recordings whose check could not run or whose proof could not be stored (the log says why); they stay pending.",
+		}),
 	}
 	// Every series exists from the start, at 0, so that a rate over it
 	// means something before the first refusal.
@@ -126,7 +139,7 @@ func New() *Metrics {
 		m.callsCut.WithLabelValues(c)
 	}
 	m.reg.MustRegister(m.callsOffered, m.callsEnded, m.callsActive, m.packets, m.lost, m.jitter, m.latency,
-		m.sipRefused, m.rtpStrangers, m.callsCut, m.sipConns, m.srtpDropped,
+		m.sipRefused, m.rtpStrangers, m.callsCut, m.sipConns, m.srtpDropped, m.recChecked, m.recSuspect, m.recFailed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -185,3 +198,16 @@ func (m *Metrics) SIPConnClosed(reason string) { m.sipConns.WithLabelValues(reas
 
 // SRTPDropped counts a call's SRTP packets dropped.
 func (m *Metrics) SRTPDropped(n uint64) { m.srtpDropped.Add(float64(n)) }
+
+// RecordingChecked counts a recording checked after its call, and a
+// suspect one (the independent detector found a key press in it).
+func (m *Metrics) RecordingChecked(suspect bool) {
+	m.recChecked.Inc()
+	if suspect {
+		m.recSuspect.Inc()
+	}
+}
+
+// RecordingCheckFailed counts a recording whose check did not run to a
+// stored proof.
+func (m *Metrics) RecordingCheckFailed() { m.recFailed.Inc() }

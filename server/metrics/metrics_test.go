@@ -39,6 +39,10 @@ func TestExposition(t *testing.T) {
 	m.SIPConnClosed(trunk.ConnNotAllowed)
 	m.SIPConnClosed(trunk.ConnIdle)
 	m.SRTPDropped(3)
+	m.RecordingChecked(false)
+	m.RecordingChecked(true)
+	m.RecordingChecked(false)
+	m.RecordingCheckFailed()
 	text := scrape(t, m)
 	for _, want := range []string{
 		"hushphone_calls_offered_total 2",
@@ -56,6 +60,9 @@ func TestExposition(t *testing.T) {
 		`hushphone_sip_connections_closed_total{reason="not_allowed"} 2`,
 		`hushphone_sip_connections_closed_total{reason="idle"} 1`,
 		"hushphone_srtp_dropped_total 3",
+		"hushphone_recordings_checked_total 3",
+		"hushphone_recordings_suspect_total 1",
+		"hushphone_recordings_check_failed_total 1",
 		"go_goroutines",
 	} {
 		if !strings.Contains(text, want) {

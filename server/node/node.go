@@ -31,6 +31,7 @@ import (
 
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/payment/gateway"
+	"github.com/hushphone/hushphone/server/aftercall"
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/auth"
@@ -105,6 +106,7 @@ type Node struct {
 	router   *route.Router
 	payments *pay.Manager
 	trunk    *trunk.Trunk
+	checker  *aftercall.Checker // nil in a build without the independent detector
 	calls    *calls.Manager
 	hub      *signal.Hub
 	web      *web // the API's and the metrics' listeners (https.go)
@@ -201,6 +203,12 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	if cfg.TrunkOut != "" {
 		cp.Outbound = n.trunk // agents may place calls
 	}
+	if err := n.afterCall(); err != nil {
+		return nil, err
+	}
+	if n.checker != nil {
+		cp.Recorded = n.recorded
+	}
 	if n.calls, err = calls.New(cp); err != nil {
 		return nil, err //nolint:wrapcheck // calls' error says what is wrong
 	}
@@ -243,6 +251,36 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	}
 	n.sipBound = true
 	return n, nil
+}
+
+// submitWait bounds how long a finished recording waits for room in the
+// after-call checks' queue; one that waits longer is logged and stays
+// pending.
+const submitWait = 5 * time.Minute
+
+// afterCall starts the after-call checks of recordings (server/aftercall):
+// n.checker. A build without the independent detector (no cgo) checks
+// nothing, and says so.
+func (n *Node) afterCall() error {
+	if !aftercall.Available {
+		n.log.Warn("recordings are not checked for key presses: this build has no spandsp (built without cgo); every verdict stays pending")
+		return nil
+	}
+	var err error
+	n.checker, err = aftercall.New(aftercall.Params{Check: aftercall.Spandsp, Store: n.store, Metrics: n.metrics, Logger: n.log})
+	if err != nil {
+		return err //nolint:wrapcheck // aftercall's error says what is wrong
+	}
+	return nil
+}
+
+// recorded queues a call's finished recording for its check (the calls'
+// Recorded).
+func (n *Node) recorded(r calls.Recorded) {
+	ctx, cancel := context.WithTimeout(context.Background(), submitWait)
+	defer cancel()
+	// Submit logs a recording it could not queue.
+	_ = n.checker.Submit(ctx, aftercall.Job{Recording: r.ID, Call: r.Call, Path: r.Path, KeysMasked: r.KeysMasked})
 }
 
 // tell hands what the calls say to users to the hub.
@@ -366,6 +404,9 @@ func (n *Node) release() {
 	}
 	if n.calls != nil {
 		_ = n.calls.Close()
+	}
+	if n.checker != nil { // after the calls: the last to end are queued
+		_ = n.checker.Close()
 	}
 	if n.hub != nil {
 		_ = n.hub.Close()

@@ -29,6 +29,10 @@ type Recording struct {
 	Started  time.Time
 	Duration time.Duration // 0 until the call ends
 	Path     string
+	// Verdict is the masking proof's (VerdictClean or VerdictSuspect),
+	// "" until the recording has been checked (proofs.go). AddRecording
+	// ignores it.
+	Verdict string
 }
 
 // AddRecording indexes a recording when it starts; its ID is set on return.
@@ -85,12 +89,17 @@ func (s *Store) AddRecordingAgent(ctx context.Context, id int64, agent string) e
 	return nil
 }
 
-const recordingColumns = "id, call_id, agent, started, duration_ms, path"
+// recordingColumns are a recording's, with its proof's verdict: select
+// them FROM recordingsWithVerdict.
+const (
+	recordingColumns      = "r.id, r.call_id, r.agent, r.started, r.duration_ms, r.path, COALESCE(p.verdict, '')"
+	recordingsWithVerdict = "recordings r LEFT JOIN recording_proofs p ON p.recording_id = r.id"
+)
 
 func scanRecording(r scanner) (Recording, error) {
 	var rec Recording
 	var started, ms int64
-	if err := r.Scan(&rec.ID, &rec.CallID, &rec.Agent, &started, &ms, &rec.Path); err != nil {
+	if err := r.Scan(&rec.ID, &rec.CallID, &rec.Agent, &started, &ms, &rec.Path, &rec.Verdict); err != nil {
 		return Recording{}, err //nolint:wrapcheck // callers wrap with what they were doing
 	}
 	rec.Started = fromMillis(started)
@@ -101,7 +110,7 @@ func scanRecording(r scanner) (Recording, error) {
 
 // RecordingByID returns one recording's entry, or ErrNoRecording.
 func (s *Store) RecordingByID(ctx context.Context, id int64) (Recording, error) {
-	rec, err := scanRecording(s.db.QueryRowContext(ctx, "SELECT "+recordingColumns+" FROM recordings WHERE id = ?", id))
+	rec, err := scanRecording(s.db.QueryRowContext(ctx, "SELECT "+recordingColumns+" FROM "+recordingsWithVerdict+" WHERE r.id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Recording{}, fmt.Errorf("%w: %d", ErrNoRecording, id)
 	}
@@ -117,7 +126,7 @@ func (s *Store) ListRecordings(ctx context.Context, limit int) ([]Recording, err
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+recordingColumns+" FROM recordings ORDER BY started DESC, id DESC LIMIT ?", limit)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+recordingColumns+" FROM "+recordingsWithVerdict+" ORDER BY r.started DESC, r.id DESC LIMIT ?", limit)
 	if err != nil {
 		return nil, fmt.Errorf("list recordings: %w", err)
 	}

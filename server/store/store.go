@@ -1,6 +1,6 @@
 // Package store keeps the server's persistent state in one SQLite file,
 // hushphone.db, in the data directory: users, sign-in sessions, the
-// payments audit and the index of call recordings. It uses a pure-Go SQLite driver (no cgo), the
+// payments audit and the index of call recordings with their masking proofs. It uses a pure-Go SQLite driver (no cgo), the
 // write-ahead log (so readers never wait for a writer), foreign keys, and a
 // busy timeout so that two processes on the same data directory (the server
 // and a `user add`) wait for each other rather than fail.
@@ -191,6 +191,8 @@ var migrations = []string{
 		code_hash BLOB NOT NULL, -- SHA-256 of the code; never the code
 		PRIMARY KEY (user_id, code_hash)
 	) WITHOUT ROWID;`,
+	// 5: each recording's masking proof (proofs.go).
+	migrationProofs,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -45,6 +45,9 @@ type Stack struct {
 	keys []dtmf.Event
 }
 
+// MetricsURL is where the server's metrics are read.
+func (s *Stack) MetricsURL() string { return s.node.MetricsURL() }
+
 // Agents are the agents the call queue knows, with their states.
 func (s *Stack) Agents() []route.AgentInfo { return s.node.Agents() }
 
