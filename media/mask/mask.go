@@ -19,12 +19,14 @@
 // mask it back to its first sample. Any shorter look-ahead would release a
 // tone's first samples before a full window of it had been seen.
 //
-// A longer look-ahead (WithLookahead, up to 60 ms in 5 ms steps) gives the
+// A longer look-ahead (WithLookahead, up to 50 ms in 5 ms steps) gives the
 // detector more windows to find a tone whose first windows are blurred by
 // speech or noise under it, at the cost of that much more delay on every
-// call. The detector marks at most dtmf.MaskBackBlocks+1 blocks (40 ms) back
-// from the window that finds a tone, so a look-ahead beyond 40 ms holds the
-// audio longer without letting a detection reach further back.
+// call. When the detector asks for its full reach (dtmf.MaskBackBlocks+1
+// blocks, 40 ms, back from the window that finds a tone), the Masker masks
+// back over all it holds: with 50 ms that stays inside the 40 ms before a
+// clean tone's onset that are not counted as speech; a longer look-ahead
+// would mask speech before every key press.
 package mask
 
 import (
@@ -49,14 +51,14 @@ const (
 const (
 	blockSamples = dtmf.BlockSamples
 	frameBlocks  = FrameSamples / blockSamples
-	maxLABlocks  = 12 // the longest look-ahead, in blocks: 60 ms
+	maxLABlocks  = 10 // the longest look-ahead, in blocks: 50 ms
 	// ringBlocks holds a frame and the longest look-ahead; a shorter one
 	// uses the same ring, so the Masker's size does not depend on it.
 	ringBlocks = frameBlocks + maxLABlocks
 )
 
 // The look-ahead's bounds: by default one frame, 20 ms (the shortest that
-// masks a clean tone from its first sample), at most 60 ms, in steps of the
+// masks a clean tone from its first sample), at most 50 ms, in steps of the
 // detector's 5 ms block.
 const (
 	DefaultLookahead = time.Duration(frameBlocks*blockSamples) * time.Second / SampleRate
@@ -93,7 +95,7 @@ var (
 	ErrMode      = errors.New("mask: unknown mode")
 	ErrDigit     = errors.New("mask: not a DTMF key")
 	ErrLaw       = errors.New("mask: unknown G.711 law")
-	ErrLookahead = errors.New("mask: the look-ahead must be 20 ms to 60 ms in steps of 5 ms")
+	ErrLookahead = errors.New("mask: the look-ahead must be 20 ms to 50 ms in steps of 5 ms")
 )
 
 // CheckLookahead reports whether d is a look-ahead WithLookahead takes as
@@ -283,7 +285,14 @@ func (m *Masker) take(in []int16, payload []byte, law g711.Law) {
 		}
 		m.flag[slot] = false
 		res := m.det.Block(m.ring[slot][:])
-		for i := max(m.block-int64(res.Mask)+1, oldest); i <= m.block; i++ {
+		back := int64(res.Mask)
+		if res.Mask > dtmf.MaskBackBlocks {
+			// The detector's full reach: the tone may have begun before
+			// it, its first windows blurred by speech under it. A look-ahead
+			// longer than the reach holds more of it: mask all it holds.
+			back = max(back, m.la+1)
+		}
+		for i := max(m.block-back+1, oldest); i <= m.block; i++ {
 			m.flag[i%ringBlocks] = true
 		}
 		if m.rtpActive || m.block < m.forcedUntil {

@@ -92,7 +92,7 @@ type Config struct {
 	// caller's RTP or RTCP (0: never).
 	RTPTimeout time.Duration
 	// MaskLookahead is the Masker's delay on every caller leg (20 ms to
-	// 60 ms in 5 ms steps).
+	// 50 ms in 5 ms steps).
 	MaskLookahead time.Duration
 	// MFAAgents makes agents need a second factor (TOTP) to sign in, as
 	// supervisors and admins always do.

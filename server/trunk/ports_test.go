@@ -20,7 +20,7 @@ func TestRTPPortRangeConfig(t *testing.T) {
 // TestMaskLookaheadConfig: a look-ahead the Masker does not take is a
 // configuration error naming the setting.
 func TestMaskLookaheadConfig(t *testing.T) {
-	for _, d := range []time.Duration{-time.Millisecond, 10 * time.Millisecond, 22 * time.Millisecond, 65 * time.Millisecond} {
+	for _, d := range []time.Duration{-time.Millisecond, 10 * time.Millisecond, 22 * time.Millisecond, 55 * time.Millisecond} {
 		_, err := New(Config{OnCall: func(*Call) {}, MaskLookahead: d})
 		if !errors.Is(err, ErrConfig) || !errors.Is(err, mask.ErrLookahead) || !strings.Contains(err.Error(), "mask-lookahead") {
 			t.Errorf("look-ahead %v: %v, want ErrConfig naming mask-lookahead", d, err)
