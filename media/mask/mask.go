@@ -52,10 +52,15 @@ const (
 	blockSamples = dtmf.BlockSamples
 	frameBlocks  = FrameSamples / blockSamples
 	maxLABlocks  = 10 // the longest look-ahead, in blocks: 50 ms
-	// ringBlocks holds a frame and the longest look-ahead; a shorter one
-	// uses the same ring, so the Masker's size does not depend on it.
-	ringBlocks = frameBlocks + maxLABlocks
+	// ringBlocks holds a frame and the longest look-ahead (14 blocks),
+	// rounded up to a power of two so that a block's slot is a mask, not a
+	// division; a shorter look-ahead uses the same ring, so the Masker's
+	// size does not depend on it.
+	ringBlocks = 16
 )
+
+// The ring must hold a frame and the longest look-ahead.
+var _ [ringBlocks - frameBlocks - maxLABlocks]struct{}
 
 // The look-ahead's bounds: by default one frame, 20 ms (the shortest that
 // masks a clean tone from its first sample), at most 50 ms, in steps of the
