@@ -31,14 +31,22 @@ func benchAudio(b *testing.B) [][]byte {
 
 // BenchmarkMaskFrame is the whole per-frame path of a caller leg: decode
 // one 20 ms mu-law payload, detect, mask, encode. One op is one frame.
-func BenchmarkMaskFrame(b *testing.B) {
+func BenchmarkMaskFrame(b *testing.B) { benchMaskFrame(b) }
+
+// BenchmarkMaskFrameLookahead50 is BenchmarkMaskFrame at the longest
+// look-ahead: the same work, in a ring of the same size.
+func BenchmarkMaskFrameLookahead50(b *testing.B) {
+	benchMaskFrame(b, WithLookahead(MaxLookahead))
+}
+
+func benchMaskFrame(b *testing.B, opts ...Option) {
 	frames := benchAudio(b)
 	keys := 0
-	m := New(WithKeyEvents(func(e dtmf.Event) {
+	m := New(append(opts, WithKeyEvents(func(e dtmf.Event) {
 		if e.Phase == dtmf.KeyDown {
 			keys++
 		}
-	}))
+	}))...)
 	out := make([]byte, FrameSamples)
 	b.ReportAllocs()
 	b.ResetTimer()

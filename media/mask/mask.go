@@ -1,7 +1,8 @@
 // Package mask is the Masker: the one streaming stage that every caller leg's
 // audio passes through before anyone hears it.
 //
-// The Masker delays the caller's audio by a fixed look-ahead (20 ms), and in
+// The Masker delays the caller's audio by a fixed look-ahead (20 ms unless
+// set otherwise with WithLookahead), and in
 // that time finds every DTMF tone and replaces every sample of it with one
 // flat tone that is the same for every key (or silence, or comfort noise), so
 // a listener hears that a key was pressed and nothing about which. Key presses
@@ -17,6 +18,15 @@
 // has then been seen for a full 20 ms window, which is enough to find it and
 // mask it back to its first sample. Any shorter look-ahead would release a
 // tone's first samples before a full window of it had been seen.
+//
+// A longer look-ahead (WithLookahead, up to 50 ms in 5 ms steps) gives the
+// detector more windows to find a tone whose first windows are blurred by
+// speech or noise under it, at the cost of that much more delay on every
+// call. When the detector asks for its full reach (dtmf.MaskBackBlocks+1
+// blocks, 40 ms, back from the window that finds a tone), the Masker masks
+// back over all it holds: with 50 ms that stays inside the 40 ms before a
+// clean tone's onset that are not counted as speech; a longer look-ahead
+// would mask speech before every key press.
 package mask
 
 import (
@@ -39,10 +49,27 @@ const (
 )
 
 const (
-	blockSamples   = dtmf.BlockSamples
-	frameBlocks    = FrameSamples / blockSamples
-	lookaheadBlock = frameBlocks // the look-ahead, in blocks: one frame
-	ringBlocks     = frameBlocks + lookaheadBlock
+	blockSamples = dtmf.BlockSamples
+	frameBlocks  = FrameSamples / blockSamples
+	maxLABlocks  = 10 // the longest look-ahead, in blocks: 50 ms
+	// ringBlocks holds a frame and the longest look-ahead (14 blocks),
+	// rounded up to a power of two so that a block's slot is a mask, not a
+	// division; a shorter look-ahead uses the same ring, so the Masker's
+	// size does not depend on it.
+	ringBlocks = 16
+)
+
+// The ring must hold a frame and the longest look-ahead.
+var _ [ringBlocks - frameBlocks - maxLABlocks]struct{}
+
+// The look-ahead's bounds: by default one frame, 20 ms (the shortest that
+// masks a clean tone from its first sample), at most 50 ms, in steps of the
+// detector's 5 ms block.
+const (
+	DefaultLookahead = time.Duration(frameBlocks*blockSamples) * time.Second / SampleRate
+	MinLookahead     = DefaultLookahead
+	MaxLookahead     = time.Duration(maxLABlocks*blockSamples) * time.Second / SampleRate
+	LookaheadStep    = time.Duration(blockSamples) * time.Second / SampleRate
 )
 
 // Mode is what a listener hears in place of a key press.
@@ -73,7 +100,17 @@ var (
 	ErrMode      = errors.New("mask: unknown mode")
 	ErrDigit     = errors.New("mask: not a DTMF key")
 	ErrLaw       = errors.New("mask: unknown G.711 law")
+	ErrLookahead = errors.New("mask: the look-ahead must be 20 ms to 50 ms in steps of 5 ms")
 )
+
+// CheckLookahead reports whether d is a look-ahead WithLookahead takes as
+// it is: MinLookahead to MaxLookahead, a multiple of LookaheadStep.
+func CheckLookahead(d time.Duration) error {
+	if d < MinLookahead || d > MaxLookahead || d%LookaheadStep != 0 {
+		return fmt.Errorf("%w: got %v", ErrLookahead, d)
+	}
+	return nil
+}
 
 // ParseMode parses "tone", "silence" or "noise".
 func ParseMode(s string) (Mode, error) {
@@ -126,12 +163,24 @@ func WithMode(mode Mode) Option { return func(m *Masker) { m.mode = mode } }
 // place digits leave the Masker.
 func WithKeyEvents(fn func(dtmf.Event)) Option { return func(m *Masker) { m.onKey = fn } }
 
+// WithLookahead sets the delay between input and output (default
+// DefaultLookahead). Check d with CheckLookahead first: one it refuses is
+// rounded up to a LookaheadStep and kept within MinLookahead..MaxLookahead,
+// so that a Masker never has less than the 20 ms it needs.
+func WithLookahead(d time.Duration) Option {
+	return func(m *Masker) {
+		d = min(max(d, MinLookahead), MaxLookahead)
+		m.la = int64((d + LookaheadStep - 1) / LookaheadStep)
+	}
+}
+
 // Masker is one caller leg's masking stage. It is not safe for concurrent
 // use. It allocates nothing after New.
 type Masker struct {
 	mode  Mode
 	onKey func(dtmf.Event)
 	det   dtmf.Detector
+	la    int64 // the look-ahead, in blocks
 
 	ring  [ringBlocks][blockSamples]int16
 	flag  [ringBlocks]bool
@@ -168,7 +217,7 @@ type oobKey struct {
 
 // New returns a Masker at the start of a call.
 func New(opts ...Option) *Masker {
-	m := &Masker{mode: ModeTone, noise: 0x12345678, rx: rfc4733.NewReceiver()}
+	m := &Masker{mode: ModeTone, la: frameBlocks, noise: 0x12345678, rx: rfc4733.NewReceiver()}
 	for _, o := range opts {
 		o(m)
 	}
@@ -176,12 +225,10 @@ func New(opts ...Option) *Masker {
 }
 
 // Lookahead is the fixed delay between input and output.
-func (m *Masker) Lookahead() time.Duration {
-	return time.Duration(lookaheadBlock*blockSamples) * time.Second / SampleRate
-}
+func (m *Masker) Lookahead() time.Duration { return time.Duration(m.la) * LookaheadStep }
 
 // LookaheadSamples is Lookahead in samples.
-func (m *Masker) LookaheadSamples() int { return lookaheadBlock * blockSamples }
+func (m *Masker) LookaheadSamples() int { return int(m.la) * blockSamples }
 
 // Process masks one frame: in is the newest 160 samples of caller audio; out
 // (160 samples; it may be the same slice as in) receives what a listener
@@ -230,7 +277,7 @@ func (m *Masker) ProcessPayload(out, in []byte, law g711.Law) error {
 // and keeps it (and the payload's bytes) for release. A detection marks
 // blocks back to the oldest one not yet released.
 func (m *Masker) take(in []int16, payload []byte, law g711.Law) {
-	oldest := max(m.block-lookaheadBlock, 0)
+	oldest := max(m.block-m.la, 0)
 	for b := 0; b < frameBlocks; b++ {
 		slot := int(m.block % ringBlocks)
 		m.payValid[slot] = payload != nil
@@ -243,7 +290,14 @@ func (m *Masker) take(in []int16, payload []byte, law g711.Law) {
 		}
 		m.flag[slot] = false
 		res := m.det.Block(m.ring[slot][:])
-		for i := max(m.block-int64(res.Mask)+1, oldest); i <= m.block; i++ {
+		back := int64(res.Mask)
+		if res.Mask > dtmf.MaskBackBlocks {
+			// The detector's full reach: the tone may have begun before
+			// it, its first windows blurred by speech under it. A look-ahead
+			// longer than the reach holds more of it: mask all it holds.
+			back = max(back, m.la+1)
+		}
+		for i := max(m.block-back+1, oldest); i <= m.block; i++ {
 			m.flag[i%ringBlocks] = true
 		}
 		if m.rtpActive || m.block < m.forcedUntil {
@@ -259,9 +313,9 @@ func (m *Masker) take(in []int16, payload []byte, law g711.Law) {
 }
 
 // releaseSlot is the ring slot of block b of the frame to release: the
-// oldest blocks, exactly the ones the newest frame did not overwrite.
+// blocks a frame and the look-ahead before the newest.
 func (m *Masker) releaseSlot(b int) int {
-	slot := int((m.block - ringBlocks + int64(b)) % ringBlocks)
+	slot := int((m.block - frameBlocks - m.la + int64(b)) % ringBlocks)
 	if slot < 0 {
 		slot += ringBlocks
 	}
@@ -354,7 +408,7 @@ func (m *Masker) rtpChange(c rfc4733.Change) {
 		// plays one, is masked but not reported.
 		m.rtpActive = true
 		m.rtpStart = max(m.now()-samplesToDuration(int64(c.Duration)), 0)
-		for b := max(m.block-lookaheadBlock, 0); b < m.block; b++ {
+		for b := max(m.block-m.la, 0); b < m.block; b++ {
 			m.flag[b%ringBlocks] = true
 		}
 		m.det.SuppressFor(1 << 40)

@@ -61,7 +61,7 @@ func runMasker(t testing.TB, m *Masker, s []int16) ([]int16, []dtmf.Event) {
 			prev(e)
 		}
 	}
-	frames := (len(s)+FrameSamples-1)/FrameSamples + 2
+	frames := (len(s)+FrameSamples-1)/FrameSamples + m.LookaheadSamples()/FrameSamples + 1 // and the look-ahead flushed out
 	in := make([]int16, frames*FrameSamples)
 	copy(in, s)
 	out := make([]int16, len(in))

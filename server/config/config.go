@@ -91,6 +91,9 @@ type Config struct {
 	// RTPTimeout ends a call with BYE after that long without the
 	// caller's RTP or RTCP (0: never).
 	RTPTimeout time.Duration
+	// MaskLookahead is the Masker's delay on every caller leg (20 ms to
+	// 50 ms in 5 ms steps).
+	MaskLookahead time.Duration
 	// MFAAgents makes agents need a second factor (TOTP) to sign in, as
 	// supervisors and admins always do.
 	MFAAgents bool

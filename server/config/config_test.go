@@ -19,7 +19,8 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 func TestDefaults(t *testing.T) {
 	c := Defaults()
 	want := Config{HTTP: "127.0.0.1:8080", SIP: "127.0.0.1:5060", Ringback: "uk", Gateway: "sandbox", TrunkAllow: loopback, DataDir: "data", SessionTTL: 12 * time.Hour, LogLevel: slog.LevelInfo,
-		InviteRate: 20, MaxQueueWait: 10 * time.Minute, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, RTPTimeout: time.Minute, ACMECA: LetsEncrypt, Metrics: "127.0.0.1:9464"}
+		InviteRate: 20, MaxQueueWait: 10 * time.Minute, TrunkSRTP: "optional", SIPIdleTimeout: 2 * time.Minute, RTPTimeout: time.Minute, ACMECA: LetsEncrypt, Metrics: "127.0.0.1:9464",
+		MaskLookahead: 20 * time.Millisecond}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Defaults() = %+v, want %+v", c, want)
 	}
@@ -109,6 +110,9 @@ func TestBadValues(t *testing.T) {
 		{"sip-advertise of every address", "reachable host", nil, []string{"--sip-advertise", "0.0.0.0:5060"}},
 		{"bad rtp-timeout", "HUSHPHONE_RTP_TIMEOUT", map[string]string{"HUSHPHONE_RTP_TIMEOUT": "soon"}, nil},
 		{"short rtp-timeout", "a second or more", nil, []string{"--rtp-timeout", "10ms"}},
+		{"short mask-lookahead", "20ms to 50ms in steps of 5ms", nil, []string{"--mask-lookahead", "15ms"}},
+		{"long mask-lookahead", "20ms to 50ms in steps of 5ms", nil, []string{"--mask-lookahead", "55ms"}},
+		{"odd mask-lookahead", "HUSHPHONE_MASK_LOOKAHEAD", map[string]string{"HUSHPHONE_MASK_LOOKAHEAD": "22ms"}, nil},
 		{"unknown key", "k.conf:2: bad setting: unknown setting \"colour\"", nil, []string{"--config", write("k.conf", "http = 127.0.0.1:1\ncolour = blue\n")}},
 		{"no equals", "want KEY = VALUE", nil, []string{"--config", write("e.conf", "http 127.0.0.1:1\n")}},
 		{"missing file", "no such file", nil, []string{"--config", filepath.Join(dir, "nope.conf")}},

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hushphone/hushphone/media/mask"
 )
 
 // Settings is the table: every setting the server reads.
@@ -299,6 +301,21 @@ var Settings = []Setting{
 				return fmt.Errorf("%w: %q is not a duration of a second or more (or 0 for never), e.g. 60s", ErrBadValue, v)
 			}
 			c.RTPTimeout = d
+			return nil
+		},
+	},
+	{
+		Name: "mask-lookahead", Env: "HUSHPHONE_MASK_LOOKAHEAD", Arg: "DURATION", Default: "20ms",
+		Usage: "how long the Masker holds the caller's audio to find key presses in it (20ms to 50ms in steps of 5ms): longer masks more of a key press begun under loud speech, and delays every call that much more",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err == nil {
+				err = mask.CheckLookahead(d)
+			}
+			if err != nil {
+				return fmt.Errorf("%w: %q is not a look-ahead of 20ms to 50ms in steps of 5ms, e.g. 20ms", ErrBadValue, v)
+			}
+			c.MaskLookahead = d
 			return nil
 		},
 	},

@@ -9,6 +9,7 @@
 package metrics
 
 import (
+	"math"
 	"net/http"
 	"time"
 
@@ -20,10 +21,12 @@ import (
 )
 
 // LatencyBuckets are the added latency histogram's upper bounds, in
-// seconds. The Masker's look-ahead is 20 ms, the floor, and a healthy
-// server adds well under a millisecond to it, so the buckets are fine just
-// above 20 ms (p50 and p99 within 0.05 ms there) and coarse beyond, up to
-// the 60 ms that is the load target's limit for p99 and past it.
+// seconds, at the default 20 ms look-ahead. The Masker's look-ahead is the
+// floor, and a healthy server adds well under a millisecond to it, so the
+// buckets are fine just above 20 ms (p50 and p99 within 0.05 ms there) and
+// coarse beyond, up to the 60 ms that is the load target's limit for p99
+// and past it. With a longer look-ahead (WithLookahead) every bound moves
+// up by the difference.
 var LatencyBuckets = []float64{
 	.020, .02005, .0201, .0202, .0203, .0205, .0207, .021, .0215, .022, .023, .025,
 	.0275, .03, .035, .04, .05, .06, .08, .1, .15, .25, .5,
@@ -69,8 +72,32 @@ func known(v string, values []string) string {
 	return "other"
 }
 
+// Option configures the metrics.
+type Option func(*options)
+
+type options struct{ lookahead time.Duration }
+
+// WithLookahead is the Masker's look-ahead (the mask-lookahead setting;
+// default 20 ms), the added latency's floor: the histogram's fine buckets
+// are just above it.
+func WithLookahead(d time.Duration) Option { return func(o *options) { o.lookahead = d } }
+
+// latencyBuckets is LatencyBuckets moved up from 20 ms to the look-ahead.
+func latencyBuckets(lookahead time.Duration) []float64 {
+	shift := max(lookahead-20*time.Millisecond, 0).Seconds()
+	b := make([]float64, len(LatencyBuckets))
+	for i, v := range LatencyBuckets {
+		b[i] = math.Round((v+shift)*1e6) / 1e6 // whole microseconds, for tidy labels
+	}
+	return b
+}
+
 // New returns the server's metrics, with Go's runtime and process ones.
-func New() *Metrics {
+func New(opts ...Option) *Metrics {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		callsOffered: prometheus.NewCounter(prometheus.CounterOpts{
@@ -95,7 +122,7 @@ func New() *Metrics {
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hushphone_added_latency_seconds",
 			Help:    "The server's added latency: a caller packet's arrival to its masked audio going out (the Masker's look-ahead plus processing).",
-			Buckets: LatencyBuckets,
+			Buckets: latencyBuckets(o.lookahead),
 		}),
 		sipRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hushphone_sip_refused_total",

@@ -71,6 +71,27 @@ func TestExposition(t *testing.T) {
 	}
 }
 
+// TestLatencyBucketsFollowTheLookahead: with a 40 ms look-ahead the fine
+// buckets are just above 40 ms, as they are just above 20 ms by default.
+func TestLatencyBucketsFollowTheLookahead(t *testing.T) {
+	m := New(WithLookahead(40 * time.Millisecond))
+	for range 50 {
+		m.AddedLatency(40*time.Millisecond + 300*time.Microsecond)
+	}
+	text := scrape(t, m)
+	for _, want := range []string{
+		`hushphone_added_latency_seconds_bucket{le="0.04"} 0`,
+		`hushphone_added_latency_seconds_bucket{le="0.04005"} 0`,
+		`hushphone_added_latency_seconds_bucket{le="0.0402"} 0`,
+		`hushphone_added_latency_seconds_bucket{le="0.0405"} 50`,
+		`hushphone_added_latency_seconds_bucket{le="0.08"} 50`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+}
+
 // TestRefusals: the trunk's refusals are counted by fixed labels only:
 // whatever a request or packet said becomes "other", never a label of its
 // own (no digit, no address).

@@ -150,7 +150,7 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	} else if len(users) == 0 {
 		log.Warn("no users yet: nobody can sign in; add one with: hushphone-server user add --name NAME --role admin --password-stdin")
 	}
-	n.metrics = metrics.New()
+	n.metrics = metrics.New(metrics.WithLookahead(cfg.MaskLookahead))
 	wcfg := agentleg.Config{Loopback: true, Logger: log, PortMin: cfg.RTPPortMin, PortMax: cfg.RTPPortMax, IPFilter: o.iceFilter}
 	if cfg.PublicIP.IsValid() {
 		wcfg.PublicIP = cfg.PublicIP.String()

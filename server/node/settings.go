@@ -155,7 +155,7 @@ func trunkConfig(cfg config.Config, log *slog.Logger) (trunk.Config, error) {
 		SIPAddr: cfg.SIP, Advertise: cfg.SIPAdvertise, RTPTimeout: cfg.RTPTimeout, Outbound: cfg.TrunkOut, OutboundFrom: cfg.TrunkFrom,
 		Allow: cfg.TrunkAllow, RTPAddr: rtpIP, RTPPortMin: cfg.RTPPortMin, RTPPortMax: cfg.RTPPortMax,
 		MaxCalls: cfg.MaxCalls, InviteRate: cfg.InviteRate,
-		TLSAddr: cfg.SIPTLS, IdleTimeout: cfg.SIPIdleTimeout,
+		TLSAddr: cfg.SIPTLS, IdleTimeout: cfg.SIPIdleTimeout, MaskLookahead: cfg.MaskLookahead,
 	}
 	if cfg.InviteRate == 0 {
 		tc.InviteRate = -1 // the setting's 0 is no limit; the trunk's is its default

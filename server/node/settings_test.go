@@ -122,16 +122,16 @@ func TestSIPTLSSettings(t *testing.T) {
 	}
 }
 
-// TestTrunkSIPSettings: the advertised SIP address and the RTP timeout
-// reach the trunk.
+// TestTrunkSIPSettings: the advertised SIP address, the RTP timeout and the
+// Masker's look-ahead reach the trunk.
 func TestTrunkSIPSettings(t *testing.T) {
 	tc, err := trunkConfig(config.Config{SIP: "0.0.0.0:5060", MediaIP: netip.MustParseAddr("192.0.2.7"),
-		SIPAdvertise: "sip.example.net:5080", RTPTimeout: 45 * time.Second, Ringback: "off"}, slog.New(slog.DiscardHandler))
+		SIPAdvertise: "sip.example.net:5080", RTPTimeout: 45 * time.Second, Ringback: "off", MaskLookahead: 40 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tc.Advertise != "sip.example.net:5080" || tc.RTPTimeout != 45*time.Second {
-		t.Fatalf("advertise %q, rtp timeout %v", tc.Advertise, tc.RTPTimeout)
+	if tc.Advertise != "sip.example.net:5080" || tc.RTPTimeout != 45*time.Second || tc.MaskLookahead != 40*time.Millisecond {
+		t.Fatalf("advertise %q, rtp timeout %v, mask look-ahead %v", tc.Advertise, tc.RTPTimeout, tc.MaskLookahead)
 	}
 }
 

@@ -58,6 +58,10 @@ type Options struct {
 	Mode  mask.Mode // what replaces a key press
 	Force bool      // overwrite existing outputs
 	Proof bool      // check each output and write its proof beside it (ProofPath)
+	// Lookahead is the Masker's delay (0: mask.DefaultLookahead, 20 ms;
+	// else as mask.CheckLookahead takes it), to scrub as a server with the
+	// same mask-lookahead setting masks live calls.
+	Lookahead time.Duration
 }
 
 // ProofPath is where the proof of the output out goes: OUT.wav.proof.json.
@@ -97,6 +101,12 @@ type keyPress struct {
 // all channels merged. progress, if not nil, is called with the number of
 // input bytes read since its last call.
 func File(ctx context.Context, in, out, digits string, opts Options, progress func(int64)) (Result, error) {
+	if opts.Lookahead == 0 {
+		opts.Lookahead = mask.DefaultLookahead
+	}
+	if err := mask.CheckLookahead(opts.Lookahead); err != nil {
+		return Result{}, fmt.Errorf("scrub: %w", err)
+	}
 	proofPath := ""
 	if opts.Proof {
 		proofPath = ProofPath(out)
@@ -143,7 +153,7 @@ func File(ctx context.Context, in, out, digits string, opts Options, progress fu
 	if err != nil {
 		return res, fmt.Errorf("%s: cannot write the output: %w", out, err)
 	}
-	keys, frames, lookahead, err := stream(ctx, wr, ww, h.Channels, opts.Mode)
+	keys, frames, lookahead, err := stream(ctx, wr, ww, h.Channels, opts.Mode, opts.Lookahead)
 	res.Frames, res.Lookahead, res.KeyPresses = frames, lookahead, len(keys)
 	switch {
 	case errors.Is(err, errWrite):
@@ -236,7 +246,7 @@ func (e writeError) Unwrap() error { return e.err }
 // stream runs every frame of r through one Masker per channel into w. It
 // returns the key presses found (sorted by start), the input length in
 // samples per channel and the look-ahead.
-func stream(ctx context.Context, r *wav.Reader, w *wav.Writer, channels int, mode mask.Mode) ([]keyPress, int64, time.Duration, error) {
+func stream(ctx context.Context, r *wav.Reader, w *wav.Writer, channels int, mode mask.Mode, la time.Duration) ([]keyPress, int64, time.Duration, error) {
 	const n = mask.FrameSamples
 	var (
 		keys    []keyPress
@@ -244,7 +254,7 @@ func stream(ctx context.Context, r *wav.Reader, w *wav.Writer, channels int, mod
 		maskers = make([]*mask.Masker, channels)
 	)
 	for c := range maskers {
-		maskers[c] = mask.New(mask.WithMode(mode), mask.WithKeyEvents(func(ev dtmf.Event) {
+		maskers[c] = mask.New(mask.WithMode(mode), mask.WithLookahead(la), mask.WithKeyEvents(func(ev dtmf.Event) {
 			switch ev.Phase {
 			case dtmf.KeyDown:
 				e := ev

@@ -225,7 +225,7 @@ func (c *Call) Answer(out func(frame []byte), keys func(dtmf.Event)) error {
 // startLeg makes the call's Masker and caller leg: from now on the far
 // end's audio goes through the Masker to out. Called with mu held.
 func (c *Call) startLeg(out func(frame []byte), keys func(dtmf.Event)) error {
-	c.masker = mask.New(mask.WithKeyEvents(keys))
+	c.masker = mask.New(mask.WithKeyEvents(keys), mask.WithLookahead(c.t.cfg.MaskLookahead))
 	if m := c.t.cfg.Metrics; m != nil {
 		// The frame going out now holds audio that arrived one look-ahead
 		// before the packet being handled.

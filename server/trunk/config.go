@@ -102,6 +102,11 @@ type Config struct {
 	// on hold): a caller that vanished without BYE (the rtp-timeout
 	// setting; 0: never).
 	RTPTimeout time.Duration
+	// MaskLookahead is the delay of each call's Masker (the mask-lookahead
+	// setting; 0: mask.DefaultLookahead, 20 ms): a longer one masks more
+	// of a tone whose onset is blurred by speech, and delays the caller's
+	// audio that much more (docs/operating.md has the measurements).
+	MaskLookahead time.Duration
 	// minSE is the shortest RFC 4028 session interval taken (default
 	// 90 s, the RFC's floor; tests shorten it).
 	minSE time.Duration

@@ -3,6 +3,7 @@ package trunk
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,15 +17,28 @@ import (
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/server/callerleg"
 )
 
 // TestSippInBandKeysAreMasked: sipp streams 8 s of the corpus's nominal
 // case (speech and key presses, in-band) as the caller; what the trunk
 // gives out is judged with the corpus measures, and each key is reported
-// once with its digit.
+// once with its digit; at the default 20 ms look-ahead and at the
+// mask-lookahead setting's 40 ms, whose added latency is 20 ms more.
 func TestSippInBandKeysAreMasked(t *testing.T) {
 	t.Parallel() // a trunk, ports and peer of its own, and no log it reads
+	for _, la := range []time.Duration{0, 40 * time.Millisecond} {
+		t.Run(fmt.Sprintf("look-ahead %v", max(la, mask.DefaultLookahead)), func(t *testing.T) {
+			t.Parallel()
+			sippInBandKeys(t, la)
+		})
+	}
+}
+
+// sippInBandKeys is TestSippInBandKeysAreMasked with the trunk's
+// MaskLookahead la (0: the default).
+func sippInBandKeys(t *testing.T, la time.Duration) {
 	bin := sipptest.Sipp(t)
 	// 8 s from 4.5 s: several key presses between sentences.
 	in, tones := sipptest.Excerpt(t, "nominal", 36000, 64000)
@@ -47,7 +61,7 @@ func TestSippInBandKeysAreMasked(t *testing.T) {
 	var out []byte
 	var keys []dtmf.Event
 	lat := &latencies{}
-	addr, got := startTrunkWith(t, lat, func(got *answered, call *Call) {
+	addr, got, _ := startTrunkCfg(t, Config{Metrics: lat, MaskLookahead: la}, func(got *answered, call *Call) {
 		_ = call.Answer(func(f []byte) {
 			got.mu.Lock()
 			out = append(out, f...)
@@ -115,8 +129,9 @@ func TestSippInBandKeysAreMasked(t *testing.T) {
 	slices.Sort(d)
 	p50, p99 := d[len(d)/2], d[len(d)*99/100]
 	t.Logf("added latency over %d frames: p50 %v, p99 %v", len(d), p50, p99)
-	if p50 < 20*time.Millisecond || p99 > 60*time.Millisecond {
-		t.Errorf("added latency p50 %v p99 %v: want the 20 ms look-ahead and well under 60 ms", p50, p99)
+	la = max(la, mask.DefaultLookahead)
+	if p50 < la || p99 > la+40*time.Millisecond {
+		t.Errorf("added latency p50 %v p99 %v: want the %v look-ahead and well under %v", p50, p99, la, la+40*time.Millisecond)
 	}
 	// Independent detectors find nothing in what was given out.
 	for _, d := range maskscore.Detectors() {

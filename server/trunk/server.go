@@ -20,6 +20,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/server/sdpneg"
 	"github.com/hushphone/hushphone/server/trunk/rtpstream"
 )
@@ -96,6 +97,12 @@ func New(cfg Config) (*Trunk, error) {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaskLookahead == 0 {
+		cfg.MaskLookahead = mask.DefaultLookahead
+	}
+	if err := mask.CheckLookahead(cfg.MaskLookahead); err != nil {
+		return nil, fmt.Errorf("%w: the mask-lookahead setting: %w", ErrConfig, err)
 	}
 	if cfg.RTPPortMax < cfg.RTPPortMin || (cfg.RTPPortMin == 0) != (cfg.RTPPortMax == 0) {
 		return nil, fmt.Errorf("%w: the rtp-ports setting %d-%d: set both, MIN up to MAX", ErrConfig, cfg.RTPPortMin, cfg.RTPPortMax)

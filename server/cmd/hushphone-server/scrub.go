@@ -18,10 +18,9 @@ import (
 )
 
 func scrubHelp(w io.Writer) {
-	la := mask.New().Lookahead()
 	_, _ = fmt.Fprintf(w, `Usage:
-  %[1]s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode MODE] [--proof] [--force]
-  %[1]s scrub --in DIR --out DIR [--digits DIR] [--mode MODE] [--proof] [--force] [--jobs N]
+  %[1]s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode MODE] [--lookahead D] [--proof] [--force]
+  %[1]s scrub --in DIR --out DIR [--digits DIR] [--mode MODE] [--lookahead D] [--proof] [--force] [--jobs N]
 
 Masks every key press (DTMF tone) in recorded calls, with the same streaming
 masker that masks live calls, and writes what a listener on the live call
@@ -29,8 +28,9 @@ hears: every key press replaced by one flat tone, the same for every key
 (or by silence, or comfort noise: see --mode).
 
 The output has the input's sample rate, encoding and channels, and is
-delayed by the masker's look-ahead: it starts with %[2]v of silence and is
-%[2]v longer than the input. Each channel of a stereo file is masked on its own.
+delayed by the masker's look-ahead (%[2]v unless --lookahead says
+otherwise): it starts with that much silence and is that much longer than
+the input. Each channel of a stereo file is masked on its own.
 
 Input: 8 kHz WAV files, 16-bit PCM, mu-law or A-law, mono or stereo.
 Other rates or sample sizes: convert first, e.g.
@@ -58,6 +58,9 @@ Flags:
                   written readable by their owner only). Digits are never
                   printed anywhere else.
   --mode MODE     what replaces a key press: tone (default), silence, noise
+  --lookahead D   the masker's look-ahead, %[3]v to %[4]v in steps of %[5]v
+                  (default %[2]v, as the server's mask-lookahead setting):
+                  longer masks more of a key press begun under loud speech
   --proof         check each output with an independent detector (spandsp's
                   dtmf_rx, as verify does) and write its masking proof
                   beside it, OUT.wav.proof.json: one line of JSON with the
@@ -81,7 +84,7 @@ Examples:
   %[1]s scrub --in call.wav --out call-scrubbed.wav --digits call.digits
   %[1]s scrub --in recordings/ --out scrubbed/ --mode silence
   %[1]s scrub --in recordings/ --out scrubbed/ --proof
-`, prog, la)
+`, prog, mask.DefaultLookahead, mask.MinLookahead, mask.MaxLookahead, mask.LookaheadStep)
 }
 
 func runScrub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -91,13 +94,14 @@ func runScrub(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	out := fs.String("out", "", "")
 	digits := fs.String("digits", "", "")
 	modeName := fs.String("mode", "tone", "")
+	lookahead := fs.Duration("lookahead", mask.DefaultLookahead, "")
 	force := fs.Bool("force", false, "")
 	withProof := fs.Bool("proof", false, "")
 	jobs := fs.Int("jobs", 0, "")
 
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "%s scrub: %s\n", prog, fmt.Sprintf(format, a...))
-		fmt.Fprintf(stderr, "Usage: %s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode tone|silence|noise] [--proof] [--force]\n", prog)
+		fmt.Fprintf(stderr, "Usage: %s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode tone|silence|noise] [--lookahead 20ms..50ms] [--proof] [--force]\n", prog)
 		fmt.Fprintf(stderr, "Run '%s scrub --help' for more.\n", prog)
 		return exitUsage
 	}
@@ -122,7 +126,10 @@ func runScrub(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return bad("--mode %q: use tone, silence or noise", *modeName)
 	}
-	opts := scrub.Options{Mode: mode, Force: *force, Proof: *withProof}
+	if err := mask.CheckLookahead(*lookahead); err != nil {
+		return bad("--lookahead %v: use %v to %v in steps of %v", *lookahead, mask.MinLookahead, mask.MaxLookahead, mask.LookaheadStep)
+	}
+	opts := scrub.Options{Mode: mode, Force: *force, Proof: *withProof, Lookahead: *lookahead}
 
 	info, err := os.Stat(*in)
 	if err != nil {
