@@ -12,8 +12,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
+	"log"
 	"math/big"
 	"net"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -104,4 +109,27 @@ func (c *Cert) ServerConfig() *tls.Config {
 // ClientConfig is a TLS client configuration that trusts the authority.
 func (c *Cert) ClientConfig() *tls.Config {
 	return &tls.Config{RootCAs: c.Pool, MinVersion: tls.VersionTLS12}
+}
+
+// HTTPSFront puts an HTTPS reverse proxy in front of the server at
+// backend (the API and the WebSocket), with a fresh Cert: the clients'
+// side of a server behind TLS with a private CA. It returns the CA's
+// certificate (PEM, as a client is given it) and the front's https URL;
+// the front stops when the test ends.
+func HTTPSFront(t testing.TB, backend string) (caPEM []byte, frontURL string) {
+	t.Helper()
+	target, err := url.Parse(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(t)
+	if caPEM, err = os.ReadFile(c.CAFile); err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	front.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	front.TLS = c.ServerConfig()
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	return caPEM, front.URL
 }
