@@ -353,16 +353,16 @@ func readToken(path string) ([]byte, error) {
 	return b, nil
 }
 
-// private checks that group and others cannot read the file that setting
-// names: it holds a secret. Its errors wrap sentinel.
+// private checks that group and others have no access to the file that
+// setting names (checkSecretMode, as for every secret file): it holds a
+// secret. Its errors wrap sentinel and ErrSecretFile.
 func private(path, setting string, sentinel error) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("%w: the %s file: %w", sentinel, setting, err)
 	}
-	if fi.Mode().Perm()&0o044 != 0 {
-		return fmt.Errorf("%w: the %s file %s can be read by group or others (mode %04o): it holds a secret; chmod 600 it",
-			sentinel, setting, path, fi.Mode().Perm())
+	if err := checkSecretMode(setting, path, fi); err != nil {
+		return fmt.Errorf("%w: %w", sentinel, err)
 	}
 	return nil
 }
