@@ -1,45 +1,19 @@
 package securemem
 
 import (
-	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"unsafe"
 
+	"github.com/hushphone/hushphone/internal/testing/smaps"
+
 	"golang.org/x/sys/unix"
 )
 
-// vmFlags returns the VmFlags of the mapping in /proc/self/smaps that
-// holds addr.
-func vmFlags(t *testing.T, addr uintptr) []string {
-	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	in := false
-	for sc.Scan() {
-		line := sc.Text()
-		var lo, hi uintptr
-		if n, _ := fmt.Sscanf(line, "%x-%x", &lo, &hi); n == 2 && strings.Contains(line, " ") && !strings.HasSuffix(strings.Fields(line)[0], ":") {
-			in = lo <= addr && addr < hi
-			continue
-		}
-		if in && strings.HasPrefix(line, "VmFlags:") {
-			return strings.Fields(strings.TrimPrefix(line, "VmFlags:"))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	t.Fatalf("no mapping in /proc/self/smaps holds %#x", addr)
-	return nil
-}
+// vmFlags returns the VmFlags of the mapping that holds addr.
+func vmFlags(t *testing.T, addr uintptr) []string { return smaps.Flags(t, addr) }
 
 func has(flags []string, f string) bool {
 	for _, g := range flags {

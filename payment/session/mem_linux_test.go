@@ -1,42 +1,19 @@
 package session
 
 import (
-	"bufio"
-	"fmt"
-	"os"
 	"slices"
-	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/hushphone/hushphone/internal/testing/smaps"
 
 	"github.com/hushphone/hushphone/payment/securemem"
 )
 
-// pageFlags returns the VmFlags of the mapping in /proc/self/smaps that
-// holds b's first byte.
+// pageFlags returns the VmFlags of the mapping that holds b's first byte.
 func pageFlags(t *testing.T, b []byte) []string {
 	t.Helper()
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	in := false
-	for sc.Scan() {
-		line := sc.Text()
-		var lo, hi uintptr
-		if n, _ := fmt.Sscanf(line, "%x-%x", &lo, &hi); n == 2 {
-			in = lo <= addr && addr < hi
-			continue
-		}
-		if in && strings.HasPrefix(line, "VmFlags:") {
-			return strings.Fields(strings.TrimPrefix(line, "VmFlags:"))
-		}
-	}
-	t.Fatalf("no mapping holds %#x", addr)
-	return nil
+	return smaps.Flags(t, uintptr(unsafe.Pointer(unsafe.SliceData(b))))
 }
 
 // TestDigitsOutOfCoreDumps: the fields' digits, and the copy Card hands
