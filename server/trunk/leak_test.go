@@ -2,6 +2,7 @@ package trunk
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -75,4 +76,78 @@ func TestServeStopsEverything(t *testing.T) {
 		t.Fatal("Serve did not return")
 	}
 	goleak.VerifyNone(t, before)
+}
+
+// TestRequestsDuringShutdownLeaveNothing: requests that keep arriving
+// while Serve ends (a peer's retransmissions, its ACKs and BYEs, anyone's
+// OPTIONS) must not leave a socket behind. sipgo hands each request to a
+// goroutine of its own and, when the socket it came in on has already
+// been let go, opens a new one to answer from, which nobody would close.
+func TestRequestsDuringShutdownLeaveNothing(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	for round := range 5 {
+		tr, err := New(Config{SIPAddr: "127.0.0.1:" + strconv.Itoa(freePort(t)), OnCall: func(*Call) {}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := tr.Listen(ctx); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- tr.Serve(ctx) }()
+		<-tr.serving
+		stop := make(chan struct{})
+		flooded := make(chan struct{})
+		go func() {
+			defer close(flooded)
+			floodOptions(t, tr.cfg.SIPAddr, stop)
+		}()
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+		select {
+		case err := <-served:
+			if err != nil {
+				t.Fatalf("round %d: Serve: %v", round, err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("round %d: Serve did not return", round)
+		}
+		close(stop)
+		<-flooded
+	}
+	goleak.VerifyNone(t, before)
+}
+
+// floodOptions sends OPTIONS to addr from a few sockets, each with a Via
+// naming a port nobody listens on, as fast as it can until stop.
+func floodOptions(t *testing.T, addr string, stop <-chan struct{}) {
+	var conns []net.Conn
+	for range 4 {
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		c := conns[i%len(conns)]
+		msg := "OPTIONS sip:hushphone@" + addr + " SIP/2.0\r\n" +
+			"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-flood" + strconv.Itoa(i) + "\r\n" +
+			"From: <sip:flood@127.0.0.1>;tag=f" + strconv.Itoa(i) + "\r\n" +
+			"To: <sip:hushphone@" + addr + ">\r\n" +
+			"Call-ID: flood-" + strconv.Itoa(i) + "\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+		_, _ = c.Write([]byte(msg))
+		if i%64 == 63 {
+			time.Sleep(time.Millisecond)
+		}
+	}
 }

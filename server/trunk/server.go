@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -241,16 +242,28 @@ func (t *Trunk) Listen(ctx context.Context) error {
 
 // readyConn closes ready when sipgo first reads the SIP socket: it has
 // registered the socket by then, so that Dial's requests go out from it.
+// Once deaf, it drops whatever arrives: see Serve.
 type readyConn struct {
 	net.PacketConn
 	once  sync.Once
 	ready chan struct{}
+	deaf  atomic.Bool
 }
 
 func (r *readyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	r.once.Do(func() { close(r.ready) })
-	return r.PacketConn.ReadFrom(b) //nolint:wrapcheck // a net.PacketConn's own errors
+	for {
+		n, addr, err := r.PacketConn.ReadFrom(b)
+		if err != nil || !r.deaf.Load() {
+			return n, addr, err //nolint:wrapcheck // a net.PacketConn's own errors
+		}
+	}
 }
+
+// deafSettle is how long Serve lets requests already read reach their
+// transactions, after it stops reading new ones and before it closes the
+// SIP socket.
+const deafSettle = 50 * time.Millisecond
 
 // ListenAndServe is Listen, then Serve.
 func (t *Trunk) ListenAndServe(ctx context.Context) error {
@@ -270,7 +283,8 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 3)
-	go func() { errs <- t.srv.ServeUDP(&readyConn{PacketConn: t.udp, ready: t.serving}) }()
+	udp := &readyConn{PacketConn: t.udp, ready: t.serving}
+	go func() { errs <- t.srv.ServeUDP(udp) }()
 	go func() { errs <- t.srv.ServeTCP(t.tcp) }()
 	serving := 2 // the goroutines above, until each has sent on errs
 	if t.tls != nil {
@@ -309,6 +323,13 @@ func (t *Trunk) Serve(ctx context.Context) error {
 	case <-grace.C:
 	}
 	grace.Stop()
+	// sipgo answers each request from a goroutine of its own, which, when
+	// the socket the request came in on is no longer registered, opens a
+	// new one that nobody would close. So: stop taking requests, give
+	// those already read a moment to find the socket, close it, and close
+	// the UA again at the end, for any such socket opened meanwhile.
+	udp.deaf.Store(true)
+	time.Sleep(deafSettle)
 	_ = t.udp.Close()
 	_ = t.tcp.Close()
 	if t.tls != nil {
@@ -321,6 +342,7 @@ func (t *Trunk) Serve(ctx context.Context) error {
 		// say so.
 		t.log.Debug("trunk: SIP listener closed", "err", <-errs)
 	}
+	_ = t.ua.Close()
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("%w: %w", ErrSIP, err)
 	}
