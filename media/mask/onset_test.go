@@ -356,7 +356,10 @@ func onsetLookahead(t testing.TB) time.Duration {
 //     when the background stops at the onset, at every level, or when it is
 //     24 dB or more under the tone, in every placement;
 //   - where the background stops at the onset, no report is extra and the
-//     independent detectors find nothing beyond the background alone.
+//     independent detectors find nothing beyond the background alone;
+//   - with the background 6 dB under the tone (around or from the onset),
+//     at most 23 % of the tones leak over -40 dB (150 of 704 over 8 seeds;
+//     310 before the detector's test for a pure pair under other sound).
 //
 // What does not hold yet (tones under speech 18 dB or less below them
 // masked late or not at all, speech near tones in music and babble cut) is
@@ -404,6 +407,26 @@ func TestSpeechOnset(t *testing.T) {
 		}
 	}
 	t.Logf("%d tones leak, let a sample through or lose speech near them (the first 40):\n%s", len(worst), strings.Join(worst[:min(len(worst), 40)], "\n"))
+
+	// With the background 6 dB under the tone, not yet every tone is
+	// masked, but the detector's test for a pure pair under other sound
+	// (dtmf's onSharePure) masks most: over 8 seeds, 150 of 704 tones leak
+	// over -40 dB with it, 310 without. This bound (about 23 %) keeps it.
+	leaky, at6 := 0, 0
+	for _, r := range res {
+		for _, ot := range r.tones {
+			if ot.press.LevelDB == -6 && r.c.Placement != dtmfgen.PlaceBefore {
+				at6++
+				if ot.leakDB > maskscore.MaxLeakDB {
+					leaky++
+				}
+			}
+		}
+	}
+	t.Logf("background 6 dB under the tone: %d of %d tones leak over %.0f dB", leaky, at6, maskscore.MaxLeakDB)
+	if leaky*100 > at6*23 {
+		t.Errorf("background 6 dB under the tone: %d of %d tones leak over %.0f dB, want at most 23 %%", leaky, at6, maskscore.MaxLeakDB)
+	}
 }
 
 // TestTalkOffRecordedVoices: on each recorded human voice (a minute each,
