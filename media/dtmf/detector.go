@@ -79,8 +79,9 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     did let an espeak-ng vowel through, whose 4th and 7th harmonics sat
 //     on 852 and 1477 Hz. Masking so begun is tentative: it stops at once,
 //     with no tail, at the first window where either tone's level moves
-//     more than 3 dB from where it began (harmonics glide, a key press
-//     holds its level), until a window passes the plain test.
+//     more than 3 dB from where it began (a voice's harmonics rise and
+//     fall with its formants, a key press holds its level), until a window
+//     passes the plain test or is strong.
 //   - strong: shape and 85 %: counts towards reporting the tone being
 //     followed. A valid tone's noise or speech is at least 15 dB under it,
 //     so its whole windows measure 0.9 and more; the 85 % marks a window
@@ -495,8 +496,11 @@ func (d *Detector) decide() BlockResult {
 	holds := e > 0 && qlo >= holdMin && qhi >= holdMin && qlo+qhi >= e*holdShare
 	if d.tentative {
 		switch {
-		case g&gradeOn != 0 && g&gradeTentative == 0 && lo == d.lo && hi == d.hi:
-			d.tentative = false // a key press by every test now
+		case g&(gradeOn|gradeStrong) != 0 && g&gradeTentative == 0 && lo == d.lo && hi == d.hi:
+			// A key press by the plain tests now. (A tentative tone is
+			// never reported: a report needs a strong window, which ends
+			// the tentative state first.)
+			d.tentative = false
 		case !holds || !steadyLevel(qlo, d.refL) || !steadyLevel(qhi, d.refH):
 			// Begun as a pure pair under other sound, it did not keep its
 			// levels: a voice's harmonics, not a key press. Stop at once.
