@@ -20,6 +20,7 @@ import (
 	"github.com/hushphone/hushphone/internal/testing/maskscore"
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/wav"
 	"github.com/hushphone/hushphone/protocol"
@@ -239,14 +240,6 @@ func (r *payRun) states() string {
 // not inside longer digit runs). It also runs the three independent DTMF
 // detectors over every recording and the agent's audio: no key may be
 // found in them.
-// timestamp matches a date and time as the log, the database and the
-// messages write them (RFC 3339, or SQLite's with a space), which the
-// search for the short card data (the expiry, the security code) leaves
-// out: they are the clock's, not data, and a millisecond of .737 is no
-// security code. (The payment's start time, in the log, the audit row and
-// both users' messages, once made all four searches fail at once.)
-var timestamp = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})?`)
-
 func searchCardData(t *testing.T, run *payRun, srv *stacktest.Stack, agentRec, pan string, short ...string) {
 	t.Helper()
 	var pats []*regexp.Regexp
@@ -266,7 +259,7 @@ func searchCardData(t *testing.T, run *payRun, srv *stacktest.Stack, agentRec, p
 		if !text {
 			return
 		}
-		b = timestamp.ReplaceAll(b, []byte("T"))
+		b = testkit.Timestamp.ReplaceAll(b, []byte("T")) // the clock's, not data
 		for i, p := range bounded {
 			if loc := p.FindIndex(b); loc != nil {
 				// What is around it, the match itself left out, says where

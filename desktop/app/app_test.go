@@ -17,6 +17,7 @@ import (
 
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
+	"github.com/hushphone/hushphone/internal/testing/testkit"
 	"github.com/hushphone/hushphone/media/g711"
 )
 
@@ -239,8 +240,12 @@ func TestCallWithPayment(t *testing.T) {
 			t.Fatal("the card number is in what the app emitted or saved")
 		}
 	}
-	if strings.Contains(all.String(), "0931") || strings.Contains(all.String(), `"737"`) {
-		t.Fatal("the expiry or security code is in what the app emitted or saved")
+	// As numbers of their own: timestamps' fractions and the sound levels
+	// may hold the same digits.
+	for _, short := range []string{"0931", "737"} {
+		if testkit.FindShort([]byte(all.String()), short) != nil {
+			t.Fatal("the expiry or security code is in what the app emitted or saved")
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ package testkit
 
 import (
 	"bytes"
+	"regexp"
 	"sync"
 	"time"
 )
@@ -49,4 +50,23 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Timestamp matches a date and time as logs, databases and JSON messages
+// write them (RFC 3339, or SQLite's with a space). The searches for short
+// card data (an expiry, a security code) leave them out: they are the
+// clock's, not data, and a fraction of a second of .737 is no security
+// code.
+var Timestamp = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:?[0-9]{2})?`)
+
+// decimal is a number with a fraction, such as a level of 0.0931.
+var decimal = regexp.MustCompile(`[0-9]*\.[0-9]+`)
+
+// FindShort reports where short card data s (an expiry, a security code)
+// stands in b as a number of its own: not inside a longer run of digits,
+// a timestamp or a decimal number. It returns nil when it is not there.
+func FindShort(b []byte, s string) []int {
+	b = Timestamp.ReplaceAll(b, []byte("T"))
+	b = decimal.ReplaceAllFunc(b, func(m []byte) []byte { return bytes.Repeat([]byte("D"), len(m)) })
+	return regexp.MustCompile(`(^|[^0-9])` + regexp.QuoteMeta(s) + `([^0-9]|$)`).FindIndex(b)
 }
