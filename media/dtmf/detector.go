@@ -92,7 +92,11 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     within 2.5 % of nominal (the specification accepts 1.5 % and rejects
 //     3.5 %).
 //   - hold: on the pair already followed, looser still, to carry masking
-//     through a tone whose window dips (speech over it, its tail).
+//     through a tone whose window dips (speech over it, its tail); but
+//     neither tone may fall 12 dB under the highest level it had, or a
+//     voice holding a quarter of the window at the two frequencies would
+//     keep masking going long after the tone (a key press keeps its level;
+//     a window holding less than a fifth of the tone's end is 14 dB down).
 var (
 	toneMin      = dbm0(-30)
 	twistLo      = ratioDB(-11)
@@ -110,6 +114,7 @@ var (
 
 	holdMin   = dbm0(-42)
 	holdShare = float32(0.25)
+	holdFall  = ratioDB(12) // how far under its highest level a followed tone may fall
 
 	// Blocks whose energy is below this (-45 dBm0, 7 dB under the weakest
 	// tone the detector follows) hold no part of a tone it would act on:
@@ -188,6 +193,8 @@ type Detector struct {
 	prevStrong bool
 	tentative  bool    // begun as a pure pair under other sound (see onSharePure)
 	refL, refH float32 // its levels when it began
+	peakL      float32 // the followed tones' highest levels
+	peakH      float32
 
 	suppressUntil int64   // blocks: no report before this block
 	offRun        int     // windows in a row holding a pair off nominal
@@ -493,7 +500,11 @@ func (d *Detector) decide() BlockResult {
 
 	// Following a tone: does the window still hold its pair?
 	qlo, qhi := p[d.lo], p[4+d.hi]
-	holds := e > 0 && qlo >= holdMin && qhi >= holdMin && qlo+qhi >= e*holdShare
+	holds := e > 0 && qlo >= holdMin && qhi >= holdMin && qlo+qhi >= e*holdShare &&
+		qlo*holdFall >= d.peakL && qhi*holdFall >= d.peakH
+	if holds {
+		d.peakL, d.peakH = max(d.peakL, qlo), max(d.peakH, qhi)
+	}
 	if d.tentative {
 		switch {
 		case g&(gradeOn|gradeStrong) != 0 && g&gradeTentative == 0 && lo == d.lo && hi == d.hi:
@@ -549,6 +560,7 @@ func steadyLevel(q, ref float32) bool { return q <= ref*tentLevel && q*tentLevel
 func (d *Detector) begin(lo, hi int) {
 	d.active, d.lo, d.hi = true, lo, hi
 	d.tentative = false
+	d.peakL, d.peakH = 0, 0
 	d.strong, d.misses, d.reported = 0, 0, false
 	d.startBlock, d.lastBlock = d.blocks, d.blocks
 	d.accRe, d.accIm, d.accN = [2]float64{}, [2]float64{}, 0
