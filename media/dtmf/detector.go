@@ -69,19 +69,21 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     audio), and fail speech and noise (which measured up to 0.89, with
 //     at least one tone off by 1.9 % or more).
 //   - on, under other sound: shape, both tones within 1.25 % of nominal,
-//     the pair holding 75 % of the window, and each tone pure (the blocks'
-//     coherent sum keeps 90 % of their power: a steady sinusoid). This
-//     catches a key press whose first whole window shares the line with
-//     speech 6 dB under it (8 seeds of recorded voices, espeak-ng, babble,
-//     music and noise: tones over -40 dB at that level 310 of 704 before,
-//     150 after), and no window of the recorded voices, nor of the
-//     generated suite's speech (seeds 1-4) or the corpus, passes it; 70 %
-//     did let an espeak-ng vowel through, whose 4th and 7th harmonics sat
-//     on 852 and 1477 Hz. Masking so begun is tentative: it stops at once,
-//     with no tail, at the first window where either tone's level moves
-//     more than 3 dB from where it began (a voice's harmonics rise and
-//     fall with its formants, a key press holds its level), until a window
-//     passes the plain test or is strong.
+//     and either the pair holding 75 % of the window with each tone pure
+//     (the blocks' coherent sum keeps 90 % of their power: a steady
+//     sinusoid), or 65 % and 80 % pure when the pair is not two harmonics
+//     of one voice (see voiced). This catches a key press whose first
+//     whole window shares the line with speech 6 dB under it (8 seeds of
+//     recorded voices, espeak-ng, babble, music and noise: tones over
+//     -40 dB at that level 310 of 704 without it, 150 with the first test
+//     alone, 102 with both), and no window of the recorded voices, nor of
+//     the generated suite's speech or the corpus, passes it; 70 % without
+//     the voice test let an espeak-ng vowel through, whose 4th and 7th
+//     harmonics sat on 852 and 1477 Hz. Masking so begun is tentative: it
+//     stops at once, with no tail, at the first window where either
+//     tone's level moves more than 3 dB from where it began (a voice's
+//     harmonics rise and fall with its formants, a key press holds its
+//     level), until a window passes the plain test or is strong.
 //   - strong: shape and 85 %: counts towards reporting the tone being
 //     followed. A valid tone's noise or speech is at least 15 dB under it,
 //     so its whole windows measure 0.9 and more; the 85 % marks a window
@@ -98,19 +100,23 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     keep masking going long after the tone (a key press keeps its level;
 //     a window holding less than a fifth of the tone's end is 14 dB down).
 var (
-	toneMin      = dbm0(-30)
-	twistLo      = ratioDB(-11)
-	twistHi      = ratioDB(7)
-	dominance    = ratioDB(6)
-	onShare      = float32(0.80)
-	onSharePure  = float32(0.75) // the same, for a pair that is pure (see pure): tentative
-	onPurity     = float32(0.90) // how pure
-	tentLevel    = ratioDB(3)    // how far a tentative pair's levels may move
-	onShareAny   = float32(0.90) // the same, for tones that measure further off (1.9 % and more)
-	offShare     = float32(0.80) // a pair off nominal (see offNominal): its share of the window,
-	offPurity    = float32(0.90) // and how much of each tone is one steady sinusoid,
-	offPairShare = float32(0.85) // and the share of the pair itself, once made up for the blocks' loss
-	strongShare  = float32(0.85)
+	toneMin     = dbm0(-30)
+	twistLo     = ratioDB(-11)
+	twistHi     = ratioDB(7)
+	dominance   = ratioDB(6)
+	onShare     = float32(0.80)
+	onSharePure = float32(0.75) // the same, for a pair that is pure (see pure): tentative
+	onPurity    = float32(0.90) // how pure
+	tentLevel   = ratioDB(3)    // how far a tentative pair's levels may move
+	// A pair that is not two harmonics of one voice (see voiced) starts
+	// masking tentatively at a lower share and purity still.
+	onShareUnvoiced  = float32(0.65)
+	onPurityUnvoiced = float32(0.80)
+	onShareAny       = float32(0.90) // the same, for tones that measure further off (1.9 % and more)
+	offShare         = float32(0.80) // a pair off nominal (see offNominal): its share of the window,
+	offPurity        = float32(0.90) // and how much of each tone is one steady sinusoid,
+	offPairShare     = float32(0.85) // and the share of the pair itself, once made up for the blocks' loss
+	strongShare      = float32(0.85)
 
 	holdMin   = dbm0(-42)
 	holdShare = float32(0.25)
@@ -196,10 +202,11 @@ type Detector struct {
 	peakL      float32 // the followed tones' highest levels
 	peakH      float32
 
-	suppressUntil int64   // blocks: no report before this block
-	offRun        int     // windows in a row holding a pair off nominal
-	lastShare     float32 // the last window's strongest pair's share
-	lastOff       float32 // and of its blocks' strongest pair (see offNominal)
+	samples       [windowBlocks][BlockSamples]int16 // the window's audio, a ring like re and im (see voiced)
+	suppressUntil int64                             // blocks: no report before this block
+	offRun        int                               // windows in a row holding a pair off nominal
+	lastShare     float32                           // the last window's strongest pair's share
+	lastOff       float32                           // and of its blocks' strongest pair (see offNominal)
 }
 
 // NewDetector returns a detector at the start of a stream.
@@ -290,6 +297,7 @@ func (d *Detector) Block(x []int16) BlockResult {
 	if d.phase++; d.phase == phasePeriod {
 		d.phase = 0
 	}
+	d.samples[d.newest] = *(*[BlockSamples]int16)(x)
 	d.analyse((*[BlockSamples]int16)(x))
 	// With no tone in hand or in sight, a window every 10 ms is enough.
 	// The window before this one held no pair worth half its energy, so
@@ -411,11 +419,11 @@ func gradeShape(pl, sl, ph, sh float32) bool {
 
 // pure reports whether the window holds, at frequencies a and b, steady
 // sinusoids: the blocks' coherent sum keeps nearly all their power.
-func (d *Detector) pure(a, b int) bool {
+func (d *Detector) pure(a, b int, purity float32) bool {
 	for _, k := range [2]int{a, b} {
 		inc := d.pow[0][k] + d.pow[1][k] + d.pow[2][k] + d.pow[3][k]
 		q, _ := d.coherentMax(k)
-		if q < onPurity*windowBlocks*inc {
+		if q < purity*windowBlocks*inc {
 			return false
 		}
 	}
@@ -455,8 +463,11 @@ func (d *Detector) decide() BlockResult {
 		d.lastShare = (pl + ph) / e
 		inner := abs8(d.bestOff[lo]-nominalOffset) <= 1 && abs8(d.bestOff[4+hi]-nominalOffset) <= 1
 		g = gradePair(pl, sl, ph, sh, e, inner)
-		if g&gradeOn == 0 && inner && pl+ph >= e*onSharePure && gradeShape(pl, sl, ph, sh) && d.pure(lo, 4+hi) {
-			g |= gradeOn | gradeTentative
+		if g&gradeOn == 0 && inner && pl+ph >= e*onShareUnvoiced && gradeShape(pl, sl, ph, sh) {
+			if pl+ph >= e*onSharePure && d.pure(lo, 4+hi, onPurity) ||
+				d.pure(lo, 4+hi, onPurityUnvoiced) && !d.voiced(lo, hi, pl, ph) {
+				g |= gradeOn | gradeTentative
+			}
 		}
 	}
 
