@@ -79,3 +79,39 @@ func TestVoicedPairIsNoKeyPress(t *testing.T) {
 		t.Fatalf("the key press under noise is first masked at block %d, want by its first whole window (block %d)", b, 400/BlockSamples+windowBlocks)
 	}
 }
+
+// TestToneHeldUnderALouderBurst: a key press with 50 ms of noise 9 dB
+// louder than it in its middle (someone speaking over it) stays masked
+// from its first block to its last, as far as a 20 ms look-ahead can
+// mask: the window's share falls under the hold's quarter, but the tone's
+// levels go on (levelHolds). Without that, masking stopped for 20 ms.
+func TestToneHeldUnderALouderBurst(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	const start, end = 400, 1600 // samples: 150 ms of key press
+	x := make([]int16, 2400)
+	a := 22860 * math.Pow(10, -10.0/20)
+	for i := range x {
+		var v float64
+		if i >= start && i < end {
+			v = a*math.Sin(2*math.Pi*852*float64(i)/SampleRate) + a*math.Sin(2*math.Pi*1336*float64(i)/SampleRate+2)
+		}
+		if i >= 800 && i < 1200 {
+			v += r.NormFloat64() * a * 2 * math.Sqrt(2) // the pair's power, +9 dB
+		}
+		x[i] = int16(max(-32768, min(32767, v)))
+	}
+	d := NewDetector()
+	masked := make([]bool, len(x)/BlockSamples)
+	for b := range masked {
+		res := d.Block(x[b*BlockSamples : (b+1)*BlockSamples])
+		// What a 20 ms look-ahead still holds: this block and the 4 before.
+		for k := max(0, b-min(res.Mask, 5)+1); k <= b && res.Mask > 0; k++ {
+			masked[k] = true
+		}
+	}
+	for b := start / BlockSamples; b < end/BlockSamples; b++ {
+		if !masked[b] {
+			t.Errorf("block %d (%d-%d ms) of the key press is not masked", b, b*5, b*5+5)
+		}
+	}
+}
