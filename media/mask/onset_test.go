@@ -358,9 +358,10 @@ func onsetLookahead(t testing.TB) time.Duration {
 //   - where the background stops at the onset, no report is extra and the
 //     independent detectors find nothing beyond the background alone;
 //   - the speech SNR outside the tones and just outside each tone's guard
-//     is 30 dB or more in every case of a voice or of noise;
+//     is 30 dB or more in every case of a voice or of noise (at the
+//     default look-ahead);
 //   - with the background 6 dB under the tone (around or from the onset),
-//     at most 16 % of the tones leak over -40 dB (102 of 704 over 8 seeds;
+//     at most 14 % of the tones leak over -40 dB (88 of 704 over 8 seeds;
 //     310 before the detector's tests for a pure pair under other sound).
 //
 // What does not hold yet (tones under speech 18 dB or less below them
@@ -416,8 +417,13 @@ func TestSpeechOnset(t *testing.T) {
 	// the tone's two frequencies kept masking going past the tone's end
 	// and its 80 ms guard (espeak-ng: -9.1 dB of speech kept just outside
 	// it). Music (whose chords are masked as pairs) and babble (one pure
-	// pair in it is masked like a key press) are left out.
+	// pair in it is masked like a key press) are left out. A longer
+	// look-ahead trades some of that speech for its reach back (50 ms:
+	// 10.9 dB just before one tone; docs/operating.md).
 	for _, r := range res {
+		if la != DefaultLookahead {
+			break
+		}
 		if strings.HasPrefix(r.c.Background, "music") || r.c.Background == "babble" {
 			continue
 		}
@@ -433,9 +439,9 @@ func TestSpeechOnset(t *testing.T) {
 
 	// With the background 6 dB under the tone, not yet every tone is
 	// masked, but the detector's tests for a pure pair under other sound
-	// (dtmf's onSharePure and onShareUnvoiced) mask most: over 8 seeds, 102
-	// of 704 tones leak over -40 dB with both, 150 with the first alone,
-	// 310 with neither. This bound (16 %) keeps it.
+	// (dtmf's onSharePure and onShareUnvoiced) and its hold by level mask
+	// most: over 8 seeds, 88 of 704 tones leak over -40 dB with all three,
+	// 150 with the first alone, 310 with none. This bound (14 %) keeps it.
 	leaky, at6 := 0, 0
 	for _, r := range res {
 		for _, ot := range r.tones {
@@ -448,8 +454,8 @@ func TestSpeechOnset(t *testing.T) {
 		}
 	}
 	t.Logf("background 6 dB under the tone: %d of %d tones leak over %.0f dB", leaky, at6, maskscore.MaxLeakDB)
-	if leaky*100 > at6*16 {
-		t.Errorf("background 6 dB under the tone: %d of %d tones leak over %.0f dB, want at most 16 %%", leaky, at6, maskscore.MaxLeakDB)
+	if leaky*100 > at6*14 {
+		t.Errorf("background 6 dB under the tone: %d of %d tones leak over %.0f dB, want at most 14 %%", leaky, at6, maskscore.MaxLeakDB)
 	}
 }
 
