@@ -71,8 +71,9 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //   - on, under other sound: shape, both tones within 1.25 % of nominal,
 //     and either the pair holding 75 % of the window with each tone pure
 //     (the blocks' coherent sum keeps 90 % of their power: a steady
-//     sinusoid), or 65 % and 80 % pure when the pair is not two harmonics
-//     of one voice (see voiced). This catches a key press whose first
+//     sinusoid; then 3 dB over the rest of its group is enough, for a note
+//     of music beside a tone at the twist limit), or 65 % and 80 % pure
+//     when the pair is not two harmonics of one voice (see voiced). This catches a key press whose first
 //     whole window shares the line with speech 6 dB under it (8 seeds of
 //     recorded voices, espeak-ng, babble, music and noise: tones over
 //     -40 dB at that level 310 of 704 without it, 150 with the first test
@@ -109,14 +110,15 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     re-tuning condition, 23, but on 16 seeds espeak-ng's harmonics then
 //     kept masking going past four tones' ends.
 var (
-	toneMin     = dbm0(-30)
-	twistLo     = ratioDB(-11)
-	twistHi     = ratioDB(7)
-	dominance   = ratioDB(6)
-	onShare     = float32(0.80)
-	onSharePure = float32(0.75) // the same, for a pair that is pure (see pure): tentative
-	onPurity    = float32(0.90) // how pure
-	tentLevel   = ratioDB(3)    // how far a tentative pair's levels may move
+	toneMin       = dbm0(-30)
+	twistLo       = ratioDB(-11)
+	twistHi       = ratioDB(7)
+	dominance     = ratioDB(6)
+	dominancePure = ratioDB(3) // the same, for a pair that is pure (see onSharePure)
+	onShare       = float32(0.80)
+	onSharePure   = float32(0.75) // the same, for a pair that is pure (see pure): tentative
+	onPurity      = float32(0.90) // how pure
+	tentLevel     = ratioDB(3)    // how far a tentative pair's levels may move
 	// A pair that is not two harmonics of one voice (see voiced) starts
 	// masking tentatively at a lower share and purity still.
 	onShareUnvoiced  = float32(0.65)
@@ -430,9 +432,12 @@ func gradePair(pl, sl, ph, sh, e float32, inner bool) grade {
 
 // gradeShape: both tones loud enough, inside the twist, each standing out
 // of its group.
-func gradeShape(pl, sl, ph, sh float32) bool {
+func gradeShape(pl, sl, ph, sh float32) bool { return shapeWith(pl, sl, ph, sh, dominance) }
+
+// shapeWith is gradeShape with the dominance dom.
+func shapeWith(pl, sl, ph, sh, dom float32) bool {
 	return pl >= toneMin && ph >= toneMin && ph >= pl*twistLo && ph <= pl*twistHi &&
-		pl >= sl*dominance && ph >= sh*dominance
+		pl >= sl*dom && ph >= sh*dom
 }
 
 // pure reports whether the window holds, at frequencies a and b, steady
@@ -481,9 +486,9 @@ func (d *Detector) decide() BlockResult {
 		d.lastShare = (pl + ph) / e
 		inner := abs8(d.bestOff[lo]-nominalOffset) <= 1 && abs8(d.bestOff[4+hi]-nominalOffset) <= 1
 		g = gradePair(pl, sl, ph, sh, e, inner)
-		if g&gradeOn == 0 && inner && pl+ph >= e*onShareUnvoiced && gradeShape(pl, sl, ph, sh) {
+		if g&gradeOn == 0 && inner && pl+ph >= e*onShareUnvoiced && shapeWith(pl, sl, ph, sh, dominancePure) {
 			if pl+ph >= e*onSharePure && d.pure(lo, 4+hi, onPurity) ||
-				d.pure(lo, 4+hi, onPurityUnvoiced) && !d.voiced(lo, hi, pl, ph) {
+				gradeShape(pl, sl, ph, sh) && d.pure(lo, 4+hi, onPurityUnvoiced) && !d.voiced(lo, hi, pl, ph) {
 				g |= gradeOn | gradeTentative
 			}
 		}
