@@ -108,7 +108,11 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     in a row (see levelHolds). On the onset suite (8 seeds) this took
 //     the tones let out before their end from 52 to 26; without the
 //     re-tuning condition, 23, but on 16 seeds espeak-ng's harmonics then
-//     kept masking going past four tones' ends.
+//     kept masking going past four tones' ends. A tone let go all the
+//     same is taken up again (masked back as far as can be) when, within
+//     100 ms and with no window between in which its pair fell 12 dB under
+//     it (a gap: the next press of the same key), a window holds the same
+//     pair at the hold's share and at the levels it had (see resumes).
 var (
 	toneMin       = dbm0(-30)
 	twistLo       = ratioDB(-11)
@@ -156,6 +160,8 @@ const (
 	levelRunMax = 10
 	// levelOneRunMax of them at most by one tone's level.
 	levelOneRunMax = 4
+	// resumeBlocks: a tone let go may be taken up again this long after.
+	resumeBlocks = 20
 	// strongCount windows (5 ms apart) must be strong for a key press: a
 	// 40 ms tone gives 4 or more, a 23 ms tone at most 2.
 	strongCount = 4
@@ -218,8 +224,10 @@ type Detector struct {
 	refL, refH float32 // its levels when it began
 	peakL      float32 // the followed tones' highest levels
 	peakH      float32
-	levelRun   int  // windows in a row held by their levels alone (see levelHolds)
-	refOffL    int8 // and the re-tuning offsets they measured at
+	levelRun   int      // windows in a row held by their levels alone (see levelHolds)
+	noReport   bool     // resumed after a report (see resumes): not reported again
+	last       lastTone // the tone last let go
+	refOffL    int8     // and the re-tuning offsets they measured at
 	refOffH    int8
 
 	samples       [windowBlocks][BlockSamples]int16 // the window's audio, a ring like re and im (see voiced)
@@ -513,10 +521,21 @@ func (d *Detector) decide() BlockResult {
 		res = d.finish()
 	}
 	if !d.active {
+		if l := &d.last; l.set && !l.broken && (e == 0 || p[l.lo]*holdFall < l.refL || p[4+l.hi]*holdFall < l.refH) {
+			l.broken = true // a gap: what comes next is another press
+		}
 		if g&gradeOn != 0 {
 			d.begin(lo, hi)
 			d.tentative, d.refL, d.refH = g&gradeTentative != 0, pl, ph
 			d.refOffL, d.refOffH = d.bestOff[lo], d.bestOff[4+hi]
+			res.Mask = MaskBackBlocks + 1
+		} else if e > 0 && d.resumes(lo, hi, pl, ph, e) {
+			// The tone let go a moment ago is back, as it was: speech
+			// over it had hidden it. Mask it again, as far back as can be.
+			last := d.last
+			d.begin(lo, hi)
+			d.refL, d.refH, d.refOffL, d.refOffH = last.refL, last.refH, last.offL, last.offH
+			d.noReport = last.reported
 			res.Mask = MaskBackBlocks + 1
 		} else if d.tail > 0 {
 			d.tail--
@@ -576,7 +595,7 @@ func (d *Detector) decide() BlockResult {
 			d.refL, d.refH = qlo, qhi // the tone's levels with little else
 			d.refOffL, d.refOffH = d.bestOff[d.lo], d.bestOff[4+d.hi]
 			d.strongWindow(&p)
-			if !d.reported && d.strong >= strongCount && d.blocks >= d.suppressUntil && d.onFrequency() {
+			if !d.reported && !d.noReport && d.strong >= strongCount && d.blocks >= d.suppressUntil && d.onFrequency() {
 				d.reported = true
 				res.HasEvent = true
 				res.Event = Event{
@@ -621,7 +640,7 @@ func steadyLevel(q, ref float32) bool { return q <= ref*tentLevel && q*tentLevel
 func (d *Detector) begin(lo, hi int) {
 	d.active, d.lo, d.hi = true, lo, hi
 	d.tentative = false
-	d.peakL, d.peakH, d.levelRun = 0, 0, 0
+	d.peakL, d.peakH, d.levelRun, d.noReport = 0, 0, 0, false
 	d.strong, d.misses, d.reported = 0, 0, false
 	d.startBlock, d.lastBlock = d.blocks, d.blocks
 	d.accRe, d.accIm, d.accN = [2]float64{}, [2]float64{}, 0
@@ -704,9 +723,34 @@ func (d *Detector) finish() BlockResult {
 			Start: d.startTime(), End: d.endTime(),
 		}
 	}
+	d.last = lastTone{lo: d.lo, hi: d.hi, refL: d.refL, refH: d.refH, offL: d.refOffL, offH: d.refOffH,
+		end: d.blocks, reported: d.reported || d.noReport, set: true}
 	d.active, d.reported = false, false
 	d.tail = tailBlocks
 	return res
+}
+
+// lastTone is what the detector remembers of the tone it last let go.
+type lastTone struct {
+	lo, hi     int
+	refL, refH float32
+	offL, offH int8
+	end        int64 // block
+	reported   bool
+	set        bool
+	broken     bool // a window since held the pair 12 dB or more under it
+}
+
+// resumes reports whether the window's best pair (lo, hi, its powers pl
+// and ph, of e) is the tone let go less than resumeBlocks ago, back as it
+// was: the same pair, the hold's share, its levels within levelBoth of
+// that tone's and measured within one re-tuning step of where they were.
+func (d *Detector) resumes(lo, hi int, pl, ph, e float32) bool {
+	l := &d.last
+	near := func(q, ref float32) bool { return q <= ref*levelBoth && q*levelBoth >= ref }
+	return l.set && !l.broken && d.blocks-l.end <= resumeBlocks && lo == l.lo && hi == l.hi &&
+		pl >= holdMin && ph >= holdMin && pl+ph >= e*holdShare && near(pl, l.refL) && near(ph, l.refH) &&
+		abs8(d.bestOff[lo]-l.offL) <= 1 && abs8(d.bestOff[4+hi]-l.offH) <= 1
 }
 
 func blocksToDuration(b int64) time.Duration {
