@@ -73,12 +73,13 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     (the blocks' coherent sum keeps 90 % of their power: a steady
 //     sinusoid; then 3 dB over the rest of its group is enough, for a note
 //     of music beside a tone at the twist limit), or 65 % and 80 % pure
-//     when the pair is not two harmonics of one voice (see voiced). This catches a key press whose first
-//     whole window shares the line with speech 6 dB under it (8 seeds of
-//     recorded voices, espeak-ng, babble, music and noise: tones over
-//     -40 dB at that level 310 of 704 without it, 150 with the first test
-//     alone, 102 with both), and no window of the recorded voices, nor of
-//     the generated suite's speech or the corpus, passes it; 70 % without
+//     when the pair is not two harmonics of one voice (see voiced). This
+//     catches a key press whose first whole window shares the line with
+//     speech 6 dB under it (8 seeds of recorded voices, espeak-ng, babble,
+//     music and noise: tones over -40 dB at that level 310 of 704 without
+//     these tests, 150 with the first alone, 102 with both, 83 with the
+//     hold's changes below), and no window of the recorded voices, nor of
+//     the generated suite's speech or the corpus, passes them; 70 % without
 //     the voice test let an espeak-ng vowel through, whose 4th and 7th
 //     harmonics sat on 852 and 1477 Hz. Masking so begun is tentative: it
 //     stops at once, with no tail, at the first window where either
@@ -221,7 +222,7 @@ type Detector struct {
 	accN       int
 	prevStrong bool
 	tentative  bool    // begun as a pure pair under other sound (see onSharePure)
-	refL, refH float32 // its levels when it began
+	refL, refH float32 // its levels in its last strong window, or when it began
 	peakL      float32 // the followed tones' highest levels
 	peakH      float32
 	levelRun   int      // windows in a row held by their levels alone (see levelHolds)

@@ -14,8 +14,9 @@ const voicedShare = 0.1
 // frequencies is only the background's. Measured over the onset suite's
 // first whole windows (4 seeds) and the speech of the recorded voices, the
 // generated suite (6 seeds) and the corpus, with pairs holding 65 % and
-// more of the window: at most 0.1 for three in four key presses under
-// speech 6 dB below them, and over it for every such window of speech.
+// more of the window (and 80 % purity): at most 0.1 for more than half of
+// the key presses under speech 6 dB below them, and over it for every such
+// window of speech.
 // It runs only on such windows, seldom: a few Goertzel filters over the
 // window's 160 samples.
 func (d *Detector) voiced(lo, hi int, pl, ph float32) bool {
