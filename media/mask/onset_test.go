@@ -448,9 +448,10 @@ func TestSpeechOnset(t *testing.T) {
 
 	// With the background 6 dB under the tone, not yet every tone is
 	// masked, but the detector's tests for a pure pair under other sound
-	// (dtmf's onSharePure and onShareUnvoiced), its hold by level and its taking up again mask
-	// most: over 8 seeds, 83 of 704 tones leak over -40 dB with all of them,
-	// 150 with the first alone, 310 with none. This bound (14 %) keeps it.
+	// (dtmf's onSharePure and onShareUnvoiced), its hold by level and its
+	// taking up again mask most: over 8 seeds, 83 of 704 tones leak over
+	// -40 dB with all of them, 150 with the first alone, 310 with none.
+	// This bound (14 %) keeps it.
 	leaky, at6 := 0, 0
 	for _, r := range res {
 		for _, ot := range r.tones {
