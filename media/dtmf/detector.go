@@ -449,19 +449,6 @@ func shapeWith(pl, sl, ph, sh, dom float32) bool {
 		pl >= sl*dom && ph >= sh*dom
 }
 
-// pure reports whether the window holds, at frequencies a and b, steady
-// sinusoids: the blocks' coherent sum keeps nearly all their power.
-func (d *Detector) pure(a, b int, purity float32) bool {
-	for _, k := range [2]int{a, b} {
-		inc := d.pow[0][k] + d.pow[1][k] + d.pow[2][k] + d.pow[3][k]
-		q, _ := d.coherentMax(k)
-		if q < purity*windowBlocks*inc {
-			return false
-		}
-	}
-	return true
-}
-
 func (d *Detector) decide() BlockResult {
 	var res BlockResult
 	var p [8]float32
@@ -622,22 +609,6 @@ func (d *Detector) decide() BlockResult {
 	return res
 }
 
-// levelHolds reports whether a window whose share fails the hold still
-// holds the followed tone by its levels: both within levelBoth of the
-// levels it had in its last strong window (or when it began), or, for the
-// first levelOneRunMax such windows, one within levelOne and the other at
-// least holdMin. (The caller also wants both measured within one
-// re-tuning step of where they were then.)
-func (d *Detector) levelHolds(qlo, qhi float32) bool {
-	near := func(q, ref, r float32) bool { return q <= ref*r && q*r >= ref }
-	both := near(qlo, d.refL, levelBoth) && near(qhi, d.refH, levelBoth)
-	one := d.levelRun < levelOneRunMax && (near(qlo, d.refL, levelOne) && qhi >= holdMin || near(qhi, d.refH, levelOne) && qlo >= holdMin)
-	return both || one
-}
-
-// steadyLevel: a tone's level in a window within tentLevel of ref.
-func steadyLevel(q, ref float32) bool { return q <= ref*tentLevel && q*tentLevel >= ref }
-
 func (d *Detector) begin(lo, hi int) {
 	d.active, d.lo, d.hi = true, lo, hi
 	d.tentative = false
@@ -648,70 +619,9 @@ func (d *Detector) begin(lo, hi int) {
 	d.prevStrong = false
 }
 
-// strongWindow counts a strong window of the followed pair and, when this
-// window and the previous one both hold the tone whole (same re-tuned power within 1 dB),
-// accumulates the phase advance of each tone between them, which
-// measures its frequency. Windows that hold only part of a tone (its first
-// and last few) are left out: their phase is pulled towards nominal.
-func (d *Detector) strongWindow(p *[8]float32) {
-	if !d.active {
-		return
-	}
-	d.strong++
-	// The first two strong windows of a tone hold only part of it.
-	if d.strong > 2 && d.prevStrong && d.prevSet {
-		var z [2][2]float64
-		steady := true
-		cur, prev := &d.sums[d.curSums], &d.sums[d.curSums^1]
-		for g, k := range [2]int{d.lo, 4 + d.hi} {
-			// z = sum over offsets of Y(h) * conj(Y(h-1)): window sums are
-			// referenced to the start of the stream, so its angle is the
-			// tone's phase advance beyond nominal over one block.
-			var ar, ai float64
-			for o := 0; o < nOffsets; o++ {
-				cr, ci := float64(cur.re[k][o]), float64(cur.im[k][o])
-				pr, pi := float64(prev.re[k][o]), float64(prev.im[k][o])
-				ar += cr*pr + ci*pi
-				ai += ci*pr - cr*pi
-			}
-			if a, b := p[k], d.prevP[k]; a > b*steadyRatio || b > a*steadyRatio {
-				steady = false
-			}
-			z[g] = [2]float64{ar, ai}
-		}
-		if steady {
-			for g := range z {
-				d.accRe[g] += z[g][0]
-				d.accIm[g] += z[g][1]
-			}
-			d.accN++
-		}
-	}
-	d.prevStrong = true
-}
-
-// steadyRatio: two windows whose power at a tone differs by less than 2 dB
-// both hold it whole (a window missing 2 ms of the tone is already 0.9 dB down).
-const steadyRatio = 1.585
-
 func (d *Detector) keepWindow(p *[8]float32) {
 	d.curSums ^= 1
 	d.prevP, d.prevSet = *p, true
-}
-
-// onFrequency reports whether both tones measured within maxOffset of nominal.
-func (d *Detector) onFrequency() bool {
-	if d.accN == 0 {
-		return false
-	}
-	for g, k := range [2]int{d.lo, 4 + d.hi} {
-		// phase advance per block beyond nominal -> Hz
-		df := math.Atan2(d.accIm[g], d.accRe[g]) / (2 * math.Pi * BlockSamples) * SampleRate
-		if math.Abs(df) > maxOffset*coef.freqHz[k] {
-			return false
-		}
-	}
-	return true
 }
 
 // finish ends the followed tone, reporting KeyUp if it was reported.
@@ -729,29 +639,6 @@ func (d *Detector) finish() BlockResult {
 	d.active, d.reported = false, false
 	d.tail = tailBlocks
 	return res
-}
-
-// lastTone is what the detector remembers of the tone it last let go.
-type lastTone struct {
-	lo, hi     int
-	refL, refH float32
-	offL, offH int8
-	end        int64 // block
-	reported   bool
-	set        bool
-	broken     bool // a window since held the pair 12 dB or more under it
-}
-
-// resumes reports whether the window's best pair (lo, hi, its powers pl
-// and ph, of e) is the tone let go less than resumeBlocks ago, back as it
-// was: the same pair, the hold's share, its levels within levelBoth of
-// that tone's and measured within one re-tuning step of where they were.
-func (d *Detector) resumes(lo, hi int, pl, ph, e float32) bool {
-	l := &d.last
-	near := func(q, ref float32) bool { return q <= ref*levelBoth && q*levelBoth >= ref }
-	return l.set && !l.broken && d.blocks-l.end <= resumeBlocks && lo == l.lo && hi == l.hi &&
-		pl >= holdMin && ph >= holdMin && pl+ph >= e*holdShare && near(pl, l.refL) && near(ph, l.refH) &&
-		abs8(d.bestOff[lo]-l.offL) <= 1 && abs8(d.bestOff[4+hi]-l.offH) <= 1
 }
 
 func blocksToDuration(b int64) time.Duration {

@@ -1,9 +1,13 @@
 package dtmf
 
+import "math"
+
 // This file holds the frequency refinement: a window's energy re-tuned a
 // little off each nominal frequency, to tell a key press that is off
 // nominal but within the specification (up to 1.5 %) from one that is not
-// (3.5 % or more), and to find tones further off that must still be masked.
+// (3.5 % or more), and to find tones further off that must still be masked;
+// and the measurement of a followed tone's frequencies from the phase
+// advance between its strong windows.
 
 // tuned holds a window's coherent sums at each frequency and each offset.
 type tuned struct{ re, im [8][nOffsets]float32 }
@@ -134,3 +138,64 @@ const (
 // nominal is no key press, but other detectors (and ears) may take it for
 // one.
 var wideOffsets = [4]float64{-0.05, -0.0375, 0.0375, 0.05}
+
+// strongWindow counts a strong window of the followed pair and, when this
+// window and the previous one both hold the tone whole (same re-tuned power within 1 dB),
+// accumulates the phase advance of each tone between them, which
+// measures its frequency. Windows that hold only part of a tone (its first
+// and last few) are left out: their phase is pulled towards nominal.
+func (d *Detector) strongWindow(p *[8]float32) {
+	if !d.active {
+		return
+	}
+	d.strong++
+	// The first two strong windows of a tone hold only part of it.
+	if d.strong > 2 && d.prevStrong && d.prevSet {
+		var z [2][2]float64
+		steady := true
+		cur, prev := &d.sums[d.curSums], &d.sums[d.curSums^1]
+		for g, k := range [2]int{d.lo, 4 + d.hi} {
+			// z = sum over offsets of Y(h) * conj(Y(h-1)): window sums are
+			// referenced to the start of the stream, so its angle is the
+			// tone's phase advance beyond nominal over one block.
+			var ar, ai float64
+			for o := 0; o < nOffsets; o++ {
+				cr, ci := float64(cur.re[k][o]), float64(cur.im[k][o])
+				pr, pi := float64(prev.re[k][o]), float64(prev.im[k][o])
+				ar += cr*pr + ci*pi
+				ai += ci*pr - cr*pi
+			}
+			if a, b := p[k], d.prevP[k]; a > b*steadyRatio || b > a*steadyRatio {
+				steady = false
+			}
+			z[g] = [2]float64{ar, ai}
+		}
+		if steady {
+			for g := range z {
+				d.accRe[g] += z[g][0]
+				d.accIm[g] += z[g][1]
+			}
+			d.accN++
+		}
+	}
+	d.prevStrong = true
+}
+
+// steadyRatio: two windows whose power at a tone differs by less than 2 dB
+// both hold it whole (a window missing 2 ms of the tone is already 0.9 dB down).
+const steadyRatio = 1.585
+
+// onFrequency reports whether both tones measured within maxOffset of nominal.
+func (d *Detector) onFrequency() bool {
+	if d.accN == 0 {
+		return false
+	}
+	for g, k := range [2]int{d.lo, 4 + d.hi} {
+		// phase advance per block beyond nominal -> Hz
+		df := math.Atan2(d.accIm[g], d.accRe[g]) / (2 * math.Pi * BlockSamples) * SampleRate
+		if math.Abs(df) > maxOffset*coef.freqHz[k] {
+			return false
+		}
+	}
+	return true
+}

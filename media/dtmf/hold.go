@@ -1,0 +1,57 @@
+package dtmf
+
+// This file holds what keeps a key press masked under speech: the purity
+// test of a pair that starts masking tentatively, the hold by levels, and
+// taking a tone let go up again (see the thresholds in detector.go).
+
+// pure reports whether the window holds, at frequencies a and b, steady
+// sinusoids: the blocks' coherent sum keeps nearly all their power.
+func (d *Detector) pure(a, b int, purity float32) bool {
+	for _, k := range [2]int{a, b} {
+		inc := d.pow[0][k] + d.pow[1][k] + d.pow[2][k] + d.pow[3][k]
+		q, _ := d.coherentMax(k)
+		if q < purity*windowBlocks*inc {
+			return false
+		}
+	}
+	return true
+}
+
+// levelHolds reports whether a window whose share fails the hold still
+// holds the followed tone by its levels: both within levelBoth of the
+// levels it had in its last strong window (or when it began), or, for the
+// first levelOneRunMax such windows, one within levelOne and the other at
+// least holdMin. (The caller also wants both measured within one
+// re-tuning step of where they were then.)
+func (d *Detector) levelHolds(qlo, qhi float32) bool {
+	near := func(q, ref, r float32) bool { return q <= ref*r && q*r >= ref }
+	both := near(qlo, d.refL, levelBoth) && near(qhi, d.refH, levelBoth)
+	one := d.levelRun < levelOneRunMax && (near(qlo, d.refL, levelOne) && qhi >= holdMin || near(qhi, d.refH, levelOne) && qlo >= holdMin)
+	return both || one
+}
+
+// steadyLevel: a tone's level in a window within tentLevel of ref.
+func steadyLevel(q, ref float32) bool { return q <= ref*tentLevel && q*tentLevel >= ref }
+
+// lastTone is what the detector remembers of the tone it last let go.
+type lastTone struct {
+	lo, hi     int
+	refL, refH float32
+	offL, offH int8
+	end        int64 // block
+	reported   bool
+	set        bool
+	broken     bool // a window since held the pair 12 dB or more under it
+}
+
+// resumes reports whether the window's best pair (lo, hi, its powers pl
+// and ph, of e) is the tone let go less than resumeBlocks ago, back as it
+// was: the same pair, the hold's share, its levels within levelBoth of
+// that tone's and measured within one re-tuning step of where they were.
+func (d *Detector) resumes(lo, hi int, pl, ph, e float32) bool {
+	l := &d.last
+	near := func(q, ref float32) bool { return q <= ref*levelBoth && q*levelBoth >= ref }
+	return l.set && !l.broken && d.blocks-l.end <= resumeBlocks && lo == l.lo && hi == l.hi &&
+		pl >= holdMin && ph >= holdMin && pl+ph >= e*holdShare && near(pl, l.refL) && near(ph, l.refH) &&
+		abs8(d.bestOff[lo]-l.offL) <= 1 && abs8(d.bestOff[4+hi]-l.offH) <= 1
+}
