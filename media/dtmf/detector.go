@@ -565,7 +565,7 @@ func (d *Detector) decide() BlockResult {
 			// never reported: a report needs a strong window, which ends
 			// the tentative state first.)
 			d.tentative = false
-		case !holds || !steadyLevel(qlo, d.refL) || !steadyLevel(qhi, d.refH):
+		case !holds || !within(qlo, d.refL, tentLevel) || !within(qhi, d.refH, tentLevel):
 			// Begun as a pure pair under other sound, it did not keep its
 			// levels: a voice's harmonics, not a key press. Stop at once.
 			d.active, d.tentative, d.reported = false, false, false

@@ -24,14 +24,14 @@ func (d *Detector) pure(a, b int, purity float32) bool {
 // least holdMin. (The caller also wants both measured within one
 // re-tuning step of where they were then.)
 func (d *Detector) levelHolds(qlo, qhi float32) bool {
-	near := func(q, ref, r float32) bool { return q <= ref*r && q*r >= ref }
-	both := near(qlo, d.refL, levelBoth) && near(qhi, d.refH, levelBoth)
-	one := d.levelRun < levelOneRunMax && (near(qlo, d.refL, levelOne) && qhi >= holdMin || near(qhi, d.refH, levelOne) && qlo >= holdMin)
+	both := within(qlo, d.refL, levelBoth) && within(qhi, d.refH, levelBoth)
+	one := d.levelRun < levelOneRunMax &&
+		(within(qlo, d.refL, levelOne) && qhi >= holdMin || within(qhi, d.refH, levelOne) && qlo >= holdMin)
 	return both || one
 }
 
-// steadyLevel: a tone's level in a window within tentLevel of ref.
-func steadyLevel(q, ref float32) bool { return q <= ref*tentLevel && q*tentLevel >= ref }
+// within reports whether level q is within the ratio r of ref, either way.
+func within(q, ref, r float32) bool { return q <= ref*r && q*r >= ref }
 
 // lastTone is what the detector remembers of the tone it last let go.
 type lastTone struct {
@@ -50,8 +50,7 @@ type lastTone struct {
 // that tone's and measured within one re-tuning step of where they were.
 func (d *Detector) resumes(lo, hi int, pl, ph, e float32) bool {
 	l := &d.last
-	near := func(q, ref float32) bool { return q <= ref*levelBoth && q*levelBoth >= ref }
 	return l.set && !l.broken && d.blocks-l.end <= resumeBlocks && lo == l.lo && hi == l.hi &&
-		pl >= holdMin && ph >= holdMin && pl+ph >= e*holdShare && near(pl, l.refL) && near(ph, l.refH) &&
+		pl >= holdMin && ph >= holdMin && pl+ph >= e*holdShare && within(pl, l.refL, levelBoth) && within(ph, l.refH, levelBoth) &&
 		abs8(d.bestOff[lo]-l.offL) <= 1 && abs8(d.bestOff[4+hi]-l.offH) <= 1
 }
