@@ -113,7 +113,11 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     same is taken up again (masked back as far as can be) when, within
 //     100 ms and with no window between in which its pair fell 12 dB under
 //     it (a gap: the next press of the same key), a window holds the same
-//     pair at the hold's share and at the levels it had (see resumes).
+//     pair at the hold's share and at the levels it had (see resumes). A
+//     loud tone (-8 dBm0 and over, each) with speech over it is clipped,
+//     which scatters its power: it holds while the audio is at the rails
+//     and its levels within 12 dB of their last strong ones (40 windows at
+//     most; see clipped).
 var (
 	toneMin       = dbm0(-30)
 	twistLo       = ratioDB(-11)
@@ -226,6 +230,7 @@ type Detector struct {
 	peakL      float32 // the followed tones' highest levels
 	peakH      float32
 	levelRun   int      // windows in a row held by their levels alone (see levelHolds)
+	clipRun    int      // and by clipping (see clipped)
 	noReport   bool     // resumed after a report (see resumes): not reported again
 	last       lastTone // the tone last let go
 	refOffL    int8     // and the re-tuning offsets they measured at
@@ -544,7 +549,13 @@ func (d *Detector) decide() BlockResult {
 		qlo*holdFall >= d.peakL && qhi*holdFall >= d.peakH
 	switch {
 	case holds:
-		d.levelRun = 0
+		d.levelRun, d.clipRun = 0, 0
+	case e > 0 && d.clipRun < clipRunMax && d.refL >= loudTone && d.refH >= loudTone &&
+		qlo*holdFall >= d.refL && qhi*holdFall >= d.refH && d.clipped():
+		// A loud key press with speech over it is clipped: its levels
+		// then say little. It holds while the audio is at the rails.
+		holds = true
+		d.clipRun++
 	case e > 0 && d.levelRun < levelRunMax:
 		// Speech louder than the tone can take the window's share, and
 		// even drown one of its tones for a moment, while the tone goes
@@ -612,7 +623,7 @@ func (d *Detector) decide() BlockResult {
 func (d *Detector) begin(lo, hi int) {
 	d.active, d.lo, d.hi = true, lo, hi
 	d.tentative = false
-	d.peakL, d.peakH, d.levelRun, d.noReport = 0, 0, 0, false
+	d.peakL, d.peakH, d.levelRun, d.clipRun, d.noReport = 0, 0, 0, 0, false
 	d.strong, d.misses, d.reported = 0, 0, false
 	d.startBlock, d.lastBlock = d.blocks, d.blocks
 	d.accRe, d.accIm, d.accN = [2]float64{}, [2]float64{}, 0

@@ -54,3 +54,27 @@ func (d *Detector) resumes(lo, hi int, pl, ph, e float32) bool {
 		pl >= holdMin && ph >= holdMin && pl+ph >= e*holdShare && within(pl, l.refL, levelBoth) && within(ph, l.refH, levelBoth) &&
 		abs8(d.bestOff[lo]-l.offL) <= 1 && abs8(d.bestOff[4+hi]-l.offH) <= 1
 }
+
+// clipped reports whether the window's audio hits the rails (G.711's
+// largest values are 32124 in u-law and 32256 in A-law).
+func (d *Detector) clipped() bool {
+	n := 0
+	for b := range d.samples {
+		for _, v := range &d.samples[b] {
+			if v >= clipLevel || v <= -clipLevel {
+				n++
+			}
+		}
+	}
+	return n >= clipSamples
+}
+
+const (
+	clipLevel   = 31000
+	clipSamples = 4  // of the window's 160
+	clipRunMax  = 40 // windows in a row held by clipping, at most
+)
+
+// loudTone: a followed tone this loud (each of its two) can be clipped by
+// speech over it.
+var loudTone = dbm0(-8)

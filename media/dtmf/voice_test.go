@@ -139,3 +139,38 @@ func TestPurePairBesideANote(t *testing.T) {
 		t.Fatalf("first masked at block %d, want by the first whole window of the key press (block %d)", b, start/BlockSamples+windowBlocks)
 	}
 }
+
+// TestLoudToneHeldWhileClipped: a loud key press (-3 dBm0 a tone) with
+// noise 9.5 dB louder over it for 137 ms is clipped at the rails, which
+// scatters its tones' power; it stays masked from its first block to its
+// last, as far as a 20 ms look-ahead can mask (clipped). Without the hold
+// on clipping, 18 of its blocks went out.
+func TestLoudToneHeldWhileClipped(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	const start, end = 400, 2000 // samples: 200 ms of key press
+	x := make([]int16, 2800)
+	a := 22860 * math.Pow(10, -3.0/20)
+	for i := range x {
+		var v float64
+		if i >= start && i < end {
+			v = a*math.Sin(2*math.Pi*770*float64(i)/SampleRate) + a*math.Sin(2*math.Pi*1336*float64(i)/SampleRate+2)
+		}
+		if i >= 800 && i < 1900 {
+			v += r.NormFloat64() * a * 3 // the pair's power, +9.5 dB
+		}
+		x[i] = int16(max(-32124, min(32124, v))) // G.711 u-law's rails
+	}
+	d := NewDetector()
+	masked := make([]bool, len(x)/BlockSamples)
+	for b := range masked {
+		res := d.Block(x[b*BlockSamples : (b+1)*BlockSamples])
+		for k := max(0, b-min(res.Mask, 5)+1); k <= b && res.Mask > 0; k++ {
+			masked[k] = true
+		}
+	}
+	for b := start / BlockSamples; b < end/BlockSamples; b++ {
+		if !masked[b] {
+			t.Errorf("block %d (%d-%d ms) of the key press is not masked", b, b*5, b*5+5)
+		}
+	}
+}

@@ -354,12 +354,10 @@ func onsetLookahead(t testing.TB) time.Duration {
 //   - every detect tone is reported exactly once, in every case;
 //   - no sample of a tone gets through (and no window leaks over -40 dB)
 //     when the background stops at the onset, at every level, or when it is
-//     18 dB or more under the tone, in every placement (on 16 seeds, two
-//     tones under such speech are let out near their end: a "loud" tone,
-//     -3 dBm0 a tone, clipped by speech at -30 dB, and one at -18 dB);
+//     18 dB or more under the tone, in every placement (on 16 seeds too);
 //   - with the background 12 dB or more under the tone, masking starts by
 //     every tone's first sample (what still leaks there is let out before
-//     the tone ends: one tone at -12 dB over 8 seeds);
+//     the tone ends: one tone at -12 dB over 8 seeds, two over 16);
 //   - where the background stops at the onset, no report is extra and the
 //     independent detectors find nothing beyond the background alone;
 //   - the speech SNR outside the tones and just outside each tone's guard
