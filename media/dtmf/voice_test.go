@@ -86,25 +86,39 @@ func TestVoicedPairIsNoKeyPress(t *testing.T) {
 // mask: the window's share falls under the hold's quarter, but the tone's
 // levels go on (levelHolds). Without that, masking stopped for 20 ms.
 func TestToneHeldUnderALouderBurst(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 5))
-	const start, end = 400, 1600 // samples: 150 ms of key press
-	x := make([]int16, 2400)
-	a := 22860 * math.Pow(10, -10.0/20)
+	x := pressUnderNoise(5, -10, 852, 1336, [2]int{400, 1600}, [2]int{800, 1200}, 2*math.Sqrt(2), 32767) // noise +9 dB
+	checkMaskedThrough(t, x, 400, 1600)
+}
+
+// pressUnderNoise renders a key press (lowHz+highHz at db dBm0 a tone, over
+// the samples press) with white noise of noise times a tone's amplitude
+// over the samples burst, clipped at rail.
+func pressUnderNoise(seed uint64, db, lowHz, highHz float64, press, burst [2]int, noise, rail float64) []int16 {
+	r := rand.New(rand.NewPCG(seed, seed))
+	x := make([]int16, press[1]+800)
+	a := 22860 * math.Pow(10, db/20)
 	for i := range x {
 		var v float64
-		if i >= start && i < end {
-			v = a*math.Sin(2*math.Pi*852*float64(i)/SampleRate) + a*math.Sin(2*math.Pi*1336*float64(i)/SampleRate+2)
+		if i >= press[0] && i < press[1] {
+			v = a*math.Sin(2*math.Pi*lowHz*float64(i)/SampleRate) + a*math.Sin(2*math.Pi*highHz*float64(i)/SampleRate+2)
 		}
-		if i >= 800 && i < 1200 {
-			v += r.NormFloat64() * a * 2 * math.Sqrt(2) // the pair's power, +9 dB
+		if i >= burst[0] && i < burst[1] {
+			v += r.NormFloat64() * a * noise
 		}
-		x[i] = int16(max(-32768, min(32767, v)))
+		x[i] = int16(max(-rail, min(rail, v)))
 	}
+	return x
+}
+
+// checkMaskedThrough feeds x to a detector and fails for every block of
+// [start, end) that a 20 ms look-ahead (the block asking and the 4 before
+// it) would not have masked.
+func checkMaskedThrough(t *testing.T, x []int16, start, end int) {
+	t.Helper()
 	d := NewDetector()
 	masked := make([]bool, len(x)/BlockSamples)
 	for b := range masked {
 		res := d.Block(x[b*BlockSamples : (b+1)*BlockSamples])
-		// What a 20 ms look-ahead still holds: this block and the 4 before.
 		for k := max(0, b-min(res.Mask, 5)+1); k <= b && res.Mask > 0; k++ {
 			masked[k] = true
 		}
@@ -146,31 +160,6 @@ func TestPurePairBesideANote(t *testing.T) {
 // last, as far as a 20 ms look-ahead can mask (clipped). Without the hold
 // on clipping, 18 of its blocks went out.
 func TestLoudToneHeldWhileClipped(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 7))
-	const start, end = 400, 2000 // samples: 200 ms of key press
-	x := make([]int16, 2800)
-	a := 22860 * math.Pow(10, -3.0/20)
-	for i := range x {
-		var v float64
-		if i >= start && i < end {
-			v = a*math.Sin(2*math.Pi*770*float64(i)/SampleRate) + a*math.Sin(2*math.Pi*1336*float64(i)/SampleRate+2)
-		}
-		if i >= 800 && i < 1900 {
-			v += r.NormFloat64() * a * 3 // the pair's power, +9.5 dB
-		}
-		x[i] = int16(max(-32124, min(32124, v))) // G.711 u-law's rails
-	}
-	d := NewDetector()
-	masked := make([]bool, len(x)/BlockSamples)
-	for b := range masked {
-		res := d.Block(x[b*BlockSamples : (b+1)*BlockSamples])
-		for k := max(0, b-min(res.Mask, 5)+1); k <= b && res.Mask > 0; k++ {
-			masked[k] = true
-		}
-	}
-	for b := start / BlockSamples; b < end/BlockSamples; b++ {
-		if !masked[b] {
-			t.Errorf("block %d (%d-%d ms) of the key press is not masked", b, b*5, b*5+5)
-		}
-	}
+	x := pressUnderNoise(7, -3, 770, 1336, [2]int{400, 2000}, [2]int{800, 1900}, 3, 32124) // noise +9.5 dB, u-law's rails
+	checkMaskedThrough(t, x, 400, 2000)
 }
