@@ -292,24 +292,30 @@ func TestKeyPressOutOfBand(t *testing.T) {
 	}
 }
 
+// TestProcessAllocatesNothing: no frame allocates, at the default
+// look-ahead and at the longest (the ring is sized for the longest).
 func TestProcessAllocatesNothing(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 9))
 	s := speechLike(FrameSamples*200, r)
 	for k := 0; k < 10; k++ {
 		addTone(s, 2000+k*2400, 800, "0123456789"[k], -10, -10, 0, 0, r)
 	}
-	var in, out [FrameSamples]byte
-	m := New(WithKeyEvents(func(dtmf.Event) {}))
-	f := 0
-	allocs := testing.AllocsPerRun(1000, func() {
-		g711.EncodeULawTo(in[:], s[(f%200)*FrameSamples:])
-		f++
-		if err := m.ProcessPayload(out[:], in[:], g711.ULaw); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs != 0 {
-		t.Fatalf("%.1f allocations per frame, want 0", allocs)
+	for _, la := range []time.Duration{DefaultLookahead, MaxLookahead} {
+		t.Run(la.String(), func(t *testing.T) {
+			var in, out [FrameSamples]byte
+			m := New(WithLookahead(la), WithKeyEvents(func(dtmf.Event) {}))
+			f := 0
+			allocs := testing.AllocsPerRun(1000, func() {
+				g711.EncodeULawTo(in[:], s[(f%200)*FrameSamples:])
+				f++
+				if err := m.ProcessPayload(out[:], in[:], g711.ULaw); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Fatalf("%.1f allocations per frame, want 0", allocs)
+			}
+		})
 	}
 }
 
