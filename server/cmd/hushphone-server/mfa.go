@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"rsc.io/qr"
@@ -68,22 +67,12 @@ func runUserMFA(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.SetOutput(io.Discard)
 	settings := config.Bind(fs, "data")
 	name := fs.String("name", "", "")
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			userMFAHelp(stdout)
-			return exitOK
-		}
-		return userUsage(stderr, "mfa "+sub, "%v", err)
-	}
-	if fs.NArg() > 0 {
-		return userUsage(stderr, "mfa "+sub, "unexpected argument %q", fs.Arg(0))
+	cfg, code, ok := parseUserFlags(fs, settings, rest, "mfa "+sub, userMFAHelp, stdout, stderr)
+	if !ok {
+		return code
 	}
 	if *name == "" {
 		return userUsage(stderr, "mfa "+sub, "--name is required")
-	}
-	cfg, err := settings.Load(os.Getenv)
-	if err != nil {
-		return userUsage(stderr, "mfa "+sub, "%v", err)
 	}
 	st, err := store.Open(ctx, cfg.DataDir)
 	if err != nil {

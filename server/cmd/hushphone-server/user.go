@@ -100,19 +100,9 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		role = fs.String("role", "", "")
 		pwStdin = fs.Bool("password-stdin", false, "")
 	}
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			userHelp(stdout)
-			return exitOK
-		}
-		return userUsage(stderr, sub, "%v", err)
-	}
-	if fs.NArg() > 0 {
-		return userUsage(stderr, sub, "unexpected argument %q", fs.Arg(0))
-	}
-	cfg, err := settings.Load(os.Getenv)
-	if err != nil {
-		return userUsage(stderr, sub, "%v", err)
+	cfg, code, ok := parseUserFlags(fs, settings, rest, sub, userHelp, stdout, stderr)
+	if !ok {
+		return code
 	}
 
 	var password string
@@ -124,7 +114,10 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return userUsage(stderr, sub, "%v", err)
 		}
 	}
-	var r store.Role
+	var (
+		r   store.Role
+		err error
+	)
 	if sub == "add" {
 		if *role == "" {
 			return userUsage(stderr, sub, "--role is required: agent, supervisor or admin")
@@ -206,6 +199,27 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	return exitOK
+}
+
+// parseUserFlags parses a user action's flags (sub: "add", "mfa enroll")
+// and loads the settings. On --help (help, to stdout) or a usage error it
+// returns the exit code and false.
+func parseUserFlags(fs *flag.FlagSet, settings *config.Flags, args []string, sub string, help func(io.Writer), stdout, stderr io.Writer) (config.Config, int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			help(stdout)
+			return config.Config{}, exitOK, false
+		}
+		return config.Config{}, userUsage(stderr, sub, "%v", err), false
+	}
+	if fs.NArg() > 0 {
+		return config.Config{}, userUsage(stderr, sub, "unexpected argument %q", fs.Arg(0)), false
+	}
+	cfg, err := settings.Load(os.Getenv)
+	if err != nil {
+		return config.Config{}, userUsage(stderr, sub, "%v", err), false
+	}
+	return cfg, 0, true
 }
 
 func userUsage(stderr io.Writer, sub, format string, a ...any) int {
