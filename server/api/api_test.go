@@ -387,10 +387,10 @@ func TestSignInWithDefaultHash(t *testing.T) {
 	}
 }
 
-// TestSignInBurst: a burst of sign-ins runs at most MaxHashing password
-// checks at once (each holds the hash's memory); sign-ins beyond the
-// waiting room get 503 with Retry-After; every other one succeeds.
-func TestSignInBurst(t *testing.T) {
+// annOnly is a store in a new folder holding one user: ann, an agent,
+// with "ann-password" (a cheap hash).
+func annOnly(t *testing.T) *store.Store {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, t.TempDir())
 	if err != nil {
@@ -404,6 +404,14 @@ func TestSignInBurst(t *testing.T) {
 	if _, err := st.AddUser(ctx, "ann", store.RoleAgent, h); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// TestSignInBurst: a burst of sign-ins runs at most MaxHashing password
+// checks at once (each holds the hash's memory); sign-ins beyond the
+// waiting room get 503 with Retry-After; every other one succeeds.
+func TestSignInBurst(t *testing.T) {
+	st := annOnly(t)
 	// The sign-in limits count attempts in flight; they are not what is
 	// measured here, so they let the whole burst through.
 	s, err := New(Params{Store: st, Hash: cheap, MaxHashing: 2, MaxWaiting: 6, FailLimit: 12, SourceFailLimit: 12})

@@ -47,19 +47,7 @@ func post(t *testing.T, c *http.Client, url, body string) (int, string, map[stri
 // 40 parallel attempts to all be in flight before the first is judged.
 func slowAPI(t *testing.T, p Params) (*Server, string) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	h, err := cheap.Hash("ann-password")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddUser(ctx, "ann", store.RoleAgent, h); err != nil {
-		t.Fatal(err)
-	}
+	st := annOnly(t)
 	p.Store, p.Hash = st, cheap
 	s, err := New(p)
 	if err != nil {
