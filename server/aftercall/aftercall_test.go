@@ -1,7 +1,6 @@
 package aftercall
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -14,11 +13,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hushphone/hushphone/internal/testing/testkit"
+	"github.com/hushphone/hushphone/internal/testing/testwav"
 	"github.com/hushphone/hushphone/media/wav"
 	"github.com/hushphone/hushphone/server/metrics"
 	"github.com/hushphone/hushphone/server/store"
@@ -49,24 +49,13 @@ func (b both) RecordingCheckFailed() {
 }
 
 // logBuf is a JSON log in memory.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
+type logBuf struct{ testkit.SyncBuffer }
 
 // records are the log's records at level (all with "").
 func (l *logBuf) records(t *testing.T, level string) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSpace(l.b.String()), "\n") {
+	for line := range strings.SplitSeq(strings.TrimSpace(l.String()), "\n") {
 		if line == "" {
 			continue
 		}
@@ -111,17 +100,7 @@ func newEnv(t testing.TB) *env {
 func (e *env) recording(t testing.TB, call string, left, right []int16) Job {
 	t.Helper()
 	rel := filepath.Join("recordings", call+".wav")
-	n := max(len(left), len(right))
-	s := make([]int16, 2*n)
-	for i := range n {
-		if i < len(left) {
-			s[2*i] = left[i]
-		}
-		if i < len(right) {
-			s[2*i+1] = right[i]
-		}
-	}
-	a := &wav.Audio{Header: wav.Header{Format: wav.FormatPCM16, Channels: 2, SampleRate: 8000}, Samples: s}
+	a := &wav.Audio{Header: wav.Header{Format: wav.FormatPCM16, Channels: 2, SampleRate: 8000}, Samples: testwav.Interleave(left, right)}
 	if err := wav.WriteFile(filepath.Join(e.dir, rel), a); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/hushphone/hushphone/internal/testing/testwav"
 	"github.com/hushphone/hushphone/media/wav"
 )
 
@@ -17,7 +18,7 @@ func BenchmarkCheck(b *testing.B) {
 	c := keyCase(b, 8)
 	left, _ := maskAll(b, c.Samples)
 	right := keyCase(b, 9).Speech
-	x := interleave(left, right)
+	x := testwav.Interleave(left, right)
 	for len(x) < 2*60*SampleRate { // at least a minute
 		x = append(x, x...)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hushphone/hushphone/internal/testing/dtmfgen"
+	"github.com/hushphone/hushphone/internal/testing/testwav"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/media/mask"
 	"github.com/hushphone/hushphone/media/wav"
@@ -89,21 +90,6 @@ func writeWAV(t testing.TB, format wav.Format, channels int, samples []int16) st
 		t.Fatal(err)
 	}
 	return path
-}
-
-// interleave makes a stereo signal of two mono ones (padded to the longer).
-func interleave(l, r []int16) []int16 {
-	n := max(len(l), len(r))
-	out := make([]int16, 2*n)
-	for i := range n {
-		if i < len(l) {
-			out[2*i] = l[i]
-		}
-		if i < len(r) {
-			out[2*i+1] = r[i]
-		}
-	}
-	return out
 }
 
 func check(t testing.TB, path string) Proof {
@@ -197,7 +183,7 @@ func checkHitTime(t testing.TB, at time.Duration, tone dtmfgen.Tone) {
 func TestStereoRightChannel(t *testing.T) {
 	c := keyCase(t, 4)
 	left, keys := maskAll(t, keyCase(t, 5).Samples)
-	p := check(t, writeWAV(t, wav.FormatPCM16, 2, interleave(left, c.Samples)))
+	p := check(t, writeWAV(t, wav.FormatPCM16, 2, testwav.Interleave(left, c.Samples)))
 	if p.Verdict != VerdictSuspect || p.HitCount != len(c.Tones) || p.Channels != 2 {
 		t.Fatalf("verdict %s, %d hits, %d channels; want suspect, %d, 2", p.Verdict, p.HitCount, p.Channels, len(c.Tones))
 	}

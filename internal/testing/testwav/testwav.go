@@ -293,12 +293,15 @@ func Murmur(n int, seed uint64) []int16 {
 	return out
 }
 
-// Interleave makes stereo from two mono channels of equal length.
+// Interleave makes stereo from two mono channels, the shorter padded with
+// silence.
 func Interleave(left, right []int16) []int16 {
-	out := make([]int16, 2*len(left))
-	for i := range left {
-		out[2*i] = left[i]
-		out[2*i+1] = right[i]
+	out := make([]int16, 2*max(len(left), len(right)))
+	for i, v := range left {
+		out[2*i] = v
+	}
+	for i, v := range right {
+		out[2*i+1] = v
 	}
 	return out
 }
