@@ -11,6 +11,16 @@ import (
 	"github.com/hushphone/hushphone/server/trunk"
 )
 
+// wantLines fails for each of want that text does not hold.
+func wantLines(t *testing.T, text string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("no %q in:\n%s", w, text)
+		}
+	}
+}
+
 func scrape(t *testing.T, m *Metrics) string {
 	t.Helper()
 	srv := httptest.NewServer(m.Handler())
@@ -44,7 +54,7 @@ func TestExposition(t *testing.T) {
 	m.RecordingChecked(false)
 	m.RecordingCheckFailed()
 	text := scrape(t, m)
-	for _, want := range []string{
+	wantLines(t, text,
 		"hushphone_calls_offered_total 2",
 		"hushphone_calls_ended_total 1",
 		"hushphone_calls_active 1",
@@ -64,11 +74,7 @@ func TestExposition(t *testing.T) {
 		"hushphone_recordings_suspect_total 1",
 		"hushphone_recordings_check_failed_total 1",
 		"go_goroutines",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("no %q in:\n%s", want, text)
-		}
-	}
+	)
 }
 
 // TestLatencyBucketsFollowTheLookahead: with a 40 ms look-ahead the fine
@@ -79,17 +85,13 @@ func TestLatencyBucketsFollowTheLookahead(t *testing.T) {
 		m.AddedLatency(40*time.Millisecond + 300*time.Microsecond)
 	}
 	text := scrape(t, m)
-	for _, want := range []string{
+	wantLines(t, text,
 		`hushphone_added_latency_seconds_bucket{le="0.04"} 0`,
 		`hushphone_added_latency_seconds_bucket{le="0.04005"} 0`,
 		`hushphone_added_latency_seconds_bucket{le="0.0402"} 0`,
 		`hushphone_added_latency_seconds_bucket{le="0.0405"} 50`,
 		`hushphone_added_latency_seconds_bucket{le="0.08"} 50`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("no %q in:\n%s", want, text)
-		}
-	}
+	)
 }
 
 // TestRefusals: the trunk's refusals are counted by fixed labels only:
@@ -112,7 +114,7 @@ func TestRefusals(t *testing.T) {
 	m.CallCut("rtp_timeout")
 	m.CallCut("5")
 	text := scrape(t, m)
-	for _, want := range []string{
+	wantLines(t, text,
 		`hushphone_sip_refused_total{method="INFO",reason="source"} 2`,
 		`hushphone_sip_refused_total{method="BYE",reason="dialog"} 1`,
 		`hushphone_sip_refused_total{method="INVITE",reason="auth"} 1`,
@@ -122,11 +124,7 @@ func TestRefusals(t *testing.T) {
 		`hushphone_rtp_strangers_total{kind="other"} 1`,
 		`hushphone_calls_cut_total{reason="rtp_timeout"} 1`,
 		`hushphone_calls_cut_total{reason="other"} 1`,
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("no %q in:\n%s", want, text)
-		}
-	}
+	)
 	for _, line := range strings.Split(text, "\n") {
 		refusal := strings.HasPrefix(line, "hushphone_sip_refused") || strings.HasPrefix(line, "hushphone_rtp_strangers") || strings.HasPrefix(line, "hushphone_calls_cut")
 		if refusal && strings.ContainsAny(strings.SplitN(line, " ", 2)[0], "0123456789") {
