@@ -67,32 +67,53 @@ func judge(t *testing.T, c judged) {
 	}
 }
 
+// reportMatch is a key report (its KeyUp) and the tones it overlaps, give
+// or take 20 ms.
+type reportMatch struct {
+	ev    dtmf.Event
+	start int   // the report's start, in samples
+	tones []int // indexes in the tones
+}
+
+// matchReports matches each reported key press (its KeyUp) to the tones it
+// overlaps.
+func matchReports(tones []maskscore.Tone, evs []dtmf.Event) []reportMatch {
+	var out []reportMatch
+	for _, e := range evs {
+		if e.Phase != dtmf.KeyUp {
+			continue
+		}
+		m := reportMatch{ev: e, start: int(e.Start * SampleRate / time.Second)}
+		end := int(e.End * SampleRate / time.Second)
+		for i, tn := range tones {
+			if m.start < tn.End+160 && end > tn.Start-160 {
+				m.tones = append(m.tones, i)
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 // checkReports matches key events to the truth: every detect tone reported
 // exactly once with its digit, no reject tone reported, nothing reported
 // where there was no tone.
 func checkReports(t *testing.T, name string, tones []maskscore.Tone, evs []dtmf.Event) {
 	t.Helper()
 	hits := make([]int, len(tones))
-	for _, e := range evs {
-		if e.Phase != dtmf.KeyUp {
-			continue
-		}
-		start := int(e.Start * SampleRate / time.Second)
-		end := int(e.End * SampleRate / time.Second)
-		matched := false
-		for i, tn := range tones {
-			if start < tn.End+160 && end > tn.Start-160 {
-				matched = true
-				hits[i]++
-				if tn.Digit != string(e.Digit) {
-					t.Errorf("%s: tone %d [%d,%d) is %q, reported as %q", name, i, tn.Start, tn.End, tn.Digit, e.Digit)
-				}
-				if d := start - tn.Start; d < -160 || d > 160 {
-					t.Errorf("%s: tone %d reported starting %d ms off", name, i, d/8)
-				}
+	for _, m := range matchReports(tones, evs) {
+		e := m.ev
+		for _, i := range m.tones {
+			tn := tones[i]
+			hits[i]++
+			if tn.Digit != string(e.Digit) {
+				t.Errorf("%s: tone %d [%d,%d) is %q, reported as %q", name, i, tn.Start, tn.End, tn.Digit, e.Digit)
+			}
+			if d := m.start - tn.Start; d < -160 || d > 160 {
+				t.Errorf("%s: tone %d reported starting %d ms off", name, i, d/8)
 			}
 		}
-		if !matched {
+		if len(m.tones) == 0 {
 			t.Errorf("%s: key reported at %v..%v where there was no key press (talk-off)", name, e.Start, e.End)
 		}
 	}

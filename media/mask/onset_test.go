@@ -15,7 +15,6 @@ import (
 
 	"github.com/hushphone/hushphone/internal/testing/dtmfgen"
 	"github.com/hushphone/hushphone/internal/testing/maskscore"
-	"github.com/hushphone/hushphone/media/dtmf"
 )
 
 // onsetTone is the measurement of one tone of an onset case.
@@ -86,23 +85,14 @@ func measureOnset(t testing.TB, c *dtmfgen.OnsetCase, detectors bool, opts ...Op
 		res.tones = append(res.tones, ot)
 	}
 	// Reports: each matched to the tone it overlaps.
-	for _, e := range evs {
-		if e.Phase != dtmf.KeyUp {
-			continue
-		}
-		start := int(e.Start * SampleRate / time.Second)
-		end := int(e.End * SampleRate / time.Second)
-		matched := false
-		for i, tn := range c.Tones {
-			if start < tn.End+160 && end > tn.Start-160 {
-				matched = true
-				res.tones[i].reports++
-				if string(e.Digit) != tn.Digit {
-					res.extra++ // a wrong digit
-				}
+	for _, m := range matchReports(c.Tones, evs) {
+		for _, i := range m.tones {
+			res.tones[i].reports++
+			if string(m.ev.Digit) != c.Tones[i].Digit {
+				res.extra++ // a wrong digit
 			}
 		}
-		if !matched {
+		if len(m.tones) == 0 {
 			res.extra++
 		}
 	}
