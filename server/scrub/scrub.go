@@ -216,11 +216,17 @@ func writeProof(path string, p proof.Proof) (*tempFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	t, err := createTemp(path, 0o666)
+	return writeTemp(path, 0o666, append(b, '\n'))
+}
+
+// writeTemp writes data to a new temporary file (mode perm) for path, to
+// be renamed into place once every output is written.
+func writeTemp(path string, perm os.FileMode, data []byte) (*tempFile, error) {
+	t, err := createTemp(path, perm)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.f.Write(append(b, '\n')); err != nil {
+	if _, err := t.f.Write(data); err != nil {
 		t.discard()
 		return nil, fmt.Errorf("%s: cannot write it: %w", path, pathErr(err))
 	}
@@ -404,19 +410,7 @@ func ms(d time.Duration) int64 { return d.Round(time.Millisecond).Milliseconds()
 
 func writeDigits(path string, keys []keyPress) (*tempFile, error) {
 	// The digits file holds card data: readable by its owner only.
-	t, err := createTemp(path, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := t.f.Write(digitsText(keys)); err != nil {
-		t.discard()
-		return nil, fmt.Errorf("%s: cannot write it: %w", path, pathErr(err))
-	}
-	if err := t.close(); err != nil {
-		t.discard()
-		return nil, err
-	}
-	return t, nil
+	return writeTemp(path, 0o600, digitsText(keys))
 }
 
 // checkOutputs refuses, before any work, outputs that exist (without force)
