@@ -104,3 +104,15 @@ func isTerminalReader(r io.Reader) bool {
 	info, err := f.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
+
+// usageError returns what a command (cmd, whose arguments are usage) calls
+// on a usage error: it says what was wrong, the usage and where help is,
+// and returns exitUsage.
+func usageError(stderr io.Writer, cmd, usage string) func(format string, a ...any) int {
+	return func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "%s %s: %s\n", prog, cmd, fmt.Sprintf(format, a...))
+		fmt.Fprintf(stderr, "Usage: %s %s %s\n", prog, cmd, usage)
+		fmt.Fprintf(stderr, "Run '%s %s --help' for more.\n", prog, cmd)
+		return exitUsage
+	}
+}

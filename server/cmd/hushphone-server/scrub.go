@@ -99,12 +99,7 @@ func runScrub(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	withProof := fs.Bool("proof", false, "")
 	jobs := fs.Int("jobs", 0, "")
 
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "%s scrub: %s\n", prog, fmt.Sprintf(format, a...))
-		fmt.Fprintf(stderr, "Usage: %s scrub --in IN.wav --out OUT.wav [--digits FILE] [--mode tone|silence|noise] [--lookahead 20ms..50ms] [--proof] [--force]\n", prog)
-		fmt.Fprintf(stderr, "Run '%s scrub --help' for more.\n", prog)
-		return exitUsage
-	}
+	bad := usageError(stderr, "scrub", "--in IN.wav --out OUT.wav [--digits FILE] [--mode tone|silence|noise] [--lookahead 20ms..50ms] [--proof] [--force]")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			scrubHelp(stdout)

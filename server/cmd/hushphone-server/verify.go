@@ -93,12 +93,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "")
 	jobs := fs.Int("jobs", 0, "")
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "%s verify: %s\n", prog, fmt.Sprintf(format, a...))
-		fmt.Fprintf(stderr, "Usage: %s verify [--json] [--jobs N] PATH...\n", prog)
-		fmt.Fprintf(stderr, "Run '%s verify --help' for more.\n", prog)
-		return exitUsage
-	}
+	bad := usageError(stderr, "verify", "[--json] [--jobs N] PATH...")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			verifyHelp(stdout)
