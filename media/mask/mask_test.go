@@ -73,6 +73,30 @@ func runMasker(t testing.TB, m *Masker, s []int16) ([]int16, []dtmf.Event) {
 	return out, evs
 }
 
+// checkToneMasked checks a silence-mode Masker's output out (delayed by la
+// samples) of s, which holds one key press key over [start, start+n): no
+// sample of the tone came through, everything outside 40 ms before to
+// 80 ms after it is untouched, and the key was reported once.
+func checkToneMasked(t *testing.T, s, out []int16, evs []dtmf.Event, la, start, n int, key byte) {
+	t.Helper()
+	for i := start; i < start+n; i++ {
+		if out[i+la] != 0 {
+			t.Fatalf("key %q at %d: sample %d (%d ms into the tone) came through", key, start, i, (i-start)/8)
+		}
+	}
+	for i := range s {
+		if i >= start-320 && i < start+n+640 {
+			continue
+		}
+		if out[i+la] != s[i] {
+			t.Fatalf("key %q at %d: speech sample %d changed (%d -> %d)", key, start, i, s[i], out[i+la])
+		}
+	}
+	if got := downs(evs); got != string(key) {
+		t.Fatalf("key %q at %d: reported %q", key, start, got)
+	}
+}
+
 func downs(evs []dtmf.Event) string {
 	var b []byte
 	for _, e := range evs {
@@ -112,24 +136,7 @@ func TestNoSampleOfAToneGetsThrough(t *testing.T) {
 				addTone(s, start, n, key, c.lowDB, c.highDB, c.lowOff, c.hiOff, r)
 				m := New(WithMode(ModeSilence))
 				out, evs := runMasker(t, m, s)
-				d := m.LookaheadSamples()
-				for i := start; i < start+n; i++ {
-					if out[i+d] != 0 {
-						t.Fatalf("key %q at %d: sample %d (%d ms into the tone) came through", key, start, i, (i-start)/8)
-					}
-				}
-				// Outside 40 ms before to 80 ms after: untouched.
-				for i := range s {
-					if i >= start-320 && i < start+n+640 {
-						continue
-					}
-					if out[i+d] != s[i] {
-						t.Fatalf("key %q at %d: speech sample %d changed (%d -> %d)", key, start, i, s[i], out[i+d])
-					}
-				}
-				if got := downs(evs); got != string(key) {
-					t.Fatalf("key %q at %d: reported %q", key, start, got)
-				}
+				checkToneMasked(t, s, out, evs, m.LookaheadSamples(), start, n, key)
 			}
 		})
 	}
