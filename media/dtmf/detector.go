@@ -72,20 +72,28 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     and either the pair holding 75 % of the window with each tone pure
 //     (the blocks' coherent sum keeps 90 % of their power: a steady
 //     sinusoid; then 3 dB over the rest of its group is enough, for a note
-//     of music beside a tone at the twist limit), or 65 % and 80 % pure
-//     when the pair is not two harmonics of one voice (see voiced). This
-//     catches a key press whose first whole window shares the line with
-//     speech 6 dB under it (8 seeds of recorded voices, espeak-ng, babble,
-//     music and noise: tones over -40 dB at that level 310 of 704 without
-//     these tests, 150 with the first alone, 102 with both, 83 with the
-//     hold's changes below), and no window of the recorded voices, nor of
-//     the generated suite's speech or the corpus, passes them; 70 % without
-//     the voice test let an espeak-ng vowel through, whose 4th and 7th
-//     harmonics sat on 852 and 1477 Hz. Masking so begun is tentative: it
-//     stops at once, with no tail, at the first window where either
-//     tone's level moves more than 3 dB from where it began (a voice's
-//     harmonics rise and fall with its formants, a key press holds its
-//     level), until a window passes the plain test or is strong.
+//     of music beside a tone at the twist limit), or 45 % and 80 % pure
+//     when the pair is not two harmonics of one voice (see voiced), or,
+//     from 25 %, the pair holding 75 % of the window's first difference
+//     (see emphShare: most of a voice's power lies under the low group,
+//     which the difference takes down) with the same purity and voice
+//     test. This catches a key press whose first whole window shares the
+//     line with speech 6 dB under it, or as loud as it (8 seeds of
+//     recorded voices, espeak-ng, babble, music and noise: tones over
+//     -40 dB at -6 dB 310 of 704 without these tests, 150 with the first
+//     alone, 83 with a voice test at 65 % and the hold's changes below,
+//     45 now; at the tone's level 683, 646, 282), and no window of the
+//     recorded voices, nor of the generated suite's speech or the corpus,
+//     passes them. At 35 % (and the difference's at 60 %) a window of the
+//     ALSA recording did; at 70 % without the voice test an espeak-ng
+//     vowel did, whose 4th and 7th harmonics sat on 852 and 1477 Hz.
+//     Masking so begun is tentative: it stops at once, with no tail, at
+//     the first window where either tone's level moves more than 6 dB
+//     from where it began (a voice's harmonics rise and fall with its
+//     formants, a key press holds its level; at 3 dB, speech as loud as
+//     the tone moved it that far and 76 more tones of 16 seeds were let
+//     go before their end), until a window passes the plain test or is
+//     strong.
 //   - strong: shape and 85 %: counts towards reporting the tone being
 //     followed. A valid tone's noise or speech is at least 15 dB under it,
 //     so its whole windows measure 0.9 and more; the 85 % marks a window
@@ -127,11 +135,13 @@ var (
 	onShare       = float32(0.80)
 	onSharePure   = float32(0.75) // the same, for a pair that is pure (see pure): tentative
 	onPurity      = float32(0.90) // how pure
-	tentLevel     = ratioDB(3)    // how far a tentative pair's levels may move
+	tentLevel     = ratioDB(6)    // how far a tentative pair's levels may move
 	// A pair that is not two harmonics of one voice (see voiced) starts
 	// masking tentatively at a lower share and purity still.
-	onShareUnvoiced  = float32(0.65)
+	onShareUnvoiced  = float32(0.45)
 	onPurityUnvoiced = float32(0.80)
+	emphMinShare     = float32(0.25)
+	emphOnShare      = float32(0.75)
 	onShareAny       = float32(0.90) // the same, for tones that measure further off (1.9 % and more)
 	offShare         = float32(0.80) // a pair off nominal (see offNominal): its share of the window,
 	offPurity        = float32(0.90) // and how much of each tone is one steady sinusoid,
@@ -487,6 +497,13 @@ func (d *Detector) decide() BlockResult {
 		d.lastShare = (pl + ph) / e
 		inner := abs8(d.bestOff[lo]-nominalOffset) <= 1 && abs8(d.bestOff[4+hi]-nominalOffset) <= 1
 		g = gradePair(pl, sl, ph, sh, e, inner)
+		// The tests under other sound start a tone, or end one for another
+		// key; on the tone being followed they would change nothing.
+		inner = inner && (!d.active || lo != d.lo || hi != d.hi)
+		if g&gradeOn == 0 && inner && pl+ph >= e*emphMinShare && pl+ph < e*onShareUnvoiced && gradeShape(pl, sl, ph, sh) &&
+			d.emphShare(lo, hi, pl, ph) >= emphOnShare && d.pure(lo, 4+hi, onPurityUnvoiced) && !d.voiced(lo, hi, pl, ph) {
+			g |= gradeOn | gradeTentative
+		}
 		if g&gradeOn == 0 && inner && pl+ph >= e*onShareUnvoiced && shapeWith(pl, sl, ph, sh, dominancePure) {
 			if pl+ph >= e*onSharePure && d.pure(lo, 4+hi, onPurity) ||
 				gradeShape(pl, sl, ph, sh) && d.pure(lo, 4+hi, onPurityUnvoiced) && !d.voiced(lo, hi, pl, ph) {

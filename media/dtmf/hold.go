@@ -9,7 +9,7 @@ package dtmf
 func (d *Detector) pure(a, b int, purity float32) bool {
 	for _, k := range [2]int{a, b} {
 		inc := d.pow[0][k] + d.pow[1][k] + d.pow[2][k] + d.pow[3][k]
-		q, _ := d.coherentMax(k)
+		q, _, _ := d.coherentMax(k)
 		if q < purity*windowBlocks*inc {
 			return false
 		}

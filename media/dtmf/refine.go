@@ -71,30 +71,29 @@ var offsetPairs = [2][2]int{{3, 1}, {4, 0}}
 // window's blocks, in the units of sum |X|^2 and without making up for the
 // blocks' own loss: for a pure steady tone it is windowBlocks times the
 // blocks' summed power, whatever its offset. It also returns the loss
-// (blockGain squared) at that offset.
-func (d *Detector) coherentMax(k int) (float32, float32) {
+// (blockGain squared) at that offset, and the offset (relative).
+func (d *Detector) coherentMax(k int) (p, loss float32, rel float64) {
 	c := &coef
 	xr, xi := d.ordered(k)
-	var bestP float32
-	loss := float32(1)
-	try := func(or, oi *[windowBlocks]float32, g, l float32) {
+	loss = 1
+	try := func(or, oi *[windowBlocks]float32, g, l float32, r float64) {
 		var sr, si float32
 		for i := 0; i < windowBlocks; i++ {
 			sr += xr[i]*or[i] - xi[i]*oi[i]
 			si += xr[i]*oi[i] + xi[i]*or[i]
 		}
-		if p := (sr*sr + si*si) * g; p > bestP {
-			bestP, loss = p, l
+		if q := (sr*sr + si*si) * g; q > p {
+			p, loss, rel = q, l, r
 		}
 	}
-	for o := range wideOffsets {
-		try(&c.wideRe[k][o], &c.wideIm[k][o], 1, c.wideLoss[k][o])
+	for o, r := range wideOffsets {
+		try(&c.wideRe[k][o], &c.wideIm[k][o], 1, c.wideLoss[k][o], r)
 	}
-	for o := 0; o < nOffsets; o++ {
+	for o, r := range refineOffsets {
 		// refine's rotations carry its gain; take it out again
-		try(&c.offRe[k][o], &c.offIm[k][o], c.offLoss[k][o], c.offLoss[k][o])
+		try(&c.offRe[k][o], &c.offIm[k][o], c.offLoss[k][o], c.offLoss[k][o], r)
 	}
-	return bestP, loss
+	return p, loss, rel
 }
 
 // offNominal reports whether the window holds a pure pair of steady tones
@@ -102,7 +101,10 @@ func (d *Detector) coherentMax(k int) (float32, float32) {
 // filter still hears a tone that far off (its main lobe is 200 Hz wide), so
 // the blocks' summed power finds the pair and its level; the pair is pure
 // and steady when re-tuning the blocks' coherent sum recovers nearly all of
-// it (speech, whose harmonics glide and beat, does not).
+// it (speech, whose harmonics glide and beat, does not). Nor may it be two
+// harmonics of one voice or note (voicedAt): the recorded music's chords
+// (1471 samples of 30 s) and an espeak-ng vowel (376 samples) were masked
+// as such pairs.
 func (d *Detector) offNominal(e float32) bool {
 	var inc [8]float32
 	p0, p1, p2, p3 := &d.pow[0], &d.pow[1], &d.pow[2], &d.pow[3]
@@ -117,13 +119,14 @@ func (d *Detector) offNominal(e float32) bool {
 	if pl+ph < e*offShare || pl < toneMin || ph < toneMin || ph < pl*twistLo || ph > pl*twistHi {
 		return false
 	}
-	ql, ll := d.coherentMax(lo)
-	qh, lh := d.coherentMax(4 + hi)
+	ql, ll, rl := d.coherentMax(lo)
+	qh, lh, rh := d.coherentMax(4 + hi)
 	cl := ql / (windowBlocks * inc[lo])
 	ch := qh / (windowBlocks * inc[4+hi])
 	// The pair's share, made up for the blocks' loss at the offsets found.
 	share := (ql/ll + qh/lh) * incScale / windowBlocks
-	return cl >= offPurity && ch >= offPurity && share >= e*offPairShare
+	return cl >= offPurity && ch >= offPurity && share >= e*offPairShare &&
+		!d.voicedAt(lowHz[lo]*(1+rl), highHz[hi]*(1+rh), min(ql/ll, qh/lh)*incScale/windowBlocks)
 }
 
 // refineOffsets are the relative frequency offsets refine tries.

@@ -2,9 +2,18 @@ package dtmf
 
 import "math"
 
-// voicedShare: a harmonic next to a pair's tones holding this share of the
-// weaker tone's power marks the pair as a voice's (see voiced).
-const voicedShare = 0.1
+const (
+	// voicedShare: a harmonic next to a pair's tones holding this share of
+	// the weaker tone's power marks the pair as a voice's (see voiced).
+	voicedShare = 0.1
+	// adjacentShare: the same when the tones are neighbouring harmonics
+	// (the 4th and 5th, say). Then the only neighbours left are the two
+	// outside the pair, and a formant between the tones takes them down:
+	// an espeak-ng vowel held 941 and 1209 Hz (the 4th and 5th harmonics
+	// of 238 Hz) at 71 to 85 % of the window, its 3rd and 6th at 0.04 and
+	// 0.06 of the weaker tone, and lost 62 ms of speech to masking.
+	adjacentShare = 0.02
+)
 
 // voiced reports whether the window's best pair (lo, hi, their powers pl
 // and ph) looks like two harmonics of one voice: for some fundamental
@@ -17,12 +26,24 @@ const voicedShare = 0.1
 // more of the window (and 80 % purity): at most 0.1 for more than half of
 // the key presses under speech 6 dB below them, and over it for every such
 // window of speech.
-// It runs only on such windows, seldom: a few Goertzel filters over the
-// window's 160 samples.
+// It runs only on such windows, seldom: a least-squares fit of the two
+// tones and a few Goertzel filters over the window's 160 samples.
 func (d *Detector) voiced(lo, hi int, pl, ph float32) bool {
-	fl := lowHz[lo] * (1 + refineOffsets[d.bestOff[lo]])
-	fh := highHz[hi] * (1 + refineOffsets[d.bestOff[4+hi]])
-	limit := min(pl, ph) * voicedShare
+	return d.voicedAt(lowHz[lo]*(1+refineOffsets[d.bestOff[lo]]), highHz[hi]*(1+refineOffsets[d.bestOff[4+hi]]), min(pl, ph))
+}
+
+// voicedAt is voiced for tones at fl and fh Hz, the weaker of power weak.
+// The neighbours are measured on the window with the two tones fitted and
+// taken out: a 20 ms filter still hears a tone 70 to 150 Hz away (its
+// sidelobes), and with a fundamental under 150 Hz, or one of which the
+// tones are neighbouring harmonics, a neighbour lies that close to a tone.
+// Measured on the window as it was, a key press with its high tone 4 dB
+// over its low one, or a tone 3.5 % off nominal, was taken for a voice by
+// its own tones' sidelobes.
+func (d *Detector) voicedAt(fl, fh float64, weak float32) bool {
+	limit := weak * voicedShare
+	var res [windowSamples]float64
+	fitted := false
 	for n := 1; n <= 12; n++ {
 		f0 := fl / float64(n)
 		if f0 < 70 || f0 > 420 {
@@ -32,8 +53,16 @@ func (d *Detector) voiced(lo, hi int, pl, ph float32) bool {
 		if math.Abs(fh-m*f0) > 0.015*fh {
 			continue
 		}
+		if !fitted {
+			d.residual(fl, fh, &res)
+			fitted = true
+		}
+		lim := limit
+		if m == float64(n+1) {
+			lim = weak * adjacentShare
+		}
 		for _, f := range [4]float64{float64(n-1) * f0, float64(n+1) * f0, (m - 1) * f0, (m + 1) * f0} {
-			if f >= 100 && f <= 3800 && d.powerAt(f) > limit {
+			if f >= 100 && f <= 3800 && math.Abs(f-fl) > 20 && math.Abs(f-fh) > 20 && powerAt(&res, f) > lim {
 				return true
 			}
 		}
@@ -41,15 +70,99 @@ func (d *Detector) voiced(lo, hi int, pl, ph float32) bool {
 	return false
 }
 
-// powerAt is the window's power at f Hz (a Goertzel filter over its
-// samples, oldest first), in the units of the detector's powers.
-func (d *Detector) powerAt(f float64) float32 {
-	c := 2 * math.Cos(2*math.Pi*f/SampleRate)
-	var s1, s2 float64
+// residual is the window's samples, oldest first, less the least-squares
+// fit of sinusoids at fl and fh Hz.
+func (d *Detector) residual(fl, fh float64, res *[windowSamples]float64) {
+	var basis [4][windowSamples]float64
+	// The sinusoids by rotation, not a sine and a cosine a sample.
+	rl, il := math.Cos(2*math.Pi*fl/SampleRate), math.Sin(2*math.Pi*fl/SampleRate)
+	rh, ih := math.Cos(2*math.Pi*fh/SampleRate), math.Sin(2*math.Pi*fh/SampleRate)
+	cl, sl, ch, sh := 1.0, 0.0, 1.0, 0.0
 	for i := 0; i < windowBlocks; i++ {
-		for _, v := range &d.samples[(d.newest+1+i)&(windowBlocks-1)] {
-			s1, s2 = float64(v)+c*s1-s2, s1
+		for j, v := range &d.samples[(d.newest+1+i)&(windowBlocks-1)] {
+			n := i*BlockSamples + j
+			res[n] = float64(v)
+			basis[0][n], basis[1][n], basis[2][n], basis[3][n] = cl, sl, ch, sh
+			cl, sl = cl*rl-sl*il, sl*rl+cl*il
+			ch, sh = ch*rh-sh*ih, sh*rh+ch*ih
 		}
 	}
+	// Normal equations, solved by elimination with partial pivoting.
+	var a [4][5]float64
+	for r := 0; r < 4; r++ {
+		for c := r; c < 4; c++ {
+			var sum float64
+			for n := range res {
+				sum += basis[r][n] * basis[c][n]
+			}
+			a[r][c], a[c][r] = sum, sum
+		}
+		for n := range res {
+			a[r][4] += basis[r][n] * res[n]
+		}
+	}
+	for c := 0; c < 4; c++ {
+		p := c
+		for r := c + 1; r < 4; r++ {
+			if math.Abs(a[r][c]) > math.Abs(a[p][c]) {
+				p = r
+			}
+		}
+		a[c], a[p] = a[p], a[c]
+		if a[c][c] == 0 {
+			return
+		}
+		for r := 0; r < 4; r++ {
+			if r != c {
+				f := a[r][c] / a[c][c]
+				for k := c; k < 5; k++ {
+					a[r][k] -= f * a[c][k]
+				}
+			}
+		}
+	}
+	for r := 0; r < 4; r++ {
+		b := a[r][4] / a[r][r]
+		for n := range res {
+			res[n] -= b * basis[r][n]
+		}
+	}
+}
+
+// powerAt is the power of x at f Hz (a Goertzel filter), in the units of
+// the detector's powers.
+func powerAt(x *[windowSamples]float64, f float64) float32 {
+	c := 2 * math.Cos(2*math.Pi*f/SampleRate)
+	var s1, s2 float64
+	for _, v := range x {
+		s1, s2 = v+c*s1-s2, s1
+	}
 	return float32((s1*s1 + s2*s2 - c*s1*s2) * powerScale)
+}
+
+// emphShare is the share of the pair (lo, hi; powers pl, ph) in the
+// window's first difference, x[n]-x[n-1]: a speech window's power lies
+// mostly under the low group, which the difference takes down, while the
+// tones keep theirs (scaled by the difference's known gain at each).
+func (d *Detector) emphShare(lo, hi int, pl, ph float32) float32 {
+	var e float64
+	prev := float64(d.samples[(d.newest+1)&(windowBlocks-1)][0])
+	n := 0
+	for i := 0; i < windowBlocks; i++ {
+		for _, v := range &d.samples[(d.newest+1+i)&(windowBlocks-1)] {
+			x := float64(v)
+			if n > 0 {
+				e += (x - prev) * (x - prev)
+			}
+			prev = x
+			n++
+		}
+	}
+	if e == 0 {
+		return 0
+	}
+	e /= float64(n - 1)
+	gl := 2 - 2*math.Cos(2*math.Pi*lowHz[lo]/SampleRate)
+	gh := 2 - 2*math.Cos(2*math.Pi*highHz[hi]/SampleRate)
+	return float32((float64(pl)*gl + float64(ph)*gh) / e)
 }

@@ -413,15 +413,16 @@ func TestSpeechOnset(t *testing.T) {
 	// highest (dtmf's holdFall). Without that, a voice holding a share of
 	// the tone's two frequencies kept masking going past the tone's end
 	// and its 80 ms guard (espeak-ng: -9.1 dB of speech kept just outside
-	// it). Music (whose chords are masked as pairs) and babble (one pure
-	// pair in it is masked like a key press) are left out. A longer
+	// it). The generated music (whose chords of pure sinusoids are masked
+	// as pairs; the recorded music's are not) and babble (one pure pair in it is masked like a key
+	// press) are left out. A longer
 	// look-ahead trades some of that speech for its reach back (50 ms:
 	// 10.9 dB just before one tone; docs/operating.md).
 	for _, r := range res {
 		if la != DefaultLookahead {
 			break
 		}
-		if strings.HasPrefix(r.c.Background, "music") || r.c.Background == "babble" {
+		if r.c.Background == "music-gen" || r.c.Background == "babble" {
 			continue
 		}
 		if r.snr < maskscore.MinSpeechSNRDB {
@@ -434,34 +435,43 @@ func TestSpeechOnset(t *testing.T) {
 		}
 	}
 
-	// With the background 6 dB under the tone, not yet every tone is
-	// masked, but the detector's tests for a pure pair under other sound
-	// (dtmf's onSharePure and onShareUnvoiced), its hold by level and its
-	// taking up again mask most: over 8 seeds, 83 of 704 tones leak over
-	// -40 dB with all of them, 150 with the first alone, 310 with none.
-	// This bound (14 %) keeps it.
-	leaky, at6 := 0, 0
-	for _, r := range res {
-		for _, ot := range r.tones {
-			if ot.press.LevelDB == -6 && r.c.Placement != dtmfgen.PlaceBefore {
-				at6++
-				if ot.leakDB > maskscore.MaxLeakDB {
-					leaky++
+	// With the background 6 dB under the tone or as loud as it, not yet
+	// every tone is masked, but the detector's tests for a pure pair under
+	// other sound (dtmf's onSharePure, onShareUnvoiced down to 45 % of the
+	// window, and emphShare), its hold by level and its taking up again
+	// mask most. Over 8 seeds, at -6 dB 45 of 704 tones leak over -40 dB
+	// (83 with onShareUnvoiced at 65 % and the neighbours of voiced
+	// measured with the tones in; 310 with none of these tests), at the
+	// tone's level 282 (646; 683). These bounds (9 % and 55 %, for the 2 seeds
+	// of -short too: 6 and 85 of 176) keep it.
+	for _, b := range []struct {
+		level   float64
+		percent int
+	}{{-6, 9}, {0, 55}} {
+		leaky, n := 0, 0
+		for _, r := range res {
+			for _, ot := range r.tones {
+				if ot.press.LevelDB == b.level && r.c.Placement != dtmfgen.PlaceBefore {
+					n++
+					if ot.leakDB > maskscore.MaxLeakDB {
+						leaky++
+					}
 				}
 			}
 		}
-	}
-	t.Logf("background 6 dB under the tone: %d of %d tones leak over %.0f dB", leaky, at6, maskscore.MaxLeakDB)
-	if leaky*100 > at6*14 {
-		t.Errorf("background 6 dB under the tone: %d of %d tones leak over %.0f dB, want at most 14 %%", leaky, at6, maskscore.MaxLeakDB)
+		t.Logf("background %+.0f dB re the tone: %d of %d tones leak over %.0f dB", b.level, leaky, n, maskscore.MaxLeakDB)
+		if leaky*100 > n*b.percent {
+			t.Errorf("background %+.0f dB re the tone: %d of %d tones leak over %.0f dB, want at most %d %%", b.level, leaky, n, maskscore.MaxLeakDB, b.percent)
+		}
 	}
 }
 
 // TestTalkOffRecordedVoices: on each recorded human voice (a minute each,
-// the ALSA one 11 s) no key is reported and not one sample is changed. On
-// the recorded music no key is reported either; the Masker does mask some
-// of its chords (1471 samples of 30 s today, logged), as it masks the
-// generated music's (see TestGenerated), so that is not asserted.
+// the ALSA one 11 s) and on the recorded music (30 s) no key is reported
+// and not one sample is changed. The music's chords were masked (1471
+// samples) as pairs off nominal until dtmf's offNominal also asked whether
+// the pair is two harmonics of one note (voicedAt). The generated music's
+// chords of pure sinusoids still are (see TestGenerated).
 func TestTalkOffRecordedVoices(t *testing.T) {
 	recs, err := dtmfgen.Recordings()
 	if err != nil {
@@ -480,10 +490,6 @@ func TestTalkOffRecordedVoices(t *testing.T) {
 				if out[i+d] != v {
 					changed++
 				}
-			}
-			if r.Music {
-				t.Logf("%s: %d of %d samples masked", r.Name, changed, len(r.Samples))
-				return
 			}
 			if changed != 0 {
 				t.Errorf("%d samples changed", changed)
