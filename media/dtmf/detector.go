@@ -112,9 +112,11 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     And the other way: a window whose share fails the hold still holds
 //     the tone when both its levels stay within 6 dB of those of its last
 //     strong window, or one within 3 dB for up to 4 windows (speech louder
-//     than the tone, or drowning one of its tones for a moment), measured
-//     within one re-tuning step of where they were, for up to 10 windows
-//     in a row (see levelHolds). On the onset suite (8 seeds) this took
+//     than the tone, or drowning one of its tones for a moment), or one
+//     within 3 dB and the other over its own (speech on that tone's
+//     frequency adds to it), measured within one re-tuning step of where
+//     they were, for up to 10 windows in a row, and neither 12 dB under
+//     its highest (see levelHolds). On the onset suite (8 seeds) this took
 //     the tones let out before their end from 52 to 26; without the
 //     re-tuning condition, 23, but on 16 seeds espeak-ng's harmonics then
 //     kept masking going past four tones' ends. A tone let go all the
@@ -578,7 +580,8 @@ func (d *Detector) decide() BlockResult {
 		// even drown one of its tones for a moment, while the tone goes
 		// on: it still holds when its levels do (see levelHolds).
 		qlo, qhi = d.refine(d.lo, qlo), d.refine(4+d.hi, qhi)
-		if abs8(d.bestOff[d.lo]-d.refOffL) <= 1 && abs8(d.bestOff[4+d.hi]-d.refOffH) <= 1 && d.levelHolds(qlo, qhi) {
+		if abs8(d.bestOff[d.lo]-d.refOffL) <= 1 && abs8(d.bestOff[4+d.hi]-d.refOffH) <= 1 && d.levelHolds(qlo, qhi) &&
+			qlo*holdFall >= d.peakL && qhi*holdFall >= d.peakH {
 			holds = true
 			d.levelRun++
 		}

@@ -21,13 +21,17 @@ func (d *Detector) pure(a, b int, purity float32) bool {
 // holds the followed tone by its levels: both within levelBoth of the
 // levels it had in its last strong window (or when it began), or, for the
 // first levelOneRunMax such windows, one within levelOne and the other at
-// least holdMin. (The caller also wants both measured within one
-// re-tuning step of where they were then.)
+// least holdMin, or one within levelOne and the other at least its own.
+// (The caller also wants both measured within one re-tuning step of where
+// they were then, and neither holdFall under its highest.)
 func (d *Detector) levelHolds(qlo, qhi float32) bool {
 	both := within(qlo, d.refL, levelBoth) && within(qhi, d.refH, levelBoth)
 	one := d.levelRun < levelOneRunMax &&
 		(within(qlo, d.refL, levelOne) && qhi >= holdMin || within(qhi, d.refH, levelOne) && qlo >= holdMin)
-	return both || one
+	// Speech on one tone's frequency adds to its level, it does not take
+	// the tone away.
+	louder := within(qlo, d.refL, levelOne) && qhi >= d.refH || within(qhi, d.refH, levelOne) && qlo >= d.refL
+	return both || one || louder
 }
 
 // within reports whether level q is within the ratio r of ref, either way.
