@@ -142,8 +142,8 @@ func TestEveryLookaheadMasksWholeTones(t *testing.T) {
 // back over all it holds when the detector asks for its full reach) no
 // tone under a background 12 dB or more below it loses a sample from its
 // onset, in any placement, on any of seeds 1 to 32; every detect tone is
-// still reported exactly once. (40 ms fixes seeds 1 to 8 but leaves 16
-// samples of one onset among seeds 9 to 32. A tone the detector never finds, masked
+// still reported exactly once. (40 ms leaves 9 samples of one onset
+// among seeds 1 to 32, 20 ms 15 and 129 samples of two. A tone the detector never finds, masked
 // at no look-ahead, is not an onset leak: it is logged, and the onset
 // tables count it as let through whole. Tones under speech 6 dB or less
 // below them still leak at 50 ms: docs/operating.md has the table.)
