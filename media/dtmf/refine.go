@@ -126,7 +126,7 @@ func (d *Detector) offNominal(e float32) bool {
 	// The pair's share, made up for the blocks' loss at the offsets found.
 	share := (ql/ll + qh/lh) * incScale / windowBlocks
 	return cl >= offPurity && ch >= offPurity && share >= e*offPairShare &&
-		!d.voicedAt(lowHz[lo]*(1+rl), highHz[hi]*(1+rh), min(ql/ll, qh/lh)*incScale/windowBlocks)
+		!d.voicedAt(lowHz[lo]*(1+rl), highHz[hi]*(1+rh), min(ql/ll, qh/lh)*incScale/windowBlocks, 1)
 }
 
 // refineOffsets are the relative frequency offsets refine tries.

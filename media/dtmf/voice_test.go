@@ -189,7 +189,7 @@ func TestKeyPressIsNoVoice(t *testing.T) {
 						d.Block(x[b : b+BlockSamples])
 					}
 					n++
-					if d.voicedAt(fl*(1+off), fh*(1+off), float32(min(al, ah)*min(al, ah)/2)) {
+					if d.voicedAt(fl*(1+off), fh*(1+off), float32(min(al, ah)*min(al, ah)/2), 1) {
 						t.Errorf("key %c (%.0f+%.0f Hz), twist %+.0f dB, %+.1f %% off: taken for a voice", keypad[lo][hi], fl, fh, twist, off*100)
 					}
 				}
@@ -273,5 +273,30 @@ func TestToneLetGoWhenANoteGoesOnOnOneOfItsTones(t *testing.T) {
 	}
 	if end := 1200 / BlockSamples; last < end || last > end+6 {
 		t.Errorf("masking ends at block %d, want from %d (the press's end) to %d", last, end, end+6)
+	}
+}
+
+// TestKeyPressBesideOneHarmonic: a key press (697+1209 Hz: about the 4th
+// and 7th harmonics of 174 Hz) under a voice's low harmonics (250 and 400
+// Hz) holding 40 % of the window, with one more of its harmonics on
+// 1045.5 Hz (the 6th of 174) at 0.125 of a tone's power, is masked from its
+// first whole window. One harmonic beside one tone is not enough to call
+// the pair a voice's: that takes one beside each (over voicedShare), or
+// one over 1.5 times it. Speech 6 dB under a key press often puts one
+// harmonic there: on the onset suite's 32 seeds this took the tones over
+// -40 dB at that level from 167 to 133 of 2816 (and at the tone's level
+// from 1186 to 1041).
+func TestKeyPressBesideOneHarmonic(t *testing.T) {
+	k := make([]int16, 1600)
+	for i := range k {
+		x := float64(i) / SampleRate
+		v := 4800*math.Sin(2*math.Pi*250*x) + 4800*math.Sin(2*math.Pi*400*x+1) + 6000*math.Sqrt(0.125)*math.Sin(2*math.Pi*1045.5*x+2)
+		if i >= 400 {
+			v += 6000*math.Sin(2*math.Pi*697*x) + 6000*math.Sin(2*math.Pi*1209*x+1)
+		}
+		k[i] = int16(v)
+	}
+	if b := firstMask(k); b < 0 || b > 400/BlockSamples+windowBlocks {
+		t.Fatalf("the key press beside one harmonic is first masked at block %d, want by its first whole window (block %d)", b, 400/BlockSamples+windowBlocks)
 	}
 }
