@@ -193,6 +193,8 @@ var migrations = []string{
 	) WITHOUT ROWID;`,
 	// 5: each recording's masking proof (proofs.go).
 	migrationProofs,
+	// 6: the call log (calllog.go).
+	migrationCallLog,
 }
 
 // SchemaVersion is the schema version this build writes.
