@@ -35,6 +35,7 @@ import (
 	"github.com/hushphone/hushphone/server/agentleg"
 	"github.com/hushphone/hushphone/server/api"
 	"github.com/hushphone/hushphone/server/auth"
+	"github.com/hushphone/hushphone/server/calllog"
 	"github.com/hushphone/hushphone/server/calls"
 	"github.com/hushphone/hushphone/server/config"
 	"github.com/hushphone/hushphone/server/metrics"
@@ -104,6 +105,7 @@ type Node struct {
 	metrics  *metrics.Metrics
 	events   *dispatcher
 	router   *route.Router
+	callLog  *calllog.Log
 	payments *pay.Manager
 	trunk    *trunk.Trunk
 	checker  *aftercall.Checker // nil in a build without the independent detector
@@ -170,6 +172,9 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	// The parts, each built after those it uses; what goes the other way
 	// is published to n.events.
 	ev := n.events
+	if n.callLog, err = calllog.New(ctx, n.store, nil, log); err != nil {
+		return nil, err //nolint:wrapcheck // the store's error says what failed
+	}
 	n.router = route.New(append(append([]route.Option{route.WithMaxWait(cfg.MaxQueueWait)}, o.route...), route.WithLogger(log), route.WithEvents(ev.route.publish))...)
 	n.payments, err = pay.New(ctx, pay.Params{Gateway: gw, Audit: n.store, Calls: n.router, Logger: log,
 		Prompt: func(call string, t pay.Tone) { ev.prompts.publish(prompt{call: call, pcm: t.PCM()}) },
@@ -231,6 +236,7 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	ev.route.subscribe("calls", n.calls.RouteEvent)
 	ev.route.subscribe("payments", n.payments.RouteEvent)
 	ev.route.subscribe("hub", n.hub.RouteEvent)
+	ev.route.subscribe("calllog", n.callLog.RouteEvent)
 	ev.inbound.subscribe("calls", n.calls.OnCall)
 	ev.calls.subscribe("hub", n.tell)
 	ev.payments.subscribe("hub", n.hub.Payment)
@@ -416,6 +422,9 @@ func (n *Node) release() {
 	}
 	if n.router != nil {
 		_ = n.router.Close()
+	}
+	if n.callLog != nil { // after the router: the calls it ends are logged
+		_ = n.callLog.Close()
 	}
 	if n.store != nil {
 		_ = n.store.Close()

@@ -67,7 +67,7 @@ func TestDispatchOrder(t *testing.T) {
 		got   []string
 		want  []string
 	}{
-		{"route", n.events.route.names(), []string{"calls", "payments", "hub"}},
+		{"route", n.events.route.names(), []string{"calls", "payments", "hub", "calllog"}},
 		{"inbound", n.events.inbound.names(), []string{"calls"}},
 		{"calls", n.events.calls.names(), []string{"hub"}},
 		{"payments", n.events.payments.names(), []string{"hub"}},

@@ -40,9 +40,11 @@ type Stack struct {
 	// WithGateway says otherwise).
 	Payments *pay.Manager
 
-	node *node.Node
-	mu   sync.Mutex
-	keys []dtmf.Event
+	node     *node.Node
+	mu       sync.Mutex
+	keys     []dtmf.Event
+	stop     func()
+	stopOnce sync.Once
 }
 
 // MetricsURL is where the server's metrics are read.
@@ -175,6 +177,13 @@ type options struct {
 	tlsCert    string // with tlsKey: SIP over TLS
 	tlsKey     string
 	srtp       string
+	dataDir    string
+}
+
+// WithDataDir runs the server on the data directory dir (that of a stack
+// stopped before, say) instead of a new one.
+func WithDataDir(dir string) Option {
+	return func(o *options) { o.dataDir = dir }
 }
 
 // WithoutRingback has waiting callers get 180 Ringing and no early media
@@ -224,7 +233,14 @@ func WithRejoinTimeout(d time.Duration) Option {
 // it, with the test's options.
 func Start(t *testing.T, opts ...Option) *Stack {
 	t.Helper()
-	s := &Stack{DataDir: t.TempDir()}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	s := &Stack{DataDir: o.dataDir}
+	if s.DataDir == "" {
+		s.DataDir = t.TempDir()
+	}
 	// Everything the server logs, at debug level, goes to server.log in
 	// the data directory, where tests that search what a run wrote find it.
 	logf, err := os.OpenFile(filepath.Join(s.DataDir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -232,10 +248,6 @@ func Start(t *testing.T, opts ...Option) *Stack {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(logf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var o options
-	for _, f := range opts {
-		f(&o)
-	}
 	if o.gateway == nil {
 		o.gateway = gateway.NewSandbox(gateway.WithLatency(0), gateway.WithTimeout(3*time.Second))
 	}
@@ -274,12 +286,17 @@ func Start(t *testing.T, opts ...Option) *Stack {
 	s.URL, s.SIPAddr, s.SIPTLSAddr = n.URL(), n.SIPAddr(), cfg.SIPTLS
 	done := make(chan error, 1)
 	go func() { done <- n.Run(context.Background()) }()
-	t.Cleanup(func() {
+	s.stop = func() {
 		_ = n.Close()
 		if err := <-done; err != nil {
 			t.Errorf("server: %v", err)
 		}
 		_ = logf.Close()
-	})
+	}
+	t.Cleanup(s.Stop)
 	return s
 }
+
+// Stop shuts the server down, as the test's end would (once; later calls
+// do nothing): its data directory stays for WithDataDir.
+func (s *Stack) Stop() { s.stopOnce.Do(s.stop) }
