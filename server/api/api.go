@@ -12,8 +12,9 @@
 //	GET    /api/v1/me       who the token belongs to: {"name","role","expires"}
 //	GET    /api/v1/users    supervisors and admins: every user's name, role, created
 //
-// Recordings and secure pay have their own endpoints (recordings.go,
-// payments.go); docs/openapi.yaml describes them all.
+// Recordings, secure pay and the wallboard's figures have their own
+// endpoints (recordings.go, payments.go, stats.go); docs/openapi.yaml
+// describes them all.
 //
 // Every call but /healthz and sign-in needs "Authorization: Bearer TOKEN"
 // (401 without one, or when it has expired or been signed out); RequireRole
@@ -182,6 +183,7 @@ func (s *Server) routes() http.Handler {
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings", s.recordings)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}", s.recording)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}/proof", s.proof)
+			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/stats", s.stats)
 			s.payRoutes(r)
 		})
 	})
