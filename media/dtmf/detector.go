@@ -82,7 +82,7 @@ func ratioDB(db float64) float32 { return float32(math.Pow(10, db/10)) }
 //     recorded voices, espeak-ng, babble, music and noise: tones over
 //     -40 dB at -6 dB 310 of 704 without these tests, 150 with the first
 //     alone, 83 with a voice test at 65 % and the hold's changes below,
-//     44 now; at the tone's level 683, 646, 282), and no window of the
+//     33 now; at the tone's level 683, 646, 250), and no window of the
 //     recorded voices, nor of the generated suite's speech or the corpus,
 //     passes them. At 35 % (and the difference's at 60 %) a window of the
 //     ALSA recording did; at 70 % without the voice test an espeak-ng
