@@ -10,7 +10,8 @@
 //	                        503 when too many sign-ins are being checked at once (Retry-After: 1)
 //	DELETE /api/v1/session  sign out: the token stops working (204)
 //	GET    /api/v1/me       who the token belongs to: {"name","role","expires"}
-//	GET    /api/v1/users    supervisors and admins: every user's name, role, created
+//	GET    /api/v1/users    supervisors and admins: every user's name, role, created, disabled, mfa
+//	                        (admins also add, change and remove users: users.go)
 //
 // Recordings, secure pay and the wallboard's figures have their own
 // endpoints (recordings.go, payments.go, stats.go); docs/openapi.yaml
@@ -180,6 +181,7 @@ func (s *Server) routes() http.Handler {
 			r.Delete("/session", s.signOut)
 			r.Get("/me", s.me)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/users", s.users)
+			s.userRoutes(r)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings", s.recordings)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}", s.recording)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}/proof", s.proof)
@@ -314,26 +316,6 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	se, _ := SessionFrom(r.Context())
 	writeJSON(w, http.StatusOK, sessionResponse{Name: se.User.Name, Role: string(se.User.Role), Expires: se.Expires})
-}
-
-type userResponse struct {
-	Name    string    `json:"name"`
-	Role    string    `json:"role"`
-	Created time.Time `json:"created"`
-}
-
-func (s *Server) users(w http.ResponseWriter, r *http.Request) {
-	users, err := s.p.Store.ListUsers(r.Context())
-	if err != nil {
-		s.log.Error("list users", "err", err)
-		writeError(w, http.StatusInternalServerError, "the server could not list users; try again")
-		return
-	}
-	out := make([]userResponse, 0, len(users))
-	for _, u := range users {
-		out = append(out, userResponse{Name: u.Name, Role: string(u.Role), Created: u.Created})
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 type ctxKey struct{}

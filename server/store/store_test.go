@@ -239,3 +239,49 @@ func TestTwoProcessesShareTheFile(t *testing.T) {
 		t.Errorf("%d users, %v", len(users), err)
 	}
 }
+
+// TestSetPasswordAndRole: both change the user and end its sessions; an
+// unknown user or role is refused.
+func TestSetPasswordAndRole(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, t.TempDir())
+	u, err := s.AddUser(ctx, "ann", RoleAgent, "hash-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := func() {
+		t.Helper()
+		if _, err := s.CreateSession(ctx, u.ID, hash("tok"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone := func(what string) {
+		t.Helper()
+		if _, err := s.LookupSession(ctx, hash("tok")); err == nil {
+			t.Errorf("the session outlived %s", what)
+		}
+	}
+	session()
+	if err := s.SetPassword(ctx, "ANN", "hash-2"); err != nil {
+		t.Fatal(err)
+	}
+	gone("a password reset")
+	session()
+	if err := s.SetRole(ctx, "ann", RoleSupervisor); err != nil {
+		t.Fatal(err)
+	}
+	gone("a role change")
+	got, err := s.UserByName(ctx, "ann")
+	if err != nil || got.PasswordHash != "hash-2" || got.Role != RoleSupervisor {
+		t.Fatalf("ann: %+v, %v", got, err)
+	}
+	if err := s.SetRole(ctx, "ann", "boss"); !errors.Is(err, ErrBadRole) {
+		t.Errorf("unknown role: %v", err)
+	}
+	if err := s.SetPassword(ctx, "bob", "h"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("unknown user: %v", err)
+	}
+	if err := s.SetRole(ctx, "bob", RoleAgent); !errors.Is(err, ErrNoUser) {
+		t.Errorf("unknown user: %v", err)
+	}
+}

@@ -160,6 +160,19 @@ func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
 	return u, nil
 }
 
+// UserByNameForAdmin returns the user of that name (any case), disabled
+// or not, or ErrNoUser: for user administration, which enables them.
+func (s *Store) UserByNameForAdmin(ctx context.Context, name string) (User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE name = ?", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("%w: %q", ErrNoUser, name)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("look up user %q: %w", name, err)
+	}
+	return u, nil
+}
+
 // RemoveUser removes the user of that name and ends all its sessions, or
 // returns ErrNoUser.
 func (s *Store) RemoveUser(ctx context.Context, name string) error {
@@ -174,6 +187,52 @@ func (s *Store) RemoveUser(ctx context.Context, name string) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("%w: %q (see '%s user list')", ErrNoUser, name, "hushphone-server")
+	}
+	return nil
+}
+
+// SetPassword replaces the password hash of the user of that name (any
+// case) and ends all its sessions: a reset password signs the user out
+// everywhere. ErrNoUser if there is none.
+func (s *Store) SetPassword(ctx context.Context, name, passwordHash string) error {
+	if passwordHash == "" {
+		return errors.New("store: empty password hash") //nolint:err113 // a programming error, never shown to users
+	}
+	return s.changeUser(ctx, name, "reset the password of", "password_hash = ?", passwordHash)
+}
+
+// SetRole changes the role of the user of that name (any case) and ends
+// all its sessions (it signs in again with its new role). ErrNoUser if
+// there is none, ErrBadRole for an unknown role.
+func (s *Store) SetRole(ctx context.Context, name string, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	return s.changeUser(ctx, name, "change the role of", "role = ?", string(role))
+}
+
+// changeUser sets one column of the user of that name and ends its
+// sessions, in one transaction.
+func (s *Store) changeUser(ctx context.Context, name, doing, set string, value any) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s user %q: %w", doing, name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, "UPDATE users SET "+set+" WHERE name = ?", value, name) //nolint:gosec // set is one of this file's constants
+	if err != nil {
+		return fmt.Errorf("%s user %q: %w", doing, name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("%s user %q: %w", doing, name, err)
+	} else if n == 0 {
+		return fmt.Errorf("%w: %q", ErrNoUser, name)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?)", name); err != nil {
+		return fmt.Errorf("%s user %q: %w", doing, name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s user %q: %w", doing, name, err)
 	}
 	return nil
 }
