@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -117,25 +116,23 @@ func (s *Server) payStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) payList(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to 10000")
-			return
-		}
-		limit = n
+	f, csvOut, ok := paymentFilter(w, r)
+	if !ok {
+		return
 	}
 	se, _ := SessionFrom(r.Context())
 	sup := isSupervisor(se.User.Role)
-	agent := se.User.ID // by id: never a removed user's of the same name
-	if sup {
-		agent = 0 // every agent's
+	if !sup {
+		f.AgentID = se.User.ID // by id: never a removed user's of the same name
 	}
-	ps, err := s.p.Store.ListPaymentsBy(r.Context(), r.URL.Query().Get("call"), agent, limit)
+	ps, err := s.p.Store.FindPayments(r.Context(), f)
 	if err != nil {
 		s.log.Error("list payments", "err", err)
 		writeError(w, http.StatusInternalServerError, "the server could not list payments; try again")
+		return
+	}
+	if csvOut {
+		s.paymentsCSV(w, ps)
 		return
 	}
 	out := make([]pay.Status, 0, len(ps))

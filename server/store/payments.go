@@ -179,11 +179,45 @@ func (s *Store) ListPayments(ctx context.Context, callID string, limit int) ([]P
 // only (every agent's if agentID is 0): never those of an earlier user of
 // the same name.
 func (s *Store) ListPaymentsBy(ctx context.Context, callID string, agentID int64, limit int) ([]Payment, error) {
+	return s.FindPayments(ctx, PaymentFilter{CallID: callID, AgentID: agentID, Limit: limit})
+}
+
+// PaymentFilter says which payments FindPayments returns: each field
+// that is set must match.
+type PaymentFilter struct {
+	CallID  string
+	AgentID int64     // by user id (never an earlier user of the same name)
+	Agent   string    // by the agent's name as recorded (any case)
+	Outcome string    // an outcome, or "open" for those under way
+	From    time.Time // started at or after
+	To      time.Time // started before
+	Limit   int       // at most this many, newest first (0: all)
+}
+
+// OutcomeOpen is PaymentFilter.Outcome for the payments under way.
+const OutcomeOpen = "open"
+
+// FindPayments returns the payments f matches, newest first.
+func (s *Store) FindPayments(ctx context.Context, f PaymentFilter) ([]Payment, error) {
+	limit := f.Limit
 	if limit <= 0 {
 		limit = -1
 	}
+	outcome := f.Outcome
+	if outcome == OutcomeOpen {
+		outcome = ""
+	}
+	var from, to int64
+	if !f.From.IsZero() {
+		from = millis(f.From)
+	}
+	if !f.To.IsZero() {
+		to = millis(f.To)
+	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+paymentColumns+` FROM payments WHERE (? = '' OR call_id = ?) AND (? = 0 OR agent_id = ?)
-		ORDER BY started DESC, id DESC LIMIT ?`, callID, callID, agentID, agentID, limit)
+		AND (? = '' OR agent = ? COLLATE NOCASE) AND (? = 0 OR outcome = ?) AND (? = 0 OR started >= ?) AND (? = 0 OR started < ?)
+		ORDER BY started DESC, id DESC LIMIT ?`, f.CallID, f.CallID, f.AgentID, f.AgentID, f.Agent, f.Agent,
+		boolInt(f.Outcome != ""), outcome, from, from, to, to, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
@@ -216,4 +250,11 @@ func (s *Store) EndUnfinishedPayments(ctx context.Context, reason string) (int, 
 		return 0, fmt.Errorf("end unfinished payments: %w", err)
 	}
 	return int(n), nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
