@@ -186,6 +186,7 @@ func (s *Server) routes() http.Handler {
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}", s.recording)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}/proof", s.proof)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/stats", s.stats)
+			r.With(RequireRole(store.RoleAdmin)).Get("/audit", s.audit)
 			s.payRoutes(r)
 		})
 	})

@@ -132,6 +132,9 @@ func (s *Server) payList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if csvOut {
+		if !s.logAccess(w, r, store.AccessPaymentsExport, exportObject(f)) {
+			return
+		}
 		s.paymentsCSV(w, ps)
 		return
 	}

@@ -48,18 +48,8 @@ func paymentFilter(w http.ResponseWriter, r *http.Request) (store.PaymentFilter,
 		writeError(w, http.StatusBadRequest, "outcome must be one of "+strings.Join(paymentOutcomes, ", "))
 		return store.PaymentFilter{}, false, false
 	}
-	for _, p := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "from and to must be RFC 3339 times, such as 2026-12-07T00:00:00+01:00")
-				return store.PaymentFilter{}, false, false
-			}
-			*p.t = t
-		}
+	if !readPeriod(w, r, &f.From, &f.To) {
+		return store.PaymentFilter{}, false, false
 	}
 	return f, csvOut, true
 }
@@ -71,6 +61,31 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// exportObject says in the access log what an export held: its filter.
+func exportObject(f store.PaymentFilter) string {
+	var parts []string
+	for _, p := range [][2]string{{"agent", f.Agent}, {"outcome", f.Outcome}} {
+		if p[1] != "" {
+			parts = append(parts, p[0]+"="+p[1])
+		}
+	}
+	if f.CallID != "" {
+		parts = append(parts, "one call")
+	}
+	for _, p := range []struct {
+		name string
+		t    time.Time
+	}{{"from", f.From}, {"to", f.To}} {
+		if !p.t.IsZero() {
+			parts = append(parts, p.name+"="+p.t.UTC().Format(time.RFC3339))
+		}
+	}
+	if len(parts) == 0 {
+		return "all"
+	}
+	return strings.Join(parts, " ")
 }
 
 // paymentsCSVHeader are the export's columns.

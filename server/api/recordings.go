@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -31,7 +32,7 @@ type recordingResponse struct {
 const verdictPending = "pending"
 
 // recordings lists the newest recordings (?limit=N, default 100) for
-// supervisors and admins.
+// supervisors and admins, narrowed by ?agent=, ?call=, ?from= and ?to=.
 func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
@@ -42,7 +43,11 @@ func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	recs, err := s.p.Store.ListRecordings(r.Context(), limit)
+	f := store.RecordingFilter{Agent: r.URL.Query().Get("agent"), CallID: r.URL.Query().Get("call"), Limit: limit}
+	if !readPeriod(w, r, &f.From, &f.To) {
+		return
+	}
+	recs, err := s.p.Store.FindRecordings(r.Context(), f)
 	if err != nil {
 		s.log.Error("list recordings", "err", err)
 		writeError(w, http.StatusInternalServerError, "the server could not list recordings; try again")
@@ -97,8 +102,20 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "the server could not read the recording; try again")
 		return
 	}
+	// Played in the page (?play=1, inline) or downloaded: either way the
+	// access log says who, once a play or download (a player's later
+	// range requests are the same play).
+	action, disposition := store.AccessRecordingDownload, "attachment"
+	if r.URL.Query().Get("play") == "1" {
+		action, disposition = store.AccessRecordingPlay, "inline"
+	}
+	if rg := r.Header.Get("Range"); rg == "" || strings.HasPrefix(rg, "bytes=0-") {
+		if !s.logAccess(w, r, action, strconv.FormatInt(id, 10)) {
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "audio/wav")
-	w.Header().Set("Content-Disposition", `attachment; filename="recording-`+strconv.FormatInt(id, 10)+`.wav"`)
+	w.Header().Set("Content-Disposition", disposition+`; filename="recording-`+strconv.FormatInt(id, 10)+`.wav"`)
 	http.ServeContent(w, r, "", fi.ModTime(), f)
 }
 

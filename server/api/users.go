@@ -109,7 +109,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "the server could not add the user; try again")
 		return
 	}
-	s.logChange(r, u.Name, "added", "role", string(role))
+	s.logChange(r, store.AccessUserAdd, u.Name, "added as "+string(role), "role", string(role))
 	writeJSON(w, http.StatusCreated, userResponse{Name: u.Name, Role: string(u.Role), Created: u.Created})
 }
 
@@ -183,23 +183,23 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
 		if !s.storeDone(w, s.p.Store.SetRole(ctx, u.Name, role), "change the role") {
 			return
 		}
-		s.logChange(r, u.Name, "role changed", "from", string(u.Role), "to", string(role))
+		s.logChange(r, store.AccessUserChange, u.Name, "role "+string(u.Role)+" to "+string(role), "from", string(u.Role), "to", string(role))
 	}
 	if req.Disabled != nil && *req.Disabled != u.Disabled {
 		if !s.storeDone(w, s.p.Store.SetDisabled(ctx, u.Name, *req.Disabled), "disable or enable the user") {
 			return
 		}
 		if *req.Disabled {
-			s.logChange(r, u.Name, "disabled")
+			s.logChange(r, store.AccessUserChange, u.Name, "disabled")
 		} else {
-			s.logChange(r, u.Name, "enabled")
+			s.logChange(r, store.AccessUserChange, u.Name, "enabled")
 		}
 	}
 	if req.Password != nil {
 		if !s.storeDone(w, s.p.Store.SetPassword(ctx, u.Name, hash), "reset the password") {
 			return
 		}
-		s.logChange(r, u.Name, "password reset")
+		s.logChange(r, store.AccessUserChange, u.Name, "password reset")
 	}
 	u, err := s.p.Store.UserByNameForAdmin(ctx, u.Name)
 	if err != nil {
@@ -226,7 +226,7 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request) {
 	if !s.storeDone(w, s.p.Store.RemoveUser(r.Context(), u.Name), "remove the user") {
 		return
 	}
-	s.logChange(r, u.Name, "removed")
+	s.logChange(r, store.AccessUserRemove, u.Name, "removed")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -262,7 +262,7 @@ func (s *Server) enrolMFA(w http.ResponseWriter, r *http.Request) {
 	if !s.storeDone(w, s.p.Store.SetMFA(ctx, u.ID, secret, hashes), "enrol the second factor") {
 		return
 	}
-	s.logChange(r, u.Name, "second factor enrolled")
+	s.logChange(r, store.AccessUserMFAEnrol, u.Name, "second factor enrolled")
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, enrolResponse{URI: totp.URI(mfaIssuer, u.Name, secret), Secret: secret, RecoveryCodes: codes})
 }
@@ -281,7 +281,7 @@ func (s *Server) resetMFA(w http.ResponseWriter, r *http.Request) {
 	if !s.storeDone(w, err, "reset the second factor") {
 		return
 	}
-	s.logChange(r, u.Name, "second factor reset")
+	s.logChange(r, store.AccessUserMFAReset, u.Name, "second factor reset")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -314,11 +314,21 @@ func (s *Server) storeDone(w http.ResponseWriter, err error, doing string) bool 
 	return false
 }
 
-// logChange logs a change to a user with who made it.
-func (s *Server) logChange(r *http.Request, target, what string, attrs ...any) {
+// logChange logs a change to a user with who made it, in the server's log
+// and the access log (action). The change is made: a failure to write the
+// access log is logged, not answered.
+func (s *Server) logChange(r *http.Request, action, target, what string, attrs ...any) {
 	by := ""
-	if se, ok := SessionFrom(r.Context()); ok {
+	se, ok := SessionFrom(r.Context())
+	if ok {
 		by = se.User.Name
 	}
 	s.log.Info("user admin: "+what, append([]any{"user", target, "by", by}, attrs...)...)
+	object := target
+	if what != "" {
+		object += ": " + what
+	}
+	if err := s.p.Store.AddAccess(r.Context(), store.Access{UserID: se.User.ID, UserName: by, Action: action, Object: object}); err != nil {
+		s.log.Error("write the access log", "action", action, "err", err)
+	}
 }

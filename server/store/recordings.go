@@ -123,10 +123,37 @@ func (s *Store) RecordingByID(ctx context.Context, id int64) (Recording, error) 
 // ListRecordings returns up to limit recordings (all if limit <= 0),
 // newest first.
 func (s *Store) ListRecordings(ctx context.Context, limit int) ([]Recording, error) {
+	return s.FindRecordings(ctx, RecordingFilter{Limit: limit})
+}
+
+// RecordingFilter says which recordings FindRecordings returns: each
+// field that is set must match.
+type RecordingFilter struct {
+	Agent  string // an agent on the call (any case)
+	CallID string
+	From   time.Time // started at or after
+	To     time.Time // started before
+	Limit  int       // at most this many, newest first (0: all)
+}
+
+// FindRecordings returns the recordings f matches, newest first.
+func (s *Store) FindRecordings(ctx context.Context, f RecordingFilter) ([]Recording, error) {
+	limit := f.Limit
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+recordingColumns+" FROM "+recordingsWithVerdict+" ORDER BY r.started DESC, r.id DESC LIMIT ?", limit)
+	var from, to int64
+	if !f.From.IsZero() {
+		from = millis(f.From)
+	}
+	if !f.To.IsZero() {
+		to = millis(f.To)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+recordingColumns+" FROM "+recordingsWithVerdict+`
+		WHERE (? = '' OR r.call_id = ?) AND (? = 0 OR r.started >= ?) AND (? = 0 OR r.started < ?)
+		AND (? = '' OR instr(',' || lower(r.agent) || ',', ',' || lower(?) || ',') > 0)
+		ORDER BY r.started DESC, r.id DESC LIMIT ?`,
+		f.CallID, f.CallID, from, from, to, to, f.Agent, f.Agent, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list recordings: %w", err)
 	}

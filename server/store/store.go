@@ -195,6 +195,8 @@ var migrations = []string{
 	migrationProofs,
 	// 6: the call log (calllog.go).
 	migrationCallLog,
+	// 7: the access log (accesslog.go).
+	migrationAccessLog,
 }
 
 // SchemaVersion is the schema version this build writes.
