@@ -96,6 +96,9 @@ type Params struct {
 	// hash), once it is deleted: the WebSocket hub closes the session's
 	// connections at once (signal.Hub.EndSession).
 	OnSignOut func(tokenHash []byte)
+	// OnQueuesChanged, if set, is told when an admin changed the queues
+	// (the call path's directory reloads them).
+	OnQueuesChanged func(ctx context.Context) error
 }
 
 // Server is the HTTP API.
@@ -182,6 +185,7 @@ func (s *Server) routes() http.Handler {
 			r.Get("/me", s.me)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/users", s.users)
 			s.userRoutes(r)
+			s.queueRoutes(r)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings", s.recordings)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}", s.recording)
 			r.With(RequireRole(store.RoleSupervisor, store.RoleAdmin)).Get("/recordings/{id}/proof", s.proof)

@@ -26,6 +26,7 @@ type env struct {
 	url   string
 	clock *testkit.Clock
 	store *store.Store
+	srv   *Server
 }
 
 // newEnv starts the API on loopback over a real store in a temp dir, with
@@ -65,7 +66,7 @@ func newEnv(t *testing.T, hash auth.Params) *env {
 	}
 	srv := httptest.NewServer(s.Handler()) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, clock: c, store: st}
+	return &env{t: t, url: srv.URL, clock: c, store: st, srv: s}
 }
 
 type reply struct {

@@ -184,6 +184,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.logChange(r, store.AccessUserChange, u.Name, "role "+string(u.Role)+" to "+string(role), "from", string(u.Role), "to", string(role))
+		s.reloadQueues(r) // only agents take a queue's calls
 	}
 	if req.Disabled != nil && *req.Disabled != u.Disabled {
 		if !s.storeDone(w, s.p.Store.SetDisabled(ctx, u.Name, *req.Disabled), "disable or enable the user") {
@@ -227,6 +228,7 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logChange(r, store.AccessUserRemove, u.Name, "removed")
+	s.reloadQueues(r) // its memberships went with it
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -330,5 +332,14 @@ func (s *Server) logChange(r *http.Request, action, target, what string, attrs .
 	}
 	if err := s.p.Store.AddAccess(r.Context(), store.Access{UserID: se.User.ID, UserName: by, Action: action, Object: object}); err != nil {
 		s.log.Error("write the access log", "action", action, "err", err)
+	}
+}
+
+// reloadQueues tells the call path's queues that members may have changed.
+func (s *Server) reloadQueues(r *http.Request) {
+	if s.p.OnQueuesChanged != nil {
+		if err := s.p.OnQueuesChanged(r.Context()); err != nil {
+			s.log.Error("reload the queues", "err", err)
+		}
 	}
 }

@@ -17,9 +17,9 @@ import (
 	"github.com/hushphone/hushphone/server/store"
 )
 
-// DefaultQueue is the queue of every call until calls are routed to
-// queues of their own.
-const DefaultQueue = "default"
+// DefaultQueue is the queue of a call the queue's event names none for,
+// and of the calls agents place.
+const DefaultQueue = route.DefaultQueue
 
 // QueueLen bounds the entries waiting to be written. The queue's events
 // wait for room rather than be lost: a full queue means the disk is far
@@ -47,9 +47,9 @@ const (
 )
 
 type entry struct {
-	kind                 entryKind
-	call, agent, outcome string
-	at                   time.Time
+	kind                        entryKind
+	call, agent, outcome, queue string
+	at                          time.Time
 }
 
 // Log writes the call log.
@@ -91,7 +91,7 @@ func (l *Log) RouteEvent(e route.Event) {
 	now := l.now()
 	switch e := e.(type) {
 	case route.CallQueued:
-		l.put(entry{kind: offered, call: e.Call, at: now})
+		l.put(entry{kind: offered, call: e.Call, queue: e.Queue, at: now})
 	case route.CallAssigned:
 		switch {
 		case e.Outbound:
@@ -127,7 +127,11 @@ func (l *Log) write(e entry) {
 	var err error
 	switch e.kind {
 	case offered:
-		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: DefaultQueue, Direction: store.DirectionIn, Offered: e.at})
+		queue := e.queue
+		if queue == "" {
+			queue = DefaultQueue
+		}
+		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: queue, Direction: store.DirectionIn, Offered: e.at})
 	case placed:
 		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: DefaultQueue, Direction: store.DirectionOut, Offered: e.at, Answered: e.at, Agent: e.agent})
 	case answered:

@@ -59,7 +59,7 @@ const MaxListeners = 8
 
 // Router is the call queue (server/route's Router).
 type Router interface {
-	Inbound(id, from string) error
+	InboundTo(id, from, queue string) error
 	Outbound(agent, id, to string) error
 	Hangup(callID string, reason protocol.EndReason) error
 }
@@ -92,7 +92,10 @@ type Params struct {
 	// goroutine, off every call's path, and may wait; Close waits for it.
 	// Nil: nothing is told.
 	Recorded func(Recorded)
-	Logger   *slog.Logger
+	// Queue names the queue that takes calls to a dialled number
+	// (server/queues); nil: the default queue takes every call.
+	Queue  func(number string) string
+	Logger *slog.Logger
 }
 
 // Manager owns the live calls.
@@ -184,7 +187,11 @@ func (m *Manager) OnCall(tc *trunk.Call) {
 		_ = tc.Reject(503, "Service Unavailable") // shutting down
 		return
 	}
-	if err := m.p.Router.Inbound(tc.ID, tc.From); err != nil {
+	queue := route.DefaultQueue
+	if m.p.Queue != nil {
+		queue = m.p.Queue(tc.To)
+	}
+	if err := m.p.Router.InboundTo(tc.ID, tc.From, queue); err != nil {
 		m.log.Warn("call not queued", "call", tc.ID, "err", err)
 		_ = tc.Reject(503, "Service Unavailable")
 	} else {

@@ -91,7 +91,7 @@ func ownGoroutines() []string {
 // fakeRouter is a queue that takes every call and tells the test.
 type fakeRouter struct{ inbound, outbound chan string }
 
-func (r *fakeRouter) Inbound(id, _ string) error              { r.inbound <- id; return nil }
+func (r *fakeRouter) InboundTo(id, _, _ string) error         { r.inbound <- id; return nil }
 func (r *fakeRouter) Outbound(_, id, _ string) error          { r.outbound <- id; return nil }
 func (r *fakeRouter) Hangup(string, protocol.EndReason) error { return nil }
 

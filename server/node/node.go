@@ -40,6 +40,7 @@ import (
 	"github.com/hushphone/hushphone/server/config"
 	"github.com/hushphone/hushphone/server/metrics"
 	"github.com/hushphone/hushphone/server/pay"
+	"github.com/hushphone/hushphone/server/queues"
 	"github.com/hushphone/hushphone/server/route"
 	"github.com/hushphone/hushphone/server/signal"
 	"github.com/hushphone/hushphone/server/store"
@@ -106,6 +107,7 @@ type Node struct {
 	events   *dispatcher
 	router   *route.Router
 	callLog  *calllog.Log
+	queues   *queues.Directory
 	payments *pay.Manager
 	trunk    *trunk.Trunk
 	checker  *aftercall.Checker // nil in a build without the independent detector
@@ -175,7 +177,11 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	if n.callLog, err = calllog.New(ctx, n.store, nil, log); err != nil {
 		return nil, err //nolint:wrapcheck // the store's error says what failed
 	}
-	n.router = route.New(append(append([]route.Option{route.WithMaxWait(cfg.MaxQueueWait)}, o.route...), route.WithLogger(log), route.WithEvents(ev.route.publish))...)
+	if n.queues, err = queues.New(ctx, n.store); err != nil {
+		return nil, err //nolint:wrapcheck // the store's error says what failed
+	}
+	n.router = route.New(append(append([]route.Option{route.WithMaxWait(cfg.MaxQueueWait), route.WithMembers(n.queues.Member)}, o.route...),
+		route.WithLogger(log), route.WithEvents(ev.route.publish))...)
 	n.payments, err = pay.New(ctx, pay.Params{Gateway: gw, Audit: n.store, Calls: n.router, Logger: log,
 		Prompt: func(call string, t pay.Tone) { ev.prompts.publish(prompt{call: call, pcm: t.PCM()}) },
 		Notify: ev.payments.publish,
@@ -204,7 +210,7 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 		keys = func(call string, e dtmf.Event) { tap(call, e); n.payments.Key(call, e) }
 	}
 	cp := calls.Params{Router: n.router, WebRTC: webRTC, Store: n.store, DataDir: cfg.DataDir,
-		Keys: keys, Notify: ev.calls.publish, Logger: log}
+		Keys: keys, Notify: ev.calls.publish, Queue: n.queues.QueueFor, Logger: log}
 	if cfg.TrunkOut != "" {
 		cp.Outbound = n.trunk // agents may place calls
 	}
@@ -219,7 +225,9 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	}
 	a, err := api.New(api.Params{Store: n.store, Logger: log, SessionTTL: cfg.SessionTTL, MFAAgents: cfg.MFAAgents, Payments: n.payments, Hash: o.hash,
 		// Signing out closes the session's WebSockets at once.
-		OnSignOut: func(th []byte) { n.hub.EndSession(th) }})
+		OnSignOut: func(th []byte) { n.hub.EndSession(th) },
+		// A queue changed: the next calls are routed by the new queues.
+		OnQueuesChanged: func(ctx context.Context) error { return n.queues.Reload(ctx, n.store) }})
 	if err != nil {
 		return nil, err //nolint:wrapcheck // api's error says what failed
 	}

@@ -30,9 +30,10 @@ type CallAssigned struct {
 	Outbound    bool
 }
 
-// CallQueued: a new inbound call is waiting.
+// CallQueued: a new inbound call is waiting in Queue.
 type CallQueued struct {
 	Call, From string
+	Queue      string
 }
 
 // CallHeld: the agent on the call disconnected; the call waits for them to

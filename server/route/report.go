@@ -16,6 +16,7 @@ type AgentInfo struct {
 // CallInfo is a call as Calls reports it.
 type CallInfo struct {
 	ID, From string // From: the caller's number, or the number an agent dialled (Outbound)
+	Queue    string // an inbound call's queue
 	Outbound bool
 	State    CallState
 	Agent    string    // ringing, active or held with this agent
@@ -91,7 +92,7 @@ func (a *agent) info() AgentInfo {
 }
 
 func (c *call) info() CallInfo {
-	i := CallInfo{ID: c.id, From: c.from, Outbound: c.outbound, State: c.state, Since: c.since, Arrived: c.arrived}
+	i := CallInfo{ID: c.id, From: c.from, Queue: c.queue, Outbound: c.outbound, State: c.state, Since: c.since, Arrived: c.arrived}
 	if c.agent != nil {
 		i.Agent = c.agent.id
 	}

@@ -113,7 +113,8 @@ type agent struct {
 
 type call struct {
 	id, from string
-	outbound bool // placed by its agent; never queued
+	queue    string // its queue (inbound calls)
+	outbound bool   // placed by its agent; never queued
 	state    CallState
 	since    time.Time
 	arrived  time.Time
@@ -133,6 +134,7 @@ type Router struct {
 	maxWait time.Duration
 	log     *slog.Logger
 	onEvent func(Event)
+	member  func(agentName, queue string) bool
 
 	mu       sync.Mutex
 	agents   map[string]*agent
@@ -339,10 +341,29 @@ func (r *Router) Forget(id string) error {
 	return nil
 }
 
-// Inbound puts a new call at the back of the queue.
-func (r *Router) Inbound(id, from string) error {
+// DefaultQueue is the queue of a call to a number no queue has, and of
+// Inbound's calls.
+const DefaultQueue = "default"
+
+// WithMembers sets who may take a queue's calls: member(name, queue)
+// reports whether the agent of that name is a member of queue. Without
+// it, every agent takes every call. It is called with the Router's lock
+// held: it must answer from memory, at once.
+func WithMembers(member func(agentName, queue string) bool) Option {
+	return func(r *Router) { r.member = member }
+}
+
+// Inbound puts a new call at the back of the default queue.
+func (r *Router) Inbound(id, from string) error { return r.InboundTo(id, from, DefaultQueue) }
+
+// InboundTo puts a new call at the back of the queue: it rings only the
+// queue's members (WithMembers), the longest idle first.
+func (r *Router) InboundTo(id, from, queue string) error {
 	if id == "" {
 		return fmt.Errorf("inbound call: %w", ErrBadID)
+	}
+	if queue == "" {
+		queue = DefaultQueue
 	}
 	if err := r.lock(); err != nil {
 		return err
@@ -352,12 +373,12 @@ func (r *Router) Inbound(id, from string) error {
 		return fmt.Errorf("inbound call: %w", ErrCallExists)
 	}
 	now := r.clock.Now()
-	c := &call{id: id, from: from, state: CallStateQueued, since: now, arrived: now, tried: map[string]bool{}}
+	c := &call{id: id, from: from, queue: queue, state: CallStateQueued, since: now, arrived: now, tried: map[string]bool{}}
 	r.calls[id] = c
 	r.queue = append(r.queue, c)
 	r.startWait(c)
-	r.log.Info("call queued", "call", id)
-	r.emit(CallQueued{Call: id, From: from})
+	r.log.Info("call queued", "call", id, "queue", queue)
+	r.emit(CallQueued{Call: id, From: from, Queue: queue})
 	r.dispatch(now)
 	return nil
 }
@@ -577,7 +598,7 @@ func (r *Router) dequeue(c *call) {
 }
 
 // dispatch offers every queued call, oldest first, to the longest-idle
-// available agent it has not yet been offered to.
+// available member of its queue it has not yet been offered to.
 func (r *Router) dispatch(now time.Time) {
 	for _, c := range r.queue {
 		if c.state != CallStateQueued {
@@ -599,8 +620,9 @@ func (r *Router) dispatch(now time.Time) {
 	}
 }
 
-// pick returns the longest-idle available agent the call has not been
-// offered to; once every available agent has had it, they all may again.
+// pick returns the longest-idle available member of the call's queue the
+// call has not been offered to; once every one has had it, they all may
+// again.
 func (r *Router) pick(c *call) *agent {
 	var best, bestAny *agent
 	better := func(a, b *agent) bool {
@@ -613,7 +635,7 @@ func (r *Router) pick(c *call) *agent {
 		return a.seq < b.seq
 	}
 	for _, a := range r.agents {
-		if a.state != StateAvailable {
+		if a.state != StateAvailable || r.member != nil && !r.member(a.name, c.queue) {
 			continue
 		}
 		if better(a, bestAny) {

@@ -154,7 +154,8 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 }
 
 // run does one step: "reg a", "avail a", "away a", "drop a", "forget a", "in c1",
-// "answer a c1", "decline a c1", "hangup c1", "bye a c1" (agent hangs up),
+// "inq c1 sales" (a call to a queue), "answer a c1", "decline a c1",
+// "hangup c1", "bye a c1" (agent hangs up),
 // "tick 20s", "close"; "-" is an empty id; a last word "!ErrX" expects that error.
 func (h *harness) run(step string) {
 	h.t.Helper()
@@ -186,6 +187,8 @@ func (h *harness) run(step string) {
 		err = h.r.Disconnect(f[1])
 	case "forget":
 		err = h.r.Forget(f[1])
+	case "inq": // "inq c1 sales": a call to the queue sales
+		err = h.r.InboundTo(f[1], "", f[2])
 	case "in":
 		err = h.r.Inbound(f[1], "+441632960"+f[1])
 	case "answer":
@@ -933,5 +936,51 @@ func TestConcurrent(t *testing.T) {
 	defer mu.Unlock()
 	if events == 0 {
 		t.Fatal("no events")
+	}
+}
+
+// TestQueueMembers: a call rings only the members of its queue, the
+// longest idle first; a call to the default queue rings the default
+// queue's members; a queue with no member available waits, and rings as
+// soon as one becomes available, even while others are idle.
+func TestQueueMembers(t *testing.T) {
+	members := map[string][]string{"sales": {"A", "C"}, DefaultQueue: {"B"}}
+	h := newHarness(t, WithMembers(func(name, queue string) bool {
+		for _, m := range members[queue] {
+			if m == name {
+				return true
+			}
+		}
+		return false
+	}))
+	for _, s := range []string{"reg a", "reg b", "reg c", "avail b", "avail c", "tick 1s", "avail a"} {
+		h.run(s)
+	}
+	h.take(false)
+	h.run("inq c1 sales") // c has been idle longest of sales' members
+	h.run("in c2")        // the default queue: b
+	h.run("inq c3 sales") // a, the other member
+	h.run("inq c4 sales") // nobody left in sales: waits, though nobody in it is idle
+	var got []string
+	for _, c := range h.r.Calls() {
+		got = append(got, c.ID+" "+c.Queue+" "+string(c.State)+" "+c.Agent)
+	}
+	want := []string{"c1 sales ringing c", "c2 default ringing b", "c3 sales ringing a", "c4 sales queued "}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("calls %q, want %q", got, want)
+	}
+	h.run("answer a c3")
+	h.run("bye a c3") // a is available again: c4 rings a
+	if c, _ := h.r.Call("c4"); c.State != CallStateRinging || c.Agent != "a" {
+		t.Errorf("c4: %+v, want ringing a", c)
+	}
+	var queued []string
+	for _, e := range h.events {
+		if q, ok := e.(CallQueued); ok {
+			queued = append(queued, q.Call+" "+q.Queue)
+		}
+	}
+	if strings.Join(queued, ",") != "c1 sales,c2 default,c3 sales,c4 sales" {
+		t.Errorf("queued events %q", queued)
 	}
 }

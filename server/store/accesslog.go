@@ -32,6 +32,7 @@ const (
 	AccessUserRemove        = "user.remove"
 	AccessUserMFAEnrol      = "user.mfa_enrol"
 	AccessUserMFAReset      = "user.mfa_reset"
+	AccessQueueChange       = "queue.change"
 )
 
 // maxAccessObject bounds what an entry says of its object.

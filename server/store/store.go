@@ -197,6 +197,8 @@ var migrations = []string{
 	migrationCallLog,
 	// 7: the access log (accesslog.go).
 	migrationAccessLog,
+	// 8: the call queues and their members (queues.go).
+	migrationQueues,
 }
 
 // SchemaVersion is the schema version this build writes.

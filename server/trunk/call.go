@@ -45,6 +45,7 @@ import (
 type Call struct {
 	ID    string       // the SIP Call-ID
 	From  string       // the caller's number (user part of From); for an outbound call, the number dialled
+	To    string       // an inbound call's dialled number: the INVITE's request URI's user
 	Offer sdpneg.Offer // what the caller's SDP asked for; for an outbound call, what the far end's answer agreed
 	// Outbound is set for calls made with Dial.
 	Outbound bool

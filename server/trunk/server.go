@@ -483,7 +483,7 @@ func (t *Trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = dlg.Respond(sip.StatusServiceUnavailable, "No media port", nil)
 		return
 	}
-	c.ID, c.From, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, dialogOf(dlg), dlg
+	c.ID, c.From, c.To, c.dlg, c.srv = req.CallID().Value(), req.From().Address.User, req.Recipient.User, dialogOf(dlg), dlg
 	c.peer, c.remoteTag, c.authUser = sourceAddr(req), fromTag(req), authUser
 	c.localTag, _ = dlg.InviteRequest.To().Params.Get("tag") // sipgo's, for every answer
 	t.mu.Lock()

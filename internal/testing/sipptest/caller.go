@@ -27,7 +27,8 @@ type Caller struct {
 	sig            *net.UDPConn
 	server, callID string
 	toTag          string
-	cseq           int // the last CSeq sent
+	cseq           int    // the last CSeq sent
+	number         string // the request URI's user
 	remoteMu       sync.Mutex
 	remote         *net.UDPAddr // the server's RTP address
 	stop           chan struct{}
@@ -37,6 +38,13 @@ type Caller struct {
 // Dial calls sipAddr offering law (and telephone-event) and returns once
 // the call is answered (200 OK, ACK sent), within timeout.
 func Dial(t testing.TB, sipAddr string, law g711.Law, timeout time.Duration) *Caller {
+	t.Helper()
+	return DialNumber(t, sipAddr, "hushphone", law, timeout)
+}
+
+// DialNumber is Dial to number (the request URI's user: the number
+// dialled, which picks the call's queue).
+func DialNumber(t testing.TB, sipAddr, number string, law g711.Law, timeout time.Duration) *Caller {
 	t.Helper()
 	pt, name := uint8(0), "PCMU"
 	if law == g711.ALaw {
@@ -54,7 +62,7 @@ func Dial(t testing.TB, sipAddr string, law g711.Law, timeout time.Duration) *Ca
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Caller{Media: media, PT: pt, sig: sig, server: sipAddr, stop: make(chan struct{}),
+	c := &Caller{Media: media, PT: pt, sig: sig, server: sipAddr, number: number, stop: make(chan struct{}),
 		callID: "caller-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "@" + sig.LocalAddr().String()}
 	t.Cleanup(c.Close)
 	port := media.LocalAddr().(*net.UDPAddr).Port //nolint:forcetypeassert // a UDP socket's address
@@ -119,6 +127,9 @@ func (c *Caller) send(t testing.TB, method string, cseq int, headers, body strin
 	}
 }
 
+// CallID is the call's SIP Call-ID.
+func (c *Caller) CallID() string { return c.callID }
+
 // Info sends one key press as SIP INFO (application/dtmf-relay, 100 ms),
 // as some trunks do; the server answers 200 (not waited for here). Not
 // for use at the same time as the other requests.
@@ -129,10 +140,10 @@ func (c *Caller) Info(digit byte) error {
 
 func (c *Caller) write(method string, cseq int, headers, body string) error {
 	local := c.sig.LocalAddr().String()
-	msg := method + " sip:hushphone@" + c.server + " SIP/2.0\r\n" +
+	msg := method + " sip:" + c.number + "@" + c.server + " SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "\r\n" +
 		"From: <sip:0123456789@" + local + ">;tag=caller\r\n" +
-		"To: <sip:hushphone@" + c.server + ">" + c.toTag + "\r\n" +
+		"To: <sip:" + c.number + "@" + c.server + ">" + c.toTag + "\r\n" +
 		"Call-ID: " + c.callID + "\r\n" +
 		"CSeq: " + strconv.Itoa(cseq) + " " + method + "\r\n" +
 		"Contact: <sip:0123456789@" + local + ">\r\nMax-Forwards: 70\r\n" +
