@@ -5,15 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hushphone/hushphone/media/g711"
-	"github.com/hushphone/hushphone/server/recorder"
 	"github.com/hushphone/hushphone/server/store"
 )
 
@@ -24,24 +20,7 @@ import (
 func TestAccessLog(t *testing.T) {
 	e := newEnv(t, cheap)
 	ctx := context.Background()
-	dataDir := filepath.Dir(e.store.Path())
-	if err := os.MkdirAll(filepath.Join(dataDir, "recordings"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := recorder.Create(filepath.Join(dataDir, "recordings", "call-1.wav"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame := make([]byte, 160)
-	g711.EncodeULawTo(frame, make([]int16, 160))
-	for range 50 {
-		if err := rec.Caller(frame, g711.ULaw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := rec.Close(); err != nil {
-		t.Fatal(err)
-	}
+	e.oneSecondRecording("call-1.wav")
 	old := time.Now().Add(-72 * time.Hour)
 	r1, err := e.store.AddRecording(ctx, store.Recording{CallID: "call-1", Agent: "ann", Path: "recordings/call-1.wav", Duration: time.Second, Started: time.Now()})
 	if err != nil {

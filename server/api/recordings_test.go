@@ -22,28 +22,36 @@ import (
 	"github.com/hushphone/hushphone/server/store"
 )
 
-func TestRecordings(t *testing.T) {
-	e := newEnv(t, cheap)
-	ctx := context.Background()
+// oneSecondRecording writes a real one-second recording (silence, caller
+// side) as DATA/recordings/name, not yet indexed, and returns DATA.
+func (e *env) oneSecondRecording(name string) string {
+	e.t.Helper()
 	dataDir := filepath.Dir(e.store.Path())
 	if err := os.MkdirAll(filepath.Join(dataDir, "recordings"), 0o700); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	// A real one-second recording, indexed.
-	rec, err := recorder.Create(filepath.Join(dataDir, "recordings", "call-1.wav"))
+	rec, err := recorder.Create(filepath.Join(dataDir, "recordings", name))
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	frame := make([]byte, 160)
 	g711.EncodeULawTo(frame, make([]int16, 160))
 	for range 50 {
 		if err := rec.Caller(frame, g711.ULaw); err != nil {
-			t.Fatal(err)
+			e.t.Fatal(err)
 		}
 	}
 	if err := rec.Close(); err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
+	return dataDir
+}
+
+func TestRecordings(t *testing.T) {
+	e := newEnv(t, cheap)
+	ctx := context.Background()
+	// A real one-second recording, indexed.
+	e.oneSecondRecording("call-1.wav")
 	r1, err := e.store.AddRecording(ctx, store.Recording{CallID: "call-1", Agent: "ann", Path: "recordings/call-1.wav", Duration: time.Second})
 	if err != nil {
 		t.Fatal(err)
