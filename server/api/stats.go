@@ -51,18 +51,8 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	now := s.p.Now()
 	y, m, d := now.Date()
 	from, to := time.Date(y, m, d, 0, 0, 0, 0, now.Location()), now
-	for _, p := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "from and to must be RFC 3339 times, such as 2026-12-07T00:00:00+01:00")
-				return
-			}
-			*p.t = t
-		}
+	if !readPeriod(w, r, &from, &to) {
+		return
 	}
 	if !to.After(from) || to.Sub(from) > maxStatsPeriod {
 		writeError(w, http.StatusBadRequest, "to must be after from, and the period at most 366 days")
