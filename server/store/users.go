@@ -150,20 +150,19 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 // UserByName returns the user of that name (any case), or ErrNoUser; a
 // disabled user is none (it cannot sign in).
 func (s *Store) UserByName(ctx context.Context, name string) (User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE name = ? AND NOT disabled", name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, fmt.Errorf("%w: %q", ErrNoUser, name)
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("look up user %q: %w", name, err)
-	}
-	return u, nil
+	return s.userByName(ctx, name, " AND NOT disabled")
 }
 
 // UserByNameForAdmin returns the user of that name (any case), disabled
 // or not, or ErrNoUser: for user administration, which enables them.
 func (s *Store) UserByNameForAdmin(ctx context.Context, name string) (User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE name = ?", name))
+	return s.userByName(ctx, name, "")
+}
+
+// userByName looks the user up with the extra condition cond (this
+// file's constants only).
+func (s *Store) userByName(ctx context.Context, name, cond string) (User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE name = ?"+cond, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("%w: %q", ErrNoUser, name)
 	}
