@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hushphone/hushphone/desktop/engine"
+
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/media/g711"
@@ -39,25 +41,10 @@ func TestQueueRingsItsMember(t *testing.T) {
 		t.Fatalf("add the queue: %d %+v", status, q)
 	}
 
-	agent := func(name string) {
-		a, err := engine.New(engine.Config{Server: srv.URL, User: name, Password: name + "-password", AutoAnswer: true, Audio: &ears{}, Loopback: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		actx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- a.Run(actx) }()
-		t.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		})
-	}
-	agent("ann")
+	t.Cleanup(runAgent(ctx, t, srv, "ann"))
 	srv.WaitAvailable(t, 1)
 	time.Sleep(200 * time.Millisecond) // ann: idle longest
-	agent("bob")
+	t.Cleanup(runAgent(ctx, t, srv, "bob"))
 	srv.WaitAvailable(t, 2)
 
 	on := func(call string) string {
@@ -87,4 +74,27 @@ func TestQueueRingsItsMember(t *testing.T) {
 	}
 	sales.Hangup(t)
 	other.Hangup(t)
+}
+
+// runAgent runs the agent engine as name (password name-password),
+// answering calls on its own, until the returned stop, which waits for it
+// and fails the test if it failed.
+func runAgent(ctx context.Context, t *testing.T, srv *stacktest.Stack, name string) (stop func()) {
+	t.Helper()
+	a, err := engine.New(engine.Config{Server: srv.URL, User: name, Password: name + "-password", AutoAnswer: true, Audio: &ears{}, Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(actx) }()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		})
+	}
 }

@@ -57,13 +57,8 @@ func TestWallboardFiguresSurviveRestart(t *testing.T) {
 	sue := restSignIn(t, srv.URL, "sue", "sue-password", code)
 	from := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
 
-	ann, err := engine.New(engine.Config{Server: srv.URL, User: "ann", Password: "ann-password", AutoAnswer: true, Audio: &ears{}, Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx, stopAnn := context.WithCancel(ctx)
-	annDone := make(chan error, 1)
-	go func() { annDone <- ann.Run(actx) }()
+	stopAnn := runAgent(ctx, t, srv, "ann")
+	t.Cleanup(stopAnn)
 	srv.WaitAvailable(t, 1)
 
 	// 1: answered, the caller hangs up after a second of talk.
@@ -77,9 +72,6 @@ func TestWallboardFiguresSurviveRestart(t *testing.T) {
 	// leaves, and a caller waits with nobody there until the longest wait
 	// (2 s here) lets it go.
 	stopAnn()
-	if err := <-annDone; err != nil {
-		t.Errorf("ann: %v", err)
-	}
 	waitState(t, srv, 0)
 	dir := t.TempDir()
 	scen := strings.Replace(waiterScenario, "MEDIAPORT", sipptest.FreePort(t), 1)
