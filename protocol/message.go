@@ -121,6 +121,15 @@ type Message struct {
 	Kind      SDPKind `json:"kind,omitempty"`
 	SDP       string  `json:"sdp,omitempty"`
 	Candidate string  `json:"candidate,omitempty"`
+	// SDPMid and SDPMLineIndex are a candidate's media section, as WebRTC
+	// names them, so a browser can hand the message to addIceCandidate as
+	// it is. The server sends both; it takes them from clients and needs
+	// neither (a call has one audio section).
+	SDPMid        *string `json:"sdpMid,omitempty"`
+	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
+	// End on a candidate message says the sender has no more candidates
+	// (end-of-candidates); it carries no candidate.
+	End bool `json:"end,omitempty"`
 	// Code and Message are an error's: what was wrong, in words for the
 	// user, never repeating what the client sent.
 	Code    ErrorCode       `json:"code,omitempty"`

@@ -76,7 +76,14 @@ func check(m *Message) error {
 			err = NewError(CodeBadRequest, `"kind" must be "offer" or "answer"`)
 		}
 	case TypeCandidate:
-		err = need("call", "candidate")
+		if m.End {
+			err = need("call")
+			if err == nil && m.Candidate != "" {
+				err = NewError(CodeBadRequest, `a candidate message with "end" carries no "candidate"`)
+			}
+		} else {
+			err = need("call", "candidate")
+		}
 	case TypeDial:
 		if err = need("number"); err == nil && !ValidNumber(m.Number) {
 			err = NewError(CodeBadRequest, `"number" is 1 to 32 of the digits 0-9, * and #, with an optional leading +`)

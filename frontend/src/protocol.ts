@@ -287,6 +287,19 @@ export interface Message {
   sdp?: string;
   candidate?: string;
   /**
+   * SDPMid and SDPMLineIndex are a candidate's media section, as WebRTC
+   * names them, so a browser can hand the message to addIceCandidate as
+   * it is. The server sends both; it takes them from clients and needs
+   * neither (a call has one audio section).
+   */
+  sdpMid?: string;
+  sdpMLineIndex?: number;
+  /**
+   * End on a candidate message says the sender has no more candidates
+   * (end-of-candidates); it carries no candidate.
+   */
+  end?: boolean;
+  /**
    * Code and Message are an error's: what was wrong, in words for the
    * user, never repeating what the client sent.
    */

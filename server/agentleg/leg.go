@@ -90,9 +90,11 @@ type LegParams struct {
 	// order; lost packets (up to 1 s) come as PCMU silence. The slice is
 	// reused: copy what you keep. Nil discards the audio.
 	OnAgentAudio func(frame []byte)
-	// OnCandidate trickles each local ICE candidate to the agent. Nil
-	// turns trickle off: Offer and Answer then wait for gathering to
-	// finish and return a description holding every candidate.
+	// OnCandidate trickles each local ICE candidate to the agent, with its
+	// media section (SDPMid, SDPMLineIndex), then an empty one once
+	// gathering is over (end-of-candidates). Nil turns trickle off: Offer
+	// and Answer then wait for gathering to finish and return a
+	// description holding every candidate.
 	OnCandidate func(webrtc.ICECandidateInit)
 	// OnState reports connection state changes (the latest state, each
 	// once). Nil ignores them.
@@ -188,10 +190,14 @@ func (a *API) NewLeg(ctx context.Context, p LegParams) (*Leg, error) {
 
 	if p.OnCandidate != nil {
 		pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-			if c == nil || !l.enter() {
+			if !l.enter() {
 				return
 			}
 			defer l.wg.Done()
+			if c == nil {
+				p.OnCandidate(webrtc.ICECandidateInit{}) // gathering is over: end-of-candidates
+				return
+			}
 			p.OnCandidate(c.ToJSON())
 		})
 	}

@@ -466,7 +466,7 @@ func (m *Manager) SDP(ctx context.Context, user, callID string, kind protocol.SD
 	}
 	params := agentleg.LegParams{
 		OnCandidate: func(ci webrtc.ICECandidateInit) {
-			m.p.Notify(Candidate{User: user, Call: callID, Candidate: ci.Candidate})
+			m.p.Notify(Candidate{User: user, Call: callID, Candidate: ci.Candidate, SDPMid: ci.SDPMid, SDPMLineIndex: ci.SDPMLineIndex})
 		},
 	}
 	if lis == nil {

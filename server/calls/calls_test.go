@@ -190,7 +190,7 @@ func TestCallThroughToAnAgent(t *testing.T) {
 			case Description:
 				_ = hub.SDP(e.User, e.Call, e.Kind, e.SDP)
 			case Candidate:
-				_ = hub.Candidate(e.User, e.Call, e.Candidate)
+				_ = hub.Candidate(e.User, e.Call, e.Candidate, e.SDPMid, e.SDPMLineIndex)
 			case KeyPressed:
 				hub.KeyPressed(e.Call, e.Agent)
 			}
@@ -248,7 +248,7 @@ func TestCallThroughToAnAgent(t *testing.T) {
 
 	// The agent's side of the protocol.
 	var callID string
-	keyMsgs := 0
+	keyMsgs, endOfCandidates := 0, 0
 	ended := false
 	for !ended {
 		_, b, err := ws.Read(wctx)
@@ -276,7 +276,17 @@ func TestCallThroughToAnAgent(t *testing.T) {
 				t.Fatal(err)
 			}
 		case "candidate":
-			_ = agent.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: m["candidate"].(string)})
+			// Each with its media section, then end-of-candidates.
+			if m["end"] == true {
+				endOfCandidates++
+				_ = agent.pc.AddICECandidate(webrtc.ICECandidateInit{})
+				break
+			}
+			if _, ok := m["sdpMid"].(string); !ok || m["sdpMLineIndex"] == nil {
+				t.Errorf("a candidate without its media section: %s", b)
+			}
+			c, _ := m["candidate"].(string)
+			_ = agent.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c})
 		case "key.pressed":
 			keyMsgs++
 			if len(m) != 2 || m["call"] != callID {
@@ -292,6 +302,9 @@ func TestCallThroughToAnAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = agent.pc.Close()
+	if endOfCandidates != 1 {
+		t.Errorf("%d end-of-candidates messages, want 1 once the server's gathering was over", endOfCandidates)
+	}
 
 	var want []byte
 	for _, tn := range tones {

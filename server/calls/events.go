@@ -16,10 +16,14 @@ type Description struct {
 	SDP        string
 }
 
-// Candidate is one of the server's ICE candidates for a user's leg.
+// Candidate is one of the server's ICE candidates for a user's leg, with
+// its media section; Candidate empty: the server has no more
+// (end-of-candidates).
 type Candidate struct {
-	User, Call string
-	Candidate  string
+	User, Call    string
+	Candidate     string
+	SDPMid        *string
+	SDPMLineIndex *uint16
 }
 
 // Progress says how a call an agent placed is going: "ringing" (the far

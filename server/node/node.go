@@ -303,7 +303,7 @@ func (n *Node) tell(e calls.Event) {
 	case calls.Description:
 		_ = n.hub.SDP(e.User, e.Call, e.Kind, e.SDP) // a user who left is simply not told
 	case calls.Candidate:
-		_ = n.hub.Candidate(e.User, e.Call, e.Candidate)
+		_ = n.hub.Candidate(e.User, e.Call, e.Candidate, e.SDPMid, e.SDPMLineIndex)
 	case calls.Progress:
 		n.hub.Progress(e.Agent, e.Call, e.Status)
 	case calls.KeyPressed:

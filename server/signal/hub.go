@@ -461,9 +461,14 @@ func (h *Hub) SDP(user, call string, kind protocol.SDPKind, sdp string) error {
 }
 
 // Candidate sends the media side's ICE candidate for a call to its agent
-// or a supervisor listening to it.
-func (h *Hub) Candidate(user, call, candidate string) error {
-	return h.Send(user, protocol.Message{Type: protocol.TypeCandidate, Call: call, Candidate: candidate})
+// or a supervisor listening to it, with its media section (mid, mline);
+// an empty candidate is sent as end-of-candidates ("end": true).
+func (h *Hub) Candidate(user, call, candidate string, mid *string, mline *uint16) error {
+	m := protocol.Message{Type: protocol.TypeCandidate, Call: call, Candidate: candidate, SDPMid: mid, SDPMLineIndex: mline}
+	if candidate == "" {
+		m.End, m.SDPMid, m.SDPMLineIndex = true, nil, nil // end-of-candidates
+	}
+	return h.Send(user, m)
 }
 
 // Progress tells an agent how the call they placed is going (the far end

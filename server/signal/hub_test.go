@@ -487,11 +487,20 @@ func TestAgentCall(t *testing.T) {
 	if m := ann.expect("error"); m["code"] != "not_your_call" || m["id"] != "s2" {
 		t.Fatalf("error %v", m)
 	}
-	if err := e.hub.Candidate("ann", "call-x", "candidate:2"); err != nil {
+	mid, mline := "0", uint16(0)
+	if err := e.hub.Candidate("ann", "call-x", "candidate:2", &mid, &mline); err != nil {
 		t.Fatal(err)
 	}
-	if m := ann.expect("candidate"); m["candidate"] != "candidate:2" {
+	// With its media section as WebRTC names it: a browser's
+	// addIceCandidate takes the message as it is.
+	if m := ann.expect("candidate"); m["candidate"] != "candidate:2" || m["sdpMid"] != "0" || m["sdpMLineIndex"] != float64(0) || m["end"] != nil {
 		t.Fatalf("candidate %v", m)
+	}
+	if err := e.hub.Candidate("ann", "call-x", "", &mid, &mline); err != nil {
+		t.Fatal(err)
+	}
+	if m := ann.expect("candidate"); m["end"] != true || m["candidate"] != nil || m["sdpMid"] != nil {
+		t.Fatalf("end-of-candidates %v", m)
 	}
 
 	ann.send(map[string]any{"type": "hangup", "call": "call-x"})
@@ -748,7 +757,7 @@ func TestSlowClientIsClosed(t *testing.T) {
 	// hub's queue fill.
 	big := "candidate:" + strings.Repeat("x", 16000)
 	for range 4000 {
-		if err := e.hub.Candidate("ann", "call-x", big); err != nil {
+		if err := e.hub.Candidate("ann", "call-x", big, nil, nil); err != nil {
 			break
 		}
 	}
