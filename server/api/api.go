@@ -96,6 +96,9 @@ type Params struct {
 	// hash), once it is deleted: the WebSocket hub closes the session's
 	// connections at once (signal.Hub.EndSession).
 	OnSignOut func(tokenHash []byte)
+	// AllowedOrigins are the web origins (scheme://host[:port], lower
+	// case) whose pages may call the API from a browser (cors.go).
+	AllowedOrigins []string
 	// OnQueuesChanged, if set, is told when an admin changed the queues
 	// (the call path's directory reloads them).
 	OnQueuesChanged func(ctx context.Context) error
@@ -168,6 +171,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
+	r.Use(s.cors)
 	// Error texts never repeat what the client sent (the path, the
 	// method, a field's name or value): docs/openapi.yaml has the paths.
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {

@@ -70,6 +70,10 @@ type Config struct {
 	MaxCalls, InviteRate int
 	MaxQueueWait         time.Duration
 	LogLevel             slog.Level
+	// AllowedOrigins are the web origins (scheme://host[:port]) whose
+	// pages may call the API (CORS) and open the WebSocket from a
+	// browser, besides the server's own.
+	AllowedOrigins []string
 
 	// HTTPS, and the metrics listener: TLSCert and TLSKey are the PEM
 	// files of the HTTPS certificate ("": none), also SIP over TLS's

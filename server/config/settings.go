@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -439,6 +440,25 @@ var Settings = []Setting{
 				return nil
 			}
 			return fmt.Errorf("%w: mfa-agents %q: use optional or required", ErrBadValue, v)
+		},
+	},
+	{
+		Name: "allowed-origins", Env: "HUSHPHONE_ALLOWED_ORIGINS", Arg: "ORIGINS", Default: "",
+		Usage: "web pages served elsewhere that may use the API and the WebSocket from a browser, comma-separated origins (https://console.example.com, http://127.0.0.1:5173); empty: the server's own pages only",
+		set: func(c *Config, v string) error {
+			c.AllowedOrigins = nil
+			for _, f := range strings.Split(v, ",") {
+				f = strings.TrimSpace(f)
+				if f == "" {
+					continue
+				}
+				u, err := url.Parse(f)
+				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+					return fmt.Errorf("%w: %q is not an origin: scheme://host[:port], e.g. https://console.example.com", ErrBadValue, f)
+				}
+				c.AllowedOrigins = append(c.AllowedOrigins, u.Scheme+"://"+strings.ToLower(u.Host))
+			}
+			return nil
 		},
 	},
 	{

@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,6 +225,7 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 		return nil, err //nolint:wrapcheck // calls' error says what is wrong
 	}
 	a, err := api.New(api.Params{Store: n.store, Logger: log, SessionTTL: cfg.SessionTTL, MFAAgents: cfg.MFAAgents, Payments: n.payments, Hash: o.hash,
+		AllowedOrigins: cfg.AllowedOrigins,
 		// Signing out closes the session's WebSockets at once.
 		OnSignOut: func(th []byte) { n.hub.EndSession(th) },
 		// A queue changed: the next calls are routed by the new queues.
@@ -234,7 +236,8 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 	// Users: a user removed or disabled, here or by `hushphone-server user`
 	// in another process, is disconnected within about a second.
 	n.hub, err = signal.New(signal.Params{Sessions: n.store, Router: n.router, Media: n.calls, Dialer: n.calls,
-		Payments: n.payments, Logger: log, Users: n.store})
+		OriginPatterns: originHosts(cfg.AllowedOrigins),
+		Payments:       n.payments, Logger: log, Users: n.store})
 	if err != nil {
 		return nil, err //nolint:wrapcheck // signal's error says what is wrong
 	}
@@ -437,4 +440,15 @@ func (n *Node) release() {
 	if n.store != nil {
 		_ = n.store.Close()
 	}
+}
+
+// originHosts are the hosts (host[:port]) of origins, as the WebSocket's
+// origin check matches them.
+func originHosts(origins []string) []string {
+	out := make([]string, 0, len(origins))
+	for _, o := range origins {
+		_, host, _ := strings.Cut(o, "://")
+		out = append(out, host)
+	}
+	return out
 }
