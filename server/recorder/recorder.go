@@ -1,6 +1,7 @@
 // Package recorder writes a call's recording: one stereo WAV, 8 kHz 16-bit
 // PCM, the masked caller on the left and the agent on the right, from answer
-// to hang-up, on one time line clocked by the caller's frames. There is no
+// to hang-up, on one time line clocked by the caller's frames (and by the
+// agent's when the caller's stop: see Agent). There is no
 // pause and no resume: the caller's audio reaching the recorder is the
 // Masker's output, so key presses are already flat tones.
 //
@@ -75,8 +76,10 @@ func Create(path string) (*Recorder, error) {
 }
 
 // Agent queues 20 ms of the agent's voice (linear, 160 samples), to be
-// written beside the next caller frame. Beyond 200 ms of backlog the oldest
-// frame is dropped: the caller's clock rules.
+// written beside the next caller frame. With 200 ms of backlog the
+// caller's frames have stopped (the caller's RTP ends before the call
+// does, or pauses): the oldest agent frame is written beside silence, so
+// the agent's side is whole however the call ends.
 func (r *Recorder) Agent(samples []int16) error {
 	if len(samples) != frame {
 		return fmt.Errorf("%w: got %d", ErrFrame, len(samples))
@@ -87,8 +90,10 @@ func (r *Recorder) Agent(samples []int16) error {
 		return ErrClosed
 	}
 	if r.n == agentBacklog {
-		r.head = (r.head + 1) % agentBacklog
-		r.n--
+		clear(r.callerIn[:])
+		if err := r.writeLocked(); err != nil {
+			return err
+		}
 	}
 	copy(r.agent[(r.head+r.n)%agentBacklog][:], samples)
 	r.n++
@@ -107,6 +112,12 @@ func (r *Recorder) Caller(payload []byte, law g711.Law) error {
 		return ErrClosed
 	}
 	law.Decode(r.callerIn[:], payload)
+	return r.writeLocked()
+}
+
+// writeLocked writes r.callerIn beside the oldest queued agent frame
+// (silence if none), r.mu held.
+func (r *Recorder) writeLocked() error {
 	var agent *[frame]int16
 	if r.n > 0 {
 		agent = &r.agent[r.head]
@@ -156,8 +167,16 @@ func (r *Recorder) Close() error {
 	if r.closed {
 		return nil
 	}
+	// The agent's last words, if the caller's frames stopped first.
+	clear(r.callerIn[:])
+	var err error
+	for r.n > 0 && err == nil {
+		err = r.writeLocked()
+	}
 	r.closed = true
-	err := r.w.Close()
+	if werr := r.w.Close(); err == nil {
+		err = werr
+	}
 	if ferr := r.buf.flush(); err == nil {
 		err = ferr
 	}

@@ -142,6 +142,52 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestAgentKeptWhenCallerStops: the caller's RTP stops a second and a
+// half before the call ends (as a caller's often does before its BYE);
+// the agent's voice goes on. The recording holds both sides to the end:
+// the agent's last 1.5 s beside silence, in order, none dropped (before,
+// the backlog dropped all but the last 200 ms).
+func TestAgentKeptWhenCallerStops(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "call.wav")
+	r, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 160)
+	g711.EncodeULawTo(payload, sine(2000, 160, 0))
+	var wantR []int16
+	for f := 0; f < 125; f++ { // 2.5 s of the agent; the caller's first second
+		agent := sine(440, 160, f*160)
+		wantR = append(wantR, agent...)
+		if err := r.Agent(agent); err != nil {
+			t.Fatal(err)
+		}
+		if f < 50 {
+			if err := r.Caller(payload, g711.ULaw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := wav.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Frames() != 125*160 {
+		t.Fatalf("%d frames recorded, want %d (2.5 s: the agent's whole side)", a.Frames(), 125*160)
+	}
+	for i := 0; i < 125*160; i++ {
+		if a.Samples[2*i+1] != wantR[i] {
+			t.Fatalf("agent sample %d: %d, want %d", i, a.Samples[2*i+1], wantR[i])
+		}
+		if i >= 50*160 && a.Samples[2*i] != 0 {
+			t.Fatalf("caller sample %d after the caller stopped: %d, want silence", i, a.Samples[2*i])
+		}
+	}
+}
+
 func TestAgentBacklogIsBounded(t *testing.T) {
 	r, err := Create(filepath.Join(t.TempDir(), "call.wav"))
 	if err != nil {
