@@ -103,16 +103,24 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Played in the page (?play=1, inline) or downloaded: either way the
-	// access log says who, once a play or download (a player's later
-	// range requests are the same play).
+	// access log says who. A request for the file from its start is a new
+	// play or download; a range further in is a player's next request,
+	// logged too unless this user's play or download of it was logged in
+	// the last hour (so no range request reads the file unlogged).
 	action, disposition := store.AccessRecordingDownload, "attachment"
 	if r.URL.Query().Get("play") == "1" {
 		action, disposition = store.AccessRecordingPlay, "inline"
 	}
-	if rg := r.Header.Get("Range"); rg == "" || strings.HasPrefix(rg, "bytes=0-") {
-		if !s.logAccess(w, r, action, strconv.FormatInt(id, 10)) {
-			return
-		}
+	object := strconv.FormatInt(id, 10)
+	logIt := true
+	if rg := r.Header.Get("Range"); rg != "" && !strings.HasPrefix(rg, "bytes=0-") {
+		se, _ := SessionFrom(r.Context())
+		recent, err := s.p.Store.AccessedSince(r.Context(), se.User.ID, object, s.p.Now().Add(-time.Hour),
+			store.AccessRecordingPlay, store.AccessRecordingDownload)
+		logIt = err != nil || !recent
+	}
+	if logIt && !s.logAccess(w, r, action, object) {
+		return
 	}
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Content-Disposition", disposition+`; filename="recording-`+strconv.FormatInt(id, 10)+`.wav"`)
