@@ -263,3 +263,21 @@ func TestSIPSettings(t *testing.T) {
 		t.Fatalf("advertise %q, rtp-timeout %v", got.SIPAdvertise, got.RTPTimeout)
 	}
 }
+
+// TestAllowedOrigins: origins are kept as scheme://host[:port] in lower
+// case, from a flag or the environment; anything else is refused with the
+// value named.
+func TestAllowedOrigins(t *testing.T) {
+	got, err := load(t, nil, "--allowed-origins", " https://Console.Example.com , http://127.0.0.1:5173,")
+	if err != nil || !reflect.DeepEqual(got.AllowedOrigins, []string{"https://console.example.com", "http://127.0.0.1:5173"}) {
+		t.Fatalf("%q, %v", got.AllowedOrigins, err)
+	}
+	if got, err := load(t, map[string]string{"HUSHPHONE_ALLOWED_ORIGINS": "https://a.example"}); err != nil || !reflect.DeepEqual(got.AllowedOrigins, []string{"https://a.example"}) {
+		t.Fatalf("from the environment: %q, %v", got.AllowedOrigins, err)
+	}
+	for _, bad := range []string{"console.example.com", "ftp://a.example", "https://a.example/page", "https://user@a.example", "https://"} {
+		if _, err := load(t, nil, "--allowed-origins", bad); !errors.Is(err, ErrBadValue) || !strings.Contains(err.Error(), "not an origin") {
+			t.Errorf("%q: %v, want it refused as not an origin", bad, err)
+		}
+	}
+}

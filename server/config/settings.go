@@ -254,11 +254,7 @@ var Settings = []Setting{
 		Usage: "the addresses SIP trunks may call from, comma-separated (an address or a CIDR range); INVITEs from elsewhere get 403",
 		set: func(c *Config, v string) error {
 			c.TrunkAllow = nil
-			for _, f := range strings.Split(v, ",") {
-				f = strings.TrimSpace(f)
-				if f == "" {
-					continue
-				}
+			for _, f := range listItems(v) {
 				p, err := netip.ParsePrefix(f)
 				if err != nil {
 					a, aerr := netip.ParseAddr(f)
@@ -447,11 +443,7 @@ var Settings = []Setting{
 		Usage: "web pages served elsewhere that may use the API and the WebSocket from a browser, comma-separated origins (https://console.example.com, http://127.0.0.1:5173); empty: the server's own pages only",
 		set: func(c *Config, v string) error {
 			c.AllowedOrigins = nil
-			for _, f := range strings.Split(v, ",") {
-				f = strings.TrimSpace(f)
-				if f == "" {
-					continue
-				}
+			for _, f := range listItems(v) {
 				u, err := url.Parse(f)
 				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
 					return fmt.Errorf("%w: %q is not an origin: scheme://host[:port], e.g. https://console.example.com", ErrBadValue, f)
@@ -471,4 +463,16 @@ var Settings = []Setting{
 			return nil
 		},
 	},
+}
+
+// listItems are a comma-separated setting's items, trimmed, empty ones left
+// out.
+func listItems(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
