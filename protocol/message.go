@@ -160,9 +160,12 @@ type CallSnapshot struct {
 	From     string    `json:"from,omitempty"`
 	State    CallState `json:"state"`
 	Outbound bool      `json:"outbound,omitempty"`
-	Agent    string    `json:"agent,omitempty"`
-	Since    time.Time `json:"since"`
-	Arrived  time.Time `json:"arrived"`
+	// Queue is an inbound call's queue (the wallboard counts each queue's
+	// callers waiting and its longest wait from these).
+	Queue   string    `json:"queue,omitempty"`
+	Agent   string    `json:"agent,omitempty"`
+	Since   time.Time `json:"since"`
+	Arrived time.Time `json:"arrived"`
 }
 
 // Role is a signed-in user's role (hello's role).

@@ -333,6 +333,11 @@ export interface CallSnapshot {
   from?: string;
   state: CallState;
   outbound?: boolean;
+  /**
+   * Queue is an inbound call's queue (the wallboard counts each queue's
+   * callers waiting and its longest wait from these).
+   */
+  queue?: string;
   agent?: string;
   since: string;
   arrived: string;

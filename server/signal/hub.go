@@ -523,7 +523,7 @@ func agentSnapshot(a route.AgentInfo) protocol.AgentSnapshot {
 }
 
 func callSnapshot(c route.CallInfo) protocol.CallSnapshot {
-	return protocol.CallSnapshot{Call: c.ID, From: c.From, State: c.State, Outbound: c.Outbound, Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()}
+	return protocol.CallSnapshot{Call: c.ID, From: c.From, State: c.State, Outbound: c.Outbound, Queue: c.Queue, Agent: c.Agent, Since: c.Since.UTC(), Arrived: c.Arrived.UTC()}
 }
 
 func (h *Hub) agents() []protocol.AgentSnapshot {

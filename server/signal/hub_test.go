@@ -632,17 +632,17 @@ func TestSupervisor(t *testing.T) {
 	if m := sue.expect("agent.changed"); m["agents"].([]any)[0].(map[string]any)["status"] != "available" {
 		t.Fatalf("agents %v", m)
 	}
-	_ = e.router.Inbound("call-abc", "+441632960001")
+	_ = e.router.InboundTo("call-abc", "+441632960001", "sales")
 	ann.expect("call.offered")
 	ann.send(map[string]any{"type": "answer", "call": "call-abc"})
 	ann.expect("call.started")
-	// The call's changes show it live.
+	// The call's changes show it live, with its queue.
 	for {
 		m := sue.expect("call.changed")
 		cs := m["calls"].([]any)
 		if len(cs) == 1 && cs[0].(map[string]any)["state"] == "active" {
 			c := cs[0].(map[string]any)
-			if c["agent"] != "ann" || c["call"] != "call-abc" || c["from"] != "+441632960001" {
+			if c["agent"] != "ann" || c["call"] != "call-abc" || c["from"] != "+441632960001" || c["queue"] != "sales" {
 				t.Fatalf("calls %v", m)
 			}
 			break
