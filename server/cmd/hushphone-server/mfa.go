@@ -90,6 +90,7 @@ func runUserMFA(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stderr, "%s user mfa reset: %s: %v\n", prog, u.Name, err)
 			return exitFailure
 		}
+		cliAccess(ctx, st, stderr, store.AccessUserMFAReset, u.Name+": second factor reset")
 		fmt.Fprintf(stdout, "removed %s's second factor and recovery codes; enrol again with '%s user mfa enroll --name %s'\n", u.Name, prog, u.Name)
 		return exitOK
 	}
@@ -120,6 +121,7 @@ func runUserMFA(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "%s user mfa enroll: %v\n", prog, err)
 		return exitFailure
 	}
+	cliAccess(ctx, st, stderr, store.AccessUserMFAEnrol, u.Name+": second factor enrolled")
 	fmt.Fprintf(stdout, `Enrolled a second factor for %[1]s (%[2]s). Shown this once: hand it to %[1]s privately.
 
 Scan with an authenticator app:

@@ -30,7 +30,9 @@ database. The server may be running meanwhile: a new user can sign in at
 once, and removing or disabling a user signs them out everywhere at once
 (a running server closes their connections within about a second and
 takes them out of the call queue). A disabled user keeps its name and
-records but cannot sign in until enabled again. A user's records
+records but cannot sign in until enabled again. Every change is written
+to the access log, as the command line's (admins read it at
+GET /api/v1/audit). A user's records
 (payments) stay with that user's id: a new user given a removed user's
 name never sees them.
 
@@ -157,6 +159,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(stderr, "%s user add: %v\n", prog, err)
 			return exitFailure
 		}
+		cliAccess(ctx, st, stderr, store.AccessUserAdd, u.Name+": added as "+string(r))
 		fmt.Fprintf(stdout, "added %s (%s) to %s\n", u.Name, u.Role, st.Path())
 	case "list":
 		users, err := st.ListUsers(ctx)
@@ -186,12 +189,14 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(stderr, "%s user remove: %v\n", prog, err)
 			return exitFailure
 		}
+		cliAccess(ctx, st, stderr, store.AccessUserRemove, *name+": removed")
 		fmt.Fprintf(stdout, "removed %s and ended its sessions\n", *name)
 	case "disable", "enable":
 		if err := st.SetDisabled(ctx, *name, sub == "disable"); err != nil {
 			fmt.Fprintf(stderr, "%s user %s: %v\n", prog, sub, err)
 			return exitFailure
 		}
+		cliAccess(ctx, st, stderr, store.AccessUserChange, *name+": "+sub+"d")
 		if sub == "disable" {
 			fmt.Fprintf(stdout, "disabled %s and ended its sessions\n", *name)
 		} else {
@@ -249,4 +254,16 @@ func readPassword(r io.Reader) (string, error) {
 		return "", fmt.Errorf("the password read from standard input is not acceptable: %w", err)
 	}
 	return s, nil
+}
+
+// cliUser names the command line in the access log: the changes made with
+// `hushphone-server user` on the host, by whoever could run it there.
+const cliUser = "(command line)"
+
+// cliAccess writes a change made on the command line to the access log;
+// if it cannot, it says so (the change is made).
+func cliAccess(ctx context.Context, st *store.Store, stderr io.Writer, action, object string) {
+	if err := st.AddAccess(ctx, store.Access{UserName: cliUser, Action: action, Object: object}); err != nil {
+		fmt.Fprintf(stderr, "%s user: the change is made, but the access log could not record it: %v\n", prog, err)
+	}
 }

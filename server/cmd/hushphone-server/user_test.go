@@ -78,6 +78,21 @@ func TestUserCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// Each change is in the access log, as the command line's, newest
+	// first; nothing failed is.
+	entries, err := st.ListAccess(context.Background(), store.AccessFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range entries {
+		got = append(got, a.UserName+" "+a.Action+" "+a.Object)
+	}
+	want := []string{"(command line) user.remove sue: removed", "(command line) user.add sue: added as supervisor",
+		"(command line) user.add ann: added as agent", "(command line) user.add root: added as admin"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("access log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 	for name, pw := range map[string]string{"root": pw, "ann": "ann-password"} {
 		u, err := st.UserByName(context.Background(), name)
 		if err != nil {
