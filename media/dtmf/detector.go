@@ -502,13 +502,11 @@ func (d *Detector) decide() BlockResult {
 		// The tests under other sound start a tone, or end one for another
 		// key; on the tone being followed they would change nothing.
 		inner = inner && (!d.active || lo != d.lo || hi != d.hi)
-		if g&gradeOn == 0 && inner && pl+ph >= e*emphMinShare && pl+ph < e*onShareUnvoiced && gradeShape(pl, sl, ph, sh) &&
-			d.emphShare(lo, hi, pl, ph) >= emphOnShare && d.pure(lo, 4+hi, onPurityUnvoiced) && !d.voiced(lo, hi, pl, ph) {
-			g |= gradeOn | gradeTentative
-		}
-		if g&gradeOn == 0 && inner && pl+ph >= e*onShareUnvoiced && shapeWith(pl, sl, ph, sh, dominancePure) {
-			if pl+ph >= e*onSharePure && d.pure(lo, 4+hi, onPurity) ||
-				gradeShape(pl, sl, ph, sh) && d.pure(lo, 4+hi, onPurityUnvoiced) && !d.voiced(lo, hi, pl, ph) {
+		share := pl + ph
+		if g&gradeOn == 0 && inner && share >= e*emphMinShare && shapeWith(pl, sl, ph, sh, dominancePure) {
+			if share >= e*onSharePure && d.pure(lo, 4+hi, onPurity) ||
+				gradeShape(pl, sl, ph, sh) && (share >= e*onShareUnvoiced || d.emphShare(lo, hi, pl, ph) >= emphOnShare) &&
+					d.pure(lo, 4+hi, onPurityUnvoiced) && !d.voiced(lo, hi, pl, ph) {
 				g |= gradeOn | gradeTentative
 			}
 		}
