@@ -83,17 +83,7 @@ type AccessFilter struct {
 
 // ListAccess returns the entries f matches, newest first.
 func (s *Store) ListAccess(ctx context.Context, f AccessFilter) ([]Access, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = -1
-	}
-	var from, to int64
-	if !f.From.IsZero() {
-		from = millis(f.From)
-	}
-	if !f.To.IsZero() {
-		to = millis(f.To)
-	}
+	from, to, limit := window(f.From, f.To, f.Limit)
 	rows, err := s.db.QueryContext(ctx, `SELECT id, at, user_id, user_name, action, object FROM access_log
 		WHERE (? = '' OR user_name = ? COLLATE NOCASE) AND (? = '' OR action = ?) AND (? = 0 OR at >= ?) AND (? = 0 OR at < ?)
 		ORDER BY at DESC, id DESC LIMIT ?`, f.User, f.User, f.Action, f.Action, from, from, to, to, limit)

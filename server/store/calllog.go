@@ -276,17 +276,3 @@ func (s *Store) CallsHandledBetween(ctx context.Context, from, to time.Time) (ma
 	}
 	return out, nil
 }
-
-func unixMilliOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func timeOrZero(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
-}

@@ -199,21 +199,11 @@ const OutcomeOpen = "open"
 
 // FindPayments returns the payments f matches, newest first.
 func (s *Store) FindPayments(ctx context.Context, f PaymentFilter) ([]Payment, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = -1
-	}
 	outcome := f.Outcome
 	if outcome == OutcomeOpen {
 		outcome = ""
 	}
-	var from, to int64
-	if !f.From.IsZero() {
-		from = millis(f.From)
-	}
-	if !f.To.IsZero() {
-		to = millis(f.To)
-	}
+	from, to, limit := window(f.From, f.To, f.Limit)
 	rows, err := s.db.QueryContext(ctx, "SELECT "+paymentColumns+` FROM payments WHERE (? = '' OR call_id = ?) AND (? = 0 OR agent_id = ?)
 		AND (? = '' OR agent = ? COLLATE NOCASE) AND (? = 0 OR outcome = ?) AND (? = 0 OR started >= ?) AND (? = 0 OR started < ?)
 		ORDER BY started DESC, id DESC LIMIT ?`, f.CallID, f.CallID, f.AgentID, f.AgentID, f.Agent, f.Agent,

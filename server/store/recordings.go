@@ -138,17 +138,7 @@ type RecordingFilter struct {
 
 // FindRecordings returns the recordings f matches, newest first.
 func (s *Store) FindRecordings(ctx context.Context, f RecordingFilter) ([]Recording, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	var from, to int64
-	if !f.From.IsZero() {
-		from = millis(f.From)
-	}
-	if !f.To.IsZero() {
-		to = millis(f.To)
-	}
+	from, to, limit := window(f.From, f.To, f.Limit)
 	rows, err := s.db.QueryContext(ctx, "SELECT "+recordingColumns+" FROM "+recordingsWithVerdict+`
 		WHERE (? = '' OR r.call_id = ?) AND (? = 0 OR r.started >= ?) AND (? = 0 OR r.started < ?)
 		AND (? = '' OR instr(',' || lower(r.agent) || ',', ',' || lower(?) || ',') > 0)

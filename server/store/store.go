@@ -247,3 +247,30 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// unixMilliOrZero is t in Unix milliseconds, 0 for the zero time (a column
+// for a moment that has not come: not answered, not ended, no bound).
+func unixMilliOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// timeOrZero is unixMilliOrZero the other way.
+func timeOrZero(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// window is a listing's period and limit as its query takes them: the
+// period's ends in Unix milliseconds, 0 for an open end, and the limit, -1
+// (SQLite: none) for 0 or less.
+func window(from, to time.Time, limit int) (fromMs, toMs int64, lim int) {
+	if limit <= 0 {
+		limit = -1
+	}
+	return unixMilliOrZero(from), unixMilliOrZero(to), limit
+}
