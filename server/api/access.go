@@ -6,7 +6,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hushphone/hushphone/server/store"
@@ -25,25 +24,6 @@ func (s *Server) logAccess(w http.ResponseWriter, r *http.Request, action, objec
 	return true
 }
 
-// readPeriod reads ?from= and ?to= (RFC 3339) into from and to, leaving
-// them as they are when absent; it answers 400 itself.
-func readPeriod(w http.ResponseWriter, r *http.Request, from, to *time.Time) bool {
-	for _, p := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", from}, {"to", to}} {
-		if v := r.URL.Query().Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "from and to must be RFC 3339 times, such as 2026-12-07T00:00:00+01:00")
-				return false
-			}
-			*p.t = t
-		}
-	}
-	return true
-}
-
 type accessResponse struct {
 	ID     int64     `json:"id"`
 	At     time.Time `json:"at"`
@@ -57,15 +37,7 @@ type accessResponse struct {
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := store.AccessFilter{User: q.Get("user"), Action: q.Get("action"), Limit: 100}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to 10000")
-			return
-		}
-		f.Limit = n
-	}
-	if !readPeriod(w, r, &f.From, &f.To) {
+	if !readLimit(w, r, &f.Limit, maxListLimit) || !readPeriod(w, r, &f.From, &f.To) {
 		return
 	}
 	entries, err := s.p.Store.ListAccess(r.Context(), f)

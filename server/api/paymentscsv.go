@@ -7,6 +7,7 @@ package api
 import (
 	"encoding/csv"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,15 +37,10 @@ func paymentFilter(w http.ResponseWriter, r *http.Request) (store.PaymentFilter,
 	if csvOut {
 		f.Limit = maxPaymentsCSV
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPaymentsCSV {
-			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to "+strconv.Itoa(maxPaymentsCSV))
-			return store.PaymentFilter{}, false, false
-		}
-		f.Limit = n
+	if !readLimit(w, r, &f.Limit, maxPaymentsCSV) {
+		return store.PaymentFilter{}, false, false
 	}
-	if f.Outcome != "" && !contains(paymentOutcomes, f.Outcome) {
+	if f.Outcome != "" && !slices.Contains(paymentOutcomes, f.Outcome) {
 		writeError(w, http.StatusBadRequest, "outcome must be one of "+strings.Join(paymentOutcomes, ", "))
 		return store.PaymentFilter{}, false, false
 	}
@@ -52,15 +48,6 @@ func paymentFilter(w http.ResponseWriter, r *http.Request) (store.PaymentFilter,
 		return store.PaymentFilter{}, false, false
 	}
 	return f, csvOut, true
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // exportObject says in the access log what an export held: its filter.

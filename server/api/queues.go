@@ -37,11 +37,7 @@ func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]queueResponse, 0, len(qs))
 	for _, q := range qs {
-		m := q.Members
-		if m == nil {
-			m = []string{}
-		}
-		out = append(out, queueResponse{Name: q.Name, Number: q.Number, Members: m})
+		out = append(out, queueResponse{Name: q.Name, Number: q.Number, Members: nonNil(q.Members)})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -34,17 +34,8 @@ const verdictPending = "pending"
 // recordings lists the newest recordings (?limit=N, default 100) for
 // supervisors and admins, narrowed by ?agent=, ?call=, ?from= and ?to=.
 func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to 10000")
-			return
-		}
-		limit = n
-	}
-	f := store.RecordingFilter{Agent: r.URL.Query().Get("agent"), CallID: r.URL.Query().Get("call"), Limit: limit}
-	if !readPeriod(w, r, &f.From, &f.To) {
+	f := store.RecordingFilter{Agent: r.URL.Query().Get("agent"), CallID: r.URL.Query().Get("call"), Limit: 100}
+	if !readLimit(w, r, &f.Limit, maxListLimit) || !readPeriod(w, r, &f.From, &f.To) {
 		return
 	}
 	recs, err := s.p.Store.FindRecordings(r.Context(), f)
