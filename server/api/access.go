@@ -24,6 +24,17 @@ func (s *Server) logAccess(w http.ResponseWriter, r *http.Request, action, objec
 	return true
 }
 
+// noteChange records a change an admin made (to a user, a queue) in the
+// server's log and the access log, with who made it. The change is made: a
+// failure to write the access log is logged, not answered.
+func (s *Server) noteChange(r *http.Request, action, object string) {
+	se, _ := SessionFrom(r.Context())
+	s.log.Info("admin change", "action", action, "object", object, "by", se.User.Name)
+	if err := s.p.Store.AddAccess(r.Context(), store.Access{UserID: se.User.ID, UserName: se.User.Name, Action: action, Object: object}); err != nil {
+		s.log.Error("write the access log", "action", action, "err", err)
+	}
+}
+
 type accessResponse struct {
 	ID     int64     `json:"id"`
 	At     time.Time `json:"at"`

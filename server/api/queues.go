@@ -77,7 +77,7 @@ func (s *Server) addQueue(w http.ResponseWriter, r *http.Request) {
 		_ = s.p.Store.RemoveQueue(ctx, req.Name) // all or nothing
 		return
 	}
-	s.queuesChanged(r, store.AccessQueueChange, req.Name+": added for "+req.Number)
+	s.queuesChanged(r, req.Name+": added for "+req.Number)
 	writeJSON(w, http.StatusCreated, queueResponse{Name: req.Name, Number: req.Number, Members: nonNil(req.Members)})
 }
 
@@ -98,7 +98,7 @@ func (s *Server) setQueueMembers(w http.ResponseWriter, r *http.Request) {
 	if !s.membersDone(w, s.p.Store.SetQueueMembers(r.Context(), name, req.Members)) {
 		return
 	}
-	s.queuesChanged(r, store.AccessQueueChange, name+": members set")
+	s.queuesChanged(r, name+": members set")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -125,18 +125,14 @@ func (s *Server) removeQueue(w http.ResponseWriter, r *http.Request) {
 	if !s.storeDone(w, err, "remove the queue") {
 		return
 	}
-	s.queuesChanged(r, store.AccessQueueChange, name+": removed")
+	s.queuesChanged(r, name+": removed")
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// queuesChanged reloads the call path's queues and logs the change.
-func (s *Server) queuesChanged(r *http.Request, action, what string) {
+// queuesChanged reloads the call path's queues and records the change.
+func (s *Server) queuesChanged(r *http.Request, what string) {
 	s.reloadQueues(r)
-	se, _ := SessionFrom(r.Context())
-	s.log.Info("queue admin: "+what, "by", se.User.Name)
-	if err := s.p.Store.AddAccess(r.Context(), store.Access{UserID: se.User.ID, UserName: se.User.Name, Action: action, Object: what}); err != nil {
-		s.log.Error("write the access log", "action", action, "err", err)
-	}
+	s.noteChange(r, store.AccessQueueChange, what)
 }
 
 func nonNil(s []string) []string {

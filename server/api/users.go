@@ -109,7 +109,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "the server could not add the user; try again")
 		return
 	}
-	s.logChange(r, store.AccessUserAdd, u.Name, "added as "+string(role), "role", string(role))
+	s.noteChange(r, store.AccessUserAdd, u.Name+": added as "+string(role))
 	writeJSON(w, http.StatusCreated, userResponse{Name: u.Name, Role: string(u.Role), Created: u.Created})
 }
 
@@ -183,7 +183,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
 		if !s.storeDone(w, s.p.Store.SetRole(ctx, u.Name, role), "change the role") {
 			return
 		}
-		s.logChange(r, store.AccessUserChange, u.Name, "role "+string(u.Role)+" to "+string(role), "from", string(u.Role), "to", string(role))
+		s.noteChange(r, store.AccessUserChange, u.Name+": role "+string(u.Role)+" to "+string(role))
 		s.reloadQueues(r) // only agents take a queue's calls
 	}
 	if req.Disabled != nil && *req.Disabled != u.Disabled {
@@ -191,16 +191,16 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if *req.Disabled {
-			s.logChange(r, store.AccessUserChange, u.Name, "disabled")
+			s.noteChange(r, store.AccessUserChange, u.Name+": disabled")
 		} else {
-			s.logChange(r, store.AccessUserChange, u.Name, "enabled")
+			s.noteChange(r, store.AccessUserChange, u.Name+": enabled")
 		}
 	}
 	if req.Password != nil {
 		if !s.storeDone(w, s.p.Store.SetPassword(ctx, u.Name, hash), "reset the password") {
 			return
 		}
-		s.logChange(r, store.AccessUserChange, u.Name, "password reset")
+		s.noteChange(r, store.AccessUserChange, u.Name+": password reset")
 	}
 	u, err := s.p.Store.UserByNameForAdmin(ctx, u.Name)
 	if err != nil {
@@ -227,7 +227,7 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request) {
 	if !s.storeDone(w, s.p.Store.RemoveUser(r.Context(), u.Name), "remove the user") {
 		return
 	}
-	s.logChange(r, store.AccessUserRemove, u.Name, "removed")
+	s.noteChange(r, store.AccessUserRemove, u.Name+": removed")
 	s.reloadQueues(r) // its memberships went with it
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -264,7 +264,7 @@ func (s *Server) enrolMFA(w http.ResponseWriter, r *http.Request) {
 	if !s.storeDone(w, s.p.Store.SetMFA(ctx, u.ID, secret, hashes), "enrol the second factor") {
 		return
 	}
-	s.logChange(r, store.AccessUserMFAEnrol, u.Name, "second factor enrolled")
+	s.noteChange(r, store.AccessUserMFAEnrol, u.Name+": second factor enrolled")
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, enrolResponse{URI: totp.URI(mfaIssuer, u.Name, secret), Secret: secret, RecoveryCodes: codes})
 }
@@ -283,7 +283,7 @@ func (s *Server) resetMFA(w http.ResponseWriter, r *http.Request) {
 	if !s.storeDone(w, err, "reset the second factor") {
 		return
 	}
-	s.logChange(r, store.AccessUserMFAReset, u.Name, "second factor reset")
+	s.noteChange(r, store.AccessUserMFAReset, u.Name+": second factor reset")
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -314,25 +314,6 @@ func (s *Server) storeDone(w http.ResponseWriter, err error, doing string) bool 
 	s.log.Error("user admin: "+doing, "err", err)
 	writeError(w, http.StatusInternalServerError, "the server could not "+doing+"; try again")
 	return false
-}
-
-// logChange logs a change to a user with who made it, in the server's log
-// and the access log (action). The change is made: a failure to write the
-// access log is logged, not answered.
-func (s *Server) logChange(r *http.Request, action, target, what string, attrs ...any) {
-	by := ""
-	se, ok := SessionFrom(r.Context())
-	if ok {
-		by = se.User.Name
-	}
-	s.log.Info("user admin: "+what, append([]any{"user", target, "by", by}, attrs...)...)
-	object := target
-	if what != "" {
-		object += ": " + what
-	}
-	if err := s.p.Store.AddAccess(r.Context(), store.Access{UserID: se.User.ID, UserName: by, Action: action, Object: object}); err != nil {
-		s.log.Error("write the access log", "action", action, "err", err)
-	}
 }
 
 // reloadQueues tells the call path's queues that members may have changed.
