@@ -17,10 +17,6 @@ import (
 	"github.com/hushphone/hushphone/server/store"
 )
 
-// DefaultQueue is the queue of a call the queue's event names none for,
-// and of the calls agents place.
-const DefaultQueue = route.DefaultQueue
-
 // QueueLen bounds the entries waiting to be written. The queue's events
 // wait for room rather than be lost: a full queue means the disk is far
 // behind, and the log would be wrong without them.
@@ -127,13 +123,9 @@ func (l *Log) write(e entry) {
 	var err error
 	switch e.kind {
 	case offered:
-		queue := e.queue
-		if queue == "" {
-			queue = DefaultQueue
-		}
-		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: queue, Direction: store.DirectionIn, Offered: e.at})
-	case placed:
-		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: DefaultQueue, Direction: store.DirectionOut, Offered: e.at, Answered: e.at, Agent: e.agent})
+		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: e.queue, Direction: store.DirectionIn, Offered: e.at})
+	case placed: // placed calls wait in no queue: logged in the default one
+		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: route.DefaultQueue, Direction: store.DirectionOut, Offered: e.at, Answered: e.at, Agent: e.agent})
 	case answered:
 		err = l.st.CallAnswered(ctx, e.call, e.agent, e.at)
 	case ended:

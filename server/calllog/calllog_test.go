@@ -41,14 +41,14 @@ func TestLogFollowsTheQueue(t *testing.T) {
 		c.t = c.t.Add(d)
 		l.RouteEvent(e)
 	}
-	step(0, route.CallQueued{Call: "in1", From: "+441234"})
+	step(0, route.CallQueued{Call: "in1", From: "+441234", Queue: route.DefaultQueue})
 	step(4*time.Second, route.OfferCall{Agent: "a1", Call: "in1"}) // not logged
 	step(2*time.Second, route.CallAssigned{Agent: "ann", Call: "in1"})
 	step(time.Minute, route.CallHeld{Agent: "ann", Call: "in1"})
 	step(5*time.Second, route.CallAssigned{Agent: "ann", Call: "in1", Rejoined: true})
 	step(time.Minute, route.CallEnded{Call: "in1", Agent: "ann", Reason: protocol.EndAgent})
 	step(time.Second, route.CallAssigned{Agent: "bob", Call: "out1", From: "+331234", Outbound: true})
-	step(time.Second, route.CallQueued{Call: "in2"})
+	step(time.Second, route.CallQueued{Call: "in2", Queue: route.DefaultQueue})
 	step(time.Second, route.CallAssigned{Agent: "bob", Call: "in2"})
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -75,11 +75,11 @@ func TestLogFollowsTheQueue(t *testing.T) {
 	defer l.Close()
 	start := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	for _, want := range []store.LoggedCall{
-		{CallID: "in1", Queue: DefaultQueue, Direction: store.DirectionIn, Offered: start,
+		{CallID: "in1", Queue: route.DefaultQueue, Direction: store.DirectionIn, Offered: start,
 			Answered: start.Add(6 * time.Second), Ended: start.Add(6*time.Second + 2*time.Minute + 5*time.Second), Agent: "ann", Outcome: "agent"},
-		{CallID: "out1", Queue: DefaultQueue, Direction: store.DirectionOut, Offered: start.Add(2*time.Minute + 12*time.Second),
+		{CallID: "out1", Queue: route.DefaultQueue, Direction: store.DirectionOut, Offered: start.Add(2*time.Minute + 12*time.Second),
 			Answered: start.Add(2*time.Minute + 12*time.Second), Ended: c.t, Agent: "bob", Outcome: store.OutcomeServerRestart},
-		{CallID: "in2", Queue: DefaultQueue, Direction: store.DirectionIn, Offered: start.Add(2*time.Minute + 13*time.Second),
+		{CallID: "in2", Queue: route.DefaultQueue, Direction: store.DirectionIn, Offered: start.Add(2*time.Minute + 13*time.Second),
 			Answered: start.Add(2*time.Minute + 14*time.Second), Ended: c.t, Agent: "bob", Outcome: store.OutcomeServerRestart},
 	} {
 		got, err := st.LoggedCallByID(ctx, want.CallID)
