@@ -14,6 +14,7 @@
 package recorder
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -169,14 +170,12 @@ func (r *Recorder) Close() error {
 	}
 	// The agent's last words, if the caller's frames stopped first.
 	clear(r.callerIn[:])
-	var err error
-	for r.n > 0 && err == nil {
-		err = r.writeLocked()
+	var drained error // writeLocked's errors say "recorder:" already
+	for r.n > 0 && drained == nil {
+		drained = r.writeLocked()
 	}
 	r.closed = true
-	if werr := r.w.Close(); err == nil {
-		err = werr
-	}
+	err := r.w.Close()
 	if ferr := r.buf.flush(); err == nil {
 		err = ferr
 	}
@@ -187,7 +186,7 @@ func (r *Recorder) Close() error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("recorder: %w", err)
+		err = fmt.Errorf("recorder: %w", err)
 	}
-	return nil
+	return cmp.Or(drained, err)
 }
