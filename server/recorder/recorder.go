@@ -14,7 +14,6 @@
 package recorder
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -185,8 +184,11 @@ func (r *Recorder) Close() error {
 	if cerr := r.f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		err = fmt.Errorf("recorder: %w", err)
+	switch {
+	case drained != nil:
+		return drained
+	case err != nil:
+		return fmt.Errorf("recorder: %w", err)
 	}
-	return cmp.Or(drained, err)
+	return nil
 }
