@@ -106,6 +106,30 @@ func (e *env) do(method, path, token, body string) reply {
 	return r
 }
 
+// get GETs path with token (and a Range header, if rng is not empty), for
+// answers that are not JSON (files, CSV): the status, the headers, the body.
+func (e *env) get(path, token, rng string) (int, http.Header, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), "GET", e.url+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, b
+}
+
 func (e *env) signIn(name string) string {
 	e.t.Helper()
 	code := ""
