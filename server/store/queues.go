@@ -126,8 +126,13 @@ func (s *Store) SetQueueMembers(ctx context.Context, queue string, members []str
 	if _, err := tx.ExecContext(ctx, "DELETE FROM queue_members WHERE queue = ?", queue); err != nil {
 		return fmt.Errorf("set queue members: %w", err)
 	}
+	seen := map[string]bool{}
 	for _, m := range members {
-		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO queue_members (queue, user_id)
+		if seen[strings.ToLower(m)] { // names are unique regardless of case
+			continue
+		}
+		seen[strings.ToLower(m)] = true
+		res, err := tx.ExecContext(ctx, `INSERT INTO queue_members (queue, user_id)
 			SELECT ?, id FROM users WHERE name = ? AND role = 'agent'`, queue, m)
 		if err != nil {
 			return fmt.Errorf("set queue members: %w", err)
@@ -135,14 +140,7 @@ func (s *Store) SetQueueMembers(ctx context.Context, queue string, members []str
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("set queue members: %w", err)
 		} else if n == 0 {
-			var dup int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM queue_members JOIN users ON users.id = user_id
-				WHERE queue = ? AND users.name = ?`, queue, m).Scan(&dup); err != nil {
-				return fmt.Errorf("set queue members: %w", err)
-			}
-			if dup == 0 {
-				return fmt.Errorf("%w: every member must be an agent", ErrNoUser)
-			}
+			return fmt.Errorf("%w: every member must be an agent", ErrNoUser)
 		}
 	}
 	if err := tx.Commit(); err != nil {
