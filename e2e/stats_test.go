@@ -91,7 +91,7 @@ func TestWallboardFiguresSurviveRestart(t *testing.T) {
 	}
 	actx2, stopAnn2 := context.WithCancel(ctx)
 	ann2Done := make(chan error, 1)
-	go func() { ann2Done <- ann2.Run(actx2) }() // it loses its server below
+	go func() { ann2Done <- ann2.Run(actx2) }() // it loses its server below: its error is expected (so not runAgent)
 	defer func() {
 		stopAnn2()
 		<-ann2Done
