@@ -106,8 +106,7 @@ func (s *Server) recording(w http.ResponseWriter, r *http.Request) {
 	logIt := true
 	if rg := r.Header.Get("Range"); rg != "" && !strings.HasPrefix(rg, "bytes=0-") {
 		se, _ := SessionFrom(r.Context())
-		recent, err := s.p.Store.AccessedSince(r.Context(), se.User.ID, object, s.p.Now().Add(-time.Hour),
-			store.AccessRecordingPlay, store.AccessRecordingDownload)
+		recent, err := s.p.Store.RecordingAccessedSince(r.Context(), se.User.ID, id, s.p.Now().Add(-time.Hour))
 		logIt = err != nil || !recent
 	}
 	if logIt && !s.logAccess(w, r, action, object) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -107,20 +108,15 @@ func (s *Store) ListAccess(ctx context.Context, f AccessFilter) ([]Access, error
 	return out, nil
 }
 
-// AccessedSince reports whether the user (by id) has an entry for object
-// with one of actions at or after since: a player's later range requests
-// belong to a play already logged.
-func (s *Store) AccessedSince(ctx context.Context, userID int64, object string, since time.Time, actions ...string) (bool, error) {
-	for _, a := range actions {
-		var n int
-		err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM access_log WHERE user_id = ? AND object = ? AND action = ? AND at >= ?`,
-			userID, object, a, millis(since)).Scan(&n)
-		if err != nil {
-			return false, fmt.Errorf("read the access log: %w", err)
-		}
-		if n > 0 {
-			return true, nil
-		}
+// RecordingAccessedSince reports whether the user (by id) has a play or
+// download of the recording logged at or after since: a player's later
+// range requests belong to a play already logged.
+func (s *Store) RecordingAccessedSince(ctx context.Context, userID, recording int64, since time.Time) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM access_log WHERE user_id = ? AND object = ? AND action IN (?, ?) AND at >= ?`,
+		userID, strconv.FormatInt(recording, 10), AccessRecordingPlay, AccessRecordingDownload, millis(since)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read the access log: %w", err)
 	}
-	return false, nil
+	return n > 0, nil
 }
