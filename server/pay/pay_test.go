@@ -121,8 +121,8 @@ func (h *harness) noCardData(t *testing.T, secrets ...string) {
 			}
 			continue
 		}
-		if regexp.MustCompile(`[^0-9]` + s + `[^0-9]`).MatchString(out) {
-			t.Fatalf("%q was sent or logged", s)
+		if at := testkit.FindShort([]byte(out), s); at != nil {
+			t.Fatalf("%q was sent or logged: %q", s, out[max(0, at[0]-40):min(len(out), at[1]+40)])
 		}
 	}
 }

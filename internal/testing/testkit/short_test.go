@@ -15,6 +15,9 @@ func TestFindShort(t *testing.T) {
 		{`{"mic":0.0931}`, false},
 		{`{"seconds":10931}`, false},
 		{`call 20931-x`, false},
+		{`{"id":"pay_3fe0931ab77c0d21e4f5a6b7"}`, false},
+		{`ref ch_0931 now`, true},
+		{`card 0931-0931`, true},
 	} {
 		if got := FindShort([]byte(c.in), "0931") != nil; got != c.want {
 			t.Errorf("FindShort(%q, 0931) = %v, want %v", c.in, got, c.want)

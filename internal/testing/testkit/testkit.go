@@ -62,11 +62,24 @@ var Timestamp = regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]
 // decimal is a number with a fraction, such as a level of 0.0931.
 var decimal = regexp.MustCompile(`[0-9]*\.[0-9]+`)
 
+// token is a run of letters, digits, '_' and '-'; one of 12 or more with a
+// letter in it is an identifier (a payment's pay_3f737a..., a gateway's
+// reference, a call's ID), random hex that holds any three digits now and
+// then.
+var token = regexp.MustCompile(`[0-9A-Za-z_-]{12,}`)
+
 // FindShort reports where short card data s (an expiry, a security code)
 // stands in b as a number of its own: not inside a longer run of digits,
-// a timestamp or a decimal number. It returns nil when it is not there.
+// a timestamp, a decimal number or an identifier. It returns nil when it
+// is not there.
 func FindShort(b []byte, s string) []int {
 	b = Timestamp.ReplaceAll(b, []byte("T"))
 	b = decimal.ReplaceAllFunc(b, func(m []byte) []byte { return bytes.Repeat([]byte("D"), len(m)) })
+	b = token.ReplaceAllFunc(b, func(m []byte) []byte {
+		if bytes.IndexFunc(m, func(r rune) bool { return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' }) < 0 {
+			return m // digits alone: a card number, not an identifier
+		}
+		return bytes.Repeat([]byte("I"), len(m))
+	})
 	return regexp.MustCompile(`(^|[^0-9])` + regexp.QuoteMeta(s) + `([^0-9]|$)`).FindIndex(b)
 }
