@@ -17,6 +17,7 @@ const (
 	CodeNotActive     ErrorCode = "not_active"     // listen to a call no agent has answered yet
 	CodeLimit         ErrorCode = "limit"          // too many supervisors listen to that call
 	CodeNotListening  ErrorCode = "not_listening"  // unlisten of a call not listened to
+	CodeNoMicrophone  ErrorCode = "no_microphone"  // whisper or barge with a receive-only leg (offer sendrecv audio)
 	CodeNoCall        ErrorCode = "no_call"        // no such call
 	CodeNotRegistered ErrorCode = "not_registered" // the agent is not in the queue (reconnect)
 	CodeMedia         ErrorCode = "media"          // the media side refused the SDP or candidate

@@ -38,7 +38,7 @@ const (
 	TypePing      Type = "ping"       // the server replies pong
 	TypeDial      Type = "dial"       // agents: place a call through the trunk (number)
 	TypeHold      Type = "hold"       // agents: hold (status on) or resume (off) their call; the server's reply
-	TypeListen    Type = "listen"     // supervisors: listen in to a call (call)
+	TypeListen    Type = "listen"     // supervisors: listen in to a call, or change how (call, mode)
 	TypeUnlisten  Type = "unlisten"   // supervisors: stop listening (call)
 	TypePayStart  Type = "pay.start"  // agents: start a payment session on a call (call, pay)
 	TypePayAsk    Type = "pay.ask"    // agents: have the caller type a field again (session, field)
@@ -63,9 +63,10 @@ const (
 	TypeAgentChanged  Type = "agent.changed"  // one agent's new state, for supervisors (agents: that one)
 	TypeCallChanged   Type = "call.changed"   // one call's new state, for supervisors (calls: that one)
 	TypeCallRemoved   Type = "call.removed"   // a call is over, for supervisors (call)
-	TypeListenStarted Type = "listen.started" // a supervisor may send their offer (call)
+	TypeListenStarted Type = "listen.started" // a supervisor may send their offer (call, mode)
 	TypeListenEnded   Type = "listen.ended"   // a supervisor no longer hears the call (call, reason: a ListenEndReason)
 	TypePayProgress   Type = "pay.progress"   // a payment session's status (call, session, payment)
+	TypeSupervisor    Type = "supervisor"     // to the agent: a supervisor whispers, barges or stops (call, user, mode)
 	TypeError         Type = "error"          // a message was refused (code, message, id)
 )
 
@@ -80,7 +81,7 @@ var (
 	serverTypes = []Type{
 		TypeHello, TypePresence, TypeCallOffered, TypeCallWithdrawn, TypeCallStarted, TypeCallProgress,
 		TypeCallEnded, TypeKeyPressed, TypeSDP, TypeCandidate, TypeHold, TypeAgents, TypeCalls,
-		TypeAgentChanged, TypeCallChanged, TypeCallRemoved, TypeListenStarted, TypeListenEnded, TypePayProgress, TypePong, TypeError,
+		TypeAgentChanged, TypeCallChanged, TypeCallRemoved, TypeListenStarted, TypeListenEnded, TypeSupervisor, TypePayProgress, TypePong, TypeError,
 	}
 )
 
@@ -127,6 +128,11 @@ type Message struct {
 	// neither (a call has one audio section).
 	SDPMid        *string `json:"sdpMid,omitempty"`
 	SDPMLineIndex *uint16 `json:"sdpMLineIndex,omitempty"`
+	// Mode is listen's and listen.started's (how the supervisor takes
+	// part: listen, whisper or barge; listen when left out) and
+	// supervisor's (whisper or barge; left out when that supervisor is no
+	// longer heard).
+	Mode ListenMode `json:"mode,omitempty"`
 	// End on a candidate message says the sender has no more candidates
 	// (end-of-candidates); it carries no candidate.
 	End bool `json:"end,omitempty"`

@@ -65,8 +65,12 @@ func check(m *Message) error {
 		if err = need("status"); err == nil && m.Status != string(AgentAvailable) && m.Status != string(AgentAway) {
 			err = NewError(CodeBadRequest, `"status" must be "available" or "away"`)
 		}
-	case TypeAnswer, TypeDecline, TypeHangup, TypeListen, TypeUnlisten:
+	case TypeAnswer, TypeDecline, TypeHangup, TypeUnlisten:
 		err = need("call")
+	case TypeListen:
+		if err = need("call"); err == nil && m.Mode != "" && m.Mode != ModeListen && !m.Mode.Heard() {
+			err = NewError(CodeBadRequest, `"mode" must be "listen", "whisper" or "barge"`)
+		}
 	case TypeHold:
 		if err = need("call", "status"); err == nil && m.Status != string(HoldOn) && m.Status != string(HoldOff) {
 			err = NewError(CodeBadRequest, `"status" must be "on" or "off"`)

@@ -83,3 +83,18 @@ const (
 	ListenEndSupervisor ListenEndReason = "supervisor" // the supervisor sent unlisten
 	ListenEndCallEnded  ListenEndReason = "call_ended" // the call ended
 )
+
+// ListenMode is how a supervisor takes part in a call they listen to:
+// listen's, listen.started's and supervisor's mode.
+type ListenMode string
+
+// Listen modes.
+const (
+	ModeListen  ListenMode = "listen"  // silent: nobody hears the supervisor, the agent is not told
+	ModeWhisper ListenMode = "whisper" // the agent hears the supervisor; the caller does not
+	ModeBarge   ListenMode = "barge"   // the agent and the caller hear the supervisor
+)
+
+// Heard reports whether the supervisor is heard in mode m (whisper or
+// barge): the agent is told of these.
+func (m ListenMode) Heard() bool { return m == ModeWhisper || m == ModeBarge }

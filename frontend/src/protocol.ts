@@ -19,6 +19,7 @@ export type ErrorCode =
   | "not_active"
   | "limit"
   | "not_listening"
+  | "no_microphone"
   | "no_call"
   | "not_registered"
   | "media"
@@ -57,6 +58,8 @@ export const ErrorCode = {
   CodeLimit: "limit",
   /** unlisten of a call not listened to */
   CodeNotListening: "not_listening",
+  /** whisper or barge with a receive-only leg (offer sendrecv audio) */
+  CodeNoMicrophone: "no_microphone",
   /** no such call */
   CodeNoCall: "no_call",
   /** the agent is not in the queue (reconnect) */
@@ -177,6 +180,7 @@ export type Type =
   | "listen.started"
   | "listen.ended"
   | "pay.progress"
+  | "supervisor"
   | "error";
 
 /** Type's values, by their Go names. */
@@ -199,7 +203,7 @@ export const Type = {
   TypeDial: "dial",
   /** agents: hold (status on) or resume (off) their call; the server's reply */
   TypeHold: "hold",
-  /** supervisors: listen in to a call (call) */
+  /** supervisors: listen in to a call, or change how (call, mode) */
   TypeListen: "listen",
   /** supervisors: stop listening (call) */
   TypeUnlisten: "unlisten",
@@ -241,12 +245,14 @@ export const Type = {
   TypeCallChanged: "call.changed",
   /** a call is over, for supervisors (call) */
   TypeCallRemoved: "call.removed",
-  /** a supervisor may send their offer (call) */
+  /** a supervisor may send their offer (call, mode) */
   TypeListenStarted: "listen.started",
   /** a supervisor no longer hears the call (call, reason: a ListenEndReason) */
   TypeListenEnded: "listen.ended",
   /** a payment session's status (call, session, payment) */
   TypePayProgress: "pay.progress",
+  /** to the agent: a supervisor whispers, barges or stops (call, user, mode) */
+  TypeSupervisor: "supervisor",
   /** a message was refused (code, message, id) */
   TypeError: "error",
 } as const satisfies Record<string, Type>;
@@ -294,6 +300,13 @@ export interface Message {
    */
   sdpMid?: string;
   sdpMLineIndex?: number;
+  /**
+   * Mode is listen's and listen.started's (how the supervisor takes
+   * part: listen, whisper or barge; listen when left out) and
+   * supervisor's (whisper or barge; left out when that supervisor is no
+   * longer heard).
+   */
+  mode?: ListenMode;
   /**
    * End on a candidate message says the sender has no more candidates
    * (end-of-candidates); it carries no candidate.
@@ -750,3 +763,22 @@ export const ListenEndReason = {
   /** the call ended */
   ListenEndCallEnded: "call_ended",
 } as const satisfies Record<string, ListenEndReason>;
+
+/**
+ * ListenMode is how a supervisor takes part in a call they listen to:
+ * listen's, listen.started's and supervisor's mode.
+ */
+export type ListenMode =
+  | "listen"
+  | "whisper"
+  | "barge";
+
+/** ListenMode's values, by their Go names. */
+export const ListenMode = {
+  /** silent: nobody hears the supervisor, the agent is not told */
+  ModeListen: "listen",
+  /** the agent hears the supervisor; the caller does not */
+  ModeWhisper: "whisper",
+  /** the agent and the caller hear the supervisor */
+  ModeBarge: "barge",
+} as const satisfies Record<string, ListenMode>;
