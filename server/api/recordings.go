@@ -26,15 +26,21 @@ type recordingResponse struct {
 	// Verdict is the masking proof's: clean, suspect, or pending until
 	// the recording has been checked.
 	Verdict string `json:"verdict"`
+	// Caller is the other party's number as the call log keeps it
+	// (store.CallerNumber: one that could be a card number only as its
+	// last four), "" when the log has none.
+	Caller string `json:"caller"`
 }
 
 // verdictPending is a recording's verdict before its check has run.
 const verdictPending = "pending"
 
 // recordings lists the newest recordings (?limit=N, default 100) for
-// supervisors and admins, narrowed by ?agent=, ?call=, ?from= and ?to=.
+// supervisors and admins, narrowed by ?agent=, ?caller=, ?call=, ?from=
+// and ?to=.
 func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
-	f := store.RecordingFilter{Agent: r.URL.Query().Get("agent"), CallID: r.URL.Query().Get("call"), Limit: 100}
+	q := r.URL.Query()
+	f := store.RecordingFilter{Agent: q.Get("agent"), Caller: q.Get("caller"), CallID: q.Get("call"), Limit: 100}
 	if !readLimit(w, r, &f.Limit, maxListLimit) || !readPeriod(w, r, &f.From, &f.To) {
 		return
 	}
@@ -53,7 +59,7 @@ func (s *Server) recordings(w http.ResponseWriter, r *http.Request) {
 		out = append(out, recordingResponse{
 			ID: rec.ID, Call: rec.CallID, Agent: rec.Agent, Started: rec.Started,
 			DurationMs: rec.Duration.Milliseconds(), URL: "/api/v1/recordings/" + strconv.FormatInt(rec.ID, 10),
-			Verdict: verdict,
+			Verdict: verdict, Caller: rec.Caller,
 		})
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -74,6 +74,16 @@ func TestRecordings(t *testing.T) {
 	if !strings.Contains(r.raw, `"verdict":"pending"`) || strings.Contains(r.raw, `"verdict":"clean"`) {
 		t.Errorf("list before the check: %s; want every verdict pending", r.raw)
 	}
+	// By the caller's number, as the call log has it.
+	if err := e.store.CallOffered(ctx, store.LoggedCall{CallID: "call-1", Queue: "default", Direction: store.DirectionIn, Caller: "+12025550123"}); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{"(202)%20555-0123": "call-1", "5550123": "call-1", "5550124": ""} {
+		r := e.do("GET", "/api/v1/recordings?caller="+q, sue, "")
+		if got := strings.Contains(r.raw, `"call":"call-1","agent":"ann"`) && strings.Contains(r.raw, `"caller":"+12025550123"`); r.status != 200 || got != (want != "") || strings.Contains(r.raw, `"call-2"`) {
+			t.Errorf("caller=%s: %d %s, want %q", q, r.status, r.raw, want)
+		}
+	}
 	if r := e.do("GET", "/api/v1/recordings?limit=x", sue, ""); r.status != http.StatusBadRequest {
 		t.Fatalf("bad limit: %d", r.status)
 	}

@@ -45,6 +45,7 @@ const (
 type entry struct {
 	kind                        entryKind
 	call, agent, outcome, queue string
+	number                      string // the caller's, or the one dialled
 	at                          time.Time
 }
 
@@ -87,11 +88,11 @@ func (l *Log) RouteEvent(e route.Event) {
 	now := l.now()
 	switch e := e.(type) {
 	case route.CallQueued:
-		l.put(entry{kind: offered, call: e.Call, queue: e.Queue, at: now})
+		l.put(entry{kind: offered, call: e.Call, queue: e.Queue, number: e.From, at: now})
 	case route.CallAssigned:
 		switch {
 		case e.Outbound:
-			l.put(entry{kind: placed, call: e.Call, agent: e.Agent, at: now})
+			l.put(entry{kind: placed, call: e.Call, agent: e.Agent, number: e.From, at: now})
 		case !e.Rejoined:
 			l.put(entry{kind: answered, call: e.Call, agent: e.Agent, at: now})
 		}
@@ -123,9 +124,9 @@ func (l *Log) write(e entry) {
 	var err error
 	switch e.kind {
 	case offered:
-		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: e.queue, Direction: store.DirectionIn, Offered: e.at})
+		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: e.queue, Direction: store.DirectionIn, Offered: e.at, Caller: e.number})
 	case placed: // placed calls wait in no queue: logged in the default one
-		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: route.DefaultQueue, Direction: store.DirectionOut, Offered: e.at, Answered: e.at, Agent: e.agent})
+		err = l.st.CallOffered(ctx, store.LoggedCall{CallID: e.call, Queue: route.DefaultQueue, Direction: store.DirectionOut, Offered: e.at, Answered: e.at, Agent: e.agent, Caller: e.number})
 	case answered:
 		err = l.st.CallAnswered(ctx, e.call, e.agent, e.at)
 	case ended:

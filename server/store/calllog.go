@@ -3,7 +3,8 @@ package store
 // This file holds the call log: one row per call, as the router saw it
 // (the queue it waited in, when it was offered, answered and ended, the
 // agent who had it, how it ended), from which the wallboard's figures come.
-// It keeps no caller number and nothing the caller typed.
+// It keeps the caller's number only in CallerNumber's form (caller.go),
+// and nothing the caller typed.
 
 import (
 	"context"
@@ -55,6 +56,9 @@ type LoggedCall struct {
 	Ended     time.Time // zero: still going
 	Agent     string
 	Outcome   string
+	// Caller is the other party's number: the caller's (in) or the one
+	// the agent dialled (out), as CallerNumber keeps it.
+	Caller string
 }
 
 func checkLogTexts(texts ...string) error {
@@ -82,9 +86,9 @@ func (s *Store) CallOffered(ctx context.Context, c LoggedCall) error {
 	if c.Offered.IsZero() {
 		c.Offered = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO call_log (call_id, queue, direction, offered, answered, agent)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`,
-		c.CallID, c.Queue, c.Direction, c.Offered.UnixMilli(), unixMilliOrZero(c.Answered), c.Agent)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO call_log (call_id, queue, direction, offered, answered, agent, caller)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`,
+		c.CallID, c.Queue, c.Direction, c.Offered.UnixMilli(), unixMilliOrZero(c.Answered), c.Agent, CallerNumber(c.Caller))
 	if err != nil {
 		return fmt.Errorf("log the call: %w", err)
 	}
@@ -139,8 +143,8 @@ func (s *Store) CloseOpenCalls(ctx context.Context, t time.Time) (int64, error) 
 func (s *Store) LoggedCallByID(ctx context.Context, callID string) (LoggedCall, error) {
 	var c LoggedCall
 	var offered, answered, ended int64
-	err := s.db.QueryRowContext(ctx, `SELECT call_id, queue, direction, offered, answered, ended, agent, outcome
-		FROM call_log WHERE call_id = ?`, callID).Scan(&c.CallID, &c.Queue, &c.Direction, &offered, &answered, &ended, &c.Agent, &c.Outcome)
+	err := s.db.QueryRowContext(ctx, `SELECT call_id, queue, direction, offered, answered, ended, agent, outcome, caller
+		FROM call_log WHERE call_id = ?`, callID).Scan(&c.CallID, &c.Queue, &c.Direction, &offered, &answered, &ended, &c.Agent, &c.Outcome, &c.Caller)
 	if errors.Is(err, sql.ErrNoRows) {
 		return LoggedCall{}, ErrNoCall
 	}

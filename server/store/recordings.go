@@ -33,6 +33,10 @@ type Recording struct {
 	// "" until the recording has been checked (proofs.go). AddRecording
 	// ignores it.
 	Verdict string
+	// Caller is the call's other party's number from the call log
+	// (CallerNumber's form; "" when the log has none). AddRecording
+	// ignores it.
+	Caller string
 }
 
 // AddRecording indexes a recording when it starts; its ID is set on return.
@@ -92,14 +96,14 @@ func (s *Store) AddRecordingAgent(ctx context.Context, id int64, agent string) e
 // recordingColumns are a recording's, with its proof's verdict: select
 // them FROM recordingsWithVerdict.
 const (
-	recordingColumns      = "r.id, r.call_id, r.agent, r.started, r.duration_ms, r.path, COALESCE(p.verdict, '')"
-	recordingsWithVerdict = "recordings r LEFT JOIN recording_proofs p ON p.recording_id = r.id"
+	recordingColumns      = "r.id, r.call_id, r.agent, r.started, r.duration_ms, r.path, COALESCE(p.verdict, ''), COALESCE(l.caller, '')"
+	recordingsWithVerdict = "recordings r LEFT JOIN recording_proofs p ON p.recording_id = r.id LEFT JOIN call_log l ON l.call_id = r.call_id"
 )
 
 func scanRecording(r scanner) (Recording, error) {
 	var rec Recording
 	var started, ms int64
-	if err := r.Scan(&rec.ID, &rec.CallID, &rec.Agent, &started, &ms, &rec.Path, &rec.Verdict); err != nil {
+	if err := r.Scan(&rec.ID, &rec.CallID, &rec.Agent, &started, &ms, &rec.Path, &rec.Verdict, &rec.Caller); err != nil {
 		return Recording{}, err //nolint:wrapcheck // callers wrap with what they were doing
 	}
 	rec.Started = fromMillis(started)
@@ -131,6 +135,10 @@ func (s *Store) ListRecordings(ctx context.Context, limit int) ([]Recording, err
 type RecordingFilter struct {
 	Agent  string // an agent on the call (any case)
 	CallID string
+	// Caller: the call's other party's number (see CallerNumber): its
+	// digits end the logged number's (leading zeros aside), or a name
+	// matches whole, in any case.
+	Caller string
 	From   time.Time // started at or after
 	To     time.Time // started before
 	Limit  int       // at most this many, newest first (0: all)
@@ -139,11 +147,16 @@ type RecordingFilter struct {
 // FindRecordings returns the recordings f matches, newest first.
 func (s *Store) FindRecordings(ctx context.Context, f RecordingFilter) ([]Recording, error) {
 	from, to, limit := window(f.From, f.To, f.Limit)
+	digits, name := callerSearch(f.Caller)
+	if f.Caller != "" && digits == "" && name == "" {
+		return nil, nil // nothing a logged number could match
+	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+recordingColumns+" FROM "+recordingsWithVerdict+`
 		WHERE (? = '' OR r.call_id = ?) AND (? = 0 OR r.started >= ?) AND (? = 0 OR r.started < ?)
 		AND (? = '' OR instr(',' || lower(r.agent) || ',', ',' || lower(?) || ',') > 0)
+		AND (? = '' OR l.caller LIKE '%' || ?) AND (? = '' OR lower(l.caller) = lower(?))
 		ORDER BY r.started DESC, r.id DESC LIMIT ?`,
-		f.CallID, f.CallID, from, from, to, to, f.Agent, f.Agent, limit)
+		f.CallID, f.CallID, from, from, to, to, f.Agent, f.Agent, digits, digits, name, name, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list recordings: %w", err)
 	}

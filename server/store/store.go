@@ -199,6 +199,8 @@ var migrations = []string{
 	migrationAccessLog,
 	// 8: the call queues and their members (queues.go).
 	migrationQueues,
+	// 9: the caller's number in the call log (caller.go).
+	migrationCaller,
 }
 
 // SchemaVersion is the schema version this build writes.
