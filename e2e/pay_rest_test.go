@@ -20,12 +20,12 @@ import (
 
 // rest is a signed-in API client.
 type rest struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 }
 
-func restSignIn(t *testing.T, base, name, password string, otp ...string) *rest {
+func restSignIn(t testing.TB, base, name, password string, otp ...string) *rest {
 	t.Helper()
 	r := &rest{t: t, base: base}
 	var out struct{ Token string }

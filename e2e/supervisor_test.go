@@ -2,11 +2,7 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,39 +87,9 @@ func TestSupervisorFollows500Calls(t *testing.T) {
 	sue.waitCalls(t, "sue", 0, 10*time.Second)
 
 	// n callers over bare UDP: each INVITE waits in the queue (no agent).
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var answered atomic.Int32
-	go func() { // read (and drop) what the server answers
-		buf := make([]byte, 4096)
-		for {
-			if _, _, err := conn.ReadFromUDP(buf); err != nil {
-				return
-			}
-			answered.Add(1)
-		}
-	}()
-	to, err := net.ResolveUDPAddr("udp", srv.SIPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	local := conn.LocalAddr().String()
-	port := conn.LocalAddr().(*net.UDPAddr).Port
+	q := newQueuedCallers(t, srv)
 	for i := range n {
-		sdp := fmt.Sprintf("v=0\r\no=- %d 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", i, port+2)
-		msg := "INVITE sip:hushphone@" + srv.SIPAddr + " SIP/2.0\r\n" +
-			"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-board-" + strconv.Itoa(i) + "\r\n" +
-			"From: <sip:0123456789@" + local + ">;tag=board" + strconv.Itoa(i) + "\r\n" +
-			"To: <sip:hushphone@" + srv.SIPAddr + ">\r\n" +
-			"Call-ID: board-" + strconv.Itoa(i) + "@" + local + "\r\n" +
-			"CSeq: 1 INVITE\r\nContact: <sip:0123456789@" + local + ">\r\nMax-Forwards: 70\r\n" +
-			"Content-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(sdp)) + "\r\n\r\n" + sdp
-		if _, err := conn.WriteToUDP([]byte(msg), to); err != nil {
-			t.Fatal(err)
-		}
+		q.invite(t, i)
 		if i%50 == 49 {
 			time.Sleep(20 * time.Millisecond) // a trunk's pace, not a flood
 		}
@@ -144,7 +110,7 @@ func TestSupervisorFollows500Calls(t *testing.T) {
 		default:
 		}
 	}
-	if answered.Load() < n {
-		t.Errorf("the trunk answered %d of %d INVITEs", answered.Load(), n)
+	if got := q.answers.Load(); got < n {
+		t.Errorf("the trunk answered %d of %d INVITEs", got, n)
 	}
 }

@@ -54,7 +54,7 @@ func (s *Stack) MetricsURL() string { return s.node.MetricsURL() }
 func (s *Stack) Agents() []route.AgentInfo { return s.node.Agents() }
 
 // WaitAvailable waits (up to 10 s) until n agents are available for calls.
-func (s *Stack) WaitAvailable(t *testing.T, n int) {
+func (s *Stack) WaitAvailable(t testing.TB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -94,7 +94,7 @@ func (s *Stack) Keys() []dtmf.Event {
 var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 16, SaltLen: 8}
 
 // AddAgent adds an agent who signs in with password.
-func (s *Stack) AddAgent(t *testing.T, name, password string) {
+func (s *Stack) AddAgent(t testing.TB, name, password string) {
 	t.Helper()
 	s.AddUser(t, name, store.RoleAgent, password)
 }
@@ -102,7 +102,7 @@ func (s *Stack) AddAgent(t *testing.T, name, password string) {
 // AddUser adds a user of any role who signs in with password. Supervisors
 // and admins, who cannot sign in without a second factor, get one
 // enrolled (EnrolMFA): sign them in with OTP's codes.
-func (s *Stack) AddUser(t *testing.T, name string, role store.Role, password string) {
+func (s *Stack) AddUser(t testing.TB, name string, role store.Role, password string) {
 	t.Helper()
 	h, err := cheap.Hash(password)
 	if err != nil {
@@ -118,7 +118,7 @@ func (s *Stack) AddUser(t *testing.T, name string, role store.Role, password str
 
 // EnrolMFA gives the user a second factor, as 'hushphone-server user mfa
 // enroll' does, and returns its secret.
-func (s *Stack) EnrolMFA(t *testing.T, name string) string {
+func (s *Stack) EnrolMFA(t testing.TB, name string) string {
 	t.Helper()
 	ctx := context.Background()
 	u, err := s.Store.UserByName(ctx, name)
@@ -231,7 +231,7 @@ func WithRejoinTimeout(d time.Duration) Option {
 
 // Start runs the stack until the test ends: a node.Node, as serve runs
 // it, with the test's options.
-func Start(t *testing.T, opts ...Option) *Stack {
+func Start(t testing.TB, opts ...Option) *Stack {
 	t.Helper()
 	var o options
 	for _, f := range opts {
