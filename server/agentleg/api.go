@@ -6,7 +6,7 @@
 // below), the interceptors (RTCP sender and receiver reports) and the ICE
 // settings (a public address for 1:1 NAT, a UDP port range, loopback host
 // candidates for tests and the embedded setup, an optional local address
-// filter, mDNS off). A Leg is one peer
+// filter, and mDNS host candidates resolved: see below). A Leg is one peer
 // connection with one sendrecv audio transceiver. The server may offer
 // (Offer, then SetAnswer) or answer an agent's offer (Answer); ICE
 // candidates are trickled through LegParams.OnCandidate and AddCandidate, or,
@@ -52,6 +52,9 @@
 //   - Telephone-events from the agent, PCMA, DTX or comfort noise.
 //   - ICE restarts, renegotiation after the first exchange, TURN or STUN
 //     servers (host candidates, and the public address when configured).
+//   - Resolve mDNS candidates beyond the local link: a browser's .local
+//     host candidate resolves only where multicast reaches the server
+//     (the same LAN); no test covers it, as the tests run on loopback.
 //   - An end-of-candidates signal to the agent: OnCandidate is called for
 //     each candidate, not when gathering ends.
 package agentleg
@@ -147,7 +150,12 @@ func NewAPI(cfg Config) (*API, error) {
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = slogFactory{log: log}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Browsers hide their addresses in mDNS (.local) host candidates: the
+	// legs ask for them on the local network (query only: the server never
+	// hides its own addresses). Best effort: pion resolves what answers
+	// within its timeout and drops the rest, and where it cannot open the
+	// multicast socket it carries on without.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	if cfg.IPFilter != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hushphone/hushphone/internal/opus"
@@ -86,7 +84,8 @@ func stateOf(s webrtc.PeerConnectionState) State {
 // goroutines, never two of the same kind at once; none may block for long
 // or call Close (Close waits for them).
 type LegParams struct {
-	// OnAgentAudio receives the agent's voice as 160-byte PCMU frames in
+	// OnAgentAudio receives the peer's voice (the agent's, or a
+	// supervisor's who whispers or barges) as 160-byte PCMU frames in
 	// order; lost packets (up to 1 s) come as PCMU silence. The slice is
 	// reused: copy what you keep. Nil discards the audio.
 	OnAgentAudio func(frame []byte)
@@ -130,6 +129,7 @@ type Leg struct {
 	closed  atomic.Bool
 	opusOut atomic.Bool // the sent track is Opus (RTCP jitter is in 48 kHz ticks)
 	reading atomic.Bool // a track's audio goes to OnAgentAudio
+	sends   atomic.Bool // the peer's description has it send audio (sendrecv or sendonly)
 	done    chan struct{}
 	wg      sync.WaitGroup
 
@@ -313,12 +313,14 @@ func (l *Leg) setLocal(ctx context.Context, d webrtc.SessionDescription) (string
 // setRemote checks that d has PCMU or Opus audio, applies it and adds the
 // candidates that came before it. sigMu is held.
 func (l *Leg) setRemote(d webrtc.SessionDescription) error {
-	if err := checkAudio(d.SDP); err != nil {
+	sends, err := checkAudio(d.SDP)
+	if err != nil {
 		return fmt.Errorf("%w: the agent's %s: %w", ErrSDP, d.Type, err)
 	}
 	if err := l.pc.SetRemoteDescription(d); err != nil {
 		return fmt.Errorf("%w: the agent's %s: %w", ErrSDP, d.Type, err)
 	}
+	l.sends.Store(sends)
 	l.remoteSet = true
 	pending := l.pending
 	l.pending = nil
@@ -328,46 +330,6 @@ func (l *Leg) setRemote(d webrtc.SessionDescription) error {
 		}
 	}
 	return nil
-}
-
-// errNoCodec and errNoAudio say why a description was refused.
-var (
-	errNoAudio = errors.New("no audio section; the agent must offer audio")
-	errNoCodec = errors.New("neither PCMU/8000 nor opus/48000/2 in the audio section; the agent must offer one of them")
-)
-
-// checkAudio parses a description and checks that an audio section offers
-// PCMU (static payload type 0 or an rtpmap to PCMU/8000) or Opus (an
-// rtpmap to opus/48000/2).
-func checkAudio(s string) error {
-	var sd sdp.SessionDescription
-	if err := sd.UnmarshalString(s); err != nil {
-		return fmt.Errorf("unparsable SDP: %w", err)
-	}
-	audio := false
-	for _, m := range sd.MediaDescriptions {
-		if m.MediaName.Media != "audio" {
-			continue
-		}
-		audio = true
-		for _, f := range m.MediaName.Formats {
-			if f == "0" {
-				return nil
-			}
-		}
-		for _, a := range m.Attributes {
-			if a.Key != "rtpmap" {
-				continue
-			}
-			if v := strings.ToUpper(a.Value); strings.Contains(v, " PCMU/8000") || strings.Contains(v, " OPUS/48000/2") {
-				return nil
-			}
-		}
-	}
-	if !audio {
-		return errNoAudio
-	}
-	return errNoCodec
 }
 
 // CheckCandidate reports whether an ICE candidate line parses ("" is the

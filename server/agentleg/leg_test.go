@@ -701,7 +701,7 @@ func FuzzCheckAudio(f *testing.F) {
 	f.Add(pcmuOffer)
 	f.Add("")
 	f.Fuzz(func(_ *testing.T, s string) {
-		_ = checkAudio(s)
+		_, _ = checkAudio(s)
 	})
 }
 
