@@ -7,13 +7,15 @@ import (
 
 	"github.com/hushphone/hushphone/media/g711"
 	"github.com/hushphone/hushphone/media/mix"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // audio is one call's sound, apart from its lifecycle: where the caller's
 // masked frames go (the agent's leg, the recorder, the supervisors
 // listening), the supervisors' mix of the caller with the agent, the
-// agent's voice to the caller and the recorder, prompts for the caller
-// alone (payment tones), and the hold tone.
+// agent's voice to the caller and the recorder, the voices of supervisors
+// who whisper (to the agent) or barge (to the agent and the caller),
+// prompts for the caller alone (payment tones), and the hold tone.
 //
 // The call (calls.go, hold.go, listen.go, record.go) decides and audio
 // carries out: the call owns the legs, the recorder and the SIP side, and
@@ -32,6 +34,9 @@ type audio struct {
 	agent     frameWriter            // the agent's leg; nil when there is none
 	rec       recording              // nil until the recording starts
 	listeners map[string]frameWriter // the supervisors listening, by user: their legs (nil until up)
+	voices    map[string]*voice      // the same supervisors' voices, by user (voice.go)
+	heard     int                    // how many of them whisper or barge
+	barging   int                    // how many of them barge
 	hold      holdState              // as the call last set it
 	tone      chan struct{}          // closed to stop the hold tone; nil when none plays
 	closed    bool
@@ -52,6 +57,8 @@ type audio struct {
 	agentQ *mix.Queue
 	mixLin [mix.FrameSamples]int16
 	mixOut [mix.FrameSamples]byte
+	// A supervisor's frame as it came, decoded (fromSupervisor).
+	supLin [mix.FrameSamples]int16
 
 	// A prompt for the caller only: mixed into the agent's voice on its
 	// way to the caller, or sent on its own when the agent sends nothing
@@ -142,8 +149,12 @@ func (a *audio) setListener(user string, w frameWriter) {
 	}
 	if a.listeners == nil {
 		a.listeners = map[string]frameWriter{}
+		a.voices = map[string]*voice{}
 	}
 	a.listeners[user] = w
+	if a.voices[user] == nil {
+		a.voices[user] = newVoice()
+	}
 }
 
 // unlisten stops user listening in.
@@ -151,6 +162,10 @@ func (a *audio) unlisten(user string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.listeners, user)
+	if v := a.voices[user]; v != nil {
+		a.setMode(v, protocol.ModeListen)
+		delete(a.voices, user)
+	}
 }
 
 // setHold plays the hold tone to the caller while the call is held, and
@@ -213,12 +228,17 @@ func (a *audio) fromCaller(frame []byte) {
 	}
 	if a.agent != nil {
 		out := frame
-		if a.law != g711.ULaw {
+		if a.law != g711.ULaw || a.heard > 0 {
 			a.law.Decode(a.callerLin[:], frame)
+			if a.heard > 0 { // whispers and barges, for the agent alone
+				a.mixVoices(a.callerLin[:], toAgent)
+			}
 			g711.EncodeULawTo(a.toPCMU[:], a.callerLin[:])
 			out = a.toPCMU[:]
 		}
 		_ = a.agent.WriteFrame(out)
+	} else if a.heard > 0 {
+		a.mixVoices(nil, toAgent) // nobody to hear them: they go, not wait
 	}
 	if len(a.listeners) > 0 {
 		a.mixForListeners(frame)
@@ -240,12 +260,17 @@ func (a *audio) mixForListeners(frame []byte) {
 	}
 }
 
-// fromAgent takes the agent's voice (20 ms of PCMU): to the recorder, the
-// supervisors' mix, and the caller (with a prompt mixed in, if one
-// plays), unless the agent holds the call.
+// fromAgent takes the agent's voice (20 ms of PCMU), with any barging
+// supervisor's mixed in: to the recorder, the supervisors' mix, and the
+// caller (with a prompt mixed in, if one plays), unless the agent holds
+// the call.
 func (a *audio) fromAgent(frame []byte) {
 	a.mu.Lock()
 	g711.DecodeULawTo(a.agentLin[:], frame)
+	barged := a.barging > 0
+	if barged {
+		a.mixVoices(a.agentLin[:], toCaller)
+	}
 	if a.rec != nil {
 		_ = a.rec.Agent(a.agentLin[:])
 	}
@@ -263,7 +288,7 @@ func (a *audio) fromAgent(frame []byte) {
 		a.prompt, a.promptFed = a.prompt[mix.FrameSamples:], true
 		a.law.Encode(a.back[:], a.agentLin[:])
 		out = a.back[:]
-	} else if a.law != g711.ULaw {
+	} else if a.law != g711.ULaw || barged {
 		a.law.Encode(a.back[:], a.agentLin[:])
 		out = a.back[:]
 	}
@@ -367,7 +392,8 @@ func (a *audio) close() {
 	if !a.closed {
 		a.closed = true
 		close(a.done)
-		a.caller, a.agent, a.rec, a.listeners = nil, nil, nil, nil
+		a.caller, a.agent, a.rec, a.listeners, a.voices = nil, nil, nil, nil, nil
+		a.heard, a.barging = 0, 0
 		a.tone, a.prompt = nil, nil
 	}
 	a.mu.Unlock()

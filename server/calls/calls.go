@@ -6,10 +6,12 @@
 // voice goes back to the caller and to the recorder, and every key press
 // shows on the hub as "a key was pressed", never its digit.
 //
-// Supervisors listen in silently (Listen, then the same SDP and Candidate
-// exchange as an agent): each gets its own WebRTC leg carrying the masked
-// caller mixed with the agent's voice, the very audio the agent and the
-// recording get, and nothing goes back from it. The agent is not told.
+// Supervisors listen in (Listen or ListenMode, then the same SDP and
+// Candidate exchange as an agent): each gets its own WebRTC leg carrying
+// the masked caller mixed with the agent's voice, the very audio the agent
+// and the recording get. Listening is silent, and the agent is not told;
+// a supervisor who whispers is heard by the agent alone, one who barges by
+// the agent, the caller and the recording, and the agent is told of both.
 //
 // The digits themselves go to Params.Keys, the payment side's input, and
 // nowhere else.
@@ -476,7 +478,9 @@ func (m *Manager) SDP(ctx context.Context, user, callID string, kind protocol.SD
 				m.answerOnce(c) // the agent can hear: the caller is put through
 			}
 		}
-	} // a supervisor's audio goes nowhere: listening is silent
+	} else { // heard only while the supervisor whispers or barges
+		params.OnAgentAudio = func(f []byte) { c.audio.fromSupervisor(user, f) }
+	}
 	leg, err := m.p.WebRTC.NewLeg(ctx, params)
 	if err != nil {
 		return fmt.Errorf("calls: %w", err)
@@ -501,6 +505,10 @@ func (m *Manager) SDP(ctx context.Context, user, callID string, kind protocol.SD
 		old, c.leg = c.leg, leg
 		early, c.early = c.early, nil
 		c.audio.setAgent(leg)
+	case lis != nil && c.listeners[user] == lis && lis.mode.Heard() && !leg.PeerSends():
+		c.mu.Unlock()
+		_ = leg.Close()
+		return ErrNoMicrophone
 	case lis != nil && c.listeners[user] == lis:
 		old, lis.leg = lis.leg, leg
 		early, lis.early = lis.early, nil

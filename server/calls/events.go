@@ -46,8 +46,16 @@ type ListenEnded struct {
 	Reason     protocol.ListenEndReason
 }
 
-func (Description) callEvent() {}
-func (Candidate) callEvent()   {}
-func (Progress) callEvent()    {}
-func (KeyPressed) callEvent()  {}
-func (ListenEnded) callEvent() {}
+// SupervisorMode tells a call's agent that a supervisor started
+// whispering or barging (Mode), or stopped being heard (Mode empty).
+type SupervisorMode struct {
+	Agent, Call, User string
+	Mode              protocol.ListenMode
+}
+
+func (Description) callEvent()    {}
+func (Candidate) callEvent()      {}
+func (Progress) callEvent()       {}
+func (KeyPressed) callEvent()     {}
+func (ListenEnded) callEvent()    {}
+func (SupervisorMode) callEvent() {}

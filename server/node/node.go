@@ -313,6 +313,8 @@ func (n *Node) tell(e calls.Event) {
 		n.hub.KeyPressed(e.Call, e.Agent)
 	case calls.ListenEnded:
 		n.hub.ListenEnded(e.User, e.Call, e.Reason)
+	case calls.SupervisorMode:
+		n.hub.Supervisor(e.Agent, e.Call, e.User, e.Mode)
 	}
 }
 

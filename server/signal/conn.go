@@ -273,6 +273,9 @@ func (c *conn) media(ctx context.Context, m protocol.Message) error {
 	if errors.Is(err, ErrNoSuchCall) {
 		return perr(protocol.CodeNotYourCall, "you are not on that call, nor listening to it")
 	}
+	if errors.Is(err, ErrNoMicrophone) {
+		return perr(protocol.CodeNoMicrophone, "you whisper or barge: offer sendrecv with an audio track (a microphone), or go back to listen first")
+	}
 	if err != nil {
 		// The reason goes to the log only: its text can quote the SDP or
 		// the candidate, with their addresses.
@@ -298,10 +301,14 @@ func (c *conn) handleSupervisor(ctx context.Context, m protocol.Message) error {
 	if media == nil {
 		return perr(protocol.CodeUnavailable, "this server has no media side")
 	}
+	mode := m.Mode
+	if mode == "" {
+		mode = protocol.ModeListen
+	}
 	var err error
 	switch m.Type {
 	case protocol.TypeListen:
-		err = media.Listen(ctx, c.user, m.Call)
+		err = media.ListenMode(ctx, c.user, m.Call, mode)
 	case protocol.TypeUnlisten:
 		err = media.Unlisten(ctx, c.user, m.Call)
 	default:
@@ -317,11 +324,13 @@ func (c *conn) handleSupervisor(ctx context.Context, m protocol.Message) error {
 		return perr(protocol.CodeLimit, "too many supervisors are listening to that call")
 	case errors.Is(err, ErrNotListening):
 		return perr(protocol.CodeNotListening, "you are not listening to that call")
+	case errors.Is(err, ErrNoMicrophone):
+		return perr(protocol.CodeNoMicrophone, "whisper and barge need your voice: offer sendrecv with an audio track (a microphone) first")
 	default:
 		return fmt.Errorf("signal: %s: %w", m.Type, err)
 	}
 	if m.Type == protocol.TypeListen {
-		c.send(protocol.Message{Type: protocol.TypeListenStarted, ID: m.ID, Call: m.Call})
+		c.send(protocol.Message{Type: protocol.TypeListenStarted, ID: m.ID, Call: m.Call, Mode: mode})
 	} else {
 		c.send(protocol.Message{Type: protocol.TypeListenEnded, ID: m.ID, Call: m.Call, Reason: string(protocol.ListenEndSupervisor)})
 	}

@@ -71,15 +71,17 @@ type Router interface {
 
 // Media is the calls' media side: it takes the SDP (kind a
 // protocol.SDPKind) and ICE candidates of a call's agent, or of a supervisor
-// listening to it, and answers through Hub.SDP and Hub.Candidate. Listen
-// and Unlisten start and stop a supervisor's listening (Unlisten with no
-// call: every call, when the supervisor's connection closes); their errors
-// wrap ErrNoSuchCall, ErrCallNotActive, ErrTooManyListeners or
-// ErrNotListening when they are the caller's fault.
+// listening to it, and answers through Hub.SDP and Hub.Candidate.
+// ListenMode starts a supervisor's listening in a mode, or changes the
+// mode; Unlisten stops it (with no call: every call, when the
+// supervisor's connection closes); their errors wrap ErrNoSuchCall,
+// ErrCallNotActive, ErrTooManyListeners, ErrNotListening or
+// ErrNoMicrophone when they are the caller's fault (and SDP's
+// ErrNoMicrophone, for a receive-only offer while whispering or barging).
 type Media interface {
 	SDP(ctx context.Context, user, call string, kind protocol.SDPKind, sdp string) error
 	Candidate(ctx context.Context, user, call, candidate string) error
-	Listen(ctx context.Context, user, call string) error
+	ListenMode(ctx context.Context, user, call string, mode protocol.ListenMode) error
 	Unlisten(ctx context.Context, user, call string) error
 	// Hold puts an agent's call on hold or takes it off.
 	Hold(ctx context.Context, user, call string, on bool) error
@@ -114,6 +116,8 @@ var (
 	ErrCallNotActive    = errors.New("no agent has answered the call yet")
 	ErrTooManyListeners = errors.New("too many supervisors listen to the call")
 	ErrNotListening     = errors.New("not listening to the call")
+	// ErrNoMicrophone: whisper or barge with a leg that sends no audio.
+	ErrNoMicrophone = errors.New("the supervisor's leg sends no audio: whisper and barge need a sendrecv offer with a microphone")
 )
 
 // Params are what the Hub needs.
@@ -475,6 +479,12 @@ func (h *Hub) Candidate(user, call, candidate string, mid *string, mline *uint16
 // rings, or answered).
 func (h *Hub) Progress(agent, call string, status protocol.ProgressStatus) {
 	_ = h.Send(agent, protocol.Message{Type: protocol.TypeCallProgress, Call: call, Status: string(status)})
+}
+
+// Supervisor tells a call's agent that a supervisor whispers to them or
+// barged in (mode), or is no longer heard (mode empty).
+func (h *Hub) Supervisor(agent, call, user string, mode protocol.ListenMode) {
+	_ = h.Send(agent, protocol.Message{Type: protocol.TypeSupervisor, Call: call, User: user, Mode: mode})
 }
 
 // ListenEnded tells a supervisor that listening to a call is over.

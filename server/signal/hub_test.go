@@ -63,10 +63,15 @@ func (m *echoMedia) Candidate(_ context.Context, agent, call, cand string) error
 	return nil
 }
 
-// Listen refuses the calls named nope, ringing and full as the real media
-// side would; it records the rest.
-func (m *echoMedia) Listen(_ context.Context, user, call string) error {
+// ListenMode refuses the calls named nope, ringing, full and (to whisper
+// or barge) nomic as the real media side would; it records the rest, with
+// the mode when it is not listen.
+func (m *echoMedia) ListenMode(_ context.Context, user, call string, mode protocol.ListenMode) error {
 	switch call {
+	case "nomic":
+		if mode.Heard() {
+			return fmt.Errorf("media: %w", signal.ErrNoMicrophone)
+		}
 	case "nope":
 		return fmt.Errorf("media: %w", signal.ErrNoSuchCall)
 	case "ringing":
@@ -76,7 +81,11 @@ func (m *echoMedia) Listen(_ context.Context, user, call string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.got = append(m.got, "listen "+user+" "+call)
+	rec := "listen " + user + " " + call
+	if mode != protocol.ModeListen {
+		rec += " " + string(mode)
+	}
+	m.got = append(m.got, rec)
 	if m.listening == nil {
 		m.listening = map[string]bool{}
 	}
@@ -1073,5 +1082,56 @@ func TestSupervisorSnapshotPaged(t *testing.T) {
 	_ = e.router.Hangup("call-007", "")
 	if m := sue.expect("call.removed"); m["call"] != "call-007" || m["calls"] != nil {
 		t.Fatalf("call.removed %v", m)
+	}
+}
+
+// TestSupervisorWhispers: listen takes a mode (listen when left out), and
+// listen.started says it; an unknown mode is a bad request, whisper on a
+// leg with no microphone is no_microphone; the agent is told of a
+// supervisor heard (Hub.Supervisor, which the calls drive).
+func TestSupervisorWhispers(t *testing.T) {
+	e := newEnv(t)
+	sue := e.connect("sue")
+	ann := e.connect("ann")
+	ann.available()
+	_ = e.router.Inbound("call-abc", "+441632960001")
+	ann.expect("call.offered")
+	ann.send(map[string]any{"type": "answer", "call": "call-abc"})
+	ann.expect("call.started")
+
+	ann.send(map[string]any{"type": "listen", "call": "call-abc", "mode": "whisper", "id": "a1"})
+	if m := ann.expect("error"); m["code"] != "forbidden" {
+		t.Fatalf("agent whisper: %v", m)
+	}
+	for _, c := range []struct{ mode, want string }{{"", "listen"}, {"whisper", "whisper"}, {"barge", "barge"}, {"listen", "listen"}} {
+		msg := map[string]any{"type": "listen", "call": "call-abc", "id": "l-" + c.mode}
+		if c.mode != "" {
+			msg["mode"] = c.mode
+		}
+		sue.send(msg)
+		if m := sue.expect("listen.started"); m["mode"] != c.want || m["id"] != "l-"+c.mode || m["call"] != "call-abc" {
+			t.Errorf("listen with mode %q: %v, want mode %s", c.mode, m, c.want)
+		}
+	}
+	sue.send(map[string]any{"type": "listen", "call": "call-abc", "mode": "shout", "id": "bad"})
+	if m := sue.expect("error"); m["code"] != "bad_request" || m["id"] != "bad" {
+		t.Errorf("an unknown mode: %v", m)
+	}
+	sue.send(map[string]any{"type": "listen", "call": "nomic", "mode": "barge", "id": "nm"})
+	if m := sue.expect("error"); m["code"] != "no_microphone" || m["id"] != "nm" {
+		t.Errorf("barge with no microphone: %v", m)
+	}
+	want := []string{"listen sue call-abc", "listen sue call-abc whisper", "listen sue call-abc barge", "listen sue call-abc"}
+	if got := e.media.recorded(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("media got\n%q\nwant\n%q", got, want)
+	}
+
+	e.hub.Supervisor("ann", "call-abc", "sue", protocol.ModeWhisper)
+	if m := ann.expect("supervisor"); m["call"] != "call-abc" || m["user"] != "sue" || m["mode"] != "whisper" {
+		t.Errorf("supervisor %v", m)
+	}
+	e.hub.Supervisor("ann", "call-abc", "sue", "")
+	if m := ann.expect("supervisor"); m["user"] != "sue" || m["mode"] != nil {
+		t.Errorf("supervisor stopped: %v", m)
 	}
 }
