@@ -358,6 +358,8 @@ func (n *Node) Run(ctx context.Context) error {
 
 	sipc := make(chan error, 1)
 	go func() { sipc <- n.trunk.Serve(ctx) }()
+	queuesDone := make(chan struct{})
+	go n.watchQueues(ctx, queuesDone)
 	n.web.start(ctx)
 
 	var err error
@@ -379,6 +381,7 @@ func (n *Node) Run(ctx context.Context) error {
 		n.log.Warn("SIP", "err", serr)
 	}
 	n.sipBound = false // Serve closed the trunk's sockets
+	<-queuesDone
 	n.mu.Lock()
 	n.closed = true
 	n.mu.Unlock()
