@@ -8,6 +8,8 @@
 #   make desktop        the desktop agent app, to build/bin/hushphone (build/desktop.sh)
 #   make desktop-smoke  the app's smoke run under Xvfb: a call, a payment, a screenshot
 #   make docs-screenshots  the same, saving the main views to docs/screenshots/
+#   make console-smoke  the console in Debian's Chromium (playwright-core): a supervisor
+#                       listens, whispers, watches a payment; an admin adds a user and a queue
 #   make test           install what the tests need, vet, lint, then every
 #                       test (what CI runs, via .ci/run)
 #   make deps           the Debian packages the tests use (build/install-deps.sh)
@@ -57,6 +59,13 @@ desktop-smoke:
 # The same run, saving the main views to docs/screenshots/ for the README.
 docs-screenshots:
 	build/desktop-smoke.sh build/bin/smoke.png docs/screenshots
+
+# The console's smoke run in a real browser (build/console-smoke.sh): real
+# server, agent, sipp caller and tshark; screenshots and one JSON line.
+CONSOLE_SHOTS ?= build/bin/console
+.PHONY: console-smoke
+console-smoke:
+	build/console-smoke.sh $(CONSOLE_SHOTS)
 
 # Secure pay end to end against the server `make run` started: sipp (from
 # `make deps`) types the sandbox's test card; build/demo-pay.sh says more.

@@ -33,13 +33,15 @@
 #   xvfb xauth imagemagick                        the desktop smoke run: a virtual screen, and
 #                                                 a screenshot of the app's window (import)
 #   nodejs npm                                    the UI's build and tests (if node is missing)
+#   chromium                                      the console's smoke run (build/console-smoke.sh): Debian's
+#                                                 Chromium driven by playwright-core, never a downloaded browser
 set -euo pipefail
 build=(gcc libc6-dev pkg-config libopus-dev libspandsp-dev)
 desktop=("${build[@]}" libgtk-3-dev libwebkit2gtk-4.1-dev fonts-dejavu-core)
 packages=(
 	"${desktop[@]}" make
 	multimon-ng dtmf2num sox espeak-ng sip-tester baresip-core pebble tshark kamailio
-	ca-certificates git xvfb xauth imagemagick
+	ca-certificates git xvfb xauth imagemagick chromium
 )
 if [ "${1:-}" = "--build" ]; then
 	packages=("${build[@]}")

@@ -1,0 +1,407 @@
+// lib.mjs: what smoke.mjs needs besides the browser: one-time codes
+// (RFC 6238), free ports, child processes it can always end, the
+// caller's RTP as a pcap for sipp, and tone levels (Goertzel) in WAV files
+// and in PCMU.
+
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import dgram from "node:dgram";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+
+// totp is the 6-digit code of a base32 secret (SHA-1, 30 s steps, RFC
+// 6238) for the step holding time ms.
+export function totp(secret, ms = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0;
+  let value = 0;
+  const key = [];
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) throw new Error(`the TOTP secret holds ${JSON.stringify(c)}, not base32`);
+    value = (value << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      key.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 1000 / 30)));
+  const h = createHmac("sha1", Buffer.from(key)).update(counter).digest();
+  const o = h[h.length - 1] & 0xf;
+  const n = (h.readUInt32BE(o) & 0x7fffffff) % 1_000_000;
+  return String(n).padStart(6, "0");
+}
+
+// freePort is a loopback port free over both UDP and TCP (a server's
+// --sip takes both), or over UDP only.
+export async function freePort({ udpOnly = false } = {}) {
+  for (let i = 0; i < 50; i++) {
+    const sock = dgram.createSocket("udp4");
+    const port = await new Promise((resolve, reject) => {
+      sock.once("error", reject);
+      sock.bind(0, "127.0.0.1", () => resolve(sock.address().port));
+    });
+    if (udpOnly) {
+      sock.close();
+      return port;
+    }
+    const ok = await new Promise((resolve) => {
+      const srv = net.createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    sock.close();
+    if (ok) return port;
+  }
+  throw new Error("no loopback port free over UDP and TCP");
+}
+
+// Procs starts child processes, each in a process group of its own, with
+// their output in files under dir, and ends every one of them in
+// killAll (SIGTERM, then SIGKILL for those still there after 3 s).
+export class Procs {
+  constructor(dir) {
+    this.dir = dir;
+    this.list = [];
+  }
+
+  start(name, cmd, args, { stdin, cwd, env } = {}) {
+    const outFile = path.join(this.dir, `${name}.out`);
+    const errFile = path.join(this.dir, `${name}.err`);
+    const child = spawn(cmd, args, {
+      cwd,
+      env: env ? { ...process.env, ...env } : process.env,
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const p = { name, child, out: "", err: "", exited: false, code: null, signal: null, outFile, errFile };
+    const outStream = fs.createWriteStream(outFile);
+    const errStream = fs.createWriteStream(errFile);
+    // Only the last 64 KiB of each is kept in memory, for waits and errors.
+    const keep = (s, b) => (s + b.toString()).slice(-65536);
+    child.stdout.on("data", (b) => {
+      p.out = keep(p.out, b);
+      outStream.write(b);
+    });
+    child.stderr.on("data", (b) => {
+      p.err = keep(p.err, b);
+      errStream.write(b);
+    });
+    p.done = new Promise((resolve) => {
+      child.on("close", (code, signal) => {
+        p.exited = true;
+        p.code = code;
+        p.signal = signal;
+        outStream.end();
+        errStream.end();
+        resolve();
+      });
+      child.on("error", (e) => {
+        p.exited = true;
+        p.err += `\n${e.message}`;
+        resolve();
+      });
+    });
+    child.stdin.on("error", () => {});
+    if (stdin !== undefined) child.stdin.write(stdin);
+    child.stdin.end();
+    this.list.push(p);
+    return p;
+  }
+
+  // tail is the end of a process's output, for an error message.
+  static tail(p, n = 400) {
+    return `${p.out}\n${p.err}`.trim().slice(-n);
+  }
+
+  async stop(p, signal = "SIGTERM") {
+    if (p.exited) return;
+    try {
+      process.kill(-p.child.pid, signal);
+    } catch {
+      // gone already
+    }
+    const t = setTimeout(() => {
+      try {
+        process.kill(-p.child.pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }, 3000);
+    await p.done;
+    clearTimeout(t);
+  }
+
+  async killAll() {
+    await Promise.all(this.list.map((p) => this.stop(p)));
+  }
+}
+
+// sleep waits ms.
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// waitFor polls fn (every 200 ms, or every) until it returns something
+// truthy, which it returns; after timeoutMs it throws, naming what it
+// waited for (and, with detail, what it saw last).
+export async function waitFor(what, fn, timeoutMs, { every = 200, detail } = {}) {
+  const end = Date.now() + timeoutMs;
+  let lastErr;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > end) {
+      let msg = `waited ${Math.round(timeoutMs / 1000)} s for ${what}`;
+      if (detail) msg += `; ${await Promise.resolve(detail()).catch(() => "")}`;
+      if (lastErr) msg += `; last error: ${lastErr.message}`;
+      throw new Error(msg);
+    }
+    await sleep(every);
+  }
+}
+
+// --- Audio ---
+
+// muLawEncode is G.711 mu-law of a 16-bit sample.
+export function muLawEncode(s) {
+  const BIAS = 0x84;
+  const sign = s < 0 ? 0x80 : 0;
+  let m = Math.min(Math.abs(s), 32635) + BIAS;
+  let exp = 7;
+  for (let mask = 0x4000; (m & mask) === 0 && exp > 0; mask >>= 1) exp--;
+  const mant = (m >> (exp + 3)) & 0x0f;
+  return ~(sign | (exp << 4) | mant) & 0xff;
+}
+
+// muLawDecode is the 16-bit sample of a mu-law byte.
+export function muLawDecode(u) {
+  u = ~u & 0xff;
+  const sign = u & 0x80;
+  const exp = (u >> 4) & 7;
+  const mant = u & 0x0f;
+  const s = (((mant << 3) + 0x84) << exp) - 0x84;
+  return sign ? -s : s;
+}
+
+// levelDb is the level of frequency f in samples (16-bit, at rate), in dB
+// relative to a full-scale sine: Goertzel over the whole slice, windowed
+// (Hann) so that a loud tone elsewhere does not leak into f.
+export function levelDb(samples, f, rate = 8000) {
+  const n = samples.length;
+  if (n === 0) return -Infinity;
+  const w = (2 * Math.PI * f) / rate;
+  const c = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = 0; i < n; i++) {
+    const win = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));
+    const s0 = (samples[i] / 32768) * win + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const re = s1 - s2 * Math.cos(w);
+  const im = s2 * Math.sin(w);
+  // A sine of amplitude A gives |X| = A*n/4 under a Hann window.
+  const amp = (4 * Math.hypot(re, im)) / n;
+  return amp > 0 ? 20 * Math.log10(amp) : -Infinity;
+}
+
+// readWav is a 16-bit PCM WAV file's first channel and its rate.
+export function readWav(file) {
+  const b = fs.readFileSync(file);
+  if (b.toString("latin1", 0, 4) !== "RIFF" || b.toString("latin1", 8, 12) !== "WAVE") {
+    throw new Error(`${file} is not a WAV file`);
+  }
+  let rate = 0;
+  let channels = 1;
+  let bitsPerSample = 16;
+  for (let o = 12; o + 8 <= b.length; ) {
+    const id = b.toString("latin1", o, o + 4);
+    let size = b.readUInt32LE(o + 4);
+    if (id === "fmt ") {
+      channels = b.readUInt16LE(o + 10);
+      rate = b.readUInt32LE(o + 12);
+      bitsPerSample = b.readUInt16LE(o + 22);
+    } else if (id === "data") {
+      if (bitsPerSample !== 16) throw new Error(`${file}: ${bitsPerSample}-bit samples, not 16`);
+      // A recording still being written (or cut short) says more than it has.
+      if (size === 0 || size === 0xffffffff || o + 8 + size > b.length) size = b.length - o - 8;
+      const n = Math.floor(size / 2 / channels);
+      const out = new Int16Array(n);
+      for (let i = 0; i < n; i++) out[i] = b.readInt16LE(o + 8 + i * 2 * channels);
+      return { samples: out, rate };
+    }
+    o += 8 + size + (size & 1);
+  }
+  throw new Error(`${file} has no data chunk`);
+}
+
+// --- The caller (sipp) ---
+
+const eventCodes = { "*": 10, "#": 11 };
+
+// writeCallerPcap writes totalS seconds of a caller's RTP as a pcap for
+// sipp's play_pcap_audio: a quiet 150 Hz hum in PCMU (so the line is never
+// digital silence), and each of keys from atS on as RFC 4733 events
+// (payload type 101) in place of the audio while the key is down, 100 ms
+// down and 100 ms up, the end packet three times, as phones send them
+// (internal/testing/sipptest's WriteRFC4733PCAP, which Go tools use).
+export function writeCallerPcap(file, { totalS, keys = "", atS = 0 }) {
+  const frames = Math.floor((totalS * 1000) / 20);
+  const keyAt = []; // [startFrame, endFrame, code]
+  let f0 = Math.round((atS * 1000) / 20);
+  for (const k of keys) {
+    const code = k in eventCodes ? eventCodes[k] : Number(k);
+    keyAt.push([f0, f0 + 5, code]);
+    f0 += 10;
+  }
+  const recs = [];
+  let seq = 0;
+  const rtp = (pt, marker, ts, payload) => {
+    const h = Buffer.alloc(12);
+    h[0] = 0x80;
+    h[1] = (marker ? 0x80 : 0) | pt;
+    h.writeUInt16BE(seq++ & 0xffff, 2);
+    h.writeUInt32BE(ts >>> 0, 4);
+    h.writeUInt32BE(0x1234, 8);
+    return Buffer.concat([h, payload]);
+  };
+  for (let f = 0; f < frames; f++) {
+    const us = f * 20000;
+    const down = keyAt.find(([s, e]) => f >= s && f < e);
+    if (down) {
+      const [s, e, code] = down;
+      const dur = (f - s + 1) * 160;
+      const end = f === e - 1;
+      const payload = Buffer.from([code, (end ? 0x80 : 0) | 10, dur >> 8, dur & 0xff]);
+      for (let i = 0; i < (end ? 3 : 1); i++) recs.push([us, rtp(101, f === s, s * 160, payload)]);
+      continue;
+    }
+    const pcm = Buffer.alloc(160);
+    for (let i = 0; i < 160; i++) {
+      const n = f * 160 + i;
+      pcm[i] = muLawEncode(Math.round(227 * Math.sin((2 * Math.PI * 150 * n) / 8000)));
+    }
+    recs.push([us, rtp(0, false, f * 160, pcm)]);
+  }
+  const parts = [];
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt32LE(0xa1b2c3d4, 0);
+  hdr.writeUInt16LE(2, 4);
+  hdr.writeUInt16LE(4, 6);
+  hdr.writeUInt32LE(65535, 16);
+  hdr.writeUInt32LE(1, 20); // Ethernet
+  parts.push(hdr);
+  for (const [us, r] of recs) {
+    const eth = Buffer.alloc(14);
+    eth.writeUInt16BE(0x0800, 12);
+    const ip = Buffer.alloc(20);
+    ip[0] = 0x45;
+    ip.writeUInt16BE(20 + 8 + r.length, 2);
+    ip[8] = 64;
+    ip[9] = 17;
+    Buffer.from([127, 0, 0, 1, 127, 0, 0, 1]).copy(ip, 12);
+    const udp = Buffer.alloc(8);
+    udp.writeUInt16BE(6000, 0);
+    udp.writeUInt16BE(6002, 2);
+    udp.writeUInt16BE(8 + r.length, 4);
+    const frame = Buffer.concat([eth, ip, udp, r]);
+    const rec = Buffer.alloc(16);
+    const t = 1_000_000_000 + us; // the capture starts at second 1000
+    rec.writeUInt32LE(Math.floor(t / 1e6), 0);
+    rec.writeUInt32LE(t % 1e6, 4);
+    rec.writeUInt32LE(frame.length, 8);
+    rec.writeUInt32LE(frame.length, 12);
+    parts.push(rec, frame);
+  }
+  fs.writeFileSync(file, Buffer.concat(parts));
+}
+
+// callerScenario is a sipp scenario (for -sf) that calls from 0123456789
+// with PCMU and telephone-event, plays caller.pcap once answered, then
+// waits up to pauseMs for the server's BYE (answering 200) and otherwise
+// hangs up itself (sipptest.AnsweredScenario's).
+export function callerScenario(pauseMs) {
+  const from = "From: caller <sip:0123456789@[local_ip]:[local_port]>;tag=[pid]T[call_number]";
+  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="Hushphone console smoke caller">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${from}
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: sip:caller@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=caller 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[local_ip_type] [local_ip]
+t=0 0
+m=audio [auto_media_port] RTP/AVP 0 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send><![CDATA[
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${from}
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: sip:caller@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <nop><action><exec play_pcap_audio="caller.pcap"/></action></nop>
+  <recv request="BYE" timeout="${pauseMs}" ontimeout="1"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <pause milliseconds="0" next="2"/>
+  <label id="1"/>
+  <send retrans="500"><![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+${from}
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: sip:caller@[local_ip]:[local_port]
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200"/>
+  <label id="2"/>
+</scenario>
+`;
+}
+
+// panWindows are the 7-digit windows of a card number: what no text may
+// hold.
+export function panWindows(pan) {
+  const w = new Set();
+  for (let i = 0; i + 7 <= pan.length; i++) w.add(pan.slice(i, i + 7));
+  return [...w];
+}
