@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushphone/hushphone/frontend"
 	"github.com/hushphone/hushphone/media/dtmf"
 	"github.com/hushphone/hushphone/payment/gateway"
 	"github.com/hushphone/hushphone/server/aftercall"
@@ -39,6 +40,7 @@ import (
 	"github.com/hushphone/hushphone/server/calllog"
 	"github.com/hushphone/hushphone/server/calls"
 	"github.com/hushphone/hushphone/server/config"
+	"github.com/hushphone/hushphone/server/console"
 	"github.com/hushphone/hushphone/server/metrics"
 	"github.com/hushphone/hushphone/server/pay"
 	"github.com/hushphone/hushphone/server/queues"
@@ -255,9 +257,15 @@ func New(cfg config.Config, log *slog.Logger, opts ...Option) (_ *Node, err erro
 
 	// The API and the WebSocket on the http address; /metrics on an
 	// address of its own (loopback by default), away from the API's.
+	// The console's page at / and its assets (server/console), and every
+	// other path to the API, which answers for what it does not serve.
+	page, err := frontend.Files()
+	if err != nil {
+		return nil, err //nolint:wrapcheck // the embedded files' error says what failed
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/ws", n.hub)
-	mux.Handle("/", a.Handler())
+	mux.Handle("/", console.New(page, a.Handler()))
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", n.metrics.Handler())
 	if n.web, err = newWeb(ctx, cfg, log, mux, metricsMux); err != nil {

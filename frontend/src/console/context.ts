@@ -1,0 +1,36 @@
+// context.ts: what the views share: who is signed in, the live state, the
+// connection, today's figures and the queues, and the page's voices (the
+// polite live region and the error toast).
+
+import type { Me, Queue, Stats } from "./api";
+import type { Listener } from "./listen";
+import type { Change, Live, Msg } from "./state";
+
+export interface Ctx {
+  me: Me;
+  live: Live;
+  listener: Listener;
+  stats: Stats | null;
+  queues: Queue[];
+  send(m: Msg): boolean;
+  /** announce says a change to screen readers (aria-live polite). */
+  announce(text: string): void;
+  /** toast shows an error (role=alert). */
+  toast(text: string): void;
+}
+
+export interface View {
+  name: string;
+  title: string;
+  el: HTMLElement;
+  /** shown: the view became the current one (load what it lists). */
+  shown?(): void;
+  /** changed: the live state changed. */
+  changed?(ch: Change): void;
+  /** figures: today's figures or the queues were reloaded. */
+  figures?(): void;
+  /** tick: once a second, for the clocks. */
+  tick?(now: number): void;
+  /** listening: the listener's call or mode changed. */
+  listening?(): void;
+}
