@@ -1,7 +1,9 @@
 # Hushphone: the commands a developer and CI run. See README.md.
 #
 #   make run            run the server on its embedded defaults (HTTP and SIP on
-#                       loopback, data in ./data)
+#                       loopback, data in ./data), the console at http://127.0.0.1:8080/
+#   make console        build the supervisor and admin console (frontend/, Vite)
+#                       into frontend/dist, which the server embeds
 #   make scrub-corpus   the masking engine over the corpus in testdata/, via scrub
 #   make demo-pay       secure pay end to end against `make run`: a headless agent
 #                       takes a payment that sipp types as the caller
@@ -32,14 +34,21 @@ TEST_TIMEOUT  ?= 20m
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME      ?= 10s
 
-.PHONY: all run demo-pay desktop desktop-smoke docs-screenshots frontend-test scrub-corpus deps build-deps test vet lint go-test race-test fuzz bench bench-ratio spandsp-bench build load-call-path
+.PHONY: all run console demo-pay desktop desktop-smoke docs-screenshots frontend-test scrub-corpus deps build-deps test vet lint go-test race-test fuzz bench bench-ratio spandsp-bench build load-call-path
 
 all: test
 
 # gcc, pkg-config, libopus-dev and libspandsp-dev first (cgo: internal/opus,
 # server/proof): a no-op when there.
-run: build-deps
+run: build-deps console
 	$(GO) run ./server/cmd/hushphone-server serve
+
+# The console's page and assets (frontend/console.html, src/console/),
+# built into frontend/dist, which the server's binary embeds and serves at
+# /: before running or testing the server. From the committed lock file.
+console:
+	@command -v npm >/dev/null || { echo "make console: npm is missing: install Node.js 20 or newer and npm (Debian: apt-get install nodejs npm; or build/install-deps.sh)" >&2; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund && npm run build
 
 # The desktop app, built without the Wails CLI (npm ci, Vite, go build with
 # Wails's tags for WebKitGTK 4.1).
@@ -97,7 +106,7 @@ vet:
 lint:
 	$(GOLANGCI_LINT) run ./...
 
-go-test:
+go-test: console
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 race-test:
