@@ -10,8 +10,9 @@
 // and "a key was pressed"; digits never do.
 //
 // Signed in as a supervisor or admin, the same Agent takes no calls: it
-// follows every call (Event.Calls) and listens in silently (Listen), hearing
-// the masked caller mixed with the agent's voice; nothing goes back.
+// follows every call (Event.Calls) and listens in (Listen, ListenMode),
+// hearing the masked caller mixed with the agent's voice; its microphone
+// (Audio's Mic) is sent only while it whispers or barges (listen.go).
 package engine
 
 import (
@@ -103,6 +104,11 @@ type Event struct {
 	Message string
 	// Payment is a payment session's status (Type pay.progress).
 	Payment *protocol.Payment
+	// User and Mode are a supervisor's who whispers or barges on the
+	// agent's call (Type supervisor; Mode empty: no longer heard), and
+	// Mode the supervisor's own in listen.started.
+	User string
+	Mode protocol.ListenMode
 }
 
 // Config configures an agent.
@@ -305,7 +311,7 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) handle(ctx context.Context, m protocol.Message) error {
 	if a.cfg.OnEvent != nil && m.Type != protocol.TypePong {
 		ev := Event{Type: m.Type, Call: m.Call, From: m.From, Outbound: m.Outbound, Status: m.Status, Reason: m.Reason,
-			Code: m.Code, Message: m.Message, Payment: m.Payment}
+			Code: m.Code, Message: m.Message, Payment: m.Payment, User: m.User, Mode: m.Mode}
 		switch m.Type {
 		case protocol.TypeCalls, protocol.TypeCallChanged, protocol.TypeCallRemoved:
 			view, whole := a.board.apply(m)
@@ -323,9 +329,7 @@ func (a *Agent) handle(ctx context.Context, m protocol.Message) error {
 			return a.send(ctx, protocol.Message{Type: protocol.TypePresence, Status: string(protocol.AgentAvailable)})
 		}
 	case protocol.TypeListenStarted:
-		if a.media(m.Call) == nil {
-			return a.startMedia(ctx, m.Call, true)
-		}
+		return a.listenStarted(ctx, m)
 	case protocol.TypeListenEnded:
 		a.endCall(m.Call)
 	case protocol.TypeCallOffered:
@@ -337,7 +341,7 @@ func (a *Agent) handle(ctx context.Context, m protocol.Message) error {
 		// the old peer connection goes before the new offer, never left
 		// running beside it.
 		a.endCall(m.Call)
-		return a.startMedia(ctx, m.Call, false)
+		return a.startMedia(ctx, m.Call, false, false)
 	case protocol.TypeSDP:
 		if c := a.media(m.Call); c != nil {
 			if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
@@ -378,18 +382,6 @@ func (a *Agent) SetPresence(ctx context.Context, status protocol.AgentState) err
 // with call.progress events as the far end rings and answers.
 func (a *Agent) Dial(ctx context.Context, number string) error {
 	return a.send(ctx, protocol.Message{Type: protocol.TypeDial, Number: number})
-}
-
-// Listen asks to listen in to a call (supervisors and admins; the call
-// must be active): once the server agrees, what the call sounds like goes
-// to the Audio's Speaker, between CallStarted and CallEnded.
-func (a *Agent) Listen(ctx context.Context, call string) error {
-	return a.send(ctx, protocol.Message{Type: protocol.TypeListen, Call: call})
-}
-
-// Unlisten stops listening to a call.
-func (a *Agent) Unlisten(ctx context.Context, call string) error {
-	return a.send(ctx, protocol.Message{Type: protocol.TypeUnlisten, Call: call})
 }
 
 // Hold puts the agent's call on hold (the caller hears the hold tone
@@ -458,6 +450,10 @@ type media struct {
 	pc    *webrtc.PeerConnection
 	track *webrtc.TrackLocalStaticRTP
 	stop  chan struct{}
+	// A supervisor's: listen, and whether the microphone is sent (while
+	// whispering or barging; silence otherwise).
+	listen bool
+	heard  atomic.Bool
 
 	mu     sync.Mutex // guards closed and wg.Add against close
 	closed bool
@@ -488,9 +484,11 @@ func (c *media) close() {
 	c.wg.Wait()
 }
 
-// startMedia offers the server a peer connection for the call: both ways
-// for the agent on it, receive only for a supervisor listening in.
-func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error {
+// startMedia offers the server a peer connection for the call: both ways,
+// for the agent on it and for a supervisor listening in (who sends
+// silence until whispering or barging, so a mode change needs no new
+// offer).
+func (a *Agent) startMedia(ctx context.Context, call string, listen bool, heard bool) error {
 	if err := a.mediaRoom(); err != nil {
 		return err
 	}
@@ -498,24 +496,20 @@ func (a *Agent) startMedia(ctx context.Context, call string, listen bool) error 
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
-	var track *webrtc.TrackLocalStaticRTP
-	if listen {
-		_, err = pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
-	} else {
-		capability := pcmuCodec.RTPCodecCapability
-		if a.cfg.Codec == CodecOpus {
-			capability = opusCodec.RTPCodecCapability
-		}
-		track, err = webrtc.NewTrackLocalStaticRTP(capability, "voice", "agent")
-		if err == nil {
-			_, err = pc.AddTrack(track)
-		}
+	capability := pcmuCodec.RTPCodecCapability
+	if a.cfg.Codec == CodecOpus {
+		capability = opusCodec.RTPCodecCapability
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(capability, "voice", "agent")
+	if err == nil {
+		_, err = pc.AddTrack(track)
 	}
 	if err != nil {
 		_ = pc.Close()
 		return fmt.Errorf("engine: %w", err)
 	}
-	c := &media{pc: pc, track: track, stop: make(chan struct{})}
+	c := &media{pc: pc, track: track, stop: make(chan struct{}), listen: listen}
+	c.heard.Store(heard)
 	a.mu.Lock()
 	a.calls[call] = c
 	a.mu.Unlock()
@@ -645,7 +639,11 @@ func (a *Agent) speak(c *media) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for i := 0; ; i++ {
-		a.cfg.Audio.Mic(pcm[:])
+		if c.listen && !c.heard.Load() {
+			clear(pcm[:]) // a supervisor only listening: nothing of theirs goes out
+		} else {
+			a.cfg.Audio.Mic(pcm[:])
+		}
 		n := len(pcm)
 		if enc != nil {
 			var err error

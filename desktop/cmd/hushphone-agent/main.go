@@ -1,12 +1,14 @@
 // Command hushphone-agent is a headless Hushphone agent for bots, tests and
 // load: it signs in, takes calls, plays a WAV file as its voice and
 // records what it hears, or talks through the sound devices (--device).
-// With --listen it is a supervisor listening in to calls instead.
+// With --listen it is a supervisor listening in to calls instead, silently
+// or (--mode) whispering to the agent or barging in with --play's voice.
 //
 //	printf '%s\n' "$PASSWORD" | hushphone-agent --server http://127.0.0.1:8080 --user NAME --password-stdin \
 //	    [--otp-stdin] (the one-time code on the second line)
 //	    [--auto-answer] [--record OUT.wav] [--play IN.wav] [--calls N] [--agents N]
-//	    [--device [--mic ID] [--speaker ID]] [--listen] [--pay AMOUNT:CURRENCY] [--ca CA.pem]
+//	    [--device [--mic ID] [--speaker ID]] [--listen [--mode listen|whisper|barge]]
+//	    [--pay AMOUNT:CURRENCY] [--ca CA.pem]
 //	hushphone-agent --list-devices
 package main
 
@@ -63,6 +65,9 @@ or until --calls N calls have ended.
   --speaker ID        with --device: this speaker (an ID from --list-devices)
   --listen            sign in as a supervisor and listen in to calls, one at a time, each as soon
                       as an agent has it (--record, --device and --calls apply to what is heard)
+  --mode MODE         with --listen: listen (the default: silent), whisper (the agent hears
+                      --play's voice, or the microphone with --device; the caller does not) or
+                      barge (the agent and the caller hear it); the agent is told
   --pay AMOUNT:CURRENCY
                       take a card payment on every call answered: start a secure-pay session for
                       the card number, expiry date and security code (AMOUNT in minor units, e.g.
@@ -101,6 +106,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	list := fs.Bool("list-devices", false, "")
 	null := fs.Bool("null-devices", false, "")
 	listen := fs.Bool("listen", false, "")
+	mode := fs.String("mode", "", "")
 	codec := fs.String("codec", engine.CodecPCMU, "")
 	payArg := fs.String("pay", "", "")
 	caFile := fs.String("ca", "", "")
@@ -129,8 +135,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case *device && (*play != "" || *record != "" || *agents != 1):
 		fmt.Fprintf(stderr, "hushphone-agent: --device is one agent's sound devices: not with --play, --record or --agents\n\n%s", usage)
 		return 2
-	case *listen && (*auto || *play != "" || *agents != 1):
-		fmt.Fprintf(stderr, "hushphone-agent: --listen is one supervisor listening: not with --auto-answer, --play or --agents\n\n%s", usage)
+	case *mode != "" && !*listen:
+		fmt.Fprintf(stderr, "hushphone-agent: --mode goes with --listen\n\n%s", usage)
+		return 2
+	case *mode != "" && *mode != string(protocol.ModeListen) && !protocol.ListenMode(*mode).Heard():
+		fmt.Fprintf(stderr, "hushphone-agent: --mode is listen, whisper or barge, not %q\n\n%s", *mode, usage)
+		return 2
+	case *listen && (*auto || *agents != 1 || *play != "" && !protocol.ListenMode(*mode).Heard()):
+		fmt.Fprintf(stderr, "hushphone-agent: --listen is one supervisor listening: not with --auto-answer or --agents, nor --play but to whisper or barge\n\n%s", usage)
 		return 2
 	case *user == "":
 		fmt.Fprintf(stderr, "hushphone-agent: --user is needed\n\n%s", usage)
@@ -270,7 +282,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		if *listen {
 			lis = &listener{heard: map[string]bool{}, out: stdout, listen: func(call string) {
-				if err := a.Listen(ctx, call); err != nil {
+				if err := a.ListenMode(ctx, call, protocol.ListenMode(*mode)); err != nil {
 					fmt.Fprintf(stderr, "hushphone-agent: listen: %v\n", err)
 				}
 			}}
@@ -284,6 +296,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				}
 				if lis != nil && !lis.event(e) {
 					return
+				}
+				if lis == nil && e.Type == protocol.TypeSupervisor {
+					supervisorHeard(stdout, name, e)
 				}
 				if lis == nil && e.Type != protocol.TypeCallEnded {
 					return
@@ -348,7 +363,11 @@ func (l *listener) event(e engine.Event) bool {
 	case protocol.TypeCalls:
 		l.calls = e.Calls
 	case protocol.TypeListenStarted:
-		fmt.Fprintf(l.out, "listening to %s\n", e.Call)
+		if e.Mode.Heard() {
+			fmt.Fprintf(l.out, "listening to %s (%s)\n", e.Call, e.Mode)
+		} else {
+			fmt.Fprintf(l.out, "listening to %s\n", e.Call)
+		}
 	case protocol.TypeListenEnded:
 		if e.Call == l.listening {
 			fmt.Fprintf(l.out, "stopped listening to %s (%s)\n", e.Call, e.Reason)
@@ -519,3 +538,16 @@ func (p *payer) event(e engine.Event) {
 
 // errUsage: a flag's value is wrong.
 var errUsage = errors.New("bad flag value")
+
+// supervisorHeard prints, for an agent, that a supervisor whispers or
+// barged in on its call, or stopped.
+func supervisorHeard(out io.Writer, agent string, e engine.Event) {
+	switch e.Mode {
+	case protocol.ModeWhisper:
+		fmt.Fprintf(out, "%s: %s is whispering on %s\n", agent, e.User, e.Call)
+	case protocol.ModeBarge:
+		fmt.Fprintf(out, "%s: %s has joined %s (barge)\n", agent, e.User, e.Call)
+	default:
+		fmt.Fprintf(out, "%s: %s is no longer heard on %s\n", agent, e.User, e.Call)
+	}
+}
