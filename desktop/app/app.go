@@ -465,6 +465,8 @@ func (a *App) onEvent(e engine.Event) {
 				a.recordPayment(p)
 			}
 		}
+	case protocol.TypeSupervisor:
+		a.supervisor(e)
 	case protocol.TypeHold:
 		// The server's reply to our hold: already shown.
 	case protocol.TypeError:
@@ -504,6 +506,7 @@ func (a *App) endCall(c *Call, now time.Time, reason string) {
 		return
 	}
 	c.State, c.Ended, c.Reason, c.Held = CallEnded, &now, reason, false
+	c.Supervisors = nil
 	a.snd.held.Store(false)
 	h := HistoryItem{Call: c.ID, Number: c.From, Outbound: c.Outbound, Started: now, Reason: reason}
 	if c.Started != nil {

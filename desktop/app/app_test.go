@@ -15,10 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hushphone/hushphone/desktop/engine"
 	"github.com/hushphone/hushphone/internal/testing/sipptest"
 	"github.com/hushphone/hushphone/internal/testing/stacktest"
 	"github.com/hushphone/hushphone/internal/testing/testkit"
 	"github.com/hushphone/hushphone/media/g711"
+	"github.com/hushphone/hushphone/protocol"
 )
 
 // recorder is the window: it keeps every event the app emits.
@@ -421,5 +423,62 @@ func TestDialOut(t *testing.T) {
 	wait(t, a, 5*time.Second, "ended", func(s State) bool { return s.Call != nil && s.Call.State == CallEnded })
 	if h := a.History(); len(h) != 1 || !h[0].Outbound || h[0].Number != "+442079460000" {
 		t.Fatalf("history %+v", h)
+	}
+}
+
+// TestSupervisorsShown: the call card lists the supervisors heard on the
+// call (supervisor events): whispering, then barging, each once, in the
+// order they started; one who stops goes; events for another call, or
+// for an ended call, change nothing; the call's end clears the list.
+func TestSupervisorsShown(t *testing.T) {
+	a, _ := newApp(t)
+	ev := func(typ protocol.Type, call, user string, mode protocol.ListenMode) {
+		a.onEvent(engine.Event{Type: typ, Call: call, User: user, Mode: mode})
+	}
+	names := func() string {
+		c := a.State().Call
+		if c == nil {
+			return "no call"
+		}
+		var out []string
+		for _, s := range c.Supervisors {
+			out = append(out, s.User+":"+string(s.Mode))
+		}
+		return strings.Join(out, ",")
+	}
+	ev(protocol.TypeCallStarted, "c1", "", "")
+	for _, step := range []struct {
+		call, user string
+		mode       protocol.ListenMode
+		want       string
+	}{
+		{"c1", "sue", protocol.ModeWhisper, "sue:whisper"},
+		{"c1", "sam", protocol.ModeBarge, "sue:whisper,sam:barge"},
+		{"c1", "sue", protocol.ModeBarge, "sam:barge,sue:barge"},
+		{"c2", "tom", protocol.ModeWhisper, "sam:barge,sue:barge"},
+		{"c1", "", protocol.ModeWhisper, "sam:barge,sue:barge"},
+		{"c1", "sam", "", "sue:barge"},
+		{"c1", "nobody", "", "sue:barge"},
+	} {
+		ev(protocol.TypeSupervisor, step.call, step.user, step.mode)
+		if got := names(); got != step.want {
+			t.Fatalf("after %s %s on %s: %q, want %q", step.user, step.mode, step.call, got, step.want)
+		}
+	}
+	ev(protocol.TypeCallEnded, "c1", "", "")
+	if got := names(); got != "" {
+		t.Errorf("the call ended with supervisors %q shown", got)
+	}
+	// The call went to the history, saved in the background: let it be
+	// written before the test's folder goes.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(a.o.ConfigDir, "history.json")); err == nil {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	ev(protocol.TypeSupervisor, "c1", "sue", protocol.ModeWhisper)
+	if got := names(); got != "" {
+		t.Errorf("an ended call shows supervisors %q", got)
 	}
 }

@@ -83,6 +83,16 @@ type Call struct {
 	Reason   string                  `json:"reason,omitempty"` // why it ended: a protocol.EndReason or WithdrawReason
 	Muted    bool                    `json:"muted"`
 	Held     bool                    `json:"held"`
+	// Supervisors are the supervisors heard on the call now (whispering
+	// to the agent or barging in), in the order they started; none while
+	// supervisors only listen (the agent is not told of that).
+	Supervisors []Supervisor `json:"supervisors,omitempty"`
+}
+
+// Supervisor is a supervisor heard on the agent's call.
+type Supervisor struct {
+	User string              `json:"user"`
+	Mode protocol.ListenMode `json:"mode"` // whisper or barge
 }
 
 // Devices is the sound devices in use: their names, and the IDs chosen

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { callView, cleanNumber, dialKeys, dialpadView, endReasonText, hasLiveCall, levelPercent, paymentHoldsKeypad } from "./call";
+import { callView, cleanNumber, dialKeys, dialpadView, endReasonText, hasLiveCall, levelPercent, paymentHoldsKeypad, supervisorsText } from "./call";
+import type { Call } from "../types";
 import { call, iso, payment, state, T0 } from "./fixtures";
 
 describe("callView", () => {
@@ -103,4 +104,27 @@ describe("dialpad", () => {
 describe("levelPercent", () => {
   it.each([[-100, 0], [-60, 0], [-30, 50], [-6, 90], [0, 100], [3, 100], [NaN, 0]])("%s dBFS → %s%%", (db, pct) =>
     expect(levelPercent(db)).toBe(pct));
+});
+
+describe("supervisors heard", () => {
+  it("says who whispers and who barged, in order", () => {
+    expect(supervisorsText([{ user: "Sue", mode: "whisper" }])).toBe("Sue is whispering");
+    expect(supervisorsText([{ user: "Sam", mode: "barge" }])).toBe("Sam has joined the call (barge)");
+    expect(supervisorsText([{ user: "Sue", mode: "whisper" }, { user: "Sam", mode: "barge" }])).toBe("Sue is whispering. Sam has joined the call (barge)");
+  });
+  it("nobody, listeners and junk say nothing", () => {
+    expect(supervisorsText(undefined)).toBe("");
+    expect(supervisorsText(null)).toBe("");
+    expect(supervisorsText([])).toBe("");
+    expect(supervisorsText([{ user: "Sue", mode: "listen" }, { user: "", mode: "whisper" }, { user: "Tom", mode: "shout" }])).toBe("");
+  });
+  it("shows on an active call, and clears", () => {
+    // types.ts's Call does not name desktop/app's supervisors field yet.
+    const heard = { ...call(), supervisors: [{ user: "Sue", mode: "whisper" }] } as Call;
+    expect(callView(state({ call: heard }), T0).supervisors).toBe("Sue is whispering");
+    expect(callView(state({ call: { ...call(), supervisors: [] } as Call }), T0).supervisors).toBe("");
+    expect(callView(state({ call: call() }), T0).supervisors).toBe("");
+    // An ended call shows nobody, whatever it held.
+    expect(callView(state({ call: { ...heard, state: "ended", ended: iso(5) } }), T0).supervisors).toBe("");
+  });
 });

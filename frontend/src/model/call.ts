@@ -1,6 +1,7 @@
 // call.ts: the call card and dialpad as data: what to show, which
 // buttons work, and why the dialpad is off.
 
+import type { ListenMode } from "../protocol";
 import type { Call, Payment, State } from "../types";
 import { between, clock, since } from "./time";
 
@@ -22,6 +23,31 @@ export interface CallView {
   held: boolean;
   /** announce is what the call-state live region says. */
   announce: string;
+  /** supervisors says who is heard on the call besides the caller
+   * ("Sue is whispering", "Sam has joined the call (barge)"), "" when
+   * nobody: the supervisors' live region says it. */
+  supervisors: string;
+}
+
+/** SupervisorHeard is a supervisor whispering or barging on the call, as
+ * desktop/app's Call.Supervisors has them. */
+export interface SupervisorHeard {
+  user: string;
+  mode: ListenMode | string;
+}
+
+/** supervisorsText says who is heard on the call, in the order they
+ * started: whispering (to the agent alone) or barging in (the caller
+ * hears them too). Supervisors who only listen are never listed: the
+ * server does not tell the agent of them. */
+export function supervisorsText(list: SupervisorHeard[] | null | undefined): string {
+  const parts: string[] = [];
+  for (const s of list ?? []) {
+    if (!s?.user) continue;
+    if (s.mode === "whisper") parts.push(`${s.user} is whispering`);
+    else if (s.mode === "barge") parts.push(`${s.user} has joined the call (barge)`);
+  }
+  return parts.join(". ");
 }
 
 const endReasons: Record<string, string> = {
@@ -55,7 +81,7 @@ export function callView(state: State | null, now: number): CallView {
   const v: CallView = {
     kind: "none", title: "No call", number: "", direction: "", status: "", timer: "",
     canAnswer: false, canDecline: false, canHangup: false, canMute: false, canHold: false,
-    muted: false, held: false, announce: "",
+    muted: false, held: false, announce: "", supervisors: "",
   };
   if (!c) return v;
   v.number = c.from || "Unknown number";
@@ -85,6 +111,7 @@ export function callView(state: State | null, now: number): CallView {
       v.timer = clock(since(c.started, now));
       v.canHangup = v.canMute = v.canHold = true;
       v.announce = `In call with ${v.number}${c.held ? ", on hold" : ""}${c.muted ? ", muted" : ""}`;
+      v.supervisors = supervisorsText((c as Call & { supervisors?: SupervisorHeard[] | null }).supervisors);
       break;
     case "ended": {
       v.kind = "ended";

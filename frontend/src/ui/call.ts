@@ -40,6 +40,10 @@ export function callCard(b: Bridge, act: Act): CallCard {
   const status = h("p", { class: "call-status muted" });
   const timer = h("p", { class: "call-timer", "aria-label": "Call time" });
   const live = h("p", { class: "sr-only", "aria-live": "assertive", id: "call-live" });
+  // Who is heard on the call besides the caller (a supervisor whispering
+  // or barging in): shown on the card, and said by screen readers as it
+  // changes.
+  const supervisors = h("p", { class: "call-supervisors", role: "status", "aria-live": "polite", id: "call-supervisors" });
   const answer = h("button", { type: "button", class: "answer", ...tip("Answer", "answer") }, "Answer");
   const decline = h("button", { type: "button", class: "danger", ...tip("Decline", "decline") }, "Decline");
   const mute = h("button", { type: "button", class: "toggle", "aria-pressed": "false", ...tip("Mute", "mute") }, "Mute");
@@ -114,7 +118,7 @@ export function callCard(b: Bridge, act: Act): CallCard {
     });
   }
 
-  const card = h("section", { class: "call card", "aria-labelledby": "call-title" }, title, number, status, timer, ringingActions, callActions, meters, idle, live);
+  const card = h("section", { class: "call card", "aria-labelledby": "call-title" }, title, number, status, supervisors, timer, ringingActions, callActions, meters, idle, live);
   title.id = "call-title";
 
   const el = h("div", { class: "call-col" }, card, dialpad);
@@ -130,6 +134,7 @@ export function callCard(b: Bridge, act: Act): CallCard {
       setText(number, v.number);
       setHidden(number, !v.number);
       setText(status, v.status);
+      setText(supervisors, v.supervisors); // never hidden: a live region must be there before it speaks
       setHidden(ringingActions, v.kind !== "ringing");
       setHidden(callActions, v.kind !== "active" && v.kind !== "dialing");
       setHidden(meters, v.kind !== "active" && v.kind !== "dialing");
