@@ -4,7 +4,7 @@
 // package protocol into protocol.ts: imported here, never redeclared.
 // Times arrive as RFC 3339 strings.
 
-import type { AgentState, Payment, PaymentState, ProgressStatus } from "./protocol";
+import type { AgentState, ListenMode, Payment, PaymentState, ProgressStatus } from "./protocol";
 
 export type { FieldState, PayField, PayResult, Payment, PaymentState } from "./protocol";
 
@@ -24,6 +24,16 @@ export interface Call {
   reason?: string;
   muted: boolean;
   held: boolean;
+  /** The supervisors heard on the call now (whispering or barging), in
+   * the order they started; absent while they only listen. */
+  supervisors?: SupervisorHeard[] | null;
+}
+
+/** SupervisorHeard is a supervisor whispering or barging on the call
+ * (desktop/app's Supervisor). */
+export interface SupervisorHeard {
+  user: string;
+  mode: ListenMode | string;
 }
 
 export interface Devices {

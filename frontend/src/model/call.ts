@@ -1,8 +1,7 @@
 // call.ts: the call card and dialpad as data: what to show, which
 // buttons work, and why the dialpad is off.
 
-import type { ListenMode } from "../protocol";
-import type { Call, Payment, State } from "../types";
+import type { Call, Payment, State, SupervisorHeard } from "../types";
 import { between, clock, since } from "./time";
 
 export interface CallView {
@@ -27,13 +26,6 @@ export interface CallView {
    * ("Sue is whispering", "Sam has joined the call (barge)"), "" when
    * nobody: the supervisors' live region says it. */
   supervisors: string;
-}
-
-/** SupervisorHeard is a supervisor whispering or barging on the call, as
- * desktop/app's Call.Supervisors has them. */
-export interface SupervisorHeard {
-  user: string;
-  mode: ListenMode | string;
 }
 
 /** supervisorsText says who is heard on the call, in the order they
@@ -111,7 +103,7 @@ export function callView(state: State | null, now: number): CallView {
       v.timer = clock(since(c.started, now));
       v.canHangup = v.canMute = v.canHold = true;
       v.announce = `In call with ${v.number}${c.held ? ", on hold" : ""}${c.muted ? ", muted" : ""}`;
-      v.supervisors = supervisorsText((c as Call & { supervisors?: SupervisorHeard[] | null }).supervisors);
+      v.supervisors = supervisorsText(c.supervisors);
       break;
     case "ended": {
       v.kind = "ended";

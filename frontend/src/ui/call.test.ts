@@ -2,13 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { FakeBridge } from "../fake";
 import { call, state, T0 } from "../model/fixtures";
-import type { SupervisorHeard } from "../model/call";
-import type { Call } from "../types";
+import type { SupervisorHeard } from "../types";
 import { callCard } from "./call";
 
 // heard is the call with supervisors heard on it (desktop/app's
-// Call.Supervisors; types.ts's Call does not name the field yet).
-const heard = (supervisors: SupervisorHeard[]) => ({ ...call(), supervisors }) as Call;
+// Call.Supervisors).
+const heard = (supervisors: SupervisorHeard[]) => ({ ...call(), supervisors });
 
 describe("call card: supervisors heard", () => {
   it("says who whispers or barged in a polite live region, and clears it", () => {
