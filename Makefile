@@ -97,7 +97,7 @@ build-deps:
 build: build-deps
 	$(GO) build ./...
 
-test: deps vet lint go-test race-test frontend-test desktop-smoke
+test: deps vet lint go-test race-test frontend-test desktop-smoke console-smoke
 
 vet:
 	$(GO) vet ./...

@@ -24,7 +24,9 @@
 # and exits 0, or {"ok":false,"step":"...","error":"..."} and exits 1.
 # tshark captures on loopback: run as root (CI does). Everything it starts
 # is ended on the way out; the whole run is bounded (the browser part by
-# CONSOLE_SMOKE_TIMEOUT_MS, 240 s by default).
+# CONSOLE_SMOKE_TIMEOUT_MS, 240 s by default). CONSOLE_SMOKE_KEEP=1 keeps
+# the run's folder (every process's output, the data directory, the
+# captures) and says where it is.
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-}

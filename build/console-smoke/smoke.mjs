@@ -86,6 +86,7 @@ function scan(kind, where, text) {
   }
 }
 const consoleErrors = [];
+const httpErrors = [];
 
 function watch(page, who) {
   page.on("console", (m) => {
@@ -102,6 +103,7 @@ function watch(page, who) {
     ws.on("framesent", (f) => scan("wsFrames", `${who} websocket frame sent`, text(f)));
   });
   page.on("response", (r) => {
+    if (r.status() >= 400) httpErrors.push(`${who}: ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
     const p = r
       .body()
       .then((b) => scan("responses", `${who} response ${r.request().method()} ${new URL(r.url()).pathname}`, b.toString("latin1")))
@@ -166,7 +168,14 @@ async function fail(err) {
   finished = true;
   const msg = err instanceof Error ? err.message : String(err);
   log(`FAILED at ${step}: ${msg}`);
-  for (const p of procs.list) log(`${p.name}'s output is in ${p.outFile} and ${p.errFile}`);
+  for (const e of consoleErrors.slice(-10)) log(`browser console error: ${e}`);
+  for (const e of httpErrors.slice(-10)) log(`HTTP error the browser saw: ${e}`);
+  // What the server and the processes still running or failed said last;
+  // CONSOLE_SMOKE_KEEP=1 keeps all of it (build/console-smoke.sh).
+  for (const p of procs.list) {
+    if (p.name === "server" || !p.exited || p.code !== 0) log(`${p.name} (${p.exited ? `exit ${p.code ?? p.signal}` : "running"}): ${Procs.tail(p, 600)}`);
+  }
+  if (process.env.CONSOLE_SMOKE_KEEP) log(`every process's output is in ${WORK}`);
   await cleanup();
   process.stdout.write(`${JSON.stringify({ ok: false, step, error: msg })}\n`);
   process.exit(1);
@@ -362,6 +371,9 @@ async function main() {
   await waitFor("sipp (call 1) to end", () => call1.proc.exited, 20_000);
   if (call1.proc.code !== 0) throw new Error(`sipp (call 1) exited ${call1.proc.code}: ${Procs.tail(call1.proc)}`);
   await procs.stop(tshark, "SIGINT");
+  // hushphone-agent prints the server's supervisor messages: whether ann
+  // was told of the whisper (the desktop app shows it on the call).
+  report.agentToldWhisper = /sup is whispering on/.test(ann.out);
 
   step = "whisper: what the agent heard";
   whisperAgent(heard, whisperTo - whisperFrom);
@@ -461,6 +473,13 @@ async function main() {
   if (call2.proc.code !== 0) throw new Error(`sipp (call 2) exited ${call2.proc.code}: ${Procs.tail(call2.proc)}`);
   report.queueCall = "bea";
   log("the call to 2000 rang bea");
+  // The new queue's figures on the supervisor's wallboard, which was open
+  // before the admin added it.
+  const salesOffered = sup.locator('[data-view="wallboard"] [data-queue="sales"] [data-field="offered"]');
+  await waitFor("the wallboard's row of the queue sales to show 1 call offered", async () =>
+    (await salesOffered.count()) > 0 && (await salesOffered.first().textContent()).trim() === "1", 20_000, {
+    detail: async () => `queues on the wallboard: ${(await sup.locator('[data-view="wallboard"] [data-queue]').evaluateAll((els) => els.map((e) => e.getAttribute("data-queue")))).join(", ")}`,
+  });
 
   step = "card digits";
   for (const [p, who] of [[sup, "supervisor"], [adm, "admin"]]) {
@@ -678,6 +697,8 @@ try {
   if (!finished) {
     finished = true;
     await cleanup();
+    for (const e of consoleErrors) log(`browser console error: ${e}`);
+    for (const e of httpErrors) log(`HTTP error the browser saw: ${e}`);
     process.stdout.write(`${JSON.stringify(report)}\n`);
     process.exit(0);
   }
