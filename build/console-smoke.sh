@@ -47,11 +47,17 @@ for t in sipp tshark sox node npm; do
 done
 work=$(mktemp -d)
 node=
+killed=
 cleanup() {
 	# Every line succeeds: dash ends with the trap's status otherwise.
 	# smoke.mjs ends what it started when it is told to stop.
 	if [ -n "$node" ]; then kill "$node" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
+	# Killed itself (timeout), it could not: its processes' groups, which
+	# it listed as it started them.
+	if [ -n "$killed" ] && [ -f "$work/pids" ]; then
+		while read -r pid; do kill -KILL "-$pid" 2>/dev/null || true; done <"$work/pids"
+	fi
 	if [ -n "${CONSOLE_SMOKE_KEEP:-}" ]; then
 		echo "console-smoke: the run's files are in $work" >&2
 	else
@@ -83,6 +89,8 @@ CHROMIUM="$chromium" timeout -k 15 300 node build/console-smoke/smoke.mjs --bin 
 node=$!
 wait "$node" || status=$?
 node=
+# 124: timeout stopped it; over 128: a signal did.
+if [ "$status" -eq 124 ] || [ "$status" -gt 128 ]; then killed=1; fi
 report=$(grep '^{' "$work/report.json" | tail -1 || true)
 if [ -z "$report" ]; then
 	fail browser "smoke.mjs printed no report (exit $status)"

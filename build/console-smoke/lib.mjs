@@ -109,6 +109,9 @@ export class Procs {
     if (stdin !== undefined) child.stdin.write(stdin);
     child.stdin.end();
     this.list.push(p);
+    // For build/console-smoke.sh, which ends these process groups if this
+    // script itself is killed before it could.
+    fs.appendFileSync(path.join(this.dir, "pids"), `${child.pid}\n`);
     return p;
   }
 

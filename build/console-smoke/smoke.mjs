@@ -378,9 +378,14 @@ async function main() {
   await waitFor("sipp (call 1) to end", () => call1.proc.exited, 20_000);
   if (call1.proc.code !== 0) throw new Error(`sipp (call 1) exited ${call1.proc.code}: ${Procs.tail(call1.proc)}`);
   await procs.stop(tshark, "SIGINT");
-  // hushphone-agent prints the server's supervisor messages: whether ann
-  // was told of the whisper (the desktop app shows it on the call).
-  report.agentToldWhisper = /sup is whispering on/.test(ann.out);
+  // hushphone-agent prints the server's supervisor messages (the desktop
+  // app shows them on the call): ann is told when sup starts whispering
+  // and when sup is no longer heard, and never of the silent listening.
+  const told = ann.out.split("\n").filter((l) => /^ann: sup (is whispering|is no longer heard|has joined)/.test(l));
+  report.agentTold = told.map((l) => l.replace(/ on .*/, ""));
+  if (!/is whispering/.test(told[0] || "") || !/is no longer heard/.test(told[1] || "") || told.some((l) => /has joined/.test(l))) {
+    throw new Error(`ann was not told of the whisper as it happened (told: ${JSON.stringify(told)})`);
+  }
 
   step = "whisper: what the agent heard";
   whisperAgent(heard, whisperTo - whisperFrom);
