@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"sort"
 	"time"
@@ -74,6 +75,11 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "the server could not sum the call log; try again")
 		return
 	}
+	if queues, err = withEveryQueue(ctx, s.p.Store, queues); err != nil {
+		s.log.Error("list the queues", "err", err)
+		writeError(w, http.StatusInternalServerError, "the server could not list the queues; try again")
+		return
+	}
 	handled, err := s.p.Store.CallsHandledBetween(ctx, from, to)
 	if err != nil {
 		s.log.Error("count the calls handled", "err", err)
@@ -90,6 +96,33 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(out.Agents, func(i, j int) bool { return out.Agents[i].Agent < out.Agents[j].Agent })
 	writeJSON(w, http.StatusOK, out)
+}
+
+// withEveryQueue adds, with zero figures, the queues that exist but had
+// no call in the period, so that a wallboard shows a queue from the moment
+// an admin adds it; queues are in name order, the default first.
+func withEveryQueue(ctx context.Context, st *store.Store, figures []store.QueueFigures) ([]store.QueueFigures, error) {
+	qs, err := st.ListQueues(ctx)
+	if err != nil {
+		return nil, err //nolint:wrapcheck // the store's error says what failed
+	}
+	have := make(map[string]bool, len(figures))
+	for _, f := range figures {
+		have[f.Queue] = true
+	}
+	for _, q := range qs {
+		if !have[q.Name] {
+			figures = append(figures, store.QueueFigures{Queue: q.Name})
+		}
+	}
+	sort.SliceStable(figures, func(i, j int) bool {
+		a, b := figures[i].Queue, figures[j].Queue
+		if (a == store.DefaultQueue) != (b == store.DefaultQueue) {
+			return a == store.DefaultQueue
+		}
+		return a < b
+	})
+	return figures, nil
 }
 
 func queueStats(f store.QueueFigures) queueStatsResponse {

@@ -43,8 +43,13 @@ func TestStats(t *testing.T) {
 	if r := e.do("GET", "/api/v1/stats"+q+"&threshold=30s", sue, ""); !strings.Contains(r.raw, `"within_threshold":1,"service_level":1`) {
 		t.Errorf("with a 30 s threshold: %s", r.raw)
 	}
-	// Today, by default: the call was on another day.
-	if r := e.do("GET", "/api/v1/stats", sue, ""); r.status != http.StatusOK || !strings.Contains(r.raw, `"queues":[]`) {
+	// Today, by default: the call was on another day. Every queue is
+	// there, with no call yet: the default one first, then by name.
+	if err := e.store.AddQueue(context.Background(), "sales", "2000"); err != nil {
+		t.Fatal(err)
+	}
+	zero := `,"offered":0,"answered":0,"abandoned":0,"within_threshold":0,"service_level":0,"average_wait_ms":0,"average_handle_ms":0}`
+	if r := e.do("GET", "/api/v1/stats", sue, ""); r.status != http.StatusOK || !strings.Contains(r.raw, `"queues":[{"queue":"default"`+zero+`,{"queue":"sales"`+zero+`]`) {
 		t.Errorf("today's figures: %d %s", r.status, r.raw)
 	}
 	for _, bad := range []string{"?from=yesterday", "?to=2026-13-01T00:00:00Z", "?threshold=fast", "?threshold=0s", "?threshold=2h",
