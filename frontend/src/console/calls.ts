@@ -39,13 +39,15 @@ export function callsView(ctx: Ctx): View {
   }, (tr, c) => fill(tr, c));
 
   function fill(tr: HTMLTableRowElement, c: CallSnapshot): void {
+    const over = !ctx.live.calls.has(c.call);
     setText(cell(tr, "from"), `${c.outbound ? "→ " : ""}${c.from ?? "unknown"}`);
     setAttr(cell(tr, "from"), "title", `Call ${c.call}`);
     setText(cell(tr, "queue"), c.outbound ? "outbound" : c.queue ?? "default");
-    setText(cell(tr, "state"), c.state);
-    setAttr(tr, "data-state", c.state);
+    // A call over stays a little while for its payment's outcome.
+    setText(cell(tr, "state"), over ? "ended" : c.state);
+    setAttr(tr, "data-state", over ? "ended" : c.state);
     setText(cell(tr, "agent"), c.agent ?? "");
-    setText(cell(tr, "time"), clock(since(c.since, Date.now())));
+    if (!over) setText(cell(tr, "time"), clock(since(c.since, Date.now())));
     fillPayment(tr, ctx.live.payments.get(c.call));
     fillButtons(tr, c);
   }
@@ -79,7 +81,7 @@ export function callsView(ctx: Ctx): View {
     const mine = l.call === c.call;
     const mode = mine ? l.mode : "";
     setAttr(tr, "data-mode", mine && mode ? mode : null);
-    const ok = canListen(c);
+    const ok = canListen(c) && ctx.live.calls.has(c.call);
     const busy = mine && l.state === "asking";
     for (const m of ["listen", "whisper", "barge"] as const) {
       const b = tr.querySelector(`button[data-action="${m}"]`) as HTMLButtonElement;
@@ -126,7 +128,7 @@ export function callsView(ctx: Ctx): View {
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
-      const all = sortedCalls(ctx.live.calls.values());
+      const all = [...sortedCalls(ctx.live.calls.values()), ...[...ctx.live.recent.values()].map((r) => r.call)];
       list.sync(all);
       empty.hidden = all.length > 0;
       drawStatus();

@@ -15,7 +15,7 @@ import { paymentsView } from "./payments";
 import { queuesView } from "./queues";
 import { recordingsView } from "./recordings";
 import { agentRefusal, signinView } from "./signin";
-import { apply, newLive, type Msg } from "./state";
+import { apply, newLive, prune, type Msg } from "./state";
 import { usersView } from "./users";
 import { wallboardView } from "./wallboard";
 import { connect, type Link, type LinkState } from "./ws";
@@ -177,6 +177,8 @@ async function start(me: Me): Promise<void> {
   const every30 = setInterval(() => void figures(), 30_000);
   const every1 = setInterval(() => {
     const now = Date.now();
+    const gone = prune(live, now);
+    if (gone.length) for (const v of views) v.changed?.({ agents: [], calls: gone, payments: gone, all: false, snapshotDone: false, ended: [] });
     for (const v of views) if (!v.el.hidden) v.tick?.(now);
   }, 1000);
 

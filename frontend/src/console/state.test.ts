@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AgentSnapshot, CallSnapshot, Payment } from "../protocol";
-import { apply, canListen, maxAgents, newLive, queueLive, sortedCalls, type Msg } from "./state";
+import { apply, canListen, lingerMs, maxAgents, newLive, prune, queueLive, sortedCalls, type Msg } from "./state";
 
 const agent = (user: string, status: AgentSnapshot["status"] = "available", call?: string): AgentSnapshot =>
   ({ user, status, since: "2026-01-05T09:00:00Z", ...(call ? { call } : {}) });
@@ -75,12 +75,27 @@ describe("changes", () => {
     expect(s.agents.get("ann")?.status).toBe("busy");
     ch = apply(s, { type: "call.changed", calls: [call("c1", "active", { agent: "ann" })] });
     expect(ch.calls).toEqual(["c1"]);
-    apply(s, { type: "pay.progress", call: "c1", payment: pay({}) });
     ch = apply(s, { type: "call.removed", call: "c1" });
     expect(ch.calls).toEqual(["c1"]);
     expect(ch.ended).toEqual(["c1"]);
-    expect(ch.payments).toEqual(["c1"]);
     expect(s.calls.size).toBe(0);
+    expect(s.recent.size).toBe(0);
+  });
+
+  it("keeps a call over with its payment in sight a little while", () => {
+    const s = newLive();
+    apply(s, { type: "hello" });
+    apply(s, { type: "calls", calls: [call("c1", "active", { agent: "ann" })] });
+    apply(s, { type: "pay.progress", call: "c1", payment: pay({ state: "approved", seq: 9 }) });
+    const ch = apply(s, { type: "call.removed", call: "c1" }, 1000);
+    expect(ch.calls).toEqual(["c1"]);
+    expect(ch.payments).toEqual([]);
+    expect(s.calls.has("c1")).toBe(false);
+    expect(s.recent.get("c1")?.call.agent).toBe("ann");
+    expect(s.payments.get("c1")?.state).toBe("approved");
+    expect(prune(s, 1000 + lingerMs - 1)).toEqual([]);
+    expect(prune(s, 1000 + lingerMs)).toEqual(["c1"]);
+    expect(s.recent.size).toBe(0);
     expect(s.payments.size).toBe(0);
   });
 

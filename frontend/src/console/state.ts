@@ -32,13 +32,16 @@ export interface Live {
   calls: Map<string, CallSnapshot>;
   /** payments by call: the newest status (highest seq) of each call's session. */
   payments: Map<string, Payment>;
+  /** recent: calls just over that had a payment, kept a little (lingerMs)
+   * so the payment's outcome stays in sight after the agent hangs up. */
+  recent: Map<string, { call: CallSnapshot; at: number }>;
   /** agentsLoading and callsLoading: a snapshot is still coming in pages. */
   agentsLoading: boolean;
   callsLoading: boolean;
 }
 
 export function newLive(): Live {
-  return { user: "", role: "", agents: new Map(), calls: new Map(), payments: new Map(), agentsLoading: true, callsLoading: true };
+  return { user: "", role: "", agents: new Map(), calls: new Map(), payments: new Map(), recent: new Map(), agentsLoading: true, callsLoading: true };
 }
 
 /** Change says what a message changed, for the views. */
@@ -84,7 +87,7 @@ function putCall(s: Live, c: CallSnapshot, ch: Change): void {
 }
 
 /** apply folds one message into s and says what changed. */
-export function apply(s: Live, m: Msg): Change {
+export function apply(s: Live, m: Msg, now: number = Date.now()): Change {
   const ch = change();
   switch (m.type) {
     case "hello":
@@ -94,6 +97,7 @@ export function apply(s: Live, m: Msg): Change {
       s.agents.clear();
       s.calls.clear();
       s.payments.clear();
+      s.recent.clear();
       s.agentsLoading = true;
       s.callsLoading = true;
       ch.all = true;
@@ -115,7 +119,7 @@ export function apply(s: Live, m: Msg): Change {
         ch.all = true;
         ch.snapshotDone = true;
         // Payments of calls that are gone by now are of no use.
-        for (const id of [...s.payments.keys()]) if (!s.calls.has(id)) s.payments.delete(id);
+        for (const id of [...s.payments.keys()]) if (!s.calls.has(id) && !s.recent.has(id)) s.payments.delete(id);
       }
       break;
     }
@@ -127,8 +131,13 @@ export function apply(s: Live, m: Msg): Change {
       break;
     case "call.removed":
       if (m.call) {
-        if (s.calls.delete(m.call)) ch.calls.push(m.call);
-        if (s.payments.delete(m.call)) ch.payments.push(m.call);
+        const c = s.calls.get(m.call);
+        if (c) {
+          s.calls.delete(m.call);
+          ch.calls.push(m.call);
+          if (s.payments.has(m.call) && s.recent.size < maxCalls) s.recent.set(m.call, { call: c, at: now });
+        }
+        if (!s.recent.has(m.call) && s.payments.delete(m.call)) ch.payments.push(m.call);
         ch.ended.push(m.call);
       }
       break;
@@ -148,6 +157,22 @@ export function apply(s: Live, m: Msg): Change {
     }
   }
   return ch;
+}
+
+/** lingerMs is how long a call just over stays listed with its payment. */
+export const lingerMs = 20_000;
+
+/** prune forgets the calls over for longer than lingerMs, and says which. */
+export function prune(s: Live, now: number): string[] {
+  const gone: string[] = [];
+  for (const [id, r] of s.recent) {
+    if (now - r.at >= lingerMs) {
+      s.recent.delete(id);
+      s.payments.delete(id);
+      gone.push(id);
+    }
+  }
+  return gone;
 }
 
 // ---- queues ----

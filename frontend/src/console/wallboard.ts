@@ -74,7 +74,7 @@ export function wallboardView(ctx: Ctx): View {
     calls: h("strong", { class: "num" }, "0"),
   };
   const updated = h("span", { class: "muted small" });
-  const empty = h("p", { class: "muted" }, "No agents yet: agents appear here once they exist.");
+  const empty = h("p", { class: "muted" }, "No agents connected: an agent appears here once signed in to the desktop app.");
 
   const el = h("section", { "data-view": "wallboard", "aria-labelledby": "wb-title", class: "view" },
     h("div", { class: "view-head" }, h("h2", { id: "wb-title" }, "Wallboard"), updated),
