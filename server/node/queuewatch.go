@@ -18,8 +18,11 @@ func (n *Node) watchQueues(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(usersPoll)
 	defer t.Stop()
-	last, err := n.store.UsersGeneration(ctx)
-	known := err == nil
+	// The first tick reloads whatever the generation: a change between
+	// New's load and this goroutine's start would otherwise be taken as
+	// the starting point and never applied.
+	var last int64
+	known := false
 	for {
 		select {
 		case <-ctx.Done():
