@@ -3,7 +3,8 @@
 # Run as root or with sudo; does nothing when everything is there.
 #
 # With --build, only what building the server needs (cgo, libopus for
-# internal/opus and libspandsp for server/proof): what make run calls first.
+# internal/opus and libspandsp for server/proof, and npm for the console's
+# page, which the server embeds): what make run calls first.
 # With --desktop, what building the desktop app needs besides (GTK and
 # WebKitGTK, for Wails): what build/desktop.sh calls first.
 #
@@ -32,7 +33,7 @@
 #   fonts-dejavu-core                             a font for the window's text
 #   xvfb xauth imagemagick                        the desktop smoke run: a virtual screen, and
 #                                                 a screenshot of the app's window (import)
-#   nodejs npm                                    the UI's build and tests (if node is missing)
+#   nodejs npm                                    the UI's and the console's build and tests (if npm is missing)
 #   chromium                                      the console's smoke run (build/console-smoke.sh): Debian's
 #                                                 Chromium driven by playwright-core, never a downloaded browser
 set -euo pipefail
@@ -52,7 +53,7 @@ elif [ "$#" -gt 0 ]; then
 	exit 2
 fi
 # Node.js and npm come with the machine; Debian's when they do not.
-if ! command -v npm >/dev/null 2>&1 && [ "${1:-}" != "--build" ]; then
+if ! command -v npm >/dev/null 2>&1; then
 	packages+=(nodejs npm)
 fi
 
