@@ -325,6 +325,14 @@ async function main() {
     throw new Error(`the page's analyser did not find ann's ${AGENT_TONE_HZ} Hz tone in remoteStream: ${JSON.stringify(roundAll(tone))}`);
   }
   log(`the page hears ann's tone at ${report.toneLevelDb} dB (${report.toneOverRestDb} dB over the loudest other bin)`);
+  // The browser's round trip, from the server's RTCP receiver reports
+  // (remote-inbound-rtp), as the page reads it every 2 s.
+  // (0 ms is a real answer on loopback: hence the object.)
+  report.rttMs = (await waitFor("a round-trip time from the server's RTCP (window.hushphoneConsole.rttMs)", () => sup.evaluate(() => {
+    const v = window.hushphoneConsole?.rttMs;
+    return typeof v === "number" ? { v } : null;
+  }), 15_000)).v;
+  log(`the page's round trip to the server: ${report.rttMs} ms`);
 
   step = "whisper";
   await row.locator('button[data-action="whisper"]').click();
@@ -395,9 +403,12 @@ async function main() {
   step = "recordings";
   await nav(sup, "recordings");
   const form = sup.locator("form#recording-search");
+  // By the agent and the caller's number, typed as a person would (the
+  // server matches its digits against the number the call log kept).
   await form.locator('input[name="agent"]').fill("ann");
+  await form.locator('input[name="caller"]').fill("012 345 6789");
   const rec = await waitFor(
-    "a recording of ann's call with verdict clean in the recordings view",
+    "a recording of ann's call from 012 345 6789 with verdict clean in the recordings view",
     async () => {
       await form.evaluate((f) => f.requestSubmit());
       await sleep(700);
@@ -416,6 +427,8 @@ async function main() {
   );
   const recRow = sup.locator(`[data-recording="${cssEscape(rec)}"]`);
   report.recordingKeys = (await recRow.locator('[data-field="keys"]').textContent().catch(() => ""))?.trim();
+  const recCaller = (await recRow.locator('[data-field="caller"]').textContent().catch(() => ""))?.trim();
+  if (recCaller !== "0123456789") throw new Error(`the recording's caller reads ${JSON.stringify(recCaller)}, want "0123456789"`);
   await recRow.locator('button[data-action="play"]').click();
   await waitFor("the recording's <audio data-player> to play (a playing event or currentTime > 0)", () => sup.evaluate(() =>
     window.__smoke.played || [...document.querySelectorAll("audio[data-player]")].some((a) => a.currentTime > 0)), 15_000);

@@ -208,11 +208,14 @@ func (a *API) NewLeg(ctx context.Context, p LegParams) (*Leg, error) {
 		defer l.wg.Done()
 		l.report(stateOf(pc.ConnectionState()))
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		if !l.enter() {
 			return
 		}
 		defer l.wg.Done()
+		if l.enter() {
+			go l.readReceiverRTCP(r)
+		}
 		l.readTrack(t)
 	})
 
@@ -555,6 +558,21 @@ func (l *Leg) readTrack(t *webrtc.TrackRemote) {
 		nextTS = pkt.Timestamp + uint32(len(audio))*ticks
 		l.received.Add(1)
 		emit(audio)
+	}
+}
+
+// readReceiverRTCP reads the RTCP for a received track until the leg
+// closes: the peer's sender reports pass through the report interceptor
+// this way only, and without them our receiver reports carry no LSR and
+// DLSR, from which the peer (a browser: remote-inbound-rtp's
+// roundTripTime) works out its round trip. What it reads is dropped.
+func (l *Leg) readReceiverRTCP(r *webrtc.RTPReceiver) {
+	defer l.wg.Done()
+	var buf [1500]byte
+	for {
+		if _, _, err := r.Read(buf[:]); err != nil {
+			return
+		}
 	}
 }
 

@@ -111,7 +111,9 @@ export interface SignedIn { token: string; role: Role; expires: string; name?: s
 export interface Me { name: string; role: Role; expires: string }
 export interface User { name: string; role: Role; created: string; disabled: boolean; mfa: boolean }
 export interface Queue { name: string; number: string; members: string[] }
-export interface Recording { id: number; call: string; agent: string; started: string; duration_ms: number; url: string; verdict: string; from?: string }
+export interface Recording { id: number; call: string; agent: string; started: string; duration_ms: number; url: string; verdict: string;
+  /** The caller's number as the call log keeps it ("…4242" when it could be a card number; "" when unknown). */
+  caller: string }
 export interface Proof {
   recording: number; verdict: string; keys_masked: number; hit_count: number;
   hits: { channel: number; at_ms: number }[]; flat_tones: number; detector: string; detector_version: string;

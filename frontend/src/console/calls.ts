@@ -97,6 +97,8 @@ export function callsView(ctx: Ctx): View {
   }
 
   const status = h("p", { class: "listen-status", role: "status" });
+  // The round trip is out of the live region: it changes every 2 s.
+  const rtt = h("span", { class: "listen-rtt muted num", "data-field": "rtt", title: "Round trip to the server, from its RTCP reports" });
   const empty = h("p", { class: "muted" }, "No calls right now.");
   const table = h("table", { class: "tbl calls", "aria-labelledby": "calls-title" },
     h("thead", {}, h("tr", {},
@@ -105,12 +107,13 @@ export function callsView(ctx: Ctx): View {
       h("th", { scope: "col" }, "Monitor"),
     )), body);
   const el = h("section", { "data-view": "calls", "aria-labelledby": "calls-title", class: "view" },
-    h("div", { class: "view-head" }, h("h2", { id: "calls-title" }, "Live calls"), status),
+    h("div", { class: "view-head" }, h("h2", { id: "calls-title" }, "Live calls"), h("div", { class: "listen-head" }, status, rtt)),
     h("div", { class: "scroll" }, table, empty),
   );
 
   function drawStatus(): void {
     const l = ctx.listener;
+    setText(rtt, l.call && l.rttMs !== null ? `round trip ${l.rttMs < 10 ? l.rttMs.toFixed(1) : Math.round(l.rttMs)} ms` : "");
     if (!l.call) {
       setText(status, l.micState === "none" ? "No microphone: you can listen, not whisper or barge." : "");
       return;

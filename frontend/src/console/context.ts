@@ -17,6 +17,9 @@ export interface Ctx {
   announce(text: string): void;
   /** toast shows an error (role=alert). */
   toast(text: string): void;
+  /** notice shows news that is no error, in the same place, calmly
+   * (role=status). */
+  notice(text: string): void;
 }
 
 export interface View {

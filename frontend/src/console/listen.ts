@@ -11,7 +11,7 @@ import { isMode, type Mode, type Msg } from "./state";
 declare global {
   interface Window {
     /** What tests read: the audio received while listening, and the mode. */
-    hushphoneConsole?: { remoteStream: MediaStream | null; mode: string };
+    hushphoneConsole?: { remoteStream: MediaStream | null; mode: string; rttMs: number | null };
   }
 }
 
@@ -20,6 +20,8 @@ export interface ListenerEvents {
   changed(): void;
   /** an error to show, in words. */
   error(text: string): void;
+  /** news that is no error (the call listened to ended), in words. */
+  notice(text: string): void;
 }
 
 export type ListenState = "idle" | "asking" | "connecting" | "connected" | "failed";
@@ -39,6 +41,10 @@ export class Listener {
   private endSeen = false;
   private asked = new Map<string, { call: string; mode: Mode }>();
   private readonly audio: HTMLAudioElement;
+  /** rttMs: the round trip to the server, from the server's RTCP
+   * receiver reports on what this page sends (null until one came). */
+  rttMs: number | null = null;
+  private rttTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly send: (m: Msg) => boolean, private readonly ev: ListenerEvents) {
     this.audio = document.createElement("audio");
@@ -46,7 +52,7 @@ export class Listener {
     this.audio.setAttribute("aria-label", "Audio of the call you listen to");
     this.audio.dataset.listen = "";
     document.body.append(this.audio);
-    window.hushphoneConsole = { remoteStream: null, mode: "" };
+    window.hushphoneConsole = { remoteStream: null, mode: "", rttMs: null };
   }
 
   /** canSpeak: whisper and barge need a microphone. */
@@ -112,6 +118,9 @@ export class Listener {
   private reset(): void {
     this.pc?.close();
     this.pc = null;
+    if (this.rttTimer) clearInterval(this.rttTimer);
+    this.rttTimer = null;
+    this.setRTT(null);
     this.pending = [];
     this.endSeen = false;
     this.call = "";
@@ -152,7 +161,7 @@ export class Listener {
       case "listen.ended":
         if (m.id) this.asked.delete(m.id);
         if (m.call && m.call === this.call) {
-          if (m.reason === "call_ended") this.ev.error("The call you listened to ended.");
+          if (m.reason === "call_ended") this.ev.notice("The call you listened to ended.");
           this.reset();
         }
         return true;
@@ -175,6 +184,30 @@ export class Listener {
       }
     }
     return false;
+  }
+
+  // readRTT reads the round trip the server's RTCP gives (remote-inbound-rtp:
+  // its receiver reports on this page's audio, sent even while only
+  // listening: the track is disabled, and sends silence).
+  private async readRTT(pc: RTCPeerConnection): Promise<void> {
+    try {
+      const stats = await pc.getStats();
+      let rtt: number | null = null;
+      stats.forEach((s: { type: string; roundTripTime?: number }) => {
+        if (s.type === "remote-inbound-rtp" && typeof s.roundTripTime === "number") rtt = s.roundTripTime * 1000;
+      });
+      if (this.pc === pc) this.setRTT(rtt);
+    } catch {
+      // a closed connection: reset clears it
+    }
+  }
+
+  private setRTT(ms: number | null): void {
+    const v = ms === null ? null : Math.round(ms * 10) / 10; // loopback is under a millisecond
+    if (window.hushphoneConsole) window.hushphoneConsole.rttMs = v;
+    if (v === this.rttMs) return;
+    this.rttMs = v;
+    this.ev.changed();
   }
 
   private async offer(call: string): Promise<void> {
@@ -207,8 +240,10 @@ export class Listener {
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;
       const s = pc.connectionState;
-      if (s === "connected") this.state = "connected";
-      else if (s === "failed") {
+      if (s === "connected") {
+        this.state = "connected";
+        if (!this.rttTimer) this.rttTimer = setInterval(() => void this.readRTT(pc), 2000);
+      } else if (s === "failed") {
         this.state = "failed";
         this.ev.error("The audio connection to the server failed: stop and listen again.");
       } else if (s === "connecting" || s === "new") this.state = "connecting";

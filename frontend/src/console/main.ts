@@ -96,16 +96,23 @@ async function start(me: Me): Promise<void> {
       announcer.textContent = "";
       setTimeout(() => { announcer.textContent = text; }, 30);
     },
-    toast(text) {
-      toastEl.textContent = text;
-      toastEl.hidden = false;
-      if (toastTimer) clearTimeout(toastTimer);
-      toastTimer = setTimeout(() => { toastEl.hidden = true; }, 8000);
-    },
+    toast(text) { show(text, false); },
+    notice(text) { show(text, true); },
+  };
+  // show puts text in the toast for 8 s: an error (role=alert, red) or a
+  // notice (role=status, the panel's colours).
+  const show = (text: string, notice: boolean) => {
+    toastEl.textContent = text;
+    toastEl.setAttribute("role", notice ? "status" : "alert");
+    toastEl.classList.toggle("notice", notice);
+    toastEl.hidden = false;
+    if (toastTimer) clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { toastEl.hidden = true; }, 8000);
   };
   ctx.listener = new Listener(ctx.send, {
     changed: () => views.forEach((v) => v.listening?.()),
     error: (t) => ctx.toast(t),
+    notice: (t) => ctx.notice(t),
   });
 
   const reloadQueues = async () => {
