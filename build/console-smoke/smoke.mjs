@@ -487,6 +487,13 @@ async function main() {
     20_000,
     { detail: async () => `states seen: ${JSON.stringify(await sup.evaluate(() => window.__smoke.agents))}; sipp: ${Procs.tail(call2.proc, 200)}` },
   );
+  // The new queue's figures on the supervisor's wallboard, which was open
+  // before the admin added it: the call's arrival refreshes them.
+  const salesOffered = sup.locator('[data-view="wallboard"] [data-queue="sales"] [data-field="offered"]');
+  await waitFor("the wallboard's row of the queue sales to show 1 call offered", async () =>
+    (await salesOffered.count()) > 0 && (await salesOffered.first().textContent()).trim() === "1", 10_000, {
+    detail: async () => `queues on the wallboard: ${(await sup.locator('[data-view="wallboard"] [data-queue]').evaluateAll((els) => els.map((e) => e.getAttribute("data-queue")))).join(", ")}`,
+  });
   await snapshot(sup, "supervisor");
   await shot(sup, "wallboard.png");
   await waitFor("hushphone-agent bea to report its call ended", () => /bea: call ended/.test(bea.out), 30_000, { detail: () => Procs.tail(bea) });
@@ -498,13 +505,6 @@ async function main() {
   if (call2.proc.code !== 0) throw new Error(`sipp (call 2) exited ${call2.proc.code}: ${Procs.tail(call2.proc)}`);
   report.queueCall = "bea";
   log("the call to 2000 rang bea");
-  // The new queue's figures on the supervisor's wallboard, which was open
-  // before the admin added it.
-  const salesOffered = sup.locator('[data-view="wallboard"] [data-queue="sales"] [data-field="offered"]');
-  await waitFor("the wallboard's row of the queue sales to show 1 call offered", async () =>
-    (await salesOffered.count()) > 0 && (await salesOffered.first().textContent()).trim() === "1", 20_000, {
-    detail: async () => `queues on the wallboard: ${(await sup.locator('[data-view="wallboard"] [data-queue]').evaluateAll((els) => els.map((e) => e.getAttribute("data-queue")))).join(", ")}`,
-  });
 
   step = "card digits";
   for (const [p, who] of [[sup, "supervisor"], [adm, "admin"]]) {

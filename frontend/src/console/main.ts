@@ -163,7 +163,8 @@ async function start(me: Me): Promise<void> {
   };
   window.addEventListener("hashchange", route);
 
-  // Today's figures: now, after calls end (a little later, together), and every 30 s.
+  // Today's figures: now, after calls arrive, are answered or end (a
+  // little later, together: at most one fetch each 1.5 s), and every 30 s.
   let figuresTimer: ReturnType<typeof setTimeout> | null = null;
   const figures = async () => {
     figuresTimer = null;
@@ -185,7 +186,7 @@ async function start(me: Me): Promise<void> {
   const every1 = setInterval(() => {
     const now = Date.now();
     const gone = prune(live, now);
-    if (gone.length) for (const v of views) v.changed?.({ agents: [], calls: gone, payments: gone, all: false, snapshotDone: false, ended: [] });
+    if (gone.length) for (const v of views) v.changed?.({ agents: [], calls: gone, payments: gone, all: false, snapshotDone: false, ended: [], counted: false });
     for (const v of views) if (!v.el.hidden) v.tick?.(now);
   }, 1000);
 
@@ -213,7 +214,7 @@ async function start(me: Me): Promise<void> {
       // changes, so ask once after the snapshot.
       for (const c of live.calls.values()) if (c.state === "active" || c.state === "held") ctx.send({ type: "pay.status", call: c.call, id: `ps-${c.call}`.slice(0, 64) });
     }
-    if (ch.ended.length) figuresSoon();
+    if (ch.counted) figuresSoon();
     for (const v of views) v.changed?.(ch);
     if (ch.calls.length || ch.all) views.forEach((v) => v.listening?.());
   };

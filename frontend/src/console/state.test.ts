@@ -75,9 +75,13 @@ describe("changes", () => {
     expect(s.agents.get("ann")?.status).toBe("busy");
     ch = apply(s, { type: "call.changed", calls: [call("c1", "active", { agent: "ann" })] });
     expect(ch.calls).toEqual(["c1"]);
+    expect(ch.counted).toBe(true); // a call arrived: the figures count it
+    ch = apply(s, { type: "call.changed", calls: [call("c1", "active", { agent: "ann" })] });
+    expect(ch.counted).toBe(false); // nothing the figures count
     ch = apply(s, { type: "call.removed", call: "c1" });
     expect(ch.calls).toEqual(["c1"]);
     expect(ch.ended).toEqual(["c1"]);
+    expect(ch.counted).toBe(true);
     expect(s.calls.size).toBe(0);
     expect(s.recent.size).toBe(0);
   });
@@ -102,7 +106,7 @@ describe("changes", () => {
   it("ignores unknown messages", () => {
     const s = newLive();
     const ch = apply(s, { type: "pong" } as Msg);
-    expect(ch).toEqual({ agents: [], calls: [], payments: [], all: false, snapshotDone: false, ended: [] });
+    expect(ch).toEqual({ agents: [], calls: [], payments: [], all: false, snapshotDone: false, ended: [], counted: false });
   });
 });
 

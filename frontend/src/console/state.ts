@@ -56,12 +56,15 @@ export interface Change {
   all: boolean;
   /** snapshotDone: the last page of the calls snapshot came in. */
   snapshotDone: boolean;
-  /** ended: calls that ended (call.removed), for the figures' refresh. */
+  /** ended: calls that ended (call.removed). */
   ended: string[];
+  /** counted: something today's figures count happened (a call arrived,
+   * was answered or ended): they are fetched again. */
+  counted: boolean;
 }
 
 function change(): Change {
-  return { agents: [], calls: [], payments: [], all: false, snapshotDone: false, ended: [] };
+  return { agents: [], calls: [], payments: [], all: false, snapshotDone: false, ended: [], counted: false };
 }
 
 function validAgent(a: unknown): a is AgentSnapshot {
@@ -81,7 +84,9 @@ function putAgent(s: Live, a: AgentSnapshot, ch: Change): void {
 }
 
 function putCall(s: Live, c: CallSnapshot, ch: Change): void {
-  if (!s.calls.has(c.call) && s.calls.size >= maxCalls) return;
+  const had = s.calls.get(c.call);
+  if (!had && s.calls.size >= maxCalls) return;
+  if (!had || had.state !== c.state) ch.counted = true;
   s.calls.set(c.call, c);
   ch.calls.push(c.call);
 }
@@ -139,6 +144,7 @@ export function apply(s: Live, m: Msg, now: number = Date.now()): Change {
         }
         if (!s.recent.has(m.call) && s.payments.delete(m.call)) ch.payments.push(m.call);
         ch.ended.push(m.call);
+        ch.counted = true;
       }
       break;
     case "pay.progress": {
