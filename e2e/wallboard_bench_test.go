@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -84,10 +86,11 @@ func (q *queuedCallers) cancel(t testing.TB, i int) {
 
 // BenchmarkWallboard500Calls measures what following the board costs
 // with 500 callers waiting, while 10 a second give up and 10 new ones
-// arrive (each op is one such second): the bytes a second each
-// supervisor's WebSocket carries, and the process's CPU (the server; the
-// supervisors here only count bytes) with 0, 1 and 10 supervisors
-// watching.
+// arrive (each op is one such second): the bytes a second each supervisor
+// gets (its WebSocket's changes, and today's figures from /api/v1/stats
+// every 1.5 s, as the console fetches them while calls come and go), and
+// the process's CPU (the server; the supervisors here only count bytes)
+// with 0, 1 and 10 supervisors watching.
 //
 //	go test -run '^$' -bench Wallboard500 -benchtime 10x ./e2e
 func BenchmarkWallboard500Calls(b *testing.B) {
@@ -137,6 +140,20 @@ func benchWallboard(b *testing.B, sups int) {
 				bytes.Add(int64(len(m)))
 			}
 		}()
+		// The console fetches today's figures at most every 1.5 s while
+		// calls come and go: so does each supervisor here.
+		go func() {
+			t := time.NewTicker(1500 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				bytes.Add(int64(len(statsOnce(ctx, srv.URL, token))))
+			}
+		}()
 	}
 	time.Sleep(3 * time.Second) // the snapshots, and the last arrivals
 	startBytes, startCPU, start := bytes.Load(), cpuTime(b), time.Now()
@@ -158,6 +175,23 @@ func benchWallboard(b *testing.B, sups int) {
 		b.ReportMetric(float64(bytes.Load()-startBytes)/secs/float64(sups), "B/s/supervisor")
 	}
 	b.ReportMetric(float64(cpuTime(b)-startCPU)/float64(time.Millisecond)/secs, "cpu-ms/s")
+}
+
+// statsOnce is GET /api/v1/stats's body ("" on an error: the benchmark
+// measures, the tests check the figures).
+func statsOnce(ctx context.Context, base, token string) []byte {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/stats", nil)
+	if err != nil {
+		return nil
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return b
 }
 
 // cpuTime is the process's user and system CPU time so far.
