@@ -1,7 +1,7 @@
-// lib.mjs: what smoke.mjs needs besides the browser: one-time codes
-// (RFC 6238), free ports, child processes it can always end, the
-// caller's RTP as a pcap for sipp, and tone levels (Goertzel) in WAV files
-// and in PCMU.
+// lib.mjs: what smoke.mjs and load.mjs share: one-time codes (RFC 6238),
+// free ports, child processes it can always end, Chromium's flags, signing
+// in to the console and moving between its views, the caller's RTP as a
+// pcap for sipp, and tone levels (Goertzel) in WAV files and in PCMU.
 
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -167,6 +167,62 @@ export async function waitFor(what, fn, timeoutMs, { every = 200, detail } = {})
     }
     await sleep(every);
   }
+}
+
+// --- The console in Chromium ---
+
+// chromiumFlags are the flags every run gives Debian's Chromium: headless,
+// no GPU, nothing fetched behind the page's back, media allowed without a
+// gesture and a fake camera and microphone (smoke.mjs adds the file the
+// microphone plays).
+export const chromiumFlags = [
+  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+];
+
+// signIn signs user name (u: its password and TOTP secret) in to the
+// console on page, through the page's form; log says when a code was
+// refused and tried again.
+export async function signIn(page, name, u, log = () => {}) {
+  await page.goto("/");
+  await page.waitForSelector("form#signin", { timeout: 20_000 });
+  for (let attempt = 1; ; attempt++) {
+    // A code with under 3 s left may expire on the way: the next one.
+    const left = 30_000 - (Date.now() % 30_000);
+    if (left < 3000) await sleep(left + 200);
+    await page.fill("#signin-user", name);
+    await page.fill("#signin-password", u.password);
+    const otp = page.locator("#signin-otp");
+    if (!(await otp.isVisible())) {
+      // Asked for once the server says a code is needed.
+      await page.locator("form#signin").evaluate((f) => f.requestSubmit());
+      await waitFor("the sign-in form to ask for the one-time code (#signin-otp)", () => otp.isVisible(), 10_000);
+    }
+    await otp.fill(totp(u.secret));
+    await page.locator("form#signin").evaluate((f) => f.requestSubmit());
+    const r = await waitFor(
+      `${name} signed in (a[data-nav=wallboard]) or #signin-error`,
+      async () => {
+        if (await page.locator('a[data-nav="wallboard"]').isVisible()) return "in";
+        const e = (await page.locator("#signin-error").textContent().catch(() => ""))?.trim();
+        return e ? `error: ${e}` : null;
+      },
+      15_000,
+    );
+    if (r === "in") return;
+    // A code can be refused at a step's edge, or once used: one more try
+    // with the next step's code.
+    if (attempt >= 2) throw new Error(`${name} could not sign in: ${r}`);
+    log(`${name}: sign-in refused (${r}); again with the next code`);
+    await sleep(30_000 - (Date.now() % 30_000) + 500);
+  }
+}
+
+// nav opens one of the console's views by its link, as a user would.
+export async function nav(page, view) {
+  await page.locator(`a[data-nav="${view}"]`).click();
+  await page.waitForSelector(`[data-view="${view}"]`, { timeout: 10_000 });
 }
 
 // --- Audio ---

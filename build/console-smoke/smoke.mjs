@@ -20,13 +20,15 @@ import { chromium } from "playwright-core";
 import {
   Procs,
   callerScenario,
+  chromiumFlags,
   freePort,
   levelDb,
   muLawDecode,
+  nav,
   panWindows,
   readWav,
+  signIn,
   sleep,
-  totp,
   waitFor,
   writeCallerPcap,
 } from "./lib.mjs";
@@ -237,11 +239,7 @@ async function main() {
     timeout: 30_000,
     // Playwright gives the browser a fresh profile in a temporary folder
     // of its own (the user data dir), removed on close.
-    args: [
-      "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
-      "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", `--use-file-for-fake-audio-capture=${path.resolve(args.mic)}`,
-    ],
+    args: [...chromiumFlags, `--use-file-for-fake-audio-capture=${path.resolve(args.mic)}`],
   });
   report.browser = browser.version();
   const newPage = async (who) => {
@@ -256,7 +254,7 @@ async function main() {
 
   step = "supervisor sign-in";
   const sup = await newPage("supervisor");
-  await signIn(sup, "sup", users.sup);
+  await signIn(sup, "sup", users.sup, log);
   await snapshot(sup, "supervisor");
 
   step = "agent ann available";
@@ -438,7 +436,7 @@ async function main() {
 
   step = "admin sign-in";
   const adm = await newPage("admin");
-  await signIn(adm, "root", users.root);
+  await signIn(adm, "root", users.root, log);
   await snapshot(adm, "admin");
 
   step = "admin adds a user";
@@ -524,46 +522,6 @@ async function main() {
 }
 
 // --- Helpers of the steps ---
-
-async function signIn(page, name, u) {
-  await page.goto("/");
-  await page.waitForSelector("form#signin", { timeout: 20_000 });
-  for (let attempt = 1; ; attempt++) {
-    // A code with under 3 s left may expire on the way: the next one.
-    const left = 30_000 - (Date.now() % 30_000);
-    if (left < 3000) await sleep(left + 200);
-    await page.fill("#signin-user", name);
-    await page.fill("#signin-password", u.password);
-    const otp = page.locator("#signin-otp");
-    if (!(await otp.isVisible())) {
-      // Asked for once the server says a code is needed.
-      await page.locator("form#signin").evaluate((f) => f.requestSubmit());
-      await waitFor("the sign-in form to ask for the one-time code (#signin-otp)", () => otp.isVisible(), 10_000);
-    }
-    await otp.fill(totp(u.secret));
-    await page.locator("form#signin").evaluate((f) => f.requestSubmit());
-    const r = await waitFor(
-      `${name} signed in (a[data-nav=wallboard]) or #signin-error`,
-      async () => {
-        if (await page.locator('a[data-nav="wallboard"]').isVisible()) return "in";
-        const e = (await page.locator("#signin-error").textContent().catch(() => ""))?.trim();
-        return e ? `error: ${e}` : null;
-      },
-      15_000,
-    );
-    if (r === "in") return;
-    // A code can be refused at a step's edge, or once used: one more try
-    // with the next step's code.
-    if (attempt >= 2) throw new Error(`${name} could not sign in: ${r}`);
-    log(`${name}: sign-in refused (${r}); again with the next code`);
-    await sleep(30_000 - (Date.now() % 30_000) + 500);
-  }
-}
-
-async function nav(page, view) {
-  await page.locator(`a[data-nav="${view}"]`).click();
-  await page.waitForSelector(`[data-view="${view}"]`, { timeout: 10_000 });
-}
 
 async function waitAgentState(page, name, state, proc, ms) {
   const f = page.locator(`[data-view="wallboard"] [data-agent="${name}"] [data-field="state"]`);
