@@ -37,3 +37,21 @@ export interface View {
   /** listening: the listener's call or mode changed. */
   listening?(): void;
 }
+
+/** actor returns what an admin page does for each change it makes: run f
+ * (an API call), then say what was done (in the polite live region) and
+ * load the list again; on an error, show the API's words. It resolves to
+ * whether f worked. */
+export function actor(ctx: Ctx, load: () => Promise<void>): (what: string, f: () => Promise<unknown>) => Promise<boolean> {
+  return async (what, f) => {
+    try {
+      await f();
+      ctx.announce(what);
+      await load();
+      return true;
+    } catch (e) {
+      ctx.toast((e as Error).message);
+      return false;
+    }
+  };
+}

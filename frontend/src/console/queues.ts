@@ -3,7 +3,7 @@
 
 import { h } from "../ui/dom";
 import { json, type Queue } from "./api";
-import type { Ctx, View } from "./context";
+import { actor, type Ctx, type View } from "./context";
 import { confirmClick } from "./users";
 
 /** members reads a comma-separated list of names: trimmed, no empties, no repeats. */
@@ -41,17 +41,7 @@ export function queuesView(ctx: Ctx, reloadQueues: () => Promise<void>): View {
       )), body)),
   );
 
-  async function act(what: string, f: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await f();
-      ctx.announce(what);
-      await load();
-      return true;
-    } catch (e) {
-      ctx.toast((e as Error).message);
-      return false;
-    }
-  }
+  const act = actor(ctx, load);
 
   function row(q: Queue): HTMLTableRowElement {
     const path = `/api/v1/queues/${encodeURIComponent(q.name)}`;

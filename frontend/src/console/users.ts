@@ -5,7 +5,7 @@
 
 import { h } from "../ui/dom";
 import { json, type MFAEnrolled, type Role, type User } from "./api";
-import type { Ctx, View } from "./context";
+import { actor, type Ctx, type View } from "./context";
 import { randomPassword, when } from "./format";
 
 const roles: Role[] = ["agent", "supervisor", "admin"];
@@ -69,17 +69,7 @@ export function usersView(ctx: Ctx): View {
     done.focus();
   }
 
-  async function act(what: string, f: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await f();
-      ctx.announce(what);
-      await load();
-      return true;
-    } catch (e) {
-      ctx.toast((e as Error).message);
-      return false;
-    }
-  }
+  const act = actor(ctx, load);
 
   const path = (u: User) => `/api/v1/users/${encodeURIComponent(u.name)}`;
 
