@@ -876,15 +876,22 @@ func TestQueueRefusesAgent(t *testing.T) {
 	sue.expect("pong")
 }
 
-func TestSupervisorListens(t *testing.T) {
-	e := newEnv(t)
-	sue := e.connect("sue")
-	ann := e.connect("ann")
+// supervisorAndAnsweredCall connects sue (a supervisor) and ann (an
+// agent), who answers call-abc.
+func (e *env) supervisorAndAnsweredCall() (sue, ann *client) {
+	sue = e.connect("sue")
+	ann = e.connect("ann")
 	ann.available()
 	_ = e.router.Inbound("call-abc", "+441632960001")
 	ann.expect("call.offered")
 	ann.send(map[string]any{"type": "answer", "call": "call-abc"})
 	ann.expect("call.started")
+	return sue, ann
+}
+
+func TestSupervisorListens(t *testing.T) {
+	e := newEnv(t)
+	sue, ann := e.supervisorAndAnsweredCall()
 
 	// Agents do not listen in.
 	ann.send(map[string]any{"type": "listen", "call": "call-abc", "id": "a1"})
@@ -1091,13 +1098,7 @@ func TestSupervisorSnapshotPaged(t *testing.T) {
 // supervisor heard (Hub.Supervisor, which the calls drive).
 func TestSupervisorWhispers(t *testing.T) {
 	e := newEnv(t)
-	sue := e.connect("sue")
-	ann := e.connect("ann")
-	ann.available()
-	_ = e.router.Inbound("call-abc", "+441632960001")
-	ann.expect("call.offered")
-	ann.send(map[string]any{"type": "answer", "call": "call-abc"})
-	ann.expect("call.started")
+	sue, ann := e.supervisorAndAnsweredCall()
 
 	ann.send(map[string]any{"type": "listen", "call": "call-abc", "mode": "whisper", "id": "a1"})
 	if m := ann.expect("error"); m["code"] != "forbidden" {
