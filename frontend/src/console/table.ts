@@ -3,8 +3,10 @@
 // scroll survive the live updates, and nothing jumps.
 
 export interface Rows<T> {
-  /** sync makes the body hold exactly these items, in this order. */
-  sync(items: readonly T[]): void;
+  /** sync makes the body hold exactly these items, in this order; it
+   * fills the new rows, and the others only where refill says so (every
+   * one without it). */
+  sync(items: readonly T[], refill?: (key: string) => boolean): void;
   /** update refreshes one item's row, if it has one. */
   update(item: T): void;
   row(key: string): HTMLTableRowElement | undefined;
@@ -19,7 +21,18 @@ export function rows<T>(
 ): Rows<T> {
   const byKey = new Map<string, HTMLTableRowElement>();
   return {
-    sync(items) {
+    sync(items, refill) {
+      const keep = new Set<string>();
+      for (const it of items) keep.add(key(it));
+      // The rows that go, first: one left above the others would make
+      // every row after it "out of place" below, and each be moved (with
+      // 500 calls, the whole table laid out again at every change).
+      for (const [k, tr] of byKey) {
+        if (!keep.has(k)) {
+          tr.remove();
+          byKey.delete(k);
+        }
+      }
       const seen = new Set<string>();
       let prev: HTMLTableRowElement | null = null;
       for (const it of items) {
@@ -30,18 +43,12 @@ export function rows<T>(
         if (!tr) {
           tr = make(it);
           byKey.set(k, tr);
-        }
-        fill(tr, it);
+          fill(tr, it);
+        } else if (!refill || refill(k)) fill(tr, it);
         // Move only what is out of place.
         const want: ChildNode | null = prev ? prev.nextSibling : body.firstChild;
         if (want !== tr) body.insertBefore(tr, want);
         prev = tr;
-      }
-      for (const [k, tr] of byKey) {
-        if (!seen.has(k)) {
-          tr.remove();
-          byKey.delete(k);
-        }
       }
     },
     update(item) {
