@@ -125,17 +125,34 @@ export function callsView(ctx: Ctx): View {
     setText(status, `${what}: ${who}`);
   }
 
+  // Only the rows of the calls that changed are filled again (with 500
+  // calls, 20 changes a second): dirty holds them until the next frame;
+  // whole after a snapshot, or when the view is shown.
   let pending = false;
+  let whole = true;
+  const dirty = new Set<string>();
   const redraw = () => {
     if (pending) return;
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
       const all = [...sortedCalls(ctx.live.calls.values()), ...[...ctx.live.recent.values()].map((r) => r.call)];
-      list.sync(all);
+      const fillAll = whole;
+      list.sync(all, (k) => fillAll || dirty.has(k));
+      whole = false;
+      dirty.clear();
       empty.hidden = all.length > 0;
       drawStatus();
     });
+  };
+
+  // The buttons of every row depend on the listener (its call, mode and
+  // state, the microphone): refilled when that changes, not at every
+  // call's change (a row's own change refills its buttons).
+  let heard = "";
+  const listenerKey = () => {
+    const l = ctx.listener;
+    return `${l.call}|${l.mode}|${l.state}|${l.canSpeak()}`;
   };
 
   let lastWords = new Map<string, string>();
@@ -143,8 +160,13 @@ export function callsView(ctx: Ctx): View {
     name: "calls",
     title: "Live calls",
     el,
-    shown: redraw,
+    shown() {
+      whole = true;
+      redraw();
+    },
     changed(ch) {
+      if (ch.all) whole = true;
+      for (const id of ch.calls) dirty.add(id);
       if (ch.all || ch.calls.length) redraw();
       for (const id of ch.payments) {
         const tr = list.row(id);
@@ -166,6 +188,12 @@ export function callsView(ctx: Ctx): View {
       }
     },
     listening() {
+      const key = listenerKey();
+      if (key === heard) {
+        drawStatus();
+        return;
+      }
+      heard = key;
       for (const k of list.keys()) {
         const c = ctx.live.calls.get(k);
         const tr = list.row(k);
