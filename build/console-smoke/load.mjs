@@ -385,7 +385,12 @@ async function main() {
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   report.switchToCallsMs = Date.now() - sw0;
   log(`on Live calls (${report.switchToCallsMs} ms to switch); measuring for ${SECONDS - half} s`);
+  // CONSOLE_LOAD_TRACE=FILE: a Chromium trace of this window too (for
+  // chrome://tracing or Perfetto), to see where the time goes.
+  const trace = process.env.CONSOLE_LOAD_TRACE;
+  if (trace) await browser.startTracing(page, { path: path.resolve(trace), screenshots: false });
   const calls = await measure("calls", SECONDS - half);
+  if (trace) await browser.stopTracing();
   churning = false;
   await churnDone;
   report.churn = churned;
