@@ -19,12 +19,24 @@
 # bea. Nothing the browser saw (DOM, responses, WebSocket frames, console)
 # holds 7 digits of the card number in a row.
 #
+# Then, on the same build, build/console-smoke/agent.mjs: a browser as an
+# agent. Chromium (a fresh profile, its fake microphone playing 700 Hz) on
+# a server of its own signs in as the agent carl, goes available, answers
+# a sipp call playing 300 Hz and sets up the call's WebRTC leg in the page
+# (trickled candidates both ways, end-of-candidates): the page's analyser
+# finds 300 Hz, tshark shows the caller receives 700 Hz, getStats() gives
+# a round trip from the server's RTCP, and the server's log refuses no
+# candidate. Its figures are the report's "browserAgent".
+#
 # Leaves wallboard.png, live-call.png, recordings.png and users.png in
-# OUT_DIR and prints one JSON line: {"ok":true,"screenshots":[...],...}
-# and exits 0, or {"ok":false,"step":"...","error":"..."} and exits 1.
+# OUT_DIR and prints one JSON line: {"ok":true,"screenshots":[...],...,
+# "browserAgent":{...}} and exits 0, or {"ok":false,"step":"...",
+# "error":"..."} and exits 1 (a step of the browser agent's is named
+# "browser agent: ...").
 # tshark captures on loopback: run as root (CI does). Everything it starts
 # is ended on the way out; the whole run is bounded (the browser part by
-# CONSOLE_SMOKE_TIMEOUT_MS, 240 s by default). CONSOLE_SMOKE_KEEP=1 keeps
+# CONSOLE_SMOKE_TIMEOUT_MS, 240 s by default, the agent's by
+# AGENT_SMOKE_TIMEOUT_MS, 90 s). CONSOLE_SMOKE_KEEP=1 keeps
 # the run's folder (every process's output, the data directory, the
 # captures) and says where it is.
 set -eu
@@ -55,8 +67,11 @@ cleanup() {
 	wait 2>/dev/null || true
 	# Killed itself (timeout), it could not: its processes' groups, which
 	# it listed as it started them.
-	if [ -n "$killed" ] && [ -f "$work/pids" ]; then
-		while read -r pid; do kill -KILL "-$pid" 2>/dev/null || true; done <"$work/pids"
+	if [ -n "$killed" ]; then
+		for f in "$work/pids" "$work/agent/pids"; do
+			[ -f "$f" ] || continue
+			while read -r pid; do kill -KILL "-$pid" 2>/dev/null || true; done <"$f"
+		done
 	fi
 	if [ -n "${CONSOLE_SMOKE_KEEP:-}" ]; then
 		echo "console-smoke: the run's files are in $work" >&2
@@ -78,6 +93,9 @@ go build -o "$work/bin" ./server/cmd/hushphone-server ./desktop/cmd/hushphone-ag
 # supervisor's microphone: 600 Hz at -12 dBFS (Chromium loops the file).
 sox -n -r 8000 -c 1 -b 16 "$work/tone.wav" synth 90 sine 1000 gain -12 || fail build "sox could not make the agent's tone"
 sox -n -r 48000 -c 1 -b 16 "$work/sup.wav" synth 20 sine 600 gain -12 || fail build "sox could not make the microphone's tone"
+# The browser agent carl's microphone: 700 Hz at -12 dBFS (agent.mjs
+# checks the caller hears it at that level).
+sox -n -r 48000 -c 1 -b 16 "$work/agent.wav" synth 30 sine 700 gain -12 || fail build "sox could not make the browser agent's tone"
 
 mkdir -p "$out"
 rm -f "$out/wallboard.png" "$out/live-call.png" "$out/recordings.png" "$out/users.png"
@@ -95,5 +113,29 @@ report=$(grep '^{' "$work/report.json" | tail -1 || true)
 if [ -z "$report" ]; then
 	fail browser "smoke.mjs printed no report (exit $status)"
 fi
-echo "$report"
+if [ "$status" -ne 0 ]; then
+	echo "$report"
+	exit "$status"
+fi
+
+# The browser agent, on the same build, with a server of its own.
+CHROMIUM="$chromium" timeout -k 15 120 node build/console-smoke/agent.mjs --bin "$work/bin" --work "$work/agent" \
+	--mic "$work/agent.wav" >"$work/agent-report.json" &
+node=$!
+wait "$node" || status=$?
+node=
+if [ "$status" -eq 124 ] || [ "$status" -gt 128 ]; then killed=1; fi
+agent=$(grep '^{' "$work/agent-report.json" | tail -1 || true)
+if [ -z "$agent" ]; then
+	fail "browser agent" "agent.mjs printed no report (exit $status)"
+fi
+# One line: smoke's report with the agent's as "browserAgent"; a failed
+# agent makes the whole report a failure, naming its step.
+printf '%s\n%s\n' "$report" "$agent" | node -e '
+const [smoke, agent] = require("fs").readFileSync(0, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const out = agent.ok ? { ...smoke, browserAgent: agent }
+  : { ok: false, step: `browser agent: ${agent.step}`, error: agent.error, smoke };
+process.stdout.write(JSON.stringify(out) + "\n");
+' || fail "browser agent" "merging the reports failed"
+if [ "$status" -eq 0 ] && ! grep -q '"ok":true' "$work/agent-report.json"; then status=1; fi
 exit "$status"
