@@ -23,8 +23,9 @@
 # and exits 1. Everything it starts is ended on the way out; the whole run
 # is bounded (the browser part by CONSOLE_LOAD_TIMEOUT_MS, 150 s by
 # default). CONSOLE_LOAD_KEEP=1 keeps the run's folder (every process's
-# output, the data directory) and says where it is. docs/measurements.md
-# has the figures.
+# output, the data directory) and says where it is;
+# CONSOLE_LOAD_TRACE=FILE saves a Chromium trace of the Live calls window.
+# docs/measurements.md has the figures.
 set -eu
 cd "$(dirname "$0")/.."
 calls=${1:-500}
@@ -40,15 +41,16 @@ for t in node npm go; do
 done
 work=$(mktemp -d)
 node=
-killed=
+stopped=
 cleanup() {
 	# Every line succeeds: dash ends with the trap's status otherwise.
-	# load.mjs ends what it started when it is told to stop.
+	# load.mjs ends what it started when it is told to stop, and says so.
 	if [ -n "$node" ]; then kill "$node" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
-	# Killed itself (timeout), it could not: its processes' groups, which
-	# it listed as it started them.
-	if [ -n "$killed" ] && [ -f "$work/pids" ]; then
+	if [ -n "$stopped" ]; then grep '^{' "$work/report.json" 2>/dev/null | tail -1 || true; fi
+	# Whatever of its processes' groups (it lists them as it starts them)
+	# is still there, if it was killed or failed before it could end them.
+	if [ -f "$work/pids" ]; then
 		while read -r pid; do kill -KILL "-$pid" 2>/dev/null || true; done <"$work/pids"
 	fi
 	if [ -n "${CONSOLE_LOAD_KEEP:-}" ]; then
@@ -57,7 +59,8 @@ cleanup() {
 		rm -rf "$work"
 	fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'stopped=1; exit 1' INT TERM
 
 (cd frontend && npm ci --no-audit --no-fund && npm run build) >"$work/frontend.log" 2>&1 ||
 	{ tail -20 "$work/frontend.log" >&2; fail build "building the frontend failed (see above)"; }
@@ -75,8 +78,6 @@ CHROMIUM="$chromium" timeout -k 15 180 node build/console-smoke/load.mjs --bin "
 node=$!
 wait "$node" || status=$?
 node=
-# 124: timeout stopped it; over 128: a signal did.
-if [ "$status" -eq 124 ] || [ "$status" -gt 128 ]; then killed=1; fi
 report=$(grep '^{' "$work/report.json" | tail -1 || true)
 if [ -z "$report" ]; then
 	fail browser "load.mjs printed no report (exit $status)"

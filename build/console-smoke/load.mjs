@@ -92,6 +92,8 @@ class Callers {
   }
 
   send(buf) {
+    // Nothing once closed (on the way out, the churn may still be going).
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve, reject) => this.sock.send(buf, this.port, this.host, (e) => (e ? reject(e) : resolve())));
   }
 
@@ -129,6 +131,7 @@ class Callers {
   }
 
   close() {
+    this.closed = true;
     try {
       this.sock.close();
     } catch {
@@ -200,6 +203,9 @@ async function fail(err) {
   process.exit(1);
 }
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => fail(new Error(`stopped by ${sig}`)));
+// A fault anywhere still ends what was started.
+process.on("uncaughtException", (e) => fail(e));
+process.on("unhandledRejection", (e) => fail(e));
 setTimeout(() => fail(new Error(`the whole run took over ${OVERALL_MS / 1000} s`)), OVERALL_MS).unref();
 
 // --- Figures ---
@@ -306,6 +312,7 @@ async function main() {
   step = "churn";
   let churning = true;
   const churned = { invites: 0, cancels: 0, late: 0 };
+  let churnErr = null;
   const churnDone = (async () => {
     const t0 = Date.now();
     for (let s = 0; churning; s++) {
@@ -321,7 +328,9 @@ async function main() {
         else if (wait < -200) churned.late++;
       }
     }
-  })();
+  })().catch((e) => {
+    churnErr = e;
+  });
 
   const measure = async (view, seconds) => {
     const m0 = await metrics();
@@ -393,6 +402,7 @@ async function main() {
   if (trace) await browser.stopTracing();
   churning = false;
   await churnDone;
+  if (churnErr) throw new Error(`the callers' churn failed: ${churnErr.message}`);
   report.churn = churned;
   report.wallboard = wallboard;
   report.liveCalls = calls;
