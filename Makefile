@@ -12,6 +12,8 @@
 #   make docs-screenshots  the same, saving the main views to docs/screenshots/
 #   make console-smoke  the console in Debian's Chromium (playwright-core): a supervisor
 #                       listens, whispers, watches a payment; an admin adds a user and a queue
+#   make console-load   the console in Chromium with 500 callers waiting and 20 changes a
+#                       second: long tasks, frames, the renderer's CPU (a measurement)
 #   make test           install what the tests need, vet, lint, then every
 #                       test (what CI runs, via .ci/run)
 #   make deps           the Debian packages the tests use (build/install-deps.sh)
@@ -75,6 +77,12 @@ CONSOLE_SHOTS ?= build/bin/console
 .PHONY: console-smoke
 console-smoke:
 	build/console-smoke.sh $(CONSOLE_SHOTS)
+
+# Whether the console's page stays smooth with 500 calls waiting
+# (build/console-load.sh): a measurement, not in make test; one JSON line.
+.PHONY: console-load
+console-load:
+	build/console-load.sh
 
 # Secure pay end to end against the server `make run` started: sipp (from
 # `make deps`) types the sandbox's test card; build/demo-pay.sh says more.
