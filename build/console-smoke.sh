@@ -59,27 +59,30 @@ for t in sipp tshark sox node npm; do
 done
 work=$(mktemp -d)
 node=
-killed=
 cleanup() {
 	# Every line succeeds: dash ends with the trap's status otherwise.
 	# smoke.mjs ends what it started when it is told to stop.
 	if [ -n "$node" ]; then kill "$node" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
-	# Killed itself (timeout), it could not: its processes' groups, which
-	# it listed as it started them.
-	if [ -n "$killed" ]; then
-		for f in "$work/pids" "$work/agent/pids"; do
-			[ -f "$f" ] || continue
-			while read -r pid; do kill -KILL "-$pid" 2>/dev/null || true; done <"$f"
-		done
-	fi
+	# Whatever is left of the processes' groups the scripts listed as they
+	# started them: all of them when a timeout killed a script (it could
+	# not end them), none after a clean end (killing a group that is gone
+	# does nothing).
+	for f in "$work/pids" "$work/agent/pids"; do
+		[ -f "$f" ] || continue
+		while read -r pid; do kill -KILL "-$pid" 2>/dev/null || true; done <"$f"
+	done
 	if [ -n "${CONSOLE_SMOKE_KEEP:-}" ]; then
 		echo "console-smoke: the run's files are in $work" >&2
 	else
 		rm -rf "$work"
 	fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal ends the script (then EXIT cleans up), rather than going on
+# after cleanup has removed the run's folder.
+trap 'printf '"'"'{"ok":false,"step":"stopped","error":"stopped by SIGINT"}\n'"'"'; exit 130' INT
+trap 'printf '"'"'{"ok":false,"step":"stopped","error":"stopped by SIGTERM"}\n'"'"'; exit 143' TERM
 
 (cd frontend && npm ci --no-audit --no-fund && npm run build) >"$work/frontend.log" 2>&1 ||
 	{ tail -20 "$work/frontend.log" >&2; fail build "building the frontend failed (see above)"; }
@@ -107,8 +110,6 @@ CHROMIUM="$chromium" timeout -k 15 300 node build/console-smoke/smoke.mjs --bin 
 node=$!
 wait "$node" || status=$?
 node=
-# 124: timeout stopped it; over 128: a signal did.
-if [ "$status" -eq 124 ] || [ "$status" -gt 128 ]; then killed=1; fi
 report=$(grep '^{' "$work/report.json" | tail -1 || true)
 if [ -z "$report" ]; then
 	fail browser "smoke.mjs printed no report (exit $status)"
@@ -124,7 +125,6 @@ CHROMIUM="$chromium" timeout -k 15 120 node build/console-smoke/agent.mjs --bin 
 node=$!
 wait "$node" || status=$?
 node=
-if [ "$status" -eq 124 ] || [ "$status" -gt 128 ]; then killed=1; fi
 agent=$(grep '^{' "$work/agent-report.json" | tail -1 || true)
 if [ -z "$agent" ]; then
 	fail "browser agent" "agent.mjs printed no report (exit $status)"

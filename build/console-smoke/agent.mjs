@@ -87,6 +87,9 @@ async function fail(err) {
   process.exit(1);
 }
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => fail(new Error(`stopped by ${sig}`)));
+// A fault anywhere still ends what was started.
+process.on("uncaughtException", (e) => fail(e));
+process.on("unhandledRejection", (e) => fail(e));
 setTimeout(() => fail(new Error(`the whole run took over ${OVERALL_MS / 1000} s`)), OVERALL_MS).unref();
 
 // --- The agent client, in the page ---
