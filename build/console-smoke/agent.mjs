@@ -28,7 +28,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { Procs, callerScenario, chromiumFlags, freePort, levelDb, muLawDecode, muLawEncode, sleep, waitFor } from "./lib.mjs";
+import { Procs, analyseInPage, callerScenario, chromiumFlags, freePort, levelDb, muLawDecode, sleep, waitFor, writeCallerPcap } from "./lib.mjs";
 
 const args = Object.fromEntries(
   process.argv
@@ -252,52 +252,6 @@ function pageState() {
   });
 }
 
-// analyse runs in the page: a WebAudio analyser on the agent's remote
-// stream, looking for f Hz for up to ms; the best look's tone bin, the
-// loudest other bin and the median bin (100-3800 Hz, more than 100 Hz
-// from f), in dB.
-async function analyse({ f, ms }) {
-  const s = window.__agent?.remote;
-  if (!s) return { error: "no remote stream" };
-  const ctx = new AudioContext();
-  await ctx.resume();
-  // Chromium gives WebAudio a remote WebRTC stream's samples only while a
-  // media element plays it too.
-  const el = new Audio();
-  el.muted = true;
-  el.srcObject = s;
-  await el.play().catch(() => {});
-  const src = ctx.createMediaStreamSource(s);
-  const an = ctx.createAnalyser();
-  an.fftSize = 8192;
-  an.smoothingTimeConstant = 0;
-  src.connect(an);
-  const bins = new Float32Array(an.frequencyBinCount);
-  const hz = ctx.sampleRate / an.fftSize;
-  const k = Math.round(f / hz);
-  let best = null;
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    await new Promise((r) => setTimeout(r, 250));
-    an.getFloatFrequencyData(bins);
-    let tone = -Infinity;
-    for (let i = k - 2; i <= k + 2; i++) tone = Math.max(tone, bins[i]);
-    const rest = [];
-    for (let i = Math.round(100 / hz); i < Math.round(3800 / hz); i++) if (Math.abs(i * hz - f) > 100) rest.push(bins[i]);
-    rest.sort((a, b) => a - b);
-    const look = { tone, median: rest[rest.length >> 1], restMax: rest[rest.length - 1] };
-    if (!best || look.tone - look.restMax > best.tone - best.restMax) best = look;
-    if (look.tone > -60 && look.tone - look.restMax >= 15 && look.tone - look.median >= 30) {
-      best = { ...look, found: true };
-      break;
-    }
-  }
-  src.disconnect();
-  el.srcObject = null;
-  await ctx.close();
-  return best;
-}
-
 // stats runs in the page: the round trip from remote-inbound-rtp, the
 // codecs, and the selected pair's candidate types.
 async function stats() {
@@ -391,7 +345,7 @@ async function main() {
   }, 20_000);
   const dir = path.join(WORK, "sipp");
   fs.mkdirSync(dir, { recursive: true });
-  writeTonePcap(path.join(dir, "caller.pcap"), { totalS: CALL_S, hz: CALLER_HZ });
+  writeCallerPcap(path.join(dir, "caller.pcap"), { totalS: CALL_S, hz: CALLER_HZ, dbfs: -12 });
   // sipp hangs up itself 2 s after its audio ends.
   fs.writeFileSync(path.join(dir, "caller.xml"), callerScenario((CALL_S + 2) * 1000));
   const sipp = procs.start("sipp", "sipp", [
@@ -412,7 +366,7 @@ async function main() {
   step = "the caller's tone in the page";
   let tone;
   for (let i = 0; i < 3; i++) {
-    tone = await page.evaluate(analyse, { f: CALLER_HZ, ms: 3000 });
+    tone = await page.evaluate(analyseInPage, { f: CALLER_HZ, ms: 3000, stream: "agent" });
     if (tone?.found) break;
     log(`the analyser's look ${i + 1} found no ${CALLER_HZ} Hz: ${JSON.stringify(roundAll(tone || {}))}`);
   }
@@ -511,48 +465,6 @@ function callerHears(capFile, mediaPort, from, to) {
   log(`the caller hears carl's ${AGENT_HZ} Hz at ${report.agentToneAtCallerDb} dB (1000 Hz: ${report.otherToneAtCallerDb} dB), in ${report.agentToneSecondsHeard} of ${perS.length} s, ${inCall.length} packets`);
 }
 
-// writeTonePcap writes totalS seconds of a caller's RTP (PCMU, 20 ms a
-// packet) playing hz at -12 dBFS, as a pcap for sipp's play_pcap_audio.
-function writeTonePcap(file, { totalS, hz }) {
-  const parts = [];
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(65535, 16);
-  hdr.writeUInt32LE(1, 20); // Ethernet
-  parts.push(hdr);
-  const amp = 32767 * 10 ** (-12 / 20);
-  for (let f = 0; f < (totalS * 1000) / 20; f++) {
-    const rtp = Buffer.alloc(12 + 160);
-    rtp[0] = 0x80;
-    rtp.writeUInt16BE(f & 0xffff, 2);
-    rtp.writeUInt32BE((f * 160) >>> 0, 4);
-    rtp.writeUInt32BE(0x2345, 8);
-    for (let i = 0; i < 160; i++) rtp[12 + i] = muLawEncode(Math.round(amp * Math.sin((2 * Math.PI * hz * (f * 160 + i)) / 8000)));
-    const eth = Buffer.alloc(14);
-    eth.writeUInt16BE(0x0800, 12);
-    const ip = Buffer.alloc(20);
-    ip[0] = 0x45;
-    ip.writeUInt16BE(20 + 8 + rtp.length, 2);
-    ip[8] = 64;
-    ip[9] = 17;
-    Buffer.from([127, 0, 0, 1, 127, 0, 0, 1]).copy(ip, 12);
-    const udp = Buffer.alloc(8);
-    udp.writeUInt16BE(6000, 0);
-    udp.writeUInt16BE(6002, 2);
-    udp.writeUInt16BE(8 + rtp.length, 4);
-    const frame = Buffer.concat([eth, ip, udp, rtp]);
-    const rec = Buffer.alloc(16);
-    const t = 1_000_000_000 + f * 20000; // microseconds, from second 1000
-    rec.writeUInt32LE(Math.floor(t / 1e6), 0);
-    rec.writeUInt32LE(t % 1e6, 4);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, frame);
-  }
-  fs.writeFileSync(file, Buffer.concat(parts));
-}
 
 function round(x) {
   return Number.isFinite(x) ? Math.round(x * 10) / 10 : x === -Infinity ? -999 : x;

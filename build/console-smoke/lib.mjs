@@ -306,12 +306,14 @@ export function readWav(file) {
 const eventCodes = { "*": 10, "#": 11 };
 
 // writeCallerPcap writes totalS seconds of a caller's RTP as a pcap for
-// sipp's play_pcap_audio: a quiet 150 Hz hum in PCMU (so the line is never
-// digital silence), and each of keys from atS on as RFC 4733 events
+// sipp's play_pcap_audio: a tone in PCMU, by default a quiet 150 Hz hum
+// (so the line is never digital silence; hz and dbfs for another), and
+// each of keys from atS on as RFC 4733 events
 // (payload type 101) in place of the audio while the key is down, 100 ms
 // down and 100 ms up, the end packet three times, as phones send them
 // (internal/testing/sipptest's WriteRFC4733PCAP, which Go tools use).
-export function writeCallerPcap(file, { totalS, keys = "", atS = 0 }) {
+export function writeCallerPcap(file, { totalS, keys = "", atS = 0, hz = 150, dbfs = -43 }) {
+  const amp = 32767 * 10 ** (dbfs / 20);
   const frames = Math.floor((totalS * 1000) / 20);
   const keyAt = []; // [startFrame, endFrame, code]
   let f0 = Math.round((atS * 1000) / 20);
@@ -345,7 +347,7 @@ export function writeCallerPcap(file, { totalS, keys = "", atS = 0 }) {
     const pcm = Buffer.alloc(160);
     for (let i = 0; i < 160; i++) {
       const n = f * 160 + i;
-      pcm[i] = muLawEncode(Math.round(227 * Math.sin((2 * Math.PI * 150 * n) / 8000)));
+      pcm[i] = muLawEncode(Math.round(amp * Math.sin((2 * Math.PI * hz * n) / 8000)));
     }
     recs.push([us, rtp(0, false, f * 160, pcm)]);
   }
@@ -463,4 +465,58 @@ export function panWindows(pan) {
   const w = new Set();
   for (let i = 0; i + 7 <= pan.length; i++) w.add(pan.slice(i, i + 7));
   return [...w];
+}
+
+// analyseInPage runs in a page (page.evaluate): a WebAudio analyser on
+// the stream the page receives (stream "console": the console's
+// window.hushphoneConsole.remoteStream; "agent": agent.mjs's
+// window.__agent.remote), looking for the tone at f Hz for up to ms; the
+// best look's tone bin, the loudest other bin and the median bin
+// (100-3800 Hz, more than 100 Hz from f), in dB. Self-contained: it runs
+// in the browser.
+export async function analyseInPage({ f, ms, stream }) {
+  const current = () => (stream === "agent" ? window.__agent?.remote : window.hushphoneConsole?.remoteStream);
+  const s = current();
+  if (!s) return { error: `no ${stream} stream` };
+  const t0 = performance.now();
+  const ctx = new AudioContext();
+  await ctx.resume();
+  // Chromium gives WebAudio a remote WebRTC stream's samples only while a
+  // media element plays it too: a muted one of our own besides the page's.
+  const el = new Audio();
+  el.muted = true;
+  el.srcObject = s;
+  await el.play().catch(() => {});
+  const src = ctx.createMediaStreamSource(s);
+  const an = ctx.createAnalyser();
+  an.fftSize = 8192;
+  an.smoothingTimeConstant = 0;
+  src.connect(an);
+  const bins = new Float32Array(an.frequencyBinCount);
+  const hz = ctx.sampleRate / an.fftSize;
+  const k = Math.round(f / hz);
+  let best = null;
+  let looks = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    looks++;
+    await new Promise((r) => setTimeout(r, 250));
+    an.getFloatFrequencyData(bins);
+    let tone = -Infinity;
+    for (let i = k - 2; i <= k + 2; i++) tone = Math.max(tone, bins[i]);
+    const rest = [];
+    for (let i = Math.round(100 / hz); i < Math.round(3800 / hz); i++) if (Math.abs(i * hz - f) > 100) rest.push(bins[i]);
+    rest.sort((a, b) => a - b);
+    const look = { tone, median: rest[rest.length >> 1], restMax: rest[rest.length - 1], sampleRate: ctx.sampleRate, state: ctx.state };
+    if (!best || look.tone - look.restMax > best.tone - best.restMax) best = look;
+    if (look.tone > -60 && look.tone - look.restMax >= 15 && look.tone - look.median >= 30) {
+      best = { ...look, found: true };
+      break;
+    }
+  }
+  src.disconnect();
+  el.srcObject = null;
+  await ctx.close();
+  const tracks = s.getAudioTracks().map((t) => `${t.readyState}${t.muted ? " muted" : ""}`).join(",");
+  return { ...best, looks, ms: Math.round(performance.now() - t0), tracks, same: s === current() };
 }

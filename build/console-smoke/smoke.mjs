@@ -31,6 +31,7 @@ import {
   sleep,
   waitFor,
   writeCallerPcap,
+  analyseInPage,
 } from "./lib.mjs";
 
 const args = Object.fromEntries(
@@ -315,7 +316,7 @@ async function main() {
   // may replace it when the connection settles).
   let tone;
   for (let i = 0; i < 3; i++) {
-    tone = await sup.evaluate(analyse, { f: AGENT_TONE_HZ, ms: 5000 });
+    tone = await sup.evaluate(analyseInPage, { f: AGENT_TONE_HZ, ms: 5000, stream: "console" });
     if (tone.found) break;
     log(`the analyser's look ${i + 1} found no tone: ${JSON.stringify(roundAll(tone))}`);
   }
@@ -558,56 +559,6 @@ function sippCall(name, { service, sipPort, sippSip, sippMedia, totalS, keys = "
     "-timeout", `${Math.ceil(totalS + pauseS + 60)}s`, "-nostdin", `127.0.0.1:${sipPort}`,
   ], { cwd: dir });
   return { proc };
-}
-
-// analyse runs in the page: a WebAudio analyser on the stream the page
-// receives, looking for the tone at f Hz for up to ms; the best look's
-// tone bin, the loudest other bin and the median bin (100-3800 Hz, more
-// than 100 Hz from f), in dB.
-async function analyse({ f, ms }) {
-  const s = window.hushphoneConsole?.remoteStream;
-  if (!s) return { error: "no remoteStream" };
-  const t0 = performance.now();
-  const ctx = new AudioContext();
-  await ctx.resume();
-  // Chromium gives WebAudio a remote WebRTC stream's samples only while a
-  // media element plays it too: a muted one of our own besides the page's.
-  const el = new Audio();
-  el.muted = true;
-  el.srcObject = s;
-  await el.play().catch(() => {});
-  const src = ctx.createMediaStreamSource(s);
-  const an = ctx.createAnalyser();
-  an.fftSize = 8192;
-  an.smoothingTimeConstant = 0;
-  src.connect(an);
-  const bins = new Float32Array(an.frequencyBinCount);
-  const hz = ctx.sampleRate / an.fftSize;
-  const k = Math.round(f / hz);
-  let best = null;
-  let looks = 0;
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    looks++;
-    await new Promise((r) => setTimeout(r, 250));
-    an.getFloatFrequencyData(bins);
-    let tone = -Infinity;
-    for (let i = k - 2; i <= k + 2; i++) tone = Math.max(tone, bins[i]);
-    const rest = [];
-    for (let i = Math.round(100 / hz); i < Math.round(3800 / hz); i++) if (Math.abs(i * hz - f) > 100) rest.push(bins[i]);
-    rest.sort((a, b) => a - b);
-    const look = { tone, median: rest[rest.length >> 1], restMax: rest[rest.length - 1], sampleRate: ctx.sampleRate, state: ctx.state };
-    if (!best || look.tone - look.restMax > best.tone - best.restMax) best = look;
-    if (look.tone > -60 && look.tone - look.restMax >= 15 && look.tone - look.median >= 30) {
-      best = { ...look, found: true };
-      break;
-    }
-  }
-  src.disconnect();
-  el.srcObject = null;
-  await ctx.close();
-  const tracks = s.getAudioTracks().map((t) => `${t.readyState}${t.muted ? " muted" : ""}`).join(",");
-  return { ...best, looks, ms: Math.round(performance.now() - t0), tracks, same: s === window.hushphoneConsole?.remoteStream };
 }
 
 // whisperAgent checks what ann heard (--record): the supervisor's tone in
