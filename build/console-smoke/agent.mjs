@@ -28,7 +28,21 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { Procs, analyseInPage, callerScenario, chromiumFlags, freePort, levelDb, muLawDecode, sleep, waitFor, writeCallerPcap } from "./lib.mjs";
+import {
+  Procs,
+  analyseInPage,
+  callerScenario,
+  chromiumFlags,
+  freePort,
+  levelDb,
+  muLawDecode,
+  round,
+  roundAll,
+  run,
+  sleep,
+  waitFor,
+  writeCallerPcap,
+} from "./lib.mjs";
 
 const args = Object.fromEntries(
   process.argv
@@ -60,7 +74,6 @@ const report = { ok: true };
 let step = "start";
 let context = null;
 let page = null;
-let finished = false;
 const consoleErrors = [];
 
 async function cleanup() {
@@ -68,29 +81,6 @@ async function cleanup() {
   await procs.killAll();
 }
 
-async function fail(err) {
-  if (finished) return;
-  finished = true;
-  const msg = err instanceof Error ? err.message : String(err);
-  log(`FAILED at ${step}: ${msg}`);
-  for (const e of consoleErrors.slice(-10)) log(`browser console error: ${e}`);
-  if (page) {
-    const a = await pageState().catch(() => null);
-    if (a) log(`the page's agent: ${JSON.stringify(a)}`);
-  }
-  for (const p of procs.list) {
-    if (p.name === "server" || !p.exited || p.code !== 0) log(`${p.name} (${p.exited ? `exit ${p.code ?? p.signal}` : "running"}): ${Procs.tail(p, 600)}`);
-  }
-  if (process.env.CONSOLE_SMOKE_KEEP) log(`every process's output is in ${WORK}`);
-  await cleanup();
-  process.stdout.write(`${JSON.stringify({ ok: false, step, error: msg })}\n`);
-  process.exit(1);
-}
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => fail(new Error(`stopped by ${sig}`)));
-// A fault anywhere still ends what was started.
-process.on("uncaughtException", (e) => fail(e));
-process.on("unhandledRejection", (e) => fail(e));
-setTimeout(() => fail(new Error(`the whole run took over ${OVERALL_MS / 1000} s`)), OVERALL_MS).unref();
 
 // --- The agent client, in the page ---
 
@@ -466,22 +456,16 @@ function callerHears(capFile, mediaPort, from, to) {
 }
 
 
-function round(x) {
-  return Number.isFinite(x) ? Math.round(x * 10) / 10 : x === -Infinity ? -999 : x;
-}
-function roundAll(o) {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? round(v) : v]));
-}
 
-try {
-  await main();
-  if (!finished) {
-    finished = true;
-    await cleanup();
+run({
+  main, procs, log, report: () => report, cleanup, work: WORK, keepEnv: "CONSOLE_SMOKE_KEEP", overallMs: OVERALL_MS,
+  step: () => step,
+  explain: async () => {
+    for (const e of consoleErrors.slice(-10)) log(`browser console error: ${e}`);
+    const a = page ? await pageState().catch(() => null) : null;
+    if (a) log(`the page's agent: ${JSON.stringify(a)}`);
+  },
+  done: () => {
     for (const e of consoleErrors) log(`browser console error: ${e}`);
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    process.exit(0);
-  }
-} catch (e) {
-  await fail(e);
-}
+  },
+});

@@ -520,3 +520,57 @@ export async function analyseInPage({ f, ms, stream }) {
   const tracks = s.getAudioTracks().map((t) => `${t.readyState}${t.muted ? " muted" : ""}`).join(",");
   return { ...best, looks, ms: Math.round(performance.now() - t0), tracks, same: s === current() };
 }
+
+// run runs a script's main to its one JSON line on stdout: report() and
+// exit 0 once main resolves, or {"ok":false,"step","error"} and exit 1
+// when it throws, a signal stops the run, a fault escapes anywhere
+// (uncaught exceptions, unhandled rejections) or the run takes over
+// overallMs. Either way cleanup() ends what the script started first;
+// on a failure, what the processes said last goes to log (with
+// explain(), the script's own account of where it stood), and keepEnv
+// (the name of a variable set to keep the run's files) says where they
+// are.
+export function run({ main, procs, log, step, report, cleanup, overallMs, work, keepEnv, explain = async () => {}, done = () => {} }) {
+  let finished = false;
+  const fail = async (err) => {
+    if (finished) return;
+    finished = true;
+    const msg = err instanceof Error ? err.message : String(err);
+    log(`FAILED at ${step()}: ${msg}`);
+    await explain().catch(() => {});
+    for (const p of procs.list) {
+      if (p.name === "server" || !p.exited || p.code !== 0) log(`${p.name} (${p.exited ? `exit ${p.code ?? p.signal}` : "running"}): ${Procs.tail(p, 600)}`);
+    }
+    if (process.env[keepEnv]) log(`every process's output is in ${work}`);
+    await cleanup();
+    process.stdout.write(`${JSON.stringify({ ok: false, step: step(), error: msg })}\n`);
+    process.exit(1);
+  };
+  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => fail(new Error(`stopped by ${sig}`)));
+  process.on("uncaughtException", (e) => fail(e));
+  process.on("unhandledRejection", (e) => fail(e));
+  setTimeout(() => fail(new Error(`the whole run took over ${overallMs / 1000} s`)), overallMs).unref();
+  main().then(
+    async () => {
+      if (finished) return;
+      finished = true;
+      await cleanup();
+      done();
+      process.stdout.write(`${JSON.stringify(report())}\n`);
+      process.exit(0);
+    },
+    (e) => fail(e),
+  );
+}
+
+// round rounds a figure to d decimals for a report (-Infinity, a tone
+// not there at all, as -999; anything else not finite as null).
+export function round(x, d = 1) {
+  if (x === -Infinity) return -999;
+  return Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null;
+}
+
+// roundAll is o with each number rounded.
+export function roundAll(o) {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? round(v) : v]));
+}

@@ -21,7 +21,7 @@
 import dgram from "node:dgram";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { Procs, chromiumFlags, freePort, nav, signIn, sleep, waitFor } from "./lib.mjs";
+import { Procs, chromiumFlags, freePort, nav, round, run, signIn, sleep, waitFor } from "./lib.mjs";
 
 const args = Object.fromEntries(
   process.argv
@@ -50,7 +50,6 @@ const report = { ok: true, calls: CALLS, churnPerS: 2 * CHURN, seconds: SECONDS 
 let step = "start";
 let browser = null;
 let callers = null;
-let finished = false;
 
 // --- The callers: bare SIP over UDP, nobody answers ---
 
@@ -189,28 +188,9 @@ async function cleanup() {
   await procs.killAll();
 }
 
-async function fail(err) {
-  if (finished) return;
-  finished = true;
-  const msg = err instanceof Error ? err.message : String(err);
-  log(`FAILED at ${step}: ${msg}`);
-  for (const p of procs.list) {
-    if (p.name === "server" || !p.exited || p.code !== 0) log(`${p.name} (${p.exited ? `exit ${p.code ?? p.signal}` : "running"}): ${Procs.tail(p, 600)}`);
-  }
-  if (process.env.CONSOLE_LOAD_KEEP) log(`every process's output is in ${WORK}`);
-  await cleanup();
-  process.stdout.write(`${JSON.stringify({ ok: false, step, error: msg })}\n`);
-  process.exit(1);
-}
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => fail(new Error(`stopped by ${sig}`)));
-// A fault anywhere still ends what was started.
-process.on("uncaughtException", (e) => fail(e));
-process.on("unhandledRejection", (e) => fail(e));
-setTimeout(() => fail(new Error(`the whole run took over ${OVERALL_MS / 1000} s`)), OVERALL_MS).unref();
 
 // --- Figures ---
 
-const round = (x, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
 function quantile(sorted, q) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -424,13 +404,7 @@ async function main() {
   report.elapsedS = round((Date.now() - started) / 1000);
 }
 
-main().then(
-  async () => {
-    if (finished) return;
-    finished = true;
-    await cleanup();
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    process.exit(0);
-  },
-  (e) => fail(e),
-);
+run({
+  main, procs, log, report: () => report, cleanup, work: WORK, keepEnv: "CONSOLE_LOAD_KEEP", overallMs: OVERALL_MS,
+  step: () => step,
+});

@@ -19,6 +19,7 @@ import path from "node:path";
 import { chromium } from "playwright-core";
 import {
   Procs,
+  analyseInPage,
   callerScenario,
   chromiumFlags,
   freePort,
@@ -30,8 +31,10 @@ import {
   signIn,
   sleep,
   waitFor,
+  round,
+  roundAll,
+  run,
   writeCallerPcap,
-  analyseInPage,
 } from "./lib.mjs";
 
 const args = Object.fromEntries(
@@ -69,7 +72,6 @@ const procs = new Procs(WORK);
 const report = { ok: true, screenshots: [] };
 let step = "start";
 let browser = null;
-let finished = false;
 
 // --- What the browser saw, searched for the card number ---
 
@@ -166,28 +168,6 @@ async function cleanup() {
   await procs.killAll();
 }
 
-async function fail(err) {
-  if (finished) return;
-  finished = true;
-  const msg = err instanceof Error ? err.message : String(err);
-  log(`FAILED at ${step}: ${msg}`);
-  for (const e of consoleErrors.slice(-10)) log(`browser console error: ${e}`);
-  for (const e of httpErrors.slice(-10)) log(`HTTP error the browser saw: ${e}`);
-  // What the server and the processes still running or failed said last;
-  // CONSOLE_SMOKE_KEEP=1 keeps all of it (build/console-smoke.sh).
-  for (const p of procs.list) {
-    if (p.name === "server" || !p.exited || p.code !== 0) log(`${p.name} (${p.exited ? `exit ${p.code ?? p.signal}` : "running"}): ${Procs.tail(p, 600)}`);
-  }
-  if (process.env.CONSOLE_SMOKE_KEEP) log(`every process's output is in ${WORK}`);
-  await cleanup();
-  process.stdout.write(`${JSON.stringify({ ok: false, step, error: msg })}\n`);
-  process.exit(1);
-}
-for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => fail(new Error(`stopped by ${sig}`)));
-// A fault anywhere still ends what was started.
-process.on("uncaughtException", (e) => fail(e));
-process.on("unhandledRejection", (e) => fail(e));
-setTimeout(() => fail(new Error(`the whole run took over ${OVERALL_MS / 1000} s`)), OVERALL_MS).unref();
 
 // --- The steps ---
 
@@ -636,23 +616,16 @@ function spawnSyncText(cmd, a) {
 function cssEscape(s) {
   return String(s).replace(/["\\]/g, "\\$&");
 }
-function round(x) {
-  return Number.isFinite(x) ? Math.round(x * 10) / 10 : x === -Infinity ? -999 : x;
-}
-function roundAll(o) {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? round(v) : v]));
-}
 
-try {
-  await main();
-  if (!finished) {
-    finished = true;
-    await cleanup();
+run({
+  main, procs, log, report: () => report, cleanup, work: WORK, keepEnv: "CONSOLE_SMOKE_KEEP", overallMs: OVERALL_MS,
+  step: () => step,
+  explain: async () => {
+    for (const e of consoleErrors.slice(-10)) log(`browser console error: ${e}`);
+    for (const e of httpErrors.slice(-10)) log(`HTTP error the browser saw: ${e}`);
+  },
+  done: () => {
     for (const e of consoleErrors) log(`browser console error: ${e}`);
     for (const e of httpErrors) log(`HTTP error the browser saw: ${e}`);
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-    process.exit(0);
-  }
-} catch (e) {
-  await fail(e);
-}
+  },
+});
