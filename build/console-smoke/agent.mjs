@@ -30,8 +30,10 @@ import path from "node:path";
 import { chromium } from "playwright-core";
 import {
   Procs,
+  addUser,
   analyseInPage,
   callerScenario,
+  captureRTP,
   chromiumFlags,
   freePort,
   levelDb,
@@ -280,11 +282,7 @@ async function main() {
   const sipPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
   const data = path.join(WORK, "data");
-  const add = procs.start("user-add-carl", path.join(BIN, "hushphone-server"), [
-    "user", "add", "--name", AGENT.name, "--role", "agent", "--password-stdin", "--data", data,
-  ], { stdin: `${AGENT.password}\n` });
-  await add.done;
-  if (add.code !== 0) throw new Error(`hushphone-server user add failed: ${Procs.tail(add)}`);
+  await addUser(procs, BIN, data, { name: AGENT.name, role: "agent", password: AGENT.password });
   const server = procs.start("server", path.join(BIN, "hushphone-server"), [
     "serve", "--data", data, "--http", `127.0.0.1:${httpPort}`, "--metrics", "127.0.0.1:0", "--sip", `127.0.0.1:${sipPort}`,
   ]);
@@ -328,11 +326,7 @@ async function main() {
   const sippSip = await freePort();
   const sippMedia = await freePort({ udpOnly: true });
   const capFile = path.join(WORK, "caller-rtp.pcapng");
-  const tshark = procs.start("tshark", "tshark", ["-q", "-i", "lo", "-f", `udp and dst portrange ${sippMedia}-${sippMedia + 9}`, "-w", capFile]);
-  await waitFor("tshark to start capturing on lo (it needs root)", () => {
-    if (tshark.exited) throw new Error(`tshark exited: ${Procs.tail(tshark)}`);
-    return /Capturing on/.test(tshark.err);
-  }, 20_000);
+  const tshark = await captureRTP(procs, sippMedia, capFile);
   const dir = path.join(WORK, "sipp");
   fs.mkdirSync(dir, { recursive: true });
   writeCallerPcap(path.join(dir, "caller.pcap"), { totalS: CALL_S, hz: CALLER_HZ, dbfs: -12 });

@@ -574,3 +574,34 @@ export function round(x, d = 1) {
 export function roundAll(o) {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? round(v) : v]));
 }
+
+// addUser adds a user with `hushphone-server user add` (bin: the folder
+// of the binaries, data: the data directory) and, for a supervisor or an
+// admin, enrols the second factor; it resolves to the TOTP secret ("" for
+// an agent).
+export async function addUser(procs, bin, data, { name, role, password }) {
+  const cli = async (label, args, stdin) => {
+    const p = procs.start(label, path.join(bin, "hushphone-server"), [...args, "--data", data], { stdin });
+    await p.done;
+    if (p.code !== 0) throw new Error(`hushphone-server ${args.join(" ")} failed: ${Procs.tail(p)}`);
+    return p.out;
+  };
+  await cli(`user-add-${name}`, ["user", "add", "--name", name, "--role", role, "--password-stdin"], `${password}\n`);
+  if (role === "agent") return "";
+  const out = await cli(`mfa-${name}`, ["user", "mfa", "enroll", "--name", name]);
+  const m = out.match(/[?&]secret=([A-Z2-7]+)/);
+  if (!m) throw new Error(`user mfa enroll printed no otpauth secret for ${name}`);
+  return m[1];
+}
+
+// captureRTP starts tshark on loopback capturing the UDP that reaches
+// ports port..port+9 (a sipp caller's media) into file, and resolves once
+// it captures (it needs root).
+export async function captureRTP(procs, port, file) {
+  const tshark = procs.start("tshark", "tshark", ["-q", "-i", "lo", "-f", `udp and dst portrange ${port}-${port + 9}`, "-w", file]);
+  await waitFor("tshark to start capturing on lo (it needs root)", () => {
+    if (tshark.exited) throw new Error(`tshark exited: ${Procs.tail(tshark)}`);
+    return /Capturing on/.test(tshark.err);
+  }, 20_000);
+  return tshark;
+}

@@ -21,7 +21,7 @@
 import dgram from "node:dgram";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { Procs, chromiumFlags, freePort, nav, round, run, signIn, sleep, waitFor } from "./lib.mjs";
+import { Procs, addUser, chromiumFlags, freePort, nav, round, run, signIn, sleep, waitFor } from "./lib.mjs";
 
 const args = Object.fromEntries(
   process.argv
@@ -204,18 +204,8 @@ async function main() {
   const sipPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
   const data = path.join(WORK, "data");
-  const cli = (name, a, stdin) => {
-    const p = procs.start(name, path.join(BIN, "hushphone-server"), [...a, "--data", data], { stdin });
-    return p.done.then(() => {
-      if (p.code !== 0) throw new Error(`hushphone-server ${a.join(" ")} failed: ${Procs.tail(p)}`);
-      return p.out;
-    });
-  };
   const sup = { password: "load-supervisor-pw" };
-  await cli("user-add-sup", ["user", "add", "--name", "sup", "--role", "supervisor", "--password-stdin"], `${sup.password}\n`);
-  const enrolled = await cli("mfa-sup", ["user", "mfa", "enroll", "--name", "sup"]);
-  sup.secret = enrolled.match(/[?&]secret=([A-Z2-7]+)/)?.[1];
-  if (!sup.secret) throw new Error("user mfa enroll printed no otpauth secret");
+  sup.secret = await addUser(procs, BIN, data, { name: "sup", role: "supervisor", password: sup.password });
   // Room for every caller from one address at once, for as long as the
   // run lasts, and no ringback (500 streams of early media would load the
   // machine, not the page).

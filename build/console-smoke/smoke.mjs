@@ -19,8 +19,10 @@ import path from "node:path";
 import { chromium } from "playwright-core";
 import {
   Procs,
+  addUser,
   analyseInPage,
   callerScenario,
+  captureRTP,
   chromiumFlags,
   freePort,
   levelDb,
@@ -177,27 +179,12 @@ async function main() {
   const sipPort = await freePort();
   const base = `http://127.0.0.1:${httpPort}`;
   const data = path.join(WORK, "data");
-  const cli = (name, a, stdin) => {
-    const p = procs.start(name, path.join(BIN, "hushphone-server"), [...a, "--data", data], { stdin });
-    return p.done.then(() => {
-      if (p.code !== 0) throw new Error(`hushphone-server ${a.join(" ")} failed: ${Procs.tail(p)}`);
-      return p.out;
-    });
-  };
   const users = {
     sup: { role: "supervisor", password: "smoke-supervisor-pw" },
     root: { role: "admin", password: "smoke-admin-pw-1" },
     ann: { role: "agent", password: "smoke-agent-ann" },
   };
-  for (const [name, u] of Object.entries(users)) {
-    await cli(`user-add-${name}`, ["user", "add", "--name", name, "--role", u.role, "--password-stdin"], `${u.password}\n`);
-    if (u.role !== "agent") {
-      const out = await cli(`mfa-${name}`, ["user", "mfa", "enroll", "--name", name]);
-      const m = out.match(/[?&]secret=([A-Z2-7]+)/);
-      if (!m) throw new Error(`user mfa enroll printed no otpauth secret for ${name}`);
-      u.secret = m[1];
-    }
-  }
+  for (const [name, u] of Object.entries(users)) u.secret = await addUser(procs, BIN, data, { name, ...u });
   const server = procs.start("server", path.join(BIN, "hushphone-server"), [
     "serve", "--data", data, "--http", `127.0.0.1:${httpPort}`, "--metrics", "127.0.0.1:0", "--sip", `127.0.0.1:${sipPort}`,
   ]);
@@ -258,11 +245,7 @@ async function main() {
   const sippSip = await freePort();
   const sippMedia = await freePort({ udpOnly: true });
   const capFile = path.join(WORK, "caller-rtp.pcapng");
-  const tshark = procs.start("tshark", "tshark", ["-q", "-i", "lo", "-f", `udp and dst portrange ${sippMedia}-${sippMedia + 9}`, "-w", capFile]);
-  await waitFor("tshark to start capturing on lo (it needs root)", () => {
-    if (tshark.exited) throw new Error(`tshark exited: ${Procs.tail(tshark)}`);
-    return /Capturing on/.test(tshark.err);
-  }, 20_000);
+  const tshark = await captureRTP(procs, sippMedia, capFile);
   const typingS = KEYS.length * 0.2;
   const call1 = sippCall("sipp-call1", { service: "hushphone", sipPort, sippSip, sippMedia, totalS: KEYS_AT_S + typingS + 1, keys: KEYS, atS: KEYS_AT_S, pauseS: 40 });
   await nav(sup, "calls");
