@@ -87,8 +87,8 @@ trap 'printf '"'"'{"ok":false,"step":"stopped","error":"stopped by SIGTERM"}\n'"
 (cd frontend && npm ci --no-audit --no-fund && npm run build) >"$work/frontend.log" 2>&1 ||
 	{ tail -20 "$work/frontend.log" >&2; fail build "building the frontend failed (see above)"; }
 mkdir -p "$work/bin"
-go build -o "$work/bin" ./server/cmd/hushphone-server ./desktop/cmd/hushphone-agent >"$work/go.log" 2>&1 ||
-	{ tail -20 "$work/go.log" >&2; fail build "building hushphone-server and hushphone-agent failed (see above)"; }
+go build -o "$work/bin" ./server/cmd/hushphone-server ./desktop/cmd/hushphone-agent ./tools/paycaller >"$work/go.log" 2>&1 ||
+	{ tail -20 "$work/go.log" >&2; fail build "building hushphone-server, hushphone-agent and paycaller failed (see above)"; }
 (cd build/console-smoke && npm ci --no-audit --no-fund) >"$work/npm.log" 2>&1 ||
 	{ tail -20 "$work/npm.log" >&2; fail build "npm ci in build/console-smoke failed (see above)"; }
 

@@ -32,7 +32,6 @@ import {
   Procs,
   addUser,
   analyseInPage,
-  callerScenario,
   captureRTP,
   chromiumFlags,
   freePort,
@@ -43,7 +42,7 @@ import {
   run,
   sleep,
   waitFor,
-  writeCallerPcap,
+  writeCall,
 } from "./lib.mjs";
 
 const args = Object.fromEntries(
@@ -329,9 +328,8 @@ async function main() {
   const tshark = await captureRTP(procs, sippMedia, capFile);
   const dir = path.join(WORK, "sipp");
   fs.mkdirSync(dir, { recursive: true });
-  writeCallerPcap(path.join(dir, "caller.pcap"), { totalS: CALL_S, hz: CALLER_HZ, dbfs: -12 });
   // sipp hangs up itself 2 s after its audio ends.
-  fs.writeFileSync(path.join(dir, "caller.xml"), callerScenario((CALL_S + 2) * 1000));
+  writeCall(BIN, dir, { lengthS: CALL_S, waitS: 2, toneHz: CALLER_HZ, dbfs: -12 });
   const sipp = procs.start("sipp", "sipp", [
     "-sf", "caller.xml", "-s", "hushphone", "-m", "1", "-i", "127.0.0.1", "-p", String(sippSip), "-mp", String(sippMedia),
     "-timeout", `${CALL_S + 40}s`, "-nostdin", `127.0.0.1:${sipPort}`,

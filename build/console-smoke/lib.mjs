@@ -3,7 +3,7 @@
 // in to the console and moving between its views, the caller's RTP as a
 // pcap for sipp, and tone levels (Goertzel) in WAV files and in PCMU.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import dgram from "node:dgram";
 import fs from "node:fs";
@@ -227,17 +227,6 @@ export async function nav(page, view) {
 
 // --- Audio ---
 
-// muLawEncode is G.711 mu-law of a 16-bit sample.
-export function muLawEncode(s) {
-  const BIAS = 0x84;
-  const sign = s < 0 ? 0x80 : 0;
-  let m = Math.min(Math.abs(s), 32635) + BIAS;
-  let exp = 7;
-  for (let mask = 0x4000; (m & mask) === 0 && exp > 0; mask >>= 1) exp--;
-  const mant = (m >> (exp + 3)) & 0x0f;
-  return ~(sign | (exp << 4) | mant) & 0xff;
-}
-
 // muLawDecode is the 16-bit sample of a mu-law byte.
 export function muLawDecode(u) {
   u = ~u & 0xff;
@@ -303,160 +292,18 @@ export function readWav(file) {
 
 // --- The caller (sipp) ---
 
-const eventCodes = { "*": 10, "#": 11 };
-
-// writeCallerPcap writes totalS seconds of a caller's RTP as a pcap for
-// sipp's play_pcap_audio: a tone in PCMU, by default a quiet 150 Hz hum
-// (so the line is never digital silence; hz and dbfs for another), and
-// each of keys from atS on as RFC 4733 events
-// (payload type 101) in place of the audio while the key is down, 100 ms
-// down and 100 ms up, the end packet three times, as phones send them
-// (internal/testing/sipptest's WriteRFC4733PCAP, which Go tools use).
-export function writeCallerPcap(file, { totalS, keys = "", atS = 0, hz = 150, dbfs = -43 }) {
-  const amp = 32767 * 10 ** (dbfs / 20);
-  const frames = Math.floor((totalS * 1000) / 20);
-  const keyAt = []; // [startFrame, endFrame, code]
-  let f0 = Math.round((atS * 1000) / 20);
-  for (const k of keys) {
-    const code = k in eventCodes ? eventCodes[k] : Number(k);
-    keyAt.push([f0, f0 + 5, code]);
-    f0 += 10;
-  }
-  const recs = [];
-  let seq = 0;
-  const rtp = (pt, marker, ts, payload) => {
-    const h = Buffer.alloc(12);
-    h[0] = 0x80;
-    h[1] = (marker ? 0x80 : 0) | pt;
-    h.writeUInt16BE(seq++ & 0xffff, 2);
-    h.writeUInt32BE(ts >>> 0, 4);
-    h.writeUInt32BE(0x1234, 8);
-    return Buffer.concat([h, payload]);
-  };
-  for (let f = 0; f < frames; f++) {
-    const us = f * 20000;
-    const down = keyAt.find(([s, e]) => f >= s && f < e);
-    if (down) {
-      const [s, e, code] = down;
-      const dur = (f - s + 1) * 160;
-      const end = f === e - 1;
-      const payload = Buffer.from([code, (end ? 0x80 : 0) | 10, dur >> 8, dur & 0xff]);
-      for (let i = 0; i < (end ? 3 : 1); i++) recs.push([us, rtp(101, f === s, s * 160, payload)]);
-      continue;
-    }
-    const pcm = Buffer.alloc(160);
-    for (let i = 0; i < 160; i++) {
-      const n = f * 160 + i;
-      pcm[i] = muLawEncode(Math.round(amp * Math.sin((2 * Math.PI * hz * n) / 8000)));
-    }
-    recs.push([us, rtp(0, false, f * 160, pcm)]);
-  }
-  const parts = [];
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(65535, 16);
-  hdr.writeUInt32LE(1, 20); // Ethernet
-  parts.push(hdr);
-  for (const [us, r] of recs) {
-    const eth = Buffer.alloc(14);
-    eth.writeUInt16BE(0x0800, 12);
-    const ip = Buffer.alloc(20);
-    ip[0] = 0x45;
-    ip.writeUInt16BE(20 + 8 + r.length, 2);
-    ip[8] = 64;
-    ip[9] = 17;
-    Buffer.from([127, 0, 0, 1, 127, 0, 0, 1]).copy(ip, 12);
-    const udp = Buffer.alloc(8);
-    udp.writeUInt16BE(6000, 0);
-    udp.writeUInt16BE(6002, 2);
-    udp.writeUInt16BE(8 + r.length, 4);
-    const frame = Buffer.concat([eth, ip, udp, r]);
-    const rec = Buffer.alloc(16);
-    const t = 1_000_000_000 + us; // the capture starts at second 1000
-    rec.writeUInt32LE(Math.floor(t / 1e6), 0);
-    rec.writeUInt32LE(t % 1e6, 4);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, frame);
-  }
-  fs.writeFileSync(file, Buffer.concat(parts));
-}
-
-// callerScenario is a sipp scenario (for -sf) that calls from 0123456789
-// with PCMU and telephone-event, plays caller.pcap once answered, then
-// waits up to pauseMs for the server's BYE (answering 200) and otherwise
-// hangs up itself (sipptest.AnsweredScenario's).
-export function callerScenario(pauseMs) {
-  const from = "From: caller <sip:0123456789@[local_ip]:[local_port]>;tag=[pid]T[call_number]";
-  return `<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="Hushphone console smoke caller">
-  <send retrans="500"><![CDATA[
-INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-${from}
-To: <sip:[service]@[remote_ip]:[remote_port]>
-Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: sip:caller@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=caller 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[local_ip_type] [local_ip]
-t=0 0
-m=audio [auto_media_port] RTP/AVP 0 101
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send><![CDATA[
-ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-${from}
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Contact: sip:caller@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
-  <nop><action><exec play_pcap_audio="caller.pcap"/></action></nop>
-  <recv request="BYE" timeout="${pauseMs}" ontimeout="1"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
-  <pause milliseconds="0" next="2"/>
-  <label id="1"/>
-  <send retrans="500"><![CDATA[
-BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-${from}
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Contact: sip:caller@[local_ip]:[local_port]
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
-  <recv response="200"/>
-  <label id="2"/>
-</scenario>
-`;
+// writeCall writes a sipp caller's files into dir with the paycaller tool
+// (tools/paycaller, built into bin; its --write, on internal/testing/
+// sipptest): caller.pcap, at least lengthS seconds of the caller's audio
+// (a quiet 150 Hz hum, or a tone at toneHz and dbfs), with keys from atS
+// on as RFC 4733 events, 100 ms down and 100 ms up; and caller.xml, which
+// calls from 0123456789, plays caller.pcap once answered, waits waitS
+// after it for the server's BYE and otherwise hangs up itself.
+export function writeCall(bin, dir, { lengthS = 0, keys = "", atS = 0, waitS, toneHz = 0, dbfs = -12 }) {
+  const args = ["--write", dir, "--type", keys, "--after", `${atS}s`, "--rfc4733", "--length", `${lengthS}s`, "--wait", `${waitS}s`];
+  if (toneHz) args.push("--tone", String(toneHz), "--tone-dbfs", String(dbfs));
+  const r = spawnSync(path.join(bin, "paycaller"), args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`paycaller --write failed: ${r.error?.message ?? ""}${r.stderr}`);
 }
 
 // panWindows are the 7-digit windows of a card number: what no text may

@@ -21,7 +21,6 @@ import {
   Procs,
   addUser,
   analyseInPage,
-  callerScenario,
   captureRTP,
   chromiumFlags,
   freePort,
@@ -36,7 +35,7 @@ import {
   round,
   roundAll,
   run,
-  writeCallerPcap,
+  writeCall,
 } from "./lib.mjs";
 
 const args = Object.fromEntries(
@@ -515,8 +514,7 @@ async function shot(page, name) {
 function sippCall(name, { service, sipPort, sippSip, sippMedia, totalS, keys = "", atS = 0, pauseS }) {
   const dir = path.join(WORK, name);
   fs.mkdirSync(dir, { recursive: true });
-  writeCallerPcap(path.join(dir, "caller.pcap"), { totalS, keys, atS });
-  fs.writeFileSync(path.join(dir, "caller.xml"), callerScenario(Math.round((totalS + pauseS) * 1000)));
+  writeCall(BIN, dir, { lengthS: totalS, keys, atS, waitS: pauseS });
   const proc = procs.start(name, "sipp", [
     "-sf", "caller.xml", "-s", service, "-m", "1", "-i", "127.0.0.1", "-p", String(sippSip), "-mp", String(sippMedia),
     "-timeout", `${Math.ceil(totalS + pauseS + 60)}s`, "-nostdin", `127.0.0.1:${sipPort}`,

@@ -6,12 +6,23 @@
 // against `make run` with a headless agent taking the payment.
 //
 //	go run ./tools/paycaller [--sip 127.0.0.1:5060] [--type 4242424242424242#0931737] [--rfc4733] [--after 3s]
+//
+// With --write DIR it only writes the call for a sipp run elsewhere (the
+// console's smoke runs, build/console-smoke/): DIR/caller.pcap (the
+// caller's audio, at least --length long, with the keys in it) and
+// DIR/caller.xml (the scenario: it plays caller.pcap once answered, takes
+// the server's BYE for --wait after it, then hangs up itself). --tone HZ
+// and --tone-dbfs set the caller's audio to a tone instead of the quiet
+// hum (keys then go as RFC 4733 events).
+//
+//	go run ./tools/paycaller --write DIR [--type KEYS --after 18s --rfc4733] [--length 16s] [--wait 2s] [--tone 300 --tone-dbfs -12]
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -30,6 +41,10 @@ func main() {
 	after := flag.Duration("after", 3*time.Second, "how long after the answer the caller starts typing")
 	wait := flag.Duration("wait", 30*time.Second, "how long the caller stays on after typing, if the agent does not hang up")
 	free := flag.Bool("free-port", false, "print a loopback port free over UDP and TCP (for a server's --sip or --http) and exit")
+	write := flag.String("write", "", "write caller.pcap and caller.xml into this folder for a sipp run elsewhere, and exit")
+	length := flag.Duration("length", 0, "with --write: the caller's audio is at least this long")
+	toneHz := flag.Float64("tone", 0, "with --write: the caller's audio is a tone at this frequency (Hz) instead of the quiet hum")
+	toneDB := flag.Float64("tone-dbfs", -12, "with --write and --tone: the tone's level in dBFS")
 	flag.Parse()
 	if *free {
 		p, err := freeBoth()
@@ -40,18 +55,65 @@ func main() {
 		fmt.Println(p)
 		return
 	}
+	if *write != "" {
+		if _, err := writeCall(*write, *keys, *rfc, *after, *wait, *length, *toneHz, *toneDB); err != nil {
+			fmt.Fprintf(os.Stderr, "paycaller: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*sip, *keys, *rfc, *after, *wait); err != nil {
 		fmt.Fprintf(os.Stderr, "paycaller: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(sip, typed string, rfc bool, after, wait time.Duration) error {
+func checkKeys(typed string) error {
 	for i := range len(typed) {
 		if c := typed[i]; (c < '0' || c > '9') && c != '*' && c != '#' && c != ' ' {
 			return fmt.Errorf("--type: %q is not a keypad key", c)
 		}
 	}
+	return nil
+}
+
+// writeCall writes dir/caller.pcap, the caller typing typed from after
+// (as in-band tones over the hum, or RFC 4733 events over the hum or over
+// a tone at toneHz, toneDB dBFS), at least length long, and
+// dir/caller.xml, which waits wait after the audio for the server's BYE.
+// It returns the audio's length.
+func writeCall(dir, typed string, rfc bool, after, wait, length time.Duration, toneHz, toneDB float64) (time.Duration, error) {
+	if err := checkKeys(typed); err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return 0, fmt.Errorf("folder: %w", err)
+	}
+	ks := sipptest.Type(typed, after, 100*time.Millisecond, 100*time.Millisecond)
+	total := length
+	if len(ks) > 0 {
+		total = max(total, sipptest.End(ks)+time.Second)
+	}
+	pcap := filepath.Join(dir, "caller.pcap")
+	var err error
+	switch {
+	case toneHz != 0:
+		err = sipptest.WriteRFC4733PCAPOver(pcap, ks, sipptest.Tone(total, toneHz, 32767*math.Pow(10, toneDB/20)))
+	case rfc:
+		err = sipptest.WriteRFC4733PCAP(pcap, ks, total)
+	default:
+		err = sipptest.WritePCAPFromPCM(pcap, sipptest.InBand(ks, total))
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "caller.xml"), sipptest.AnsweredScenario(int((total + wait).Milliseconds())), 0o600); err != nil {
+		return 0, fmt.Errorf("scenario: %w", err)
+	}
+	return total, nil
+}
+
+func run(sip, typed string, rfc bool, after, wait time.Duration) error {
 	sipp, err := exec.LookPath("sipp")
 	if err != nil {
 		return fmt.Errorf("sipp is missing (apt-get install sip-tester): %w", err)
@@ -62,18 +124,9 @@ func run(sip, typed string, rfc bool, after, wait time.Duration) error {
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	ks := sipptest.Type(typed, after, 100*time.Millisecond, 100*time.Millisecond)
-	total := sipptest.End(ks) + time.Second
-	pcap := filepath.Join(dir, "caller.pcap")
-	if rfc {
-		err = sipptest.WriteRFC4733PCAP(pcap, ks, total)
-	} else {
-		err = sipptest.WritePCAPFromPCM(pcap, sipptest.InBand(ks, total))
-	}
+	total, err := writeCall(dir, typed, rfc, after, wait, 0, 0, 0)
 	if err != nil {
 		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "caller.xml"), sipptest.AnsweredScenario(int((total + wait).Milliseconds())), 0o600); err != nil {
-		return fmt.Errorf("scenario: %w", err)
 	}
 	p1, err := freePort()
 	if err != nil {

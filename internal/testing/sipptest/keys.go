@@ -64,15 +64,26 @@ var eventCodes = map[byte]byte{
 	'*': 10, '#': 11, 'A': 12, 'B': 13, 'C': 14, 'D': 15,
 }
 
+// Tone is total of a sine at hz, amp its peak (a 16-bit sample's scale),
+// 8 kHz.
+func Tone(total time.Duration, hz, amp float64) []int16 {
+	pcm := make([]int16, int(total.Seconds()*8000))
+	for i := range pcm {
+		pcm[i] = int16(amp * math.Sin(2*math.Pi*hz*float64(i)/8000))
+	}
+	return pcm
+}
+
+// humAmp is the quiet background's peak: -40 dBm0, so the line is never
+// digital silence.
+const humAmp = 227
+
 // InBand is total of caller audio with keys as in-band DTMF tones (each
 // frequency at -10 dBm0) over a quiet background (a 150 Hz hum at -40
 // dBm0, so the line is never digital silence).
 func InBand(keys []Key, total time.Duration) []int16 {
-	n := int(total.Seconds() * 8000)
-	pcm := make([]int16, n)
-	for i := range pcm {
-		pcm[i] = int16(227 * math.Sin(2*math.Pi*150*float64(i)/8000))
-	}
+	pcm := Tone(total, 150, humAmp)
+	n := len(pcm)
 	const amp = 7180 // -10 dBm0
 	for _, k := range keys {
 		f := dtmfFreqs[k.Digit]
@@ -92,7 +103,12 @@ func InBand(keys []Key, total time.Duration) []int16 {
 // audio while it is down, sent every 20 ms with the end packet three
 // times, as phones send them.
 func WriteRFC4733PCAP(path string, keys []Key, total time.Duration) error {
-	bg := InBand(nil, total)
+	return WriteRFC4733PCAPOver(path, keys, InBand(nil, total))
+}
+
+// WriteRFC4733PCAPOver is WriteRFC4733PCAP over the background audio bg
+// (8 kHz linear), as long as bg.
+func WriteRFC4733PCAPOver(path string, keys []Key, bg []int16) error {
 	ulaw := make([]byte, len(bg))
 	g711.EncodeULawTo(ulaw, bg)
 	var pkts []pcapPacket
