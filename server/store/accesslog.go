@@ -85,27 +85,15 @@ type AccessFilter struct {
 // ListAccess returns the entries f matches, newest first.
 func (s *Store) ListAccess(ctx context.Context, f AccessFilter) ([]Access, error) {
 	from, to, limit := window(f.From, f.To, f.Limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, user_id, user_name, action, object FROM access_log
-		WHERE (? = '' OR user_name = ? COLLATE NOCASE) AND (? = '' OR action = ?) AND (? = 0 OR at >= ?) AND (? = 0 OR at < ?)
-		ORDER BY at DESC, id DESC LIMIT ?`, f.User, f.User, f.Action, f.Action, from, from, to, to, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read the access log: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []Access
-	for rows.Next() {
+	return queryAll(ctx, s.db, "read the access log", func(r scanner) (Access, error) {
 		var a Access
 		var at int64
-		if err := rows.Scan(&a.ID, &at, &a.UserID, &a.UserName, &a.Action, &a.Object); err != nil {
-			return nil, fmt.Errorf("read the access log: %w", err)
-		}
+		err := r.Scan(&a.ID, &at, &a.UserID, &a.UserName, &a.Action, &a.Object)
 		a.At = fromMillis(at)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the access log: %w", err)
-	}
-	return out, nil
+		return a, err
+	}, `SELECT id, at, user_id, user_name, action, object FROM access_log
+		WHERE (? = '' OR user_name = ? COLLATE NOCASE) AND (? = '' OR action = ?) AND (? = 0 OR at >= ?) AND (? = 0 OR at < ?)
+		ORDER BY at DESC, id DESC LIMIT ?`, f.User, f.User, f.Action, f.Action, from, from, to, to, limit)
 }
 
 // RecordingAccessedSince reports whether the user (by id) has a play or

@@ -158,23 +158,11 @@ func (s *Store) LoggedCallByID(ctx context.Context, callID string) (LoggedCall, 
 // LoggedCallIDs are the ids of every call in the log, oldest first (for
 // tests and tools; the log's figures come from QueueFiguresBetween).
 func (s *Store) LoggedCallIDs(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT call_id FROM call_log ORDER BY offered, call_id`)
-	if err != nil {
-		return nil, fmt.Errorf("read the call log: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []string
-	for rows.Next() {
+	return queryAll(ctx, s.db, "read the call log", func(r scanner) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("read the call log: %w", err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read the call log: %w", err)
-	}
-	return out, nil
+		err := r.Scan(&id)
+		return id, err
+	}, `SELECT call_id FROM call_log ORDER BY offered, call_id`)
 }
 
 // QueueFigures are one queue's inbound calls offered in a period.
@@ -227,7 +215,13 @@ const abandonedOutcomes = `('caller_gone', 'queue_timeout')`
 // QueueFiguresBetween sums the inbound calls offered in [from, to) per
 // queue, by queue name; threshold is the service level's.
 func (s *Store) QueueFiguresBetween(ctx context.Context, from, to time.Time, threshold time.Duration) ([]QueueFigures, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT queue,
+	return queryAll(ctx, s.db, "sum the call log", func(r scanner) (QueueFigures, error) {
+		var q QueueFigures
+		var wait, handle int64
+		err := r.Scan(&q.Queue, &q.Offered, &q.Answered, &q.Abandoned, &q.WithinThreshold, &wait, &handle, &q.Handled)
+		q.TotalWait, q.TotalHandle = time.Duration(wait)*time.Millisecond, time.Duration(handle)*time.Millisecond
+		return q, err
+	}, `SELECT queue,
 			count(*),
 			count(*) FILTER (WHERE answered > 0),
 			count(*) FILTER (WHERE answered = 0 AND ended > 0 AND outcome IN `+abandonedOutcomes+`),
@@ -237,46 +231,27 @@ func (s *Store) QueueFiguresBetween(ctx context.Context, from, to time.Time, thr
 			count(*) FILTER (WHERE answered > 0 AND ended > 0 AND outcome != ?)
 		FROM call_log WHERE direction = 'in' AND offered >= ? AND offered < ?
 		GROUP BY queue ORDER BY queue`, threshold.Milliseconds(), OutcomeServerRestart, OutcomeServerRestart, from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		return nil, fmt.Errorf("sum the call log: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []QueueFigures
-	for rows.Next() {
-		var q QueueFigures
-		var wait, handle int64
-		if err := rows.Scan(&q.Queue, &q.Offered, &q.Answered, &q.Abandoned, &q.WithinThreshold, &wait, &handle, &q.Handled); err != nil {
-			return nil, fmt.Errorf("sum the call log: %w", err)
-		}
-		q.TotalWait, q.TotalHandle = time.Duration(wait)*time.Millisecond, time.Duration(handle)*time.Millisecond
-		out = append(out, q)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sum the call log: %w", err)
-	}
-	return out, nil
 }
 
 // CallsHandledBetween counts, per agent, the calls answered or placed in
 // [from, to).
 func (s *Store) CallsHandledBetween(ctx context.Context, from, to time.Time) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT agent, count(*) FROM call_log
+	type handled struct {
+		agent string
+		n     int
+	}
+	rows, err := queryAll(ctx, s.db, "count the calls handled", func(r scanner) (handled, error) {
+		var h handled
+		err := r.Scan(&h.agent, &h.n)
+		return h, err
+	}, `SELECT agent, count(*) FROM call_log
 		WHERE agent != '' AND answered >= ? AND answered < ? GROUP BY agent`, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
-		return nil, fmt.Errorf("count the calls handled: %w", err)
+		return nil, err
 	}
-	defer func() { _ = rows.Close() }()
-	out := map[string]int{}
-	for rows.Next() {
-		var agent string
-		var n int
-		if err := rows.Scan(&agent, &n); err != nil {
-			return nil, fmt.Errorf("count the calls handled: %w", err)
-		}
-		out[agent] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count the calls handled: %w", err)
+	out := make(map[string]int, len(rows))
+	for _, h := range rows {
+		out[h.agent] = h.n
 	}
 	return out, nil
 }

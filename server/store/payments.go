@@ -147,7 +147,7 @@ func scanPayment(r scanner) (Payment, error) {
 	var agentID sql.NullInt64
 	if err := r.Scan(&p.ID, &p.CallID, &p.Agent, &p.Amount, &p.Currency, &p.Method, &p.Gateway, &p.IdempotencyKey,
 		&p.Brand, &p.Last4, &p.Outcome, &p.Reason, &p.Reference, &p.Token, &started, &ended, &agentID); err != nil {
-		return Payment{}, err //nolint:wrapcheck // callers wrap with what they were doing
+		return Payment{}, err
 	}
 	p.AgentID = agentID.Int64
 	p.Started = fromMillis(started)
@@ -204,26 +204,10 @@ func (s *Store) FindPayments(ctx context.Context, f PaymentFilter) ([]Payment, e
 		outcome = ""
 	}
 	from, to, limit := window(f.From, f.To, f.Limit)
-	rows, err := s.db.QueryContext(ctx, "SELECT "+paymentColumns+` FROM payments WHERE (? = '' OR call_id = ?) AND (? = 0 OR agent_id = ?)
+	return queryAll(ctx, s.db, "list payments", scanPayment, "SELECT "+paymentColumns+` FROM payments WHERE (? = '' OR call_id = ?) AND (? = 0 OR agent_id = ?)
 		AND (? = '' OR agent = ? COLLATE NOCASE) AND (? = 0 OR outcome = ?) AND (? = 0 OR started >= ?) AND (? = 0 OR started < ?)
 		ORDER BY started DESC, id DESC LIMIT ?`, f.CallID, f.CallID, f.AgentID, f.AgentID, f.Agent, f.Agent,
 		boolInt(f.Outcome != ""), outcome, from, from, to, to, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list payments: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list payments: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list payments: %w", err)
-	}
-	return out, nil
 }
 
 // EndUnfinishedPayments records every payment still without an outcome as

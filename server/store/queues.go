@@ -153,38 +153,30 @@ func (s *Store) SetQueueMembers(ctx context.Context, queue string, members []str
 // queue first (number ""; its members those made so, not the agents in no
 // queue, who take its calls too).
 func (s *Store) ListQueues(ctx context.Context) ([]Queue, error) {
-	out := []Queue{{Name: DefaultQueue}}
-	rows, err := s.db.QueryContext(ctx, "SELECT name, number FROM queues ORDER BY name")
-	if err != nil {
-		return nil, fmt.Errorf("list queues: %w", err)
-	}
-	for rows.Next() {
+	qs, err := queryAll(ctx, s.db, "list queues", func(r scanner) (Queue, error) {
 		var q Queue
-		if err := rows.Scan(&q.Name, &q.Number); err != nil {
-			_ = rows.Close()
-			return nil, fmt.Errorf("list queues: %w", err)
-		}
-		out = append(out, q)
+		err := r.Scan(&q.Name, &q.Number)
+		return q, err
+	}, "SELECT name, number FROM queues ORDER BY name")
+	if err != nil {
+		return nil, err
 	}
-	_ = rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list queues: %w", err)
+	out := append([]Queue{{Name: DefaultQueue}}, qs...)
+	// Each membership as a queue with one member.
+	ms, err := queryAll(ctx, s.db, "list queues", func(r scanner) (Queue, error) {
+		var m Queue
+		var name string
+		err := r.Scan(&m.Name, &name)
+		m.Members = []string{name}
+		return m, err
+	}, `SELECT queue, users.name FROM queue_members JOIN users ON users.id = user_id`)
+	if err != nil {
+		return nil, err
 	}
 	members := map[string][]string{}
-	mrows, err := s.db.QueryContext(ctx, `SELECT queue, users.name FROM queue_members JOIN users ON users.id = user_id`)
-	if err != nil {
-		return nil, fmt.Errorf("list queues: %w", err)
-	}
-	defer func() { _ = mrows.Close() }()
-	for mrows.Next() {
-		var q, name string
-		if err := mrows.Scan(&q, &name); err != nil {
-			return nil, fmt.Errorf("list queues: %w", err)
-		}
-		members[strings.ToLower(q)] = append(members[strings.ToLower(q)], name)
-	}
-	if err := mrows.Err(); err != nil {
-		return nil, fmt.Errorf("list queues: %w", err)
+	for _, m := range ms {
+		q := strings.ToLower(m.Name)
+		members[q] = append(members[q], m.Members...)
 	}
 	for i := range out {
 		m := members[strings.ToLower(out[i].Name)]

@@ -104,7 +104,7 @@ func scanRecording(r scanner) (Recording, error) {
 	var rec Recording
 	var started, ms int64
 	if err := r.Scan(&rec.ID, &rec.CallID, &rec.Agent, &started, &ms, &rec.Path, &rec.Verdict, &rec.Caller); err != nil {
-		return Recording{}, err //nolint:wrapcheck // callers wrap with what they were doing
+		return Recording{}, err
 	}
 	rec.Started = fromMillis(started)
 	rec.Duration = time.Duration(ms) * time.Millisecond
@@ -151,26 +151,10 @@ func (s *Store) FindRecordings(ctx context.Context, f RecordingFilter) ([]Record
 	if f.Caller != "" && digits == "" && name == "" {
 		return nil, nil // nothing a logged number could match
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+recordingColumns+" FROM "+recordingsWithVerdict+`
+	return queryAll(ctx, s.db, "list recordings", scanRecording, "SELECT "+recordingColumns+" FROM "+recordingsWithVerdict+`
 		WHERE (? = '' OR r.call_id = ?) AND (? = 0 OR r.started >= ?) AND (? = 0 OR r.started < ?)
 		AND (? = '' OR instr(',' || lower(r.agent) || ',', ',' || lower(?) || ',') > 0)
 		AND (? = '' OR l.caller LIKE '%' || ?) AND (? = '' OR lower(l.caller) = lower(?))
 		ORDER BY r.started DESC, r.id DESC LIMIT ?`,
 		f.CallID, f.CallID, from, from, to, to, f.Agent, f.Agent, digits, digits, name, name, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var recs []Recording
-	for rows.Next() {
-		rec, err := scanRecording(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list recordings: %w", err)
-		}
-		recs = append(recs, rec)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	return recs, nil
 }

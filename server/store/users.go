@@ -114,12 +114,34 @@ const userColumns = "id, name, role, password_hash, created, disabled"
 
 type scanner interface{ Scan(dest ...any) error }
 
+// queryAll runs the query q and returns its rows as scan makes them;
+// what says, in its errors, what was being done ("list users").
+func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
 func scanUser(r scanner) (User, error) {
 	var u User
 	var role string
 	var created int64
 	if err := r.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &created, &u.Disabled); err != nil {
-		return User{}, err //nolint:wrapcheck // callers wrap with what they were doing
+		return User{}, err
 	}
 	u.Role = Role(role)
 	u.Created = fromMillis(created)
@@ -128,23 +150,7 @@ func scanUser(r scanner) (User, error) {
 
 // ListUsers returns every user, by name.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY name")
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var users []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return users, nil
+	return queryAll(ctx, s.db, "list users", scanUser, "SELECT "+userColumns+" FROM users ORDER BY name")
 }
 
 // UserByName returns the user of that name (any case), or ErrNoUser; a
