@@ -29,10 +29,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 calls=${1:-500}
-fail() {
-	printf '{"ok":false,"step":"%s","error":"%s"}\n' "$1" "$2"
-	exit 1
-}
+. build/console-smoke/common.sh
 build/install-deps.sh --build >/dev/null || fail deps "installing the Debian packages failed (build/install-deps.sh --build)"
 chromium=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || fail deps "no Chromium at $chromium (apt-get install chromium, or build/install-deps.sh)"
@@ -48,11 +45,7 @@ cleanup() {
 	if [ -n "$node" ]; then kill "$node" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
 	if [ -n "$stopped" ]; then grep '^{' "$work/report.json" 2>/dev/null | tail -1 || true; fi
-	# Whatever of its processes' groups (it lists them as it starts them)
-	# is still there, if it was killed or failed before it could end them.
-	if [ -f "$work/pids" ]; then
-		while read -r pid; do kill -KILL "-$pid" 2>/dev/null || true; done <"$work/pids"
-	fi
+	end_groups "$work/pids"
 	if [ -n "${CONSOLE_LOAD_KEEP:-}" ]; then
 		echo "console-load: the run's files are in $work" >&2
 	else
@@ -62,13 +55,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'stopped=1; exit 1' INT TERM
 
-(cd frontend && npm ci --no-audit --no-fund && npm run build) >"$work/frontend.log" 2>&1 ||
-	{ tail -20 "$work/frontend.log" >&2; fail build "building the frontend failed (see above)"; }
-mkdir -p "$work/bin"
-go build -o "$work/bin" ./server/cmd/hushphone-server >"$work/go.log" 2>&1 ||
-	{ tail -20 "$work/go.log" >&2; fail build "building hushphone-server failed (see above)"; }
-(cd build/console-smoke && npm ci --no-audit --no-fund) >"$work/npm.log" 2>&1 ||
-	{ tail -20 "$work/npm.log" >&2; fail build "npm ci in build/console-smoke failed (see above)"; }
+build_browser_run "$work" ./server/cmd/hushphone-server
 
 # Its progress goes to stderr; its one JSON line to stdout. timeout is a
 # last resort over load.mjs's own bound.

@@ -47,10 +47,7 @@ if [ -z "$out" ]; then
 	exit 2
 fi
 case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
-fail() {
-	printf '{"ok":false,"step":"%s","error":"%s"}\n' "$1" "$2"
-	exit 1
-}
+. build/console-smoke/common.sh
 build/install-deps.sh >/dev/null || fail deps "installing the Debian packages failed (build/install-deps.sh)"
 chromium=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || fail deps "no Chromium at $chromium (apt-get install chromium)"
@@ -64,14 +61,7 @@ cleanup() {
 	# smoke.mjs ends what it started when it is told to stop.
 	if [ -n "$node" ]; then kill "$node" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
-	# Whatever is left of the processes' groups the scripts listed as they
-	# started them: all of them when a timeout killed a script (it could
-	# not end them), none after a clean end (killing a group that is gone
-	# does nothing).
-	for f in "$work/pids" "$work/agent/pids"; do
-		[ -f "$f" ] || continue
-		while read -r pid; do kill -KILL "-$pid" 2>/dev/null || true; done <"$f"
-	done
+	end_groups "$work/pids" "$work/agent/pids"
 	if [ -n "${CONSOLE_SMOKE_KEEP:-}" ]; then
 		echo "console-smoke: the run's files are in $work" >&2
 	else
@@ -84,13 +74,7 @@ trap cleanup EXIT
 trap 'printf '"'"'{"ok":false,"step":"stopped","error":"stopped by SIGINT"}\n'"'"'; exit 130' INT
 trap 'printf '"'"'{"ok":false,"step":"stopped","error":"stopped by SIGTERM"}\n'"'"'; exit 143' TERM
 
-(cd frontend && npm ci --no-audit --no-fund && npm run build) >"$work/frontend.log" 2>&1 ||
-	{ tail -20 "$work/frontend.log" >&2; fail build "building the frontend failed (see above)"; }
-mkdir -p "$work/bin"
-go build -o "$work/bin" ./server/cmd/hushphone-server ./desktop/cmd/hushphone-agent ./tools/paycaller >"$work/go.log" 2>&1 ||
-	{ tail -20 "$work/go.log" >&2; fail build "building hushphone-server, hushphone-agent and paycaller failed (see above)"; }
-(cd build/console-smoke && npm ci --no-audit --no-fund) >"$work/npm.log" 2>&1 ||
-	{ tail -20 "$work/npm.log" >&2; fail build "npm ci in build/console-smoke failed (see above)"; }
+build_browser_run "$work" ./server/cmd/hushphone-server ./desktop/cmd/hushphone-agent ./tools/paycaller
 
 # ann's voice: 1000 Hz at -12 dBFS, 8 kHz mono, longer than the call. The
 # supervisor's microphone: 600 Hz at -12 dBFS (Chromium loops the file).
