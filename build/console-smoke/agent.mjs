@@ -41,6 +41,7 @@ import {
   roundAll,
   run,
   sleep,
+  startServer,
   waitFor,
   writeCall,
 } from "./lib.mjs";
@@ -282,13 +283,7 @@ async function main() {
   const base = `http://127.0.0.1:${httpPort}`;
   const data = path.join(WORK, "data");
   await addUser(procs, BIN, data, { name: AGENT.name, role: "agent", password: AGENT.password });
-  const server = procs.start("server", path.join(BIN, "hushphone-server"), [
-    "serve", "--data", data, "--http", `127.0.0.1:${httpPort}`, "--metrics", "127.0.0.1:0", "--sip", `127.0.0.1:${sipPort}`,
-  ]);
-  await waitFor(`the server to answer ${base}/healthz`, async () => {
-    if (server.exited) throw new Error(`the server exited: ${Procs.tail(server)}`);
-    return (await fetch(`${base}/healthz`)).ok;
-  }, 20_000);
+  const server = await startServer(procs, BIN, data, { httpPort, sipPort });
   log(`server on ${base}, SIP 127.0.0.1:${sipPort}`);
 
   step = "browser";

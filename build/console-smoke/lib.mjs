@@ -452,3 +452,18 @@ export async function captureRTP(procs, port, file) {
   }, 20_000);
   return tshark;
 }
+
+// startServer starts `hushphone-server serve` on loopback (HTTP on
+// httpPort, SIP on sipPort, /metrics on a free port, data in data, extra
+// flags after) and resolves to its process once /healthz answers.
+export async function startServer(procs, bin, data, { httpPort, sipPort, extra = [] }) {
+  const server = procs.start("server", path.join(bin, "hushphone-server"), [
+    "serve", "--data", data, "--http", `127.0.0.1:${httpPort}`, "--metrics", "127.0.0.1:0", "--sip", `127.0.0.1:${sipPort}`, ...extra,
+  ]);
+  const base = `http://127.0.0.1:${httpPort}`;
+  await waitFor(`the server to answer ${base}/healthz`, async () => {
+    if (server.exited) throw new Error(`the server exited: ${Procs.tail(server)}`);
+    return (await fetch(`${base}/healthz`)).ok;
+  }, 20_000);
+  return server;
+}

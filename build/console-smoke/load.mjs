@@ -21,7 +21,7 @@
 import dgram from "node:dgram";
 import path from "node:path";
 import { chromium } from "playwright-core";
-import { Procs, addUser, chromiumFlags, freePort, nav, round, run, signIn, sleep, waitFor } from "./lib.mjs";
+import { Procs, addUser, chromiumFlags, freePort, nav, round, run, signIn, sleep, startServer, waitFor } from "./lib.mjs";
 
 const args = Object.fromEntries(
   process.argv
@@ -209,19 +209,10 @@ async function main() {
   // Room for every caller from one address at once, for as long as the
   // run lasts, and no ringback (500 streams of early media would load the
   // machine, not the page).
-  const server = procs.start("server", path.join(BIN, "hushphone-server"), [
-    "serve", "--data", data, "--http", `127.0.0.1:${httpPort}`, "--metrics", "127.0.0.1:0", "--sip", `127.0.0.1:${sipPort}`,
+  await startServer(procs, BIN, data, { httpPort, sipPort, extra: [
     "--max-calls", String(4 * CALLS), "--invite-rate", "0", "--max-queue-wait", "0", "--rtp-timeout", "0",
     "--ringback", "off", "--log-level", "warn",
-  ]);
-  await waitFor(
-    `the server to answer ${base}/healthz`,
-    async () => {
-      if (server.exited) throw new Error(`the server exited: ${Procs.tail(server)}`);
-      return (await fetch(`${base}/healthz`)).ok;
-    },
-    20_000,
-  );
+  ] });
   log(`server on ${base}, SIP 127.0.0.1:${sipPort}`);
 
   step = "browser";

@@ -31,6 +31,7 @@ import {
   readWav,
   signIn,
   sleep,
+  startServer,
   waitFor,
   round,
   roundAll,
@@ -184,17 +185,7 @@ async function main() {
     ann: { role: "agent", password: "smoke-agent-ann" },
   };
   for (const [name, u] of Object.entries(users)) u.secret = await addUser(procs, BIN, data, { name, ...u });
-  const server = procs.start("server", path.join(BIN, "hushphone-server"), [
-    "serve", "--data", data, "--http", `127.0.0.1:${httpPort}`, "--metrics", "127.0.0.1:0", "--sip", `127.0.0.1:${sipPort}`,
-  ]);
-  await waitFor(
-    `the server to answer ${base}/healthz`,
-    async () => {
-      if (server.exited) throw new Error(`the server exited: ${Procs.tail(server)}`);
-      return (await fetch(`${base}/healthz`)).ok;
-    },
-    20_000,
-  );
+  const server = await startServer(procs, BIN, data, { httpPort, sipPort });
   const page0 = await fetch(`${base}/`);
   if (!page0.ok || !/html/.test(page0.headers.get("content-type") || "")) {
     throw new Error(`the server serves no console page at / (${page0.status} ${page0.headers.get("content-type")})`);
