@@ -2,7 +2,7 @@
 // connection, today's figures and the queues, and the page's voices (the
 // polite live region and the error toast).
 
-import type { Me, Queue, Stats } from "./api";
+import { blob, save, type Me, type Queue, type Stats } from "./api";
 import type { Listener } from "./listen";
 import type { Change, Live, Msg } from "./state";
 
@@ -54,4 +54,21 @@ export function actor(ctx: Ctx, load: () => Promise<void>): (what: string, f: ()
       return false;
     }
   };
+}
+
+/** download fetches path (with the session's token) and saves it as the
+ * server names it, or as name; button is disabled meanwhile. It resolves
+ * to whether it worked; an error shows in the toast. */
+export async function download(ctx: Ctx, button: HTMLButtonElement, path: string, accept: string, name: string): Promise<boolean> {
+  button.disabled = true;
+  try {
+    const f = await blob(path, accept);
+    save(f.blob, f.filename || name);
+    return true;
+  } catch (e) {
+    ctx.toast((e as Error).message);
+    return false;
+  } finally {
+    button.disabled = false;
+  }
 }

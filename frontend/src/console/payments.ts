@@ -4,8 +4,8 @@
 import type { Payment } from "../protocol";
 import { h, setText } from "../ui/dom";
 import { brandName, formatAmount } from "../model/payment";
-import { blob, json, query, save } from "./api";
-import type { Ctx, View } from "./context";
+import { json, query } from "./api";
+import { download, type Ctx, type View } from "./context";
 import { dayEnd, dayStart, last4, paymentWord, when } from "./format";
 
 export const outcomes = ["approved", "declined", "failed", "cancelled", "dropped", "timed_out", "open"];
@@ -64,18 +64,9 @@ export function paymentsView(ctx: Ctx): View {
   }
 
   exportButton.addEventListener("click", () => {
-    exportButton.disabled = true;
-    void (async () => {
-      try {
-        const f = await blob(`/api/v1/payments${query({ ...filter(), format: "csv" })}`, "text/csv");
-        save(f.blob, f.filename || "payments.csv");
-        ctx.announce("Payments exported");
-      } catch (e) {
-        ctx.toast((e as Error).message);
-      } finally {
-        exportButton.disabled = false;
-      }
-    })();
+    void download(ctx, exportButton, `/api/v1/payments${query({ ...filter(), format: "csv" })}`, "text/csv", "payments.csv").then((ok) => {
+      if (ok) ctx.announce("Payments exported");
+    });
   });
   form.addEventListener("submit", (e) => {
     e.preventDefault();

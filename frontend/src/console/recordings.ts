@@ -4,8 +4,8 @@
 // in the access log), as a blob: an <audio> cannot send the header itself.
 
 import { h, setText } from "../ui/dom";
-import { blob, json, query, save, type Proof, type Recording } from "./api";
-import type { Ctx, View } from "./context";
+import { blob, json, query, type Proof, type Recording } from "./api";
+import { download, type Ctx, type View } from "./context";
 import { dayEnd, dayStart, int, ms, when } from "./format";
 
 /** proofText is a proof's hits in words: when and on which side, never which key. */
@@ -82,9 +82,9 @@ export function recordingsView(ctx: Ctx): View {
 
   function row(r: Recording): HTMLTableRowElement {
     const play = h("button", { type: "button", class: "small", "data-action": "play", "aria-label": `Play recording ${r.id}` }, "Play");
-    const download = h("button", { type: "button", class: "small", "data-action": "download", "aria-label": `Download recording ${r.id}` }, "Download");
+    const save = h("button", { type: "button", class: "small", "data-action": "download", "aria-label": `Download recording ${r.id}` }, "Download");
     play.addEventListener("click", () => void doPlay(r, play));
-    download.addEventListener("click", () => void doDownload(r, download));
+    save.addEventListener("click", () => void download(ctx, save, `/api/v1/recordings/${r.id}`, "audio/wav", `recording-${r.id}.wav`));
     return h("tr", { "data-recording": String(r.id) },
       h("td", {}, when(r.started)),
       h("td", {}, r.agent),
@@ -93,7 +93,7 @@ export function recordingsView(ctx: Ctx): View {
       h("td", {}, h("span", { class: `pill verdict-${r.verdict}`, "data-field": "verdict" }, r.verdict)),
       h("td", { class: "num", "data-field": "keys" }, r.verdict === "pending" ? "–" : "…"),
       h("td", { "data-field": "hits" }, hitsText(null, r.verdict)),
-      h("td", { class: "row-actions" }, h("div", { class: "btns" }, play, download)),
+      h("td", { class: "row-actions" }, h("div", { class: "btns" }, play, save)),
     );
   }
 
@@ -123,18 +123,6 @@ export function recordingsView(ctx: Ctx): View {
       setText(playerLabel, `Recording ${r.id}: ${r.agent}, ${when(r.started)} (caller left, agent right)`);
       await player.play().catch(() => {});
       ctx.announce(`Playing recording ${r.id}`);
-    } catch (e) {
-      ctx.toast((e as Error).message);
-    } finally {
-      b.disabled = false;
-    }
-  }
-
-  async function doDownload(r: Recording, b: HTMLButtonElement): Promise<void> {
-    b.disabled = true;
-    try {
-      const f = await blob(`/api/v1/recordings/${r.id}`, "audio/wav");
-      save(f.blob, f.filename || `recording-${r.id}.wav`);
     } catch (e) {
       ctx.toast((e as Error).message);
     } finally {
